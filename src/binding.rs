@@ -1,0 +1,427 @@
+//! The Node-API layer: thin `#[napi]` wrappers over the core `Store`.
+//!
+//! Values cross the boundary as JSON text (the JS side uses the engine's own
+//! `JSON.stringify`/`JSON.parse`, which is faster than building objects through
+//! Node-API one property at a time, and gives `"__proto__"` keys back as own
+//! properties). Errors carry their stable code as a `[E_CODE] ` message prefix,
+//! which `lib/errors.js` turns into `error.code` (and a `TypeError` for argument
+//! errors).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::doc::Change;
+use crate::error::Error as CoreError;
+use crate::path::segments;
+use crate::store::{Durability, OpenReport, Options, Store};
+use crate::value::{parse, to_json, write_json, write_string, Str, Value};
+
+fn js_err(e: CoreError) -> napi::Error {
+    napi::Error::new(Status::GenericFailure, format!("[{}] {}", e.code(), e))
+}
+
+fn parse_value(json: &str) -> napi::Result<Value> {
+    parse(json.as_bytes()).map_err(|e| {
+        js_err(CoreError::InvalidArgument(format!(
+            "Value is not JSON-serializable: {e}"
+        )))
+    })
+}
+
+fn json_string(v: &Value) -> String {
+    // the serializer only emits valid UTF-8
+    String::from_utf8(to_json(v, false)).unwrap_or_default()
+}
+
+/// Options for the native store (built by `index.js` from the public options).
+#[napi(object)]
+pub struct BindingOptions {
+    /// The document file.
+    pub path: String,
+    /// The journal / history directory.
+    pub history_dir: String,
+    /// File mode for created files.
+    pub mode: u32,
+    /// `'deferred'` or `'sync'`.
+    pub durability: String,
+    pub clear_invalid_config: bool,
+    /// Change records kept in the journal.
+    pub history_max: u32,
+    /// Keys are dot paths (`a.b`), as electron-store's `accessPropertiesByDotNotation`.
+    pub dot_notation: bool,
+}
+
+/// The native half of `Store`: owns the document and its persistence.
+#[napi]
+pub struct BindingStore {
+    core: Arc<Store>,
+    dot: bool,
+    report: OpenReport,
+}
+
+/// `[{k, o?, n?}]`: the top-level or given keys whose values changed, with old and
+/// new values (absent = undefined).
+fn changes_json(entries: &[(String, Option<Value>, Option<Value>)]) -> String {
+    let mut out = Vec::with_capacity(64);
+    out.push(b'[');
+    for (i, (k, o, n)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"k\":");
+        write_string(&mut out, k);
+        if let Some(o) = o {
+            out.extend_from_slice(b",\"o\":");
+            write_json(&mut out, o, false);
+        }
+        if let Some(n) = n {
+            out.extend_from_slice(b",\"n\":");
+            write_json(&mut out, n, false);
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Top-level keys whose values differ between two documents.
+fn top_level_diff(old: &Value, new: &Value) -> Vec<(String, Option<Value>, Option<Value>)> {
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, ov) in o.iter() {
+        match n.get(k) {
+            Some(nv) if nv.eq_exact(ov) => {}
+            nv => out.push((k.to_string(), Some(ov.clone()), nv.cloned())),
+        }
+    }
+    for (k, nv) in n.iter() {
+        if !o.contains_key(k) {
+            out.push((k.to_string(), None, Some(nv.clone())));
+        }
+    }
+    out
+}
+
+pub struct FlushTask(Arc<Store>);
+
+impl Task for FlushTask {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<()> {
+        self.0.flush().map_err(js_err)
+    }
+
+    fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
+        Ok(())
+    }
+}
+
+#[napi]
+impl BindingStore {
+    /// Opens the store file (creating directories), replaying the journal.
+    #[napi(constructor)]
+    pub fn new(opts: BindingOptions) -> napi::Result<Self> {
+        let mut o = Options::new(PathBuf::from(&opts.path));
+        o.history_dir = PathBuf::from(&opts.history_dir);
+        o.mode = opts.mode & 0o777;
+        o.durability = match opts.durability.as_str() {
+            "deferred" => Durability::Deferred,
+            "sync" => Durability::Sync,
+            other => {
+                return Err(js_err(CoreError::InvalidArgument(format!(
+                    "Expected `durability` to be 'deferred' or 'sync', got {other:?}"
+                ))))
+            }
+        };
+        o.clear_invalid_config = opts.clear_invalid_config;
+        o.history_max = opts.history_max as usize;
+        let (core, report) = Store::open(o).map_err(js_err)?;
+        Ok(BindingStore {
+            core: Arc::new(core),
+            dot: opts.dot_notation,
+            report,
+        })
+    }
+
+    /// What opening found: `{quarantined, replayed, skipped, externalEdit, journalDamage}`.
+    #[napi]
+    pub fn open_report(&self) -> String {
+        let r = &self.report;
+        let mut out = Vec::new();
+        out.extend_from_slice(b"{\"quarantined\":");
+        match &r.quarantined {
+            Some(p) => write_string(&mut out, &p.display().to_string()),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(
+            format!(
+                ",\"replayed\":{},\"skipped\":{},\"externalEdit\":{},\"journalDamage\":",
+                r.replayed, r.skipped, r.external_edit
+            )
+            .as_bytes(),
+        );
+        match &r.journal_damage {
+            Some(d) => write_string(&mut out, d),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    fn segs(&self, key: &str) -> napi::Result<Vec<String>> {
+        segments(key, self.dot).map_err(js_err)
+    }
+
+    /// The value at `key` as JSON text, or `null` when absent.
+    #[napi]
+    pub fn get(&self, key: String) -> napi::Result<Option<String>> {
+        let segs = self.segs(&key)?;
+        self.core
+            .read(|d| d.get(&segs).map(json_string))
+            .map_err(js_err)
+    }
+
+    #[napi]
+    pub fn has(&self, key: String) -> napi::Result<bool> {
+        let segs = self.segs(&key)?;
+        self.core.read(|d| d.has(&segs)).map_err(js_err)
+    }
+
+    /// Sets `key` to the JSON `json`. Returns `null` when nothing changed, else
+    /// the old value's JSON (`""` when it was absent or `wantOld` is false).
+    #[napi]
+    pub fn set(&self, key: String, json: String, want_old: bool) -> napi::Result<Option<String>> {
+        let segs = self.segs(&key)?;
+        let value = parse_value(&json)?;
+        let r = self
+            .core
+            .commit("set", std::slice::from_ref(&key), |d| {
+                let old = if want_old {
+                    d.get(&segs).cloned()
+                } else {
+                    None
+                };
+                Ok((d.plan_set(&segs, value), old))
+            })
+            .map_err(js_err)?;
+        Ok(r.map(|(_, old)| old.as_ref().map(json_string).unwrap_or_default()))
+    }
+
+    /// Deletes `key`; same return convention as `set`.
+    #[napi]
+    pub fn delete(&self, key: String, want_old: bool) -> napi::Result<Option<String>> {
+        let segs = self.segs(&key)?;
+        let r = self
+            .core
+            .commit("delete", std::slice::from_ref(&key), |d| {
+                let old = if want_old {
+                    d.get(&segs).cloned()
+                } else {
+                    None
+                };
+                Ok((d.plan_delete(&segs), old))
+            })
+            .map_err(js_err)?;
+        Ok(r.map(|(_, old)| old.as_ref().map(json_string).unwrap_or_default()))
+    }
+
+    /// Sets every `key: value` of a JSON object (keys are paths) as one change.
+    /// Returns `null` when nothing changed, else `[{k, o?, n?}]` for each key whose
+    /// value changed.
+    #[napi]
+    pub fn set_many(&self, json: String, op: String) -> napi::Result<Option<String>> {
+        let value = parse_value(&json)?;
+        let Some(map) = value.as_object() else {
+            return Err(js_err(CoreError::InvalidArgument(
+                "Expected an object of key/value pairs".into(),
+            )));
+        };
+        let mut entries = Vec::with_capacity(map.len());
+        for (k, v) in map.iter() {
+            entries.push((k.to_string(), self.segs(k)?, v.clone()));
+        }
+        let keys: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
+        let r = self
+            .core
+            .commit(&op, &keys, |d| {
+                let mut work = d.clone();
+                let mut total = Change::default();
+                let mut changed = Vec::new();
+                for (k, segs, v) in entries {
+                    let old = work.get(&segs).cloned();
+                    let c = work.plan_set(&segs, v);
+                    if c.is_empty() {
+                        continue;
+                    }
+                    work.apply(&c.patch)?;
+                    total.extend(c);
+                    changed.push((k, old, segs));
+                }
+                let changed: Vec<_> = changed
+                    .into_iter()
+                    .filter_map(|(k, old, segs)| {
+                        let new = work.get(&segs).cloned();
+                        match (&old, &new) {
+                            (Some(a), Some(b)) if a.eq_exact(b) => None,
+                            _ => Some((k, old, new)),
+                        }
+                    })
+                    .collect();
+                Ok((total, changed))
+            })
+            .map_err(js_err)?;
+        Ok(r.map(|(_, c)| changes_json(&c)))
+    }
+
+    /// Replaces the whole document with the JSON object `json` (`store = x`,
+    /// `clear()`); `keepInternal` carries `__internal__` over. Returns `null` or
+    /// the changed top-level keys `[{k, o?, n?}]`.
+    #[napi]
+    pub fn replace_all(
+        &self,
+        json: String,
+        op: String,
+        keep_internal: bool,
+    ) -> napi::Result<Option<String>> {
+        let value = parse_value(&json)?;
+        if value.as_object().is_none() {
+            return Err(js_err(CoreError::InvalidArgument(
+                "The store must be an object".into(),
+            )));
+        }
+        let r = self
+            .core
+            .commit(&op, &[], |d| {
+                let mut new = value;
+                if keep_internal {
+                    if let (Some(internal), Value::Object(m)) =
+                        (d.map().get("__internal__"), &mut new)
+                    {
+                        if !m.contains_key("__internal__") {
+                            Arc::make_mut(m).insert(Str::from("__internal__"), internal.clone());
+                        }
+                    }
+                }
+                let old = d.root().clone();
+                let diff = top_level_diff(&old, &new);
+                Ok((d.plan_replace(new), diff))
+            })
+            .map_err(js_err)?;
+        Ok(r.map(|(_, c)| changes_json(&c)))
+    }
+
+    /// Adds each top-level key of `json` that the document lacks (electron-store's
+    /// `defaults`). Returns `null` or the added keys.
+    #[napi]
+    pub fn fill_defaults(&self, json: String) -> napi::Result<Option<String>> {
+        let value = parse_value(&json)?;
+        let Some(defaults) = value.as_object() else {
+            return Err(js_err(CoreError::InvalidArgument(
+                "Expected `defaults` to be an object".into(),
+            )));
+        };
+        let r = self
+            .core
+            .commit("defaults", &[], |d| {
+                let mut new = d.map().clone();
+                let mut added = Vec::new();
+                for (k, v) in defaults.iter() {
+                    if !new.contains_key(k) {
+                        new.insert(k.clone(), v.clone());
+                        added.push((k.to_string(), None, Some(v.clone())));
+                    }
+                }
+                let change = if added.is_empty() {
+                    Change::default()
+                } else {
+                    d.plan_replace(Value::Object(Arc::new(new)))
+                };
+                Ok((change, added))
+            })
+            .map_err(js_err)?;
+        Ok(r.map(|(_, c)| changes_json(&c)))
+    }
+
+    /// Re-reads the file; returns `null` or the changed top-level keys.
+    #[napi]
+    pub fn reload(&self) -> napi::Result<Option<String>> {
+        let r = self.core.reload_from_disk().map_err(js_err)?;
+        match r {
+            None => Ok(None),
+            Some((_, old)) => {
+                let new = self.core.snapshot().map_err(js_err)?;
+                Ok(Some(changes_json(&top_level_diff(&old, &new))))
+            }
+        }
+    }
+
+    /// The whole document as compact JSON.
+    #[napi]
+    pub fn to_json(&self) -> napi::Result<String> {
+        let snap = self.core.snapshot().map_err(js_err)?;
+        Ok(json_string(&snap))
+    }
+
+    /// Number of top-level keys.
+    #[napi]
+    pub fn size(&self) -> napi::Result<u32> {
+        self.core.read(|d| d.map().len() as u32).map_err(js_err)
+    }
+
+    /// Top-level keys in insertion order.
+    #[napi]
+    pub fn keys(&self) -> napi::Result<Vec<String>> {
+        self.core
+            .read(|d| d.map().keys().map(|k| k.to_string()).collect())
+            .map_err(js_err)
+    }
+
+    /// Waits until every change so far is durable and in the document file.
+    #[napi]
+    pub fn flush_sync(&self) -> napi::Result<()> {
+        self.core.flush().map_err(js_err)
+    }
+
+    /// Promise form of `flushSync`, waiting on a worker thread.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn flush(&self) -> AsyncTask<FlushTask> {
+        AsyncTask::new(FlushTask(self.core.clone()))
+    }
+
+    /// Flushes and stops the writer.
+    #[napi]
+    pub fn close(&self) -> napi::Result<()> {
+        self.core.close().map_err(js_err)
+    }
+
+    #[napi]
+    pub fn is_closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    /// Writer/journal counters as JSON.
+    #[napi]
+    pub fn status(&self) -> String {
+        let s = self.core.status();
+        let file_size = std::fs::metadata(&self.core.options().path)
+            .map(|m| m.len() as f64)
+            .unwrap_or(0.0);
+        let mut out = format!(
+            "{{\"seq\":{},\"durableSeq\":{},\"checkpointedSeq\":{},\"journalBytes\":{},\"checkpoints\":{},\"lastCheckpointMs\":{},\"fileSize\":{},\"writerError\":",
+            s.seq, s.durable_seq, s.checkpointed_seq, s.journal_bytes, s.checkpoints, s.last_checkpoint_ms, file_size
+        )
+        .into_bytes();
+        match &s.writer_error {
+            Some(e) => write_string(&mut out, e),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
+        String::from_utf8(out).unwrap_or_default()
+    }
+}

@@ -1,0 +1,593 @@
+//! The document and its operations.
+//!
+//! Every mutation is first computed read-only as an RFC 6902 JSON Patch (with its
+//! exact inverse), then applied through the one `apply` function. The same patches
+//! go to the journal, so replaying the journal and rolling back use the code that
+//! made the change in the first place.
+//!
+//! Semantics follow electron-store 8 (conf 10 + dot-prop 6): `set` creates or
+//! replaces intermediate objects, array elements are addressed by index, deleting
+//! an array element leaves `null` (a hole, as `JSON.stringify` writes it).
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::path::{from_pointer, to_pointer};
+use crate::value::{is_array_index, write_json, write_string, Map, Str, Value};
+
+/// One RFC 6902 operation. `pos` (an extra member, ignored by other RFC 6902
+/// tools) puts a re-added object key back at its original position so that an
+/// undo restores the exact bytes, key order included.
+#[derive(Clone, Debug)]
+pub enum PatchOp {
+    Add {
+        path: Vec<String>,
+        value: Value,
+        pos: Option<usize>,
+    },
+    Remove {
+        path: Vec<String>,
+    },
+    Replace {
+        path: Vec<String>,
+        value: Value,
+    },
+}
+
+impl PatchOp {
+    pub fn path(&self) -> &[String] {
+        match self {
+            PatchOp::Add { path, .. }
+            | PatchOp::Remove { path }
+            | PatchOp::Replace { path, .. } => path,
+        }
+    }
+
+    /// Appends this operation as a JSON object.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let (op, value) = match self {
+            PatchOp::Add { value, .. } => ("add", Some(value)),
+            PatchOp::Remove { .. } => ("remove", None),
+            PatchOp::Replace { value, .. } => ("replace", Some(value)),
+        };
+        out.extend_from_slice(b"{\"op\":\"");
+        out.extend_from_slice(op.as_bytes());
+        out.extend_from_slice(b"\",\"path\":");
+        write_string(out, &to_pointer(self.path()));
+        if let Some(v) = value {
+            out.extend_from_slice(b",\"value\":");
+            write_json(out, v, false);
+        }
+        if let PatchOp::Add { pos: Some(p), .. } = self {
+            out.extend_from_slice(b",\"pos\":");
+            out.extend_from_slice(p.to_string().as_bytes());
+        }
+        out.push(b'}');
+    }
+
+    /// Reads an operation back from its JSON form.
+    pub fn from_value(v: &Value) -> Result<PatchOp> {
+        let bad = |m: &str| Error::BadPatch(m.to_string());
+        let m = v
+            .as_object()
+            .ok_or_else(|| bad("operation is not an object"))?;
+        let path = match m.get("path") {
+            Some(Value::String(s)) => from_pointer(s)?,
+            _ => return Err(bad("operation has no string `path`")),
+        };
+        let value = || {
+            m.get("value")
+                .cloned()
+                .ok_or_else(|| bad("operation has no `value`"))
+        };
+        match m.get("op") {
+            Some(Value::String(s)) if &**s == "add" => Ok(PatchOp::Add {
+                path,
+                value: value()?,
+                pos: match m.get("pos") {
+                    Some(Value::Number(n)) if *n >= 0.0 => Some(*n as usize),
+                    _ => None,
+                },
+            }),
+            Some(Value::String(s)) if &**s == "remove" => Ok(PatchOp::Remove { path }),
+            Some(Value::String(s)) if &**s == "replace" => Ok(PatchOp::Replace {
+                path,
+                value: value()?,
+            }),
+            _ => Err(bad("unknown `op`")),
+        }
+    }
+}
+
+/// A change: the forward patch and the patch that undoes it.
+#[derive(Clone, Debug, Default)]
+pub struct Change {
+    pub patch: Vec<PatchOp>,
+    pub inverse: Vec<PatchOp>,
+}
+
+impl Change {
+    fn push(&mut self, forward: PatchOp, inverse: PatchOp) {
+        self.patch.push(forward);
+        self.inverse.insert(0, inverse);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patch.is_empty()
+    }
+
+    /// Appends `other` (applied after `self`).
+    pub fn extend(&mut self, other: Change) {
+        self.patch.extend(other.patch);
+        let mut inv = other.inverse;
+        inv.append(&mut self.inverse);
+        self.inverse = inv;
+    }
+}
+
+/// Builds `{a: {b: value}}` for the remaining segments `[a, b]`.
+fn nest(rest: &[String], value: Value) -> Value {
+    rest.iter().rev().fold(value, |acc, seg| {
+        let mut m = Map::new();
+        m.insert(Str::from(seg.as_str()), acc);
+        Value::Object(Arc::new(m))
+    })
+}
+
+/// The store's document: always a JSON object at the top.
+#[derive(Clone, Debug)]
+pub struct Document {
+    root: Value,
+}
+
+impl Default for Document {
+    fn default() -> Self {
+        Document {
+            root: Value::object(),
+        }
+    }
+}
+
+impl Document {
+    /// Wraps a value; it must be an object.
+    pub fn new(root: Value) -> Result<Document> {
+        if root.as_object().is_none() {
+            return Err(Error::InvalidArgument(
+                "The store's top level must be an object".into(),
+            ));
+        }
+        Ok(Document { root })
+    }
+
+    pub fn root(&self) -> &Value {
+        &self.root
+    }
+
+    pub fn map(&self) -> &Map {
+        self.root.as_object().expect("root is an object")
+    }
+
+    /// dot-prop `get`: the value at the path, if every step exists.
+    pub fn get(&self, segs: &[String]) -> Option<&Value> {
+        let mut node = &self.root;
+        for seg in segs {
+            node = match node {
+                Value::Object(m) => m.get(seg)?,
+                Value::Array(a) => a.get(is_array_index(seg)? as usize)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// dot-prop `has`.
+    pub fn has(&self, segs: &[String]) -> bool {
+        self.get(segs).is_some()
+    }
+
+    /// Computes the change `set(path, value)` would make (dot-prop `set`).
+    pub fn plan_set(&self, segs: &[String], value: Value) -> Change {
+        let mut change = Change::default();
+        let mut node = &self.root;
+        for (i, seg) in segs.iter().enumerate() {
+            let last = i + 1 == segs.len();
+            let here = &segs[..=i];
+            match node {
+                Value::Object(m) => {
+                    let child = m.get(seg);
+                    if !last {
+                        if let Some(c) = child.filter(|c| c.is_container()) {
+                            node = c;
+                            continue;
+                        }
+                    }
+                    let new = if last {
+                        value
+                    } else {
+                        nest(&segs[i + 1..], value)
+                    };
+                    match child {
+                        Some(old) if old.eq_exact(&new) => {}
+                        Some(old) => change.push(
+                            PatchOp::Replace {
+                                path: here.to_vec(),
+                                value: new,
+                            },
+                            PatchOp::Replace {
+                                path: here.to_vec(),
+                                value: old.clone(),
+                            },
+                        ),
+                        None => change.push(
+                            PatchOp::Add {
+                                path: here.to_vec(),
+                                value: new,
+                                pos: None,
+                            },
+                            PatchOp::Remove {
+                                path: here.to_vec(),
+                            },
+                        ),
+                    }
+                    return change;
+                }
+                Value::Array(a) => {
+                    // A non-index property on an array is invisible to JSON: no change.
+                    let Some(idx) = is_array_index(seg).map(|n| n as usize) else {
+                        return change;
+                    };
+                    let child = a.get(idx);
+                    if !last {
+                        if let Some(c) = child.filter(|c| c.is_container()) {
+                            node = c;
+                            continue;
+                        }
+                    }
+                    let new = if last {
+                        value
+                    } else {
+                        nest(&segs[i + 1..], value)
+                    };
+                    match child {
+                        Some(old) if old.eq_exact(&new) => {}
+                        Some(old) => change.push(
+                            PatchOp::Replace {
+                                path: here.to_vec(),
+                                value: new,
+                            },
+                            PatchOp::Replace {
+                                path: here.to_vec(),
+                                value: old.clone(),
+                            },
+                        ),
+                        None if idx == a.len() => change.push(
+                            PatchOp::Add {
+                                path: here.to_vec(),
+                                value: new,
+                                pos: None,
+                            },
+                            PatchOp::Remove {
+                                path: here.to_vec(),
+                            },
+                        ),
+                        None => {
+                            // Writing past the end leaves holes, which JSON writes as null.
+                            let mut grown: Vec<Value> = a.as_ref().clone();
+                            grown.resize(idx, Value::Null);
+                            grown.push(new);
+                            change.push(
+                                PatchOp::Replace {
+                                    path: segs[..i].to_vec(),
+                                    value: Value::Array(Arc::new(grown)),
+                                },
+                                PatchOp::Replace {
+                                    path: segs[..i].to_vec(),
+                                    value: node.clone(),
+                                },
+                            );
+                        }
+                    }
+                    return change;
+                }
+                _ => unreachable!("only containers are descended into"),
+            }
+        }
+        // empty path: replace the whole document (only objects are accepted)
+        if value.as_object().is_some() && !self.root.eq_exact(&value) {
+            change.push(
+                PatchOp::Replace {
+                    path: vec![],
+                    value,
+                },
+                PatchOp::Replace {
+                    path: vec![],
+                    value: self.root.clone(),
+                },
+            );
+        }
+        change
+    }
+
+    /// Computes the change `delete(path)` would make (dot-prop `delete`).
+    pub fn plan_delete(&self, segs: &[String]) -> Change {
+        let mut change = Change::default();
+        let Some((last, parents)) = segs.split_last() else {
+            return change;
+        };
+        let Some(parent) = self.get(parents) else {
+            return change;
+        };
+        match parent {
+            Value::Object(m) => {
+                if let Some(pos) = m.position(last) {
+                    let old = m.get(last).cloned().unwrap_or_default();
+                    change.push(
+                        PatchOp::Remove {
+                            path: segs.to_vec(),
+                        },
+                        PatchOp::Add {
+                            path: segs.to_vec(),
+                            value: old,
+                            pos: Some(pos),
+                        },
+                    );
+                }
+            }
+            Value::Array(a) => {
+                if let Some(old) = is_array_index(last).and_then(|i| a.get(i as usize)) {
+                    if !matches!(old, Value::Null) {
+                        change.push(
+                            PatchOp::Replace {
+                                path: segs.to_vec(),
+                                value: Value::Null,
+                            },
+                            PatchOp::Replace {
+                                path: segs.to_vec(),
+                                value: old.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        change
+    }
+
+    /// Computes the change of replacing the whole document.
+    pub fn plan_replace(&self, new_root: Value) -> Change {
+        self.plan_set(&[], new_root)
+    }
+
+    /// Applies a patch, all or nothing: on error the document is unchanged.
+    pub fn apply(&mut self, patch: &[PatchOp]) -> Result<()> {
+        let backup = self.root.clone(); // O(1): Arc
+        for op in patch {
+            if let Err(e) = apply_op(&mut self.root, op) {
+                self.root = backup;
+                return Err(e);
+            }
+        }
+        if self.root.as_object().is_none() {
+            self.root = backup;
+            return Err(Error::BadPatch("the document must stay an object".into()));
+        }
+        Ok(())
+    }
+}
+
+fn navigate_mut<'a>(mut cur: &'a mut Value, segs: &[String]) -> Result<&'a mut Value> {
+    for seg in segs {
+        cur = match cur {
+            Value::Object(m) => Arc::make_mut(m)
+                .get_mut(seg)
+                .ok_or_else(|| Error::BadPatch(format!("missing key {seg:?}")))?,
+            Value::Array(a) => {
+                let idx = is_array_index(seg)
+                    .ok_or_else(|| Error::BadPatch(format!("bad array index {seg:?}")))?;
+                Arc::make_mut(a)
+                    .get_mut(idx as usize)
+                    .ok_or_else(|| Error::BadPatch(format!("array index {seg} out of range")))?
+            }
+            _ => {
+                return Err(Error::BadPatch(format!(
+                    "{seg:?} is not inside a container"
+                )))
+            }
+        };
+    }
+    Ok(cur)
+}
+
+fn apply_op(root: &mut Value, op: &PatchOp) -> Result<()> {
+    let path = op.path();
+    let Some((key, parents)) = path.split_last() else {
+        match op {
+            PatchOp::Add { value, .. } | PatchOp::Replace { value, .. } => {
+                *root = value.clone();
+                return Ok(());
+            }
+            PatchOp::Remove { .. } => {
+                return Err(Error::BadPatch("cannot remove the document root".into()))
+            }
+        }
+    };
+    let parent = navigate_mut(root, parents)?;
+    match parent {
+        Value::Object(m) => {
+            let m = Arc::make_mut(m);
+            match op {
+                PatchOp::Add { value, pos, .. } => {
+                    match pos {
+                        Some(p) => m.insert_at(*p, Str::from(key.as_str()), value.clone()),
+                        None => m.insert(Str::from(key.as_str()), value.clone()),
+                    };
+                }
+                PatchOp::Replace { value, .. } => {
+                    let slot = m.get_mut(key).ok_or_else(|| {
+                        Error::BadPatch(format!("replace of missing key {key:?}"))
+                    })?;
+                    *slot = value.clone();
+                }
+                PatchOp::Remove { .. } => {
+                    m.shift_remove(key)
+                        .ok_or_else(|| Error::BadPatch(format!("remove of missing key {key:?}")))?;
+                }
+            }
+        }
+        Value::Array(a) => {
+            let a = Arc::make_mut(a);
+            let idx = if key == "-" {
+                a.len()
+            } else {
+                is_array_index(key)
+                    .ok_or_else(|| Error::BadPatch(format!("bad array index {key:?}")))?
+                    as usize
+            };
+            match op {
+                PatchOp::Add { value, .. } if idx <= a.len() => a.insert(idx, value.clone()),
+                PatchOp::Replace { value, .. } if idx < a.len() => a[idx] = value.clone(),
+                PatchOp::Remove { .. } if idx < a.len() => {
+                    a.remove(idx);
+                }
+                _ => return Err(Error::BadPatch(format!("array index {key} out of range"))),
+            }
+        }
+        _ => {
+            return Err(Error::BadPatch(
+                "patch target's parent is not a container".into(),
+            ))
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::segments;
+    use crate::value::{parse, to_json};
+
+    fn doc(s: &str) -> Document {
+        Document::new(parse(s.as_bytes()).unwrap()).unwrap()
+    }
+    fn text(d: &Document) -> String {
+        String::from_utf8(to_json(d.root(), false)).unwrap()
+    }
+    fn v(s: &str) -> Value {
+        parse(s.as_bytes()).unwrap()
+    }
+    fn set(d: &mut Document, k: &str, val: &str) -> Change {
+        let c = d.plan_set(&segments(k, true).unwrap(), v(val));
+        d.apply(&c.patch).unwrap();
+        c
+    }
+
+    #[test]
+    fn set_follows_dot_prop() {
+        let mut d = doc(r#"{"a":1}"#);
+        set(&mut d, "b.c.d", "2");
+        assert_eq!(text(&d), r#"{"a":1,"b":{"c":{"d":2}}}"#);
+        set(&mut d, "a.x", "3"); // a primitive intermediate is replaced by an object
+        assert_eq!(text(&d), r#"{"a":{"x":3},"b":{"c":{"d":2}}}"#);
+        set(&mut d, "arr", "[1]");
+        set(&mut d, "arr.3", "4");
+        assert_eq!(
+            d.get(&["arr".into()])
+                .map(|x| String::from_utf8(to_json(x, false)).unwrap())
+                .unwrap(),
+            "[1,null,null,4]"
+        );
+        set(&mut d, "arr.4", "5");
+        set(&mut d, "arr.0.z", "true");
+        let c = set(&mut d, "arr.name", "1");
+        assert!(
+            c.is_empty(),
+            "non-index keys on arrays are invisible to JSON"
+        );
+        assert_eq!(
+            String::from_utf8(to_json(d.get(&["arr".into()]).unwrap(), false)).unwrap(),
+            r#"[{"z":true},null,null,4,5]"#
+        );
+        assert!(
+            set(&mut d, "a.x", "3").is_empty(),
+            "same value is no change"
+        );
+    }
+
+    #[test]
+    fn inverse_restores_exact_bytes() {
+        let start = r#"{"k1":1,"k2":{"n":[1,2,{"x":null}]},"k3":"s","5":0}"#;
+        let mut d = doc(start);
+        let mut changes = vec![];
+        changes.push(set(&mut d, "k2.n.2.x", r#"{"deep":[1]}"#));
+        changes.push(set(&mut d, "k1", "\"replaced\""));
+        let del = d.plan_delete(&["k1".into()]);
+        d.apply(&del.patch).unwrap();
+        changes.push(del);
+        let del = d.plan_delete(&["k2".into(), "n".into(), "0".into()]);
+        d.apply(&del.patch).unwrap();
+        assert_eq!(
+            text(&d),
+            r#"{"5":0,"k2":{"n":[null,2,{"x":{"deep":[1]}}]},"k3":"s"}"#
+        );
+        changes.push(del);
+        changes.push(set(&mut d, "new.path", "1"));
+        let rep = d.plan_replace(v(r#"{"z":1}"#));
+        d.apply(&rep.patch).unwrap();
+        changes.push(rep);
+        for c in changes.iter().rev() {
+            d.apply(&c.inverse).unwrap();
+        }
+        assert_eq!(text(&d), text(&doc(start)));
+        // order of non-index keys restored exactly
+        assert_eq!(
+            d.map().keys().map(|k| k.to_string()).collect::<Vec<_>>(),
+            ["k1", "k2", "k3", "5"]
+        );
+    }
+
+    #[test]
+    fn patches_round_trip_through_json() {
+        let mut d = doc(r#"{"a/b":{"~":1}}"#);
+        let c = set(&mut d, "a/b.~", "[1,{\"q\":2}]");
+        let mut out = Vec::new();
+        for op in c.patch.iter().chain(c.inverse.iter()) {
+            out.clear();
+            op.write_json(&mut out);
+            let back = PatchOp::from_value(&parse(&out).unwrap()).unwrap();
+            let mut out2 = Vec::new();
+            back.write_json(&mut out2);
+            assert_eq!(out, out2);
+        }
+        assert!(String::from_utf8(out).unwrap().contains("\"/a~1b/~0\""));
+    }
+
+    #[test]
+    fn failed_patch_leaves_document_unchanged() {
+        let mut d = doc(r#"{"a":1}"#);
+        let bad = vec![
+            PatchOp::Replace {
+                path: vec!["a".into()],
+                value: Value::Number(2.0),
+            },
+            PatchOp::Remove {
+                path: vec!["missing".into()],
+            },
+        ];
+        assert!(d.apply(&bad).is_err());
+        assert_eq!(text(&d), r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn snapshot_is_isolated_from_later_changes() {
+        let mut d = doc(r#"{"a":{"b":[1,2]},"c":1}"#);
+        let snap = d.root().clone();
+        set(&mut d, "a.b.0", "9");
+        assert_eq!(
+            String::from_utf8(to_json(&snap, false)).unwrap(),
+            r#"{"a":{"b":[1,2]},"c":1}"#
+        );
+        assert_eq!(text(&d), r#"{"a":{"b":[9,2]},"c":1}"#);
+    }
+}

@@ -1,0 +1,837 @@
+//! The JSON document tree.
+//!
+//! Values are shared with `Arc` so that a snapshot of the whole document is an
+//! O(1) clone: the background writer serializes a snapshot while the JS thread
+//! keeps mutating its own copy (`Arc::make_mut` copies only the nodes along the
+//! changed path, and only while a snapshot is alive).
+//!
+//! Objects keep insertion order, like JS objects, and serialization emits keys
+//! the way `JSON.stringify` does (array-index-like keys first, ascending, then
+//! the rest in insertion order), with JS number formatting, so the bytes match
+//! what electron-store writes.
+
+use std::hash::Hasher;
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use rustc_hash::FxHasher;
+
+/// Shared immutable string (keys and string values).
+pub type Str = Arc<str>;
+
+/// A JSON value.
+#[derive(Clone, Debug)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(Str),
+    Array(Arc<Vec<Value>>),
+    Object(Arc<Map>),
+}
+
+impl Default for Value {
+    fn default() -> Self {
+        Value::Null
+    }
+}
+
+impl Value {
+    /// An empty object.
+    pub fn object() -> Value {
+        Value::Object(Arc::new(Map::new()))
+    }
+
+    pub fn as_object(&self) -> Option<&Map> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn is_container(&self) -> bool {
+        matches!(self, Value::Object(_) | Value::Array(_))
+    }
+
+    /// Exact structural equality, including object key order.
+    /// (Two values that are equal here serialize to the same bytes.)
+    pub fn eq_exact(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Number(a), Value::Number(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::Array(a), Value::Array(b)) => {
+                Arc::ptr_eq(a, b)
+                    || (a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.eq_exact(y)))
+            }
+            (Value::Object(a), Value::Object(b)) => {
+                Arc::ptr_eq(a, b)
+                    || (a.len() == b.len()
+                        && a.iter()
+                            .zip(b.iter())
+                            .all(|((ka, va), (kb, vb))| ka == kb && va.eq_exact(vb)))
+            }
+            _ => false,
+        }
+    }
+
+    /// Approximate heap size in bytes (for reporting only).
+    pub fn approx_nodes(&self) -> usize {
+        match self {
+            Value::Array(a) => 1 + a.iter().map(Value::approx_nodes).sum::<usize>(),
+            Value::Object(m) => 1 + m.iter().map(|(_, v)| v.approx_nodes()).sum::<usize>(),
+            _ => 1,
+        }
+    }
+}
+
+/// Objects up to this size are searched linearly; larger ones get a hash index.
+const INDEX_MIN: usize = 16;
+
+fn hash_key(k: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(k.as_bytes());
+    h.finish()
+}
+
+/// An insertion-ordered string map (a JS object's own enumerable properties).
+#[derive(Clone, Debug, Default)]
+pub struct Map {
+    entries: Vec<(Str, Value)>,
+    index: Option<HashTable<usize>>,
+}
+
+impl Map {
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Str, &Value)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &Str> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    /// Position of `key` in insertion order.
+    pub fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(table) => table
+                .find(hash_key(key), |&i| &*self.entries[i].0 == key)
+                .copied(),
+            None => self.entries.iter().position(|(k, _)| &**k == key),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.position(key).map(|i| &self.entries[i].1)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.position(key).map(move |i| &mut self.entries[i].1)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Sets `key`; an existing key keeps its position (as in JS). Returns the old value.
+    pub fn insert(&mut self, key: Str, value: Value) -> Option<Value> {
+        if let Some(i) = self.position(&key) {
+            return Some(std::mem::replace(&mut self.entries[i].1, value));
+        }
+        self.push_new(key, value);
+        None
+    }
+
+    fn push_new(&mut self, key: Str, value: Value) {
+        let i = self.entries.len();
+        let h = hash_key(&key);
+        self.entries.push((key, value));
+        let Map { entries, index } = self;
+        match index {
+            Some(table) => {
+                table.insert_unique(h, i, |&j| hash_key(&entries[j].0));
+            }
+            None if entries.len() > INDEX_MIN => self.rebuild_index(),
+            None => {}
+        }
+    }
+
+    /// Inserts a key that is not present at position `pos` (clamped), or replaces an
+    /// existing one in place. Used to undo a delete exactly.
+    pub fn insert_at(&mut self, pos: usize, key: Str, value: Value) -> Option<Value> {
+        if let Some(i) = self.position(&key) {
+            return Some(std::mem::replace(&mut self.entries[i].1, value));
+        }
+        let pos = pos.min(self.entries.len());
+        if pos == self.entries.len() {
+            self.push_new(key, value);
+        } else {
+            self.entries.insert(pos, (key, value));
+            self.rebuild_index();
+        }
+        None
+    }
+
+    /// Removes `key`, keeping the order of the others. Returns (old position, value).
+    pub fn shift_remove(&mut self, key: &str) -> Option<(usize, Value)> {
+        let i = self.position(key)?;
+        let (_, v) = self.entries.remove(i);
+        if self.index.is_some() {
+            self.rebuild_index();
+        }
+        Some((i, v))
+    }
+
+    fn rebuild_index(&mut self) {
+        if self.entries.len() <= INDEX_MIN {
+            self.index = None;
+            return;
+        }
+        let mut table = HashTable::with_capacity(self.entries.len());
+        for (i, (k, _)) in self.entries.iter().enumerate() {
+            let entries = &self.entries;
+            table.insert_unique(hash_key(k), i, |&j| hash_key(&entries[j].0));
+        }
+        self.index = Some(table);
+    }
+}
+
+impl FromIterator<(Str, Value)> for Map {
+    fn from_iter<T: IntoIterator<Item = (Str, Value)>>(iter: T) -> Self {
+        let mut m = Map::new();
+        for (k, v) in iter {
+            m.insert(k, v);
+        }
+        m
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------
+
+/// Maximum nesting depth accepted from files and from JS.
+pub const MAX_DEPTH: usize = 1000;
+
+/// Why a JSON text did not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub offset: usize,
+    pub message: &'static str,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at byte {}", self.message, self.offset)
+    }
+}
+
+/// Parses JSON text with `JSON.parse` semantics (duplicate keys: last value wins
+/// at the first key's position; numbers are IEEE doubles). A leading UTF-8 BOM is
+/// skipped. Invalid UTF-8 is an error.
+pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(ParseError {
+            offset: e.valid_up_to(),
+            message: "invalid UTF-8",
+        });
+    }
+    let mut p = Parser { b: bytes, i: 0 };
+    p.ws();
+    let v = p.value(0)?;
+    p.ws();
+    if p.i != p.b.len() {
+        return Err(p.err("unexpected data after the JSON value"));
+    }
+    Ok(v)
+}
+
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn err(&self, message: &'static str) -> ParseError {
+        ParseError {
+            offset: self.i,
+            message,
+        }
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("nesting too deep"));
+        }
+        match self.b.get(self.i) {
+            None => Err(self.err("unexpected end of JSON input")),
+            Some(b'{') => {
+                self.i += 1;
+                let mut m = Map::new();
+                self.ws();
+                if self.b.get(self.i) == Some(&b'}') {
+                    self.i += 1;
+                    return Ok(Value::Object(Arc::new(m)));
+                }
+                loop {
+                    self.ws();
+                    if self.b.get(self.i) != Some(&b'"') {
+                        return Err(self.err("expected a string key"));
+                    }
+                    let k = self.string()?;
+                    self.ws();
+                    if self.b.get(self.i) != Some(&b':') {
+                        return Err(self.err("expected ':'"));
+                    }
+                    self.i += 1;
+                    self.ws();
+                    let v = self.value(depth + 1)?;
+                    m.insert(k, v);
+                    self.ws();
+                    match self.b.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(Value::Object(Arc::new(m)));
+                        }
+                        None => return Err(self.err("unexpected end of JSON input")),
+                        _ => return Err(self.err("expected ',' or '}'")),
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.i += 1;
+                let mut a = Vec::new();
+                self.ws();
+                if self.b.get(self.i) == Some(&b']') {
+                    self.i += 1;
+                    return Ok(Value::Array(Arc::new(a)));
+                }
+                loop {
+                    self.ws();
+                    a.push(self.value(depth + 1)?);
+                    self.ws();
+                    match self.b.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            a.shrink_to_fit();
+                            return Ok(Value::Array(Arc::new(a)));
+                        }
+                        None => return Err(self.err("unexpected end of JSON input")),
+                        _ => return Err(self.err("expected ',' or ']'")),
+                    }
+                }
+            }
+            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b't') => self.lit(b"true", Value::Bool(true)),
+            Some(b'f') => self.lit(b"false", Value::Bool(false)),
+            Some(b'n') => self.lit(b"null", Value::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.err("unexpected token")),
+        }
+    }
+
+    fn lit(&mut self, word: &[u8], v: Value) -> Result<Value, ParseError> {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            Err(self.err("unexpected token"))
+        }
+    }
+
+    fn number(&mut self) -> Result<Value, ParseError> {
+        let start = self.i;
+        let b = self.b;
+        if b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        match b.get(self.i) {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                while matches!(b.get(self.i), Some(b'0'..=b'9')) {
+                    self.i += 1;
+                }
+            }
+            _ => return Err(self.err("invalid number")),
+        }
+        if b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if !matches!(b.get(self.i), Some(b'0'..=b'9')) {
+                return Err(self.err("invalid number"));
+            }
+            while matches!(b.get(self.i), Some(b'0'..=b'9')) {
+                self.i += 1;
+            }
+        }
+        if matches!(b.get(self.i), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(b.get(self.i), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if !matches!(b.get(self.i), Some(b'0'..=b'9')) {
+                return Err(self.err("invalid number"));
+            }
+            while matches!(b.get(self.i), Some(b'0'..=b'9')) {
+                self.i += 1;
+            }
+        }
+        // SAFETY of unwrap: the slice is ASCII digits/sign/dot/exponent.
+        let s = std::str::from_utf8(&b[start..self.i]).unwrap();
+        let f: f64 = s.parse().map_err(|_| self.err("invalid number"))?;
+        // JSON.parse gives ±Infinity for huge exponents; JSON.stringify writes null.
+        Ok(if f.is_finite() {
+            Value::Number(f)
+        } else {
+            Value::Null
+        })
+    }
+
+    fn hex4(&mut self) -> Result<u32, ParseError> {
+        let mut n = 0u32;
+        for _ in 0..4 {
+            let c = *self
+                .b
+                .get(self.i)
+                .ok_or_else(|| self.err("bad \\u escape"))?;
+            let d = (c as char)
+                .to_digit(16)
+                .ok_or_else(|| self.err("bad \\u escape"))?;
+            n = n * 16 + d;
+            self.i += 1;
+        }
+        Ok(n)
+    }
+
+    fn string(&mut self) -> Result<Str, ParseError> {
+        // at the opening quote
+        self.i += 1;
+        let start = self.i;
+        let b = self.b;
+        // fast path: no escapes
+        loop {
+            match b.get(self.i) {
+                None => return Err(self.err("unterminated string")),
+                Some(b'"') => {
+                    // input is valid UTF-8 and quotes are ASCII, so this is a char boundary
+                    let s = unsafe { std::str::from_utf8_unchecked(&b[start..self.i]) };
+                    self.i += 1;
+                    return Ok(Str::from(s));
+                }
+                Some(b'\\') => break,
+                Some(&c) if c < 0x20 => return Err(self.err("control character in string")),
+                Some(_) => self.i += 1,
+            }
+        }
+        let mut out: Vec<u8> = b[start..self.i].to_vec();
+        loop {
+            match b.get(self.i) {
+                None => return Err(self.err("unterminated string")),
+                Some(b'"') => {
+                    self.i += 1;
+                    // escapes only produce valid UTF-8
+                    return Ok(Str::from(String::from_utf8(out).unwrap()));
+                }
+                Some(b'\\') => {
+                    self.i += 1;
+                    let c = *b
+                        .get(self.i)
+                        .ok_or_else(|| self.err("unterminated string"))?;
+                    self.i += 1;
+                    match c {
+                        b'"' => out.push(b'"'),
+                        b'\\' => out.push(b'\\'),
+                        b'/' => out.push(b'/'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'u' => {
+                            let mut cp = self.hex4()?;
+                            if (0xD800..0xDC00).contains(&cp)
+                                && b.get(self.i) == Some(&b'\\')
+                                && b.get(self.i + 1) == Some(&b'u')
+                            {
+                                let save = self.i;
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                if (0xDC00..0xE000).contains(&lo) {
+                                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                                } else {
+                                    self.i = save;
+                                }
+                            }
+                            // A lone surrogate cannot live in a Rust string: U+FFFD.
+                            let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                            let mut buf = [0u8; 4];
+                            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                        }
+                        _ => return Err(self.err("bad escape")),
+                    }
+                }
+                Some(&c) if c < 0x20 => return Err(self.err("control character in string")),
+                Some(&c) => {
+                    out.push(c);
+                    self.i += 1;
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Serialization (JSON.stringify compatible)
+// ---------------------------------------------------------------------------
+
+/// True when `k` is a canonical array index ("0", "17", not "01", ≤ 2^32-2):
+/// JS enumerates such keys first, in ascending order.
+pub fn is_array_index(k: &str) -> Option<u32> {
+    let b = k.as_bytes();
+    if b.is_empty() || b.len() > 10 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if b.len() > 1 && b[0] == b'0' {
+        return None;
+    }
+    let n: u64 = k.parse().ok()?;
+    if n <= 4_294_967_294 {
+        Some(n as u32)
+    } else {
+        None
+    }
+}
+
+/// Serializes like `JSON.stringify(v, null, '\t')` (pretty) or `JSON.stringify(v)`.
+pub fn to_json(v: &Value, pretty: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    write_json(&mut out, v, pretty);
+    out
+}
+
+/// Appends the serialization of `v` to `out`.
+pub fn write_json(out: &mut Vec<u8>, v: &Value, pretty: bool) {
+    write_value(out, v, if pretty { Some(0) } else { None });
+}
+
+fn newline(out: &mut Vec<u8>, indent: Option<usize>) {
+    if let Some(n) = indent {
+        out.push(b'\n');
+        out.extend(std::iter::repeat_n(b'\t', n));
+    }
+}
+
+fn write_value(out: &mut Vec<u8>, v: &Value, indent: Option<usize>) {
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(f) => write_number(out, *f),
+        Value::String(s) => write_string(out, s),
+        Value::Array(a) => {
+            if a.is_empty() {
+                out.extend_from_slice(b"[]");
+                return;
+            }
+            out.push(b'[');
+            let inner = indent.map(|n| n + 1);
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                newline(out, inner);
+                write_value(out, item, inner);
+            }
+            newline(out, indent);
+            out.push(b']');
+        }
+        Value::Object(m) => {
+            if m.is_empty() {
+                out.extend_from_slice(b"{}");
+                return;
+            }
+            out.push(b'{');
+            let inner = indent.map(|n| n + 1);
+            let mut first = true;
+            let mut member = |out: &mut Vec<u8>, k: &str, v: &Value| {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                newline(out, inner);
+                write_string(out, k);
+                out.push(b':');
+                if inner.is_some() {
+                    out.push(b' ');
+                }
+                write_value(out, v, inner);
+            };
+            let has_index_keys = m.keys().any(|k| {
+                k.as_bytes()[..].first().is_some_and(u8::is_ascii_digit)
+                    && is_array_index(k).is_some()
+            });
+            if has_index_keys {
+                let mut idx: Vec<(u32, &Str, &Value)> = m
+                    .iter()
+                    .filter_map(|(k, v)| is_array_index(k).map(|n| (n, k, v)))
+                    .collect();
+                idx.sort_by_key(|e| e.0);
+                for (_, k, v) in idx {
+                    member(out, k, v);
+                }
+                for (k, v) in m.iter().filter(|(k, _)| is_array_index(k).is_none()) {
+                    member(out, k, v);
+                }
+            } else {
+                for (k, v) in m.iter() {
+                    member(out, k, v);
+                }
+            }
+            newline(out, indent);
+            out.push(b'}');
+        }
+    }
+}
+
+/// Writes a string with `JSON.stringify`'s escaping.
+pub fn write_string(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let b = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            8 => b"\\b",
+            12 => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&b[start..i]);
+        if esc.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(c >> 4) as usize]);
+            out.push(HEX[(c & 15) as usize]);
+        } else {
+            out.extend_from_slice(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
+}
+
+/// Writes a number the way JavaScript's `Number.prototype.toString` does
+/// (non-finite numbers become `null`, as in `JSON.stringify`).
+pub fn write_number(out: &mut Vec<u8>, f: f64) {
+    if !f.is_finite() {
+        out.extend_from_slice(b"null");
+        return;
+    }
+    if f == 0.0 {
+        out.push(b'0'); // also -0
+        return;
+    }
+    if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+        out.extend_from_slice((f as i64).to_string().as_bytes());
+        return;
+    }
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(f);
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (mant, exp) = match s.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (s, 0),
+    };
+    // digits and position of the decimal point within them
+    let (int_part, frac_part) = mant.split_once('.').unwrap_or((mant, ""));
+    let mut digits: String = format!("{int_part}{frac_part}");
+    let mut point = int_part.len() as i32 + exp;
+    let lead = digits.len() - digits.trim_start_matches('0').len();
+    digits.drain(..lead);
+    point -= lead as i32;
+    while digits.ends_with('0') {
+        digits.pop();
+    }
+    let k = digits.len() as i32;
+    let n = point; // value = 0.d1d2..dk × 10^n
+    if neg {
+        out.push(b'-');
+    }
+    if k <= n && n <= 21 {
+        out.extend_from_slice(digits.as_bytes());
+        out.extend(std::iter::repeat_n(b'0', (n - k) as usize));
+    } else if 0 < n && n <= 21 {
+        out.extend_from_slice(&digits.as_bytes()[..n as usize]);
+        out.push(b'.');
+        out.extend_from_slice(&digits.as_bytes()[n as usize..]);
+    } else if -6 < n && n <= 0 {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', (-n) as usize));
+        out.extend_from_slice(digits.as_bytes());
+    } else {
+        let e = n - 1;
+        out.push(digits.as_bytes()[0]);
+        if k > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits.as_bytes()[1..]);
+        }
+        out.push(b'e');
+        out.push(if e >= 0 { b'+' } else { b'-' });
+        out.extend_from_slice(e.abs().to_string().as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(f: f64) -> String {
+        let mut v = Vec::new();
+        write_number(&mut v, f);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn numbers_format_like_javascript() {
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (-0.0, "0"),
+            (1.0, "1"),
+            (-42.0, "-42"),
+            (0.1, "0.1"),
+            (1.5, "1.5"),
+            (123.456, "123.456"),
+            (1e21, "1e+21"),
+            (1e20, "100000000000000000000"),
+            (123456789012345680000.0, "123456789012345680000"),
+            (1.5e-7, "1.5e-7"),
+            (0.000001, "0.000001"),
+            (1e-7, "1e-7"),
+            (9007199254740993.0, "9007199254740992"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (-1.25e-10, "-1.25e-10"),
+            (f64::NAN, "null"),
+            (f64::INFINITY, "null"),
+        ];
+        for (f, s) in cases {
+            assert_eq!(num(*f), *s, "formatting {f:e}");
+        }
+    }
+
+    #[test]
+    fn parse_and_serialize_round_trip_in_js_key_order() {
+        let src = br#"{"b":1,"a":[true,false,null,{"x":"y"}],"10":2,"2":3,"01":4,"":{}}"#;
+        let v = parse(src).unwrap();
+        let out = String::from_utf8(to_json(&v, false)).unwrap();
+        assert_eq!(
+            out,
+            r#"{"2":3,"10":2,"b":1,"a":[true,false,null,{"x":"y"}],"01":4,"":{}}"#
+        );
+        let pretty = String::from_utf8(to_json(
+            &parse(br#"{"a":{"b":[1,{}],"c":[]}}"#).unwrap(),
+            true,
+        ))
+        .unwrap();
+        assert_eq!(
+            pretty,
+            "{\n\t\"a\": {\n\t\t\"b\": [\n\t\t\t1,\n\t\t\t{}\n\t\t],\n\t\t\"c\": []\n\t}\n}"
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_keep_first_position_and_last_value() {
+        let v = parse(br#"{"a":1,"b":2,"a":3}"#).unwrap();
+        assert_eq!(
+            String::from_utf8(to_json(&v, false)).unwrap(),
+            r#"{"a":3,"b":2}"#
+        );
+    }
+
+    #[test]
+    fn strings_escape_like_json_stringify() {
+        let v = parse(br#""a\"b\\c\/d\n\u0001\u00e9\ud83d\ude00\u2028""#).unwrap();
+        let out = String::from_utf8(to_json(&v, false)).unwrap();
+        assert_eq!(out, "\"a\\\"b\\\\c/d\\n\\u0001é😀\u{2028}\"");
+    }
+
+    #[test]
+    fn rejects_bad_json() {
+        for bad in [
+            &b""[..],
+            b"{",
+            b"{\"a\":}",
+            b"[1,]",
+            b"{\"a\":1,}",
+            b"01",
+            b"1.",
+            b"nul",
+            b"\"\x01\"",
+            b"\0\0\0\0",
+            b"{} x",
+            b"\xff\xfe",
+        ] {
+            assert!(
+                parse(bad).is_err(),
+                "{:?} should not parse",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let deep = "[".repeat(MAX_DEPTH + 5);
+        assert!(parse(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn map_index_survives_inserts_and_removes() {
+        let mut m = Map::new();
+        for i in 0..100 {
+            m.insert(Str::from(format!("k{i}")), Value::Number(i as f64));
+        }
+        assert_eq!(m.position("k57"), Some(57));
+        let (pos, _) = m.shift_remove("k10").unwrap();
+        assert_eq!(pos, 10);
+        assert_eq!(m.position("k57"), Some(56));
+        m.insert_at(10, Str::from("k10"), Value::Null);
+        assert_eq!(m.position("k10"), Some(10));
+        assert_eq!(m.position("k99"), Some(99));
+        for i in 0..95 {
+            m.shift_remove(&format!("k{i}"));
+        }
+        assert_eq!(m.len(), 5);
+        assert!(m.get("k97").is_some());
+    }
+}
