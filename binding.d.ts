@@ -9,58 +9,6 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** The native half of `Store`: owns the document and its persistence. */
-export declare class BindingStore {
-  /** Opens the store file (creating directories), replaying the journal. */
-  constructor(opts: BindingOptions)
-  /** What opening found: `{quarantined, replayed, skipped, externalEdit, journalDamage}`. */
-  openReport(): string
-  /** The value at `key` as JSON text, or `null` when absent. */
-  get(key: string): string | null
-  has(key: string): boolean
-  /**
-   * Sets `key` to the JSON `json`. Returns `null` when nothing changed, else
-   * the old value's JSON (`""` when it was absent or `wantOld` is false).
-   */
-  set(key: string, json: string, wantOld: boolean): string | null
-  /** Deletes `key`; same return convention as `set`. */
-  delete(key: string, wantOld: boolean): string | null
-  /**
-   * Sets every `key: value` of a JSON object (keys are paths) as one change.
-   * Returns `null` when nothing changed, else `[{k, o?, n?}]` for each key whose
-   * value changed.
-   */
-  setMany(json: string, op: string): string | null
-  /**
-   * Replaces the whole document with the JSON object `json` (`store = x`,
-   * `clear()`); `keepInternal` carries `__internal__` over. Returns `null` or
-   * the changed top-level keys `[{k, o?, n?}]`.
-   */
-  replaceAll(json: string, op: string, keepInternal: boolean): string | null
-  /**
-   * Adds each top-level key of `json` that the document lacks (electron-store's
-   * `defaults`). Returns `null` or the added keys.
-   */
-  fillDefaults(json: string): string | null
-  /** Re-reads the file; returns `null` or the changed top-level keys. */
-  reload(): string | null
-  /** The whole document as compact JSON. */
-  toJson(): string
-  /** Number of top-level keys. */
-  size(): number
-  /** Top-level keys in insertion order. */
-  keys(): Array<string>
-  /** Waits until every change so far is durable and in the document file. */
-  flushSync(): void
-  /** Promise form of `flushSync`, waiting on a worker thread. */
-  flush(): Promise<void>
-  /** Flushes and stops the writer. */
-  close(): void
-  isClosed(): boolean
-  /** Writer/journal counters as JSON. */
-  status(): string
-}
-
 /** Options for the native store (built by `index.js` from the public options). */
 export interface BindingOptions {
   /** The document file. */
@@ -77,3 +25,60 @@ export interface BindingOptions {
   /** Keys are dot paths (`a.b`), as electron-store's `accessPropertiesByDotNotation`. */
   dotNotation: boolean
 }
+
+/** Flushes, stops the writer and releases the handle. */
+export declare function storeClose(h: number): void
+
+/** Deletes `key`; same return convention as `storeSet`. */
+export declare function storeDelete(h: number, key: string, wantOld: boolean): string | null
+
+/** Adds the top-level defaults the document lacks: `null` or the added keys. */
+export declare function storeFillDefaults(h: number, json: string): string | null
+
+/** Promise form of `storeFlushSync`, waiting on a worker thread. */
+export declare function storeFlush(h: number): Promise<void>
+
+/** Blocks until every change so far is durable and in the document file. */
+export declare function storeFlushSync(h: number): void
+
+/** The value at `key` as JSON text, or `null` when absent. */
+export declare function storeGet(h: number, key: string): string | null
+
+/** Whether `key` exists. */
+export declare function storeHas(h: number, key: string): boolean
+
+/** Top-level keys in insertion order. */
+export declare function storeKeys(h: number): Array<string>
+
+/**
+ * Opens the store file (creating directories), replaying the journal.
+ * Returns the handle the other functions take.
+ */
+export declare function storeOpen(opts: BindingOptions): number
+
+/** What opening found, as JSON: `{quarantined, replayed, skipped, externalEdit, journalDamage}`. */
+export declare function storeOpenReport(h: number): string
+
+/** Re-reads the file: `null` or the changed top-level keys. */
+export declare function storeReload(h: number): string | null
+
+/** Replaces the whole document: `null` or the changed top-level keys. */
+export declare function storeReplaceAll(h: number, json: string, op: string, keepInternal: boolean): string | null
+
+/**
+ * Sets `key` to the JSON `json`: `null` when nothing changed, else the old
+ * value's JSON (`""` when absent or not wanted).
+ */
+export declare function storeSet(h: number, key: string, json: string, wantOld: boolean): string | null
+
+/** Sets every `key: value` of a JSON object as one change: `null` or `[{k, o?, n?}]`. */
+export declare function storeSetMany(h: number, json: string, op: string): string | null
+
+/** Number of top-level keys. */
+export declare function storeSize(h: number): number
+
+/** Writer/journal counters as JSON. */
+export declare function storeStatus(h: number): string
+
+/** The whole document as compact JSON. */
+export declare function storeToJson(h: number): string

@@ -835,4 +835,20 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.BindingStore = nativeBinding.BindingStore
+module.exports.storeClose = nativeBinding.storeClose
+module.exports.storeDelete = nativeBinding.storeDelete
+module.exports.storeFillDefaults = nativeBinding.storeFillDefaults
+module.exports.storeFlush = nativeBinding.storeFlush
+module.exports.storeFlushSync = nativeBinding.storeFlushSync
+module.exports.storeGet = nativeBinding.storeGet
+module.exports.storeHas = nativeBinding.storeHas
+module.exports.storeKeys = nativeBinding.storeKeys
+module.exports.storeOpen = nativeBinding.storeOpen
+module.exports.storeOpenReport = nativeBinding.storeOpenReport
+module.exports.storeReload = nativeBinding.storeReload
+module.exports.storeReplaceAll = nativeBinding.storeReplaceAll
+module.exports.storeSet = nativeBinding.storeSet
+module.exports.storeSetMany = nativeBinding.storeSetMany
+module.exports.storeSize = nativeBinding.storeSize
+module.exports.storeStatus = nativeBinding.storeStatus
+module.exports.storeToJson = nativeBinding.storeToJson

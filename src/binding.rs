@@ -8,14 +8,14 @@
 //! errors).
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::doc::Change;
 use crate::error::Error as CoreError;
-use crate::path::segments;
+use crate::path::{segments, FORBIDDEN_SEGMENTS};
 use crate::store::{Durability, OpenReport, Options, Store};
 use crate::value::{parse, to_json, write_json, write_string, Str, Value};
 
@@ -54,12 +54,24 @@ pub struct BindingOptions {
     pub dot_notation: bool,
 }
 
-/// The native half of `Store`: owns the document and its persistence.
-#[napi]
+/// An open store as the binding holds it.
 pub struct BindingStore {
     core: Arc<Store>,
     dot: bool,
     report: OpenReport,
+}
+
+/// Open stores by handle. Free functions taking a handle are several times
+/// cheaper to call from JS than `#[napi]` class methods (measured: ~0.25 µs vs
+/// ~0.8 µs per call), and `get` is the hot path.
+static STORES: Mutex<Vec<Option<Arc<BindingStore>>>> = Mutex::new(Vec::new());
+
+fn store(handle: u32) -> napi::Result<Arc<BindingStore>> {
+    let stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
+    stores
+        .get(handle as usize)
+        .and_then(|s| s.clone())
+        .ok_or_else(|| js_err(CoreError::Closed))
 }
 
 /// `[{k, o?, n?}]`: the top-level or given keys whose values changed, with old and
@@ -122,11 +134,25 @@ impl Task for FlushTask {
     }
 }
 
+/// Opens the store file (creating directories), replaying the journal.
+/// Returns the handle the other functions take.
 #[napi]
+pub fn store_open(opts: BindingOptions) -> napi::Result<u32> {
+    let s = BindingStore::new(opts)?;
+    let mut stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
+    let slot = stores
+        .iter()
+        .position(Option::is_none)
+        .unwrap_or(stores.len());
+    if slot == stores.len() {
+        stores.push(None);
+    }
+    stores[slot] = Some(Arc::new(s));
+    Ok(slot as u32)
+}
+
 impl BindingStore {
-    /// Opens the store file (creating directories), replaying the journal.
-    #[napi(constructor)]
-    pub fn new(opts: BindingOptions) -> napi::Result<Self> {
+    fn new(opts: BindingOptions) -> napi::Result<Self> {
         let mut o = Options::new(PathBuf::from(&opts.path));
         o.history_dir = PathBuf::from(&opts.history_dir);
         o.mode = opts.mode & 0o777;
@@ -150,7 +176,6 @@ impl BindingStore {
     }
 
     /// What opening found: `{quarantined, replayed, skipped, externalEdit, journalDamage}`.
-    #[napi]
     pub fn open_report(&self) -> String {
         let r = &self.report;
         let mut out = Vec::new();
@@ -179,15 +204,23 @@ impl BindingStore {
     }
 
     /// The value at `key` as JSON text, or `null` when absent.
-    #[napi]
     pub fn get(&self, key: String) -> napi::Result<Option<String>> {
+        if self.dot && !key.contains('\\') {
+            // fast path: split without allocating
+            if key.split('.').any(|s| FORBIDDEN_SEGMENTS.contains(&s)) {
+                self.segs(&key)?; // reports the forbidden segment
+            }
+            return self
+                .core
+                .read(|d| d.get_iter(key.split('.')).map(json_string))
+                .map_err(js_err);
+        }
         let segs = self.segs(&key)?;
         self.core
             .read(|d| d.get(&segs).map(json_string))
             .map_err(js_err)
     }
 
-    #[napi]
     pub fn has(&self, key: String) -> napi::Result<bool> {
         let segs = self.segs(&key)?;
         self.core.read(|d| d.has(&segs)).map_err(js_err)
@@ -195,7 +228,6 @@ impl BindingStore {
 
     /// Sets `key` to the JSON `json`. Returns `null` when nothing changed, else
     /// the old value's JSON (`""` when it was absent or `wantOld` is false).
-    #[napi]
     pub fn set(&self, key: String, json: String, want_old: bool) -> napi::Result<Option<String>> {
         let segs = self.segs(&key)?;
         let value = parse_value(&json)?;
@@ -214,7 +246,6 @@ impl BindingStore {
     }
 
     /// Deletes `key`; same return convention as `set`.
-    #[napi]
     pub fn delete(&self, key: String, want_old: bool) -> napi::Result<Option<String>> {
         let segs = self.segs(&key)?;
         let r = self
@@ -234,7 +265,6 @@ impl BindingStore {
     /// Sets every `key: value` of a JSON object (keys are paths) as one change.
     /// Returns `null` when nothing changed, else `[{k, o?, n?}]` for each key whose
     /// value changed.
-    #[napi]
     pub fn set_many(&self, json: String, op: String) -> napi::Result<Option<String>> {
         let value = parse_value(&json)?;
         let Some(map) = value.as_object() else {
@@ -282,7 +312,6 @@ impl BindingStore {
     /// Replaces the whole document with the JSON object `json` (`store = x`,
     /// `clear()`); `keepInternal` carries `__internal__` over. Returns `null` or
     /// the changed top-level keys `[{k, o?, n?}]`.
-    #[napi]
     pub fn replace_all(
         &self,
         json: String,
@@ -318,7 +347,6 @@ impl BindingStore {
 
     /// Adds each top-level key of `json` that the document lacks (electron-store's
     /// `defaults`). Returns `null` or the added keys.
-    #[napi]
     pub fn fill_defaults(&self, json: String) -> napi::Result<Option<String>> {
         let value = parse_value(&json)?;
         let Some(defaults) = value.as_object() else {
@@ -349,7 +377,6 @@ impl BindingStore {
     }
 
     /// Re-reads the file; returns `null` or the changed top-level keys.
-    #[napi]
     pub fn reload(&self) -> napi::Result<Option<String>> {
         let r = self.core.reload_from_disk().map_err(js_err)?;
         match r {
@@ -362,20 +389,17 @@ impl BindingStore {
     }
 
     /// The whole document as compact JSON.
-    #[napi]
     pub fn to_json(&self) -> napi::Result<String> {
         let snap = self.core.snapshot().map_err(js_err)?;
         Ok(json_string(&snap))
     }
 
     /// Number of top-level keys.
-    #[napi]
     pub fn size(&self) -> napi::Result<u32> {
         self.core.read(|d| d.map().len() as u32).map_err(js_err)
     }
 
     /// Top-level keys in insertion order.
-    #[napi]
     pub fn keys(&self) -> napi::Result<Vec<String>> {
         self.core
             .read(|d| d.map().keys().map(|k| k.to_string()).collect())
@@ -383,30 +407,21 @@ impl BindingStore {
     }
 
     /// Waits until every change so far is durable and in the document file.
-    #[napi]
     pub fn flush_sync(&self) -> napi::Result<()> {
         self.core.flush().map_err(js_err)
     }
 
     /// Promise form of `flushSync`, waiting on a worker thread.
-    #[napi(ts_return_type = "Promise<void>")]
     pub fn flush(&self) -> AsyncTask<FlushTask> {
         AsyncTask::new(FlushTask(self.core.clone()))
     }
 
     /// Flushes and stops the writer.
-    #[napi]
     pub fn close(&self) -> napi::Result<()> {
         self.core.close().map_err(js_err)
     }
 
-    #[napi]
-    pub fn is_closed(&self) -> bool {
-        self.core.is_closed()
-    }
-
     /// Writer/journal counters as JSON.
-    #[napi]
     pub fn status(&self) -> String {
         let s = self.core.status();
         let file_size = std::fs::metadata(&self.core.options().path)
@@ -423,5 +438,121 @@ impl BindingStore {
         }
         out.push(b'}');
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+// The exported functions: each looks the store up by handle and calls the method.
+
+/// What opening found, as JSON: `{quarantined, replayed, skipped, externalEdit, journalDamage}`.
+#[napi]
+pub fn store_open_report(h: u32) -> napi::Result<String> {
+    Ok(store(h)?.open_report())
+}
+
+/// The value at `key` as JSON text, or `null` when absent.
+#[napi]
+pub fn store_get(h: u32, key: String) -> napi::Result<Option<String>> {
+    store(h)?.get(key)
+}
+
+/// Whether `key` exists.
+#[napi]
+pub fn store_has(h: u32, key: String) -> napi::Result<bool> {
+    store(h)?.has(key)
+}
+
+/// Sets `key` to the JSON `json`: `null` when nothing changed, else the old
+/// value's JSON (`""` when absent or not wanted).
+#[napi]
+pub fn store_set(
+    h: u32,
+    key: String,
+    json: String,
+    want_old: bool,
+) -> napi::Result<Option<String>> {
+    store(h)?.set(key, json, want_old)
+}
+
+/// Deletes `key`; same return convention as `storeSet`.
+#[napi]
+pub fn store_delete(h: u32, key: String, want_old: bool) -> napi::Result<Option<String>> {
+    store(h)?.delete(key, want_old)
+}
+
+/// Sets every `key: value` of a JSON object as one change: `null` or `[{k, o?, n?}]`.
+#[napi]
+pub fn store_set_many(h: u32, json: String, op: String) -> napi::Result<Option<String>> {
+    store(h)?.set_many(json, op)
+}
+
+/// Replaces the whole document: `null` or the changed top-level keys.
+#[napi]
+pub fn store_replace_all(
+    h: u32,
+    json: String,
+    op: String,
+    keep_internal: bool,
+) -> napi::Result<Option<String>> {
+    store(h)?.replace_all(json, op, keep_internal)
+}
+
+/// Adds the top-level defaults the document lacks: `null` or the added keys.
+#[napi]
+pub fn store_fill_defaults(h: u32, json: String) -> napi::Result<Option<String>> {
+    store(h)?.fill_defaults(json)
+}
+
+/// Re-reads the file: `null` or the changed top-level keys.
+#[napi]
+pub fn store_reload(h: u32) -> napi::Result<Option<String>> {
+    store(h)?.reload()
+}
+
+/// The whole document as compact JSON.
+#[napi]
+pub fn store_to_json(h: u32) -> napi::Result<String> {
+    store(h)?.to_json()
+}
+
+/// Number of top-level keys.
+#[napi]
+pub fn store_size(h: u32) -> napi::Result<u32> {
+    store(h)?.size()
+}
+
+/// Top-level keys in insertion order.
+#[napi]
+pub fn store_keys(h: u32) -> napi::Result<Vec<String>> {
+    store(h)?.keys()
+}
+
+/// Blocks until every change so far is durable and in the document file.
+#[napi]
+pub fn store_flush_sync(h: u32) -> napi::Result<()> {
+    store(h)?.flush_sync()
+}
+
+/// Promise form of `storeFlushSync`, waiting on a worker thread.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn store_flush(h: u32) -> napi::Result<AsyncTask<FlushTask>> {
+    Ok(store(h)?.flush())
+}
+
+/// Writer/journal counters as JSON.
+#[napi]
+pub fn store_status(h: u32) -> napi::Result<String> {
+    Ok(store(h)?.status())
+}
+
+/// Flushes, stops the writer and releases the handle.
+#[napi]
+pub fn store_close(h: u32) -> napi::Result<()> {
+    let s = {
+        let mut stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
+        stores.get_mut(h as usize).and_then(Option::take)
+    };
+    match s {
+        Some(s) => s.close(),
+        None => Ok(()),
     }
 }

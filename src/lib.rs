@@ -11,4 +11,10 @@ pub mod path;
 pub mod store;
 pub mod value;
 
+#[cfg_attr(test, allow(dead_code))]
 mod binding;
+
+/// mimalloc: the journal lines are allocated on the JS thread and freed on the
+/// writer thread; glibc's malloc serializes that on an arena lock (seen in perf).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -106,9 +106,20 @@ struct State {
     closed: bool,
 }
 
+/// A committed change waiting for the writer. It is encoded into its journal
+/// line on the writer thread, so the caller pays nothing proportional to the
+/// change's size for serialization.
+struct Pending {
+    seq: u64,
+    ts: f64,
+    op: String,
+    keys: Vec<String>,
+    change: Change,
+}
+
 #[derive(Default)]
 struct Queue {
-    records: VecDeque<(u64, Vec<u8>)>,
+    records: VecDeque<Pending>,
     durable_seq: u64,
     checkpointed_seq: u64,
     /// A caller waits for a checkpoint covering this seq.
@@ -116,6 +127,8 @@ struct Queue {
     needs_checkpoint: bool,
     stop: bool,
     writer_done: bool,
+    /// The writer is waiting on `wake` (so a notify is needed).
+    writer_sleeping: bool,
     error: Option<String>,
     journal_bytes: u64,
     checkpoints: u64,
@@ -333,7 +346,7 @@ impl Store {
         keys: &[String],
         plan: impl FnOnce(&Document) -> Result<(Change, T)>,
     ) -> Result<Option<(u64, T)>> {
-        let (seq, extra) = {
+        let (seq, extra, wake) = {
             let mut st = lock(&self.inner.state);
             if st.closed {
                 return Err(Error::Closed);
@@ -345,11 +358,22 @@ impl Store {
             st.doc.apply(&change.patch)?;
             st.seq += 1;
             let seq = st.seq;
-            let line = encode_change(seq, now_ms(), op, keys, &change);
-            lock(&self.inner.queue).records.push_back((seq, line));
-            (seq, extra)
+            let mut q = lock(&self.inner.queue);
+            q.records.push_back(Pending {
+                seq,
+                ts: now_ms(),
+                op: op.to_string(),
+                keys: keys.to_vec(),
+                change,
+            });
+            // waking a sleeping thread is a syscall: only when the writer sleeps
+            let wake = q.writer_sleeping;
+            drop(q);
+            (seq, extra, wake)
         };
-        self.inner.wake.notify_one();
+        if wake {
+            self.inner.wake.notify_one();
+        }
         if self.inner.opts.durability == Durability::Sync {
             self.wait(|q| q.durable_seq >= seq, false)?;
         }
@@ -522,7 +546,7 @@ impl Writer {
                         || (q.needs_checkpoint && q.flush_target > 0);
                     let due = dirty && self.last_checkpoint_at.elapsed() >= self.checkpoint_delay();
                     if !q.records.is_empty() || q.stop || flush || (due && q.error.is_none()) {
-                        let batch: Vec<(u64, Vec<u8>)> = q.records.drain(..).collect();
+                        let batch: Vec<Pending> = q.records.drain(..).collect();
                         break (batch, q.stop, dirty && (flush || due || q.stop));
                     }
                     let timeout = if dirty {
@@ -532,12 +556,14 @@ impl Writer {
                     } else {
                         Duration::from_secs(3600)
                     };
+                    q.writer_sleeping = true;
                     q = self
                         .inner
                         .wake
                         .wait_timeout(q, timeout)
                         .map(|r| r.0)
                         .unwrap_or_else(|p| p.into_inner().0);
+                    q.writer_sleeping = false;
                 }
             };
             if !batch.is_empty() {
@@ -578,18 +604,18 @@ impl Writer {
     }
 
     /// Appends a batch of change lines and fsyncs once (group commit).
-    fn append(&mut self, batch: &[(u64, Vec<u8>)]) -> Result<()> {
+    fn append(&mut self, batch: &[Pending]) -> Result<()> {
         let start = self.journal.len();
-        let mut buf = Vec::with_capacity(batch.iter().map(|r| r.1.len()).sum());
+        let mut buf = Vec::with_capacity(256 * batch.len());
         let mut offsets = Vec::with_capacity(batch.len());
-        for (_, line) in batch {
+        for p in batch {
             offsets.push((start + buf.len() as u64, true));
-            buf.extend_from_slice(line);
+            buf.extend_from_slice(&encode_change(p.seq, p.ts, &p.op, &p.keys, &p.change));
         }
         self.journal.append(&buf)?;
         self.journal.sync()?;
         self.lines.extend(offsets);
-        let last = batch.last().map(|r| r.0).unwrap_or(0);
+        let last = batch.last().map(|r| r.seq).unwrap_or(0);
         let mut q = lock(&self.inner.queue);
         q.durable_seq = q.durable_seq.max(last);
         q.journal_bytes = self.journal.len();
@@ -608,7 +634,7 @@ impl Writer {
             (st.doc.root().clone(), st.seq)
         };
         // every change up to `seq` is queued or written: write the rest first
-        let pending: Vec<(u64, Vec<u8>)> = lock(&self.inner.queue).records.drain(..).collect();
+        let pending: Vec<Pending> = lock(&self.inner.queue).records.drain(..).collect();
         if !pending.is_empty() {
             if let Err(e) = self.append(&pending) {
                 let mut q = lock(&self.inner.queue);

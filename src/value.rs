@@ -20,20 +20,15 @@ use rustc_hash::FxHasher;
 pub type Str = Arc<str>;
 
 /// A JSON value.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub enum Value {
+    #[default]
     Null,
     Bool(bool),
     Number(f64),
     String(Str),
     Array(Arc<Vec<Value>>),
     Object(Arc<Map>),
-}
-
-impl Default for Value {
-    fn default() -> Self {
-        Value::Null
-    }
 }
 
 impl Value {
@@ -146,12 +141,35 @@ impl Map {
     }
 
     /// Sets `key`; an existing key keeps its position (as in JS). Returns the old value.
+    ///
+    /// New keys go where JS puts them: array-index keys ("0", "17") in ascending
+    /// order before all other keys, other keys at the end. So insertion order here
+    /// always equals JS property order, and it survives a trip through JSON text.
     pub fn insert(&mut self, key: Str, value: Value) -> Option<Value> {
         if let Some(i) = self.position(&key) {
             return Some(std::mem::replace(&mut self.entries[i].1, value));
         }
-        self.push_new(key, value);
+        match is_array_index(&key) {
+            Some(n) => {
+                let at = self
+                    .entries
+                    .iter()
+                    .position(|(k, _)| is_array_index(k).is_none_or(|m| m > n))
+                    .unwrap_or(self.entries.len());
+                self.insert_new_at(at, key, value);
+            }
+            None => self.push_new(key, value),
+        }
         None
+    }
+
+    fn insert_new_at(&mut self, at: usize, key: Str, value: Value) {
+        if at == self.entries.len() {
+            self.push_new(key, value);
+        } else {
+            self.entries.insert(at, (key, value));
+            self.rebuild_index();
+        }
     }
 
     fn push_new(&mut self, key: Str, value: Value) {
@@ -169,18 +187,19 @@ impl Map {
     }
 
     /// Inserts a key that is not present at position `pos` (clamped), or replaces an
-    /// existing one in place. Used to undo a delete exactly.
+    /// existing one in place. Used to undo a delete exactly. Array-index keys
+    /// always take their JS position.
     pub fn insert_at(&mut self, pos: usize, key: Str, value: Value) -> Option<Value> {
-        if let Some(i) = self.position(&key) {
-            return Some(std::mem::replace(&mut self.entries[i].1, value));
+        if self.position(&key).is_some() || is_array_index(&key).is_some() {
+            return self.insert(key, value);
         }
-        let pos = pos.min(self.entries.len());
-        if pos == self.entries.len() {
-            self.push_new(key, value);
-        } else {
-            self.entries.insert(pos, (key, value));
-            self.rebuild_index();
-        }
+        let first_plain = self
+            .entries
+            .iter()
+            .position(|(k, _)| is_array_index(k).is_none())
+            .unwrap_or(self.entries.len());
+        let pos = pos.clamp(first_plain, self.entries.len());
+        self.insert_new_at(pos, key, value);
         None
     }
 
@@ -509,7 +528,7 @@ impl<'a> Parser<'a> {
 // Serialization (JSON.stringify compatible)
 // ---------------------------------------------------------------------------
 
-/// True when `k` is a canonical array index ("0", "17", not "01", ≤ 2^32-2):
+/// Some(index) when `k` is a canonical array index ("0", "17", not "01", ≤ 2^32-2):
 /// JS enumerates such keys first, in ascending order.
 pub fn is_array_index(k: &str) -> Option<u32> {
     let b = k.as_bytes();
@@ -591,26 +610,9 @@ fn write_value(out: &mut Vec<u8>, v: &Value, indent: Option<usize>) {
                 }
                 write_value(out, v, inner);
             };
-            let has_index_keys = m.keys().any(|k| {
-                k.as_bytes()[..].first().is_some_and(u8::is_ascii_digit)
-                    && is_array_index(k).is_some()
-            });
-            if has_index_keys {
-                let mut idx: Vec<(u32, &Str, &Value)> = m
-                    .iter()
-                    .filter_map(|(k, v)| is_array_index(k).map(|n| (n, k, v)))
-                    .collect();
-                idx.sort_by_key(|e| e.0);
-                for (_, k, v) in idx {
-                    member(out, k, v);
-                }
-                for (k, v) in m.iter().filter(|(k, _)| is_array_index(k).is_none()) {
-                    member(out, k, v);
-                }
-            } else {
-                for (k, v) in m.iter() {
-                    member(out, k, v);
-                }
+            // maps keep JS property order (see `Map::insert`): write as is
+            for (k, v) in m.iter() {
+                member(out, k, v);
             }
             newline(out, indent);
             out.push(b'}');

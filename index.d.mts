@@ -1,0 +1,4 @@
+import Store from './index.js';
+
+export * from './index.js';
+export default Store;

@@ -1,0 +1,168 @@
+/**
+ * tad-store: electron-store 8's API on a native (Rust, Node-API) core that keeps
+ * the document in memory, writes it crash-safely in the background, and never
+ * wipes a damaged file.
+ */
+
+import { EventEmitter } from 'node:events';
+
+/** Options of the history journal. */
+export interface HistoryOptions {
+  /** Directory of the journal. Default `<cwd>/storeHistory`. */
+  directory?: string;
+  /** Change records kept after they are in the store file. Default 100. */
+  maxEntries?: number;
+}
+
+export interface Options<T extends Record<string, any> = Record<string, unknown>> {
+  /** File base name. Default `'config'`. */
+  name?: string;
+  /** conf's name for `name`. */
+  configName?: string;
+  /**
+   * Directory of the store. Default: Electron's `app.getPath('userData')`;
+   * required outside Electron. A relative path is resolved against userData
+   * (or the process's working directory outside Electron).
+   */
+  cwd?: string;
+  /** File extension without the dot. Default `'json'`; `''` means none. */
+  fileExtension?: string;
+  /** Top-level values used for keys the file lacks (written to the file at open). */
+  defaults?: Readonly<Partial<T>>;
+  /**
+   * A damaged store file: `false` (default) throws an error with code `E_CORRUPT`
+   * and leaves the file untouched; `true` starts from `defaults`, keeping the
+   * damaged file beside the store as `<file>.corrupt-<ms>`.
+   */
+  clearInvalidConfig?: boolean;
+  /** Treat `a.b` keys as paths. Default `true`. */
+  accessPropertiesByDotNotation?: boolean;
+  /** Mode of the files the store creates. Default `0o600` (conf: 0o666). A looser existing file is tightened. */
+  configFileMode?: number;
+  /** Your app's version (Electron: `app.getVersion()`). */
+  projectVersion?: string;
+  /**
+   * `'deferred'` (default): `set` returns at once and a background writer makes
+   * the change durable immediately (changes queued during a write go in the next
+   * one). `'sync'`: `set` returns once the change is durable (fsync'd).
+   */
+  durability?: 'deferred' | 'sync';
+  /** The change journal. */
+  history?: HistoryOptions;
+  /** Not supported yet: passing `true` throws `E_UNSUPPORTED`; use `reload()`. */
+  watch?: boolean;
+}
+
+/** One changed key of a change, as `onChange('*')` and renderers see it. */
+export type ChangeListener<V = unknown> = (newValue: V | undefined, oldValue: V | undefined, key: string) => void;
+
+/** Returned by every subscription: call it to unsubscribe. */
+export type Unsubscribe = () => void;
+
+/** `getStoreInfo()` */
+export interface StoreInfo {
+  path: string;
+  /** Number of top-level keys. */
+  size: number;
+  /** Bytes of the store file on disk. */
+  fileSize: number;
+  keys: string[];
+  /** `__internal__.migrations.version`, else `projectVersion`, else null. */
+  version: string | null;
+  /** Subscriptions on this instance. */
+  listeners: number;
+  durability: 'deferred' | 'sync';
+  /** Number of the last change. */
+  seq: number;
+  /** Last change that is durable in the journal. */
+  durableSeq: number;
+  /** Last change that is in the store file. */
+  checkpointedSeq: number;
+  /** Changes not yet durable. */
+  pendingWrites: number;
+  journalBytes: number;
+  /** The background writer's last error, if any (it retries). */
+  writerError: string | null;
+  /** What opening found: a quarantined file, journal changes replayed, an external edit. */
+  recovery: {
+    quarantined: string | null;
+    replayed: number;
+    skipped: number;
+    externalEdit: boolean;
+    journalDamage: string | null;
+  };
+}
+
+/**
+ * Errors thrown by the store carry a stable `code`: `E_CLOSED`, `E_CORRUPT`,
+ * `E_IO`, `E_UNSUPPORTED`, `E_FORBIDDEN_KEY` (a `TypeError`), ... Argument errors
+ * are `TypeError`s.
+ */
+export interface StoreError extends Error {
+  code: string;
+}
+
+declare class Store<T extends Record<string, any> = Record<string, unknown>> implements Iterable<[keyof T, T[keyof T]]> {
+  constructor(options?: Options<T>);
+
+  /** Absolute path of the store file. */
+  readonly path: string;
+  /** conf's emitter: `'change'` after every change; `'listenerError'` when a listener throws. */
+  readonly events: EventEmitter;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
+
+  /** A fresh copy of the value at `key` (a dot path), or `defaultValue`. */
+  get<K extends keyof T>(key: K): T[K];
+  get<K extends keyof T>(key: K, defaultValue: Required<T>[K]): Required<T>[K];
+  get<V = unknown>(key: string, defaultValue?: V): V;
+
+  /** Sets a value (JSON only: BigInt, circular values, functions, symbols, Map and Set throw a TypeError; nothing is written). */
+  set<K extends keyof T>(key: K, value: T[K]): void;
+  set(key: string, value: unknown): void;
+  /** Sets several keys (each a dot path) as one change. */
+  set(object: Partial<T> | Record<string, unknown>): void;
+
+  has(key: string): boolean;
+  /** Deletes `key`. An array element becomes `null` (as electron-store writes it). */
+  delete(key: string): void;
+  /** Sets the keys to their `defaults`; keys without a default are left alone. */
+  reset(...keys: string[]): void;
+  /** Deletes everything but `defaults` (and the internal migration state). */
+  clear(): void;
+
+  /** The whole store (a fresh copy). Setting it replaces everything (one change). */
+  store: T;
+  /** Number of top-level keys. */
+  readonly size: number;
+  [Symbol.iterator](): IterableIterator<[keyof T, T[keyof T]]>;
+
+  /** `callback(newValue, oldValue)` when the value at `key` really changes (deep comparison). */
+  onDidChange<V = unknown>(key: string, callback: (newValue: V | undefined, oldValue: V | undefined) => void): Unsubscribe;
+  /** `callback(newStore, oldStore)` on any change. Costs a whole-store read per change. */
+  onDidAnyChange(callback: (newValue: T | undefined, oldValue: T | undefined) => void): Unsubscribe;
+  /** Opens the file with Electron's `shell.openPath`; rejects with `E_UNSUPPORTED` outside Electron. */
+  openInEditor(): Promise<void>;
+
+  /** The whole store (same as `store`). */
+  getAll(): T;
+  /** Sets every key/value of `data` as one atomic change. */
+  setMultiple(data: Partial<T> | Record<string, unknown>): true;
+  /**
+   * `callback(newValue, oldValue, key)` when `key` changes; with `'*'`, once per
+   * changed key of every change (a bulk change gives one call per changed top-level key).
+   */
+  onChange<V = unknown>(key: string, callback: ChangeListener<V>): Unsubscribe;
+  /** Re-reads the file now and emits events for what changed; a damaged file throws `E_CORRUPT` and is not applied. */
+  reload(): true;
+  getStoreInfo(): StoreInfo;
+  /** Resolves when every change so far is durable and in the store file. */
+  flush(): Promise<void>;
+  /** Blocks until every change so far is durable and in the store file. */
+  flushSync(): void;
+  /** Flushes and releases the store; its methods then throw `E_CLOSED`. */
+  close(): void;
+}
+
+export { Store };
+export default Store;

@@ -1,0 +1,597 @@
+'use strict';
+
+const path = require('node:path');
+const { EventEmitter } = require('node:events');
+const { isDeepStrictEqual } = require('node:util');
+
+const binding = require('./binding.js');
+const NativeStore = require('./lib/native.js');
+const { storeError, fromNative, closedError } = require('./lib/errors.js');
+const { checkValueType, toJsonText, segmentsOf, related } = require('./lib/values.js');
+
+const INTERNAL_KEY = '__internal__';
+const createPlainObject = () => Object.create(null);
+
+// ---------------------------------------------------------------------------
+// Electron integration (optional: no dependency on the `electron` package)
+// ---------------------------------------------------------------------------
+
+function electronApp() {
+  if (!process.versions.electron) return null;
+  try {
+    const electron = require('electron');
+    return electron && electron.app ? electron : null;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Open cores: one native store per file in a process, shared by every Store
+// instance on that file, flushed when the process exits.
+// ---------------------------------------------------------------------------
+
+const openCores = new Map();
+let exitHookInstalled = false;
+
+function flushAllOnExit() {
+  for (const core of openCores.values()) {
+    try {
+      core.native.close();
+    } catch (error) {
+      process.stderr.write(`tad-store: could not flush ${core.path} on exit: ${error.message}\n`);
+    }
+  }
+  openCores.clear();
+}
+
+function installExitHook() {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', flushAllOnExit);
+  const electron = electronApp();
+  if (electron) {
+    electron.app.on('before-quit', () => {
+      for (const core of openCores.values()) {
+        try {
+          core.native.flushSync();
+        } catch {}
+      }
+    });
+  }
+}
+
+function openCore(filePath, settings) {
+  const existing = openCores.get(filePath);
+  if (existing) {
+    existing.refs++;
+    return existing;
+  }
+  let native;
+  try {
+    native = new NativeStore(binding, settings);
+  } catch (error) {
+    throw fromNative(error);
+  }
+  const core = { path: filePath, native, refs: 1, gen: 0, instances: new Set(), report: JSON.parse(native.openReport()) };
+  openCores.set(filePath, core);
+  installExitHook();
+  return core;
+}
+
+// ---------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------
+
+const UNSUPPORTED_OPTIONS = {
+  encryptionKey: 'the `encryptionKey` option is not supported yet; the data would be written unencrypted, so the store refuses to open',
+  serialize: 'custom `serialize` functions are not supported: the file is always electron-store\'s JSON with tabs',
+  deserialize: 'custom `deserialize` functions are not supported: the file is always electron-store\'s JSON with tabs',
+  schema: 'the `schema` option is not supported yet; the store refuses to open rather than skip validation',
+  rootSchema: 'the `rootSchema` option is not supported yet; the store refuses to open rather than skip validation',
+  migrations: 'the `migrations` option is not supported yet; the store refuses to open rather than skip migrations',
+};
+
+function normalizeOptions(options) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`Expected \`options\` to be an object, got ${options === null ? 'null' : typeof options}`);
+  }
+  for (const [name, why] of Object.entries(UNSUPPORTED_OPTIONS)) {
+    if (options[name] !== undefined && options[name] !== null) throw storeError('E_UNSUPPORTED', `tad-store: ${why}`);
+  }
+  if (options.watch) {
+    throw storeError('E_UNSUPPORTED', 'tad-store: `watch: true` is not supported yet; call `store.reload()` to pick up external edits');
+  }
+  const electron = electronApp();
+  const opts = {
+    name: 'config',
+    fileExtension: 'json',
+    clearInvalidConfig: false,
+    accessPropertiesByDotNotation: true,
+    configFileMode: 0o600,
+    durability: 'deferred',
+    defaults: undefined,
+    ...options,
+  };
+  if (options.name === undefined && typeof options.configName === 'string') opts.name = options.configName;
+  if (typeof opts.name !== 'string' || opts.name === '') {
+    throw new TypeError(`Expected \`name\` to be a non-empty string, got ${typeof opts.name}`);
+  }
+  if (typeof opts.fileExtension !== 'string') {
+    throw new TypeError(`Expected \`fileExtension\` to be a string, got ${typeof opts.fileExtension}`);
+  }
+  if (opts.defaults !== undefined && (opts.defaults === null || typeof opts.defaults !== 'object' || Array.isArray(opts.defaults))) {
+    throw new TypeError('Expected `defaults` to be an object');
+  }
+  if (!Number.isInteger(opts.configFileMode) || opts.configFileMode < 0 || opts.configFileMode > 0o777) {
+    throw new TypeError('Expected `configFileMode` to be a file mode such as 0o600');
+  }
+  if (opts.durability !== 'deferred' && opts.durability !== 'sync') {
+    throw new TypeError(`Expected \`durability\` to be 'deferred' or 'sync', got ${JSON.stringify(opts.durability)}`);
+  }
+  const userData = electron ? electron.app.getPath('userData') : undefined;
+  let cwd = opts.cwd;
+  if (cwd === undefined || cwd === null || cwd === '') {
+    if (!userData) {
+      throw new TypeError('Expected the `cwd` option: outside Electron there is no userData directory to default to');
+    }
+    cwd = userData;
+  } else if (typeof cwd !== 'string') {
+    throw new TypeError(`Expected \`cwd\` to be a string, got ${typeof cwd}`);
+  } else if (!path.isAbsolute(cwd)) {
+    cwd = path.resolve(userData || process.cwd(), cwd);
+  }
+  opts.cwd = cwd;
+  if (opts.projectVersion === undefined && electron) opts.projectVersion = electron.app.getVersion();
+  const history = opts.history || {};
+  if (typeof history !== 'object') throw new TypeError('Expected `history` to be an object');
+  opts.historyDir = history.directory ? path.resolve(cwd, history.directory) : path.join(cwd, 'storeHistory');
+  opts.historyMax = history.maxEntries === undefined ? 100 : history.maxEntries;
+  if (!Number.isInteger(opts.historyMax) || opts.historyMax < 0) {
+    throw new TypeError('Expected `history.maxEntries` to be a non-negative integer');
+  }
+  return opts;
+}
+
+// ---------------------------------------------------------------------------
+// The Store
+// ---------------------------------------------------------------------------
+
+function reportListenerError(store, error) {
+  if (store.events.listenerCount('listenerError') > 0) {
+    store.events.emit('listenerError', error);
+  } else {
+    process.emitWarning(`tad-store: a change listener threw: ${error && error.stack ? error.stack : error}`, { code: 'TAD_STORE_LISTENER_ERROR' });
+  }
+}
+
+/**
+ * A settings store: electron-store 8's API on a native, crash-safe core.
+ * See index.d.ts for the documentation of each member.
+ */
+class Store {
+  #native;
+  #core;
+  #opts;
+  #defaults;
+  #subs = [];
+  #closed = false;
+  // JSON text of recently read keys, valid while the core's generation is unchanged
+  #cache = new Map();
+  #cacheGen = -1;
+
+  constructor(options = {}) {
+    const opts = normalizeOptions(options);
+    this.#opts = opts;
+    this.#defaults = { ...(opts.defaults || {}) };
+    const fileExtension = opts.fileExtension ? `.${opts.fileExtension}` : '';
+    /** Absolute path of the store file. */
+    this.path = path.resolve(opts.cwd, `${opts.name}${fileExtension}`);
+    /** conf's event emitter: `'change'` after every change. */
+    this.events = new EventEmitter();
+    this.#core = openCore(this.path, {
+      path: this.path,
+      historyDir: opts.historyDir,
+      mode: opts.configFileMode,
+      durability: opts.durability,
+      clearInvalidConfig: Boolean(opts.clearInvalidConfig),
+      historyMax: opts.historyMax,
+      dotNotation: opts.accessPropertiesByDotNotation !== false,
+    });
+    this.#native = this.#core.native;
+    this.#core.instances.add(this);
+    const report = this.#core.report;
+    if (report.quarantined) {
+      process.emitWarning(`tad-store: the store file ${this.path} was damaged; it was kept as ${report.quarantined} and the store started from defaults`, { code: 'TAD_STORE_QUARANTINED' });
+    }
+    if (opts.defaults) {
+      const text = toJsonText('defaults', opts.defaults);
+      this.#run(() => this.#native.fillDefaults(text), 'changes', true);
+    }
+  }
+
+  // -- internals -----------------------------------------------------------
+
+  #live() {
+    if (this.#closed) throw closedError();
+    return this.#native;
+  }
+
+  #listening() {
+    for (const inst of this.#core.instances) if (inst.#subs.length > 0) return true;
+    return false;
+  }
+
+  /** Runs a native call, mapping errors; dispatches its change list. */
+  #run(call, kind, literal) {
+    let result;
+    try {
+      result = call();
+    } catch (error) {
+      throw fromNative(error);
+    } finally {
+      this.#core.gen++;
+    }
+    if (result !== null && kind === 'changes') this.#dispatch(JSON.parse(result), literal);
+    return result;
+  }
+
+  /**
+   * Delivers one operation's changes to every instance on this file.
+   * `entries`: [{k, o?, n?}] (values parsed); `literal`: keys are top-level names.
+   */
+  #dispatch(entries, literal) {
+    if (entries.length === 0) return;
+    const dot = this.#opts.accessPropertiesByDotNotation !== false;
+    const paths = entries.map(e => (literal ? [e.k] : segmentsOf(e.k, dot)));
+    for (const inst of [...this.#core.instances]) inst.#deliver(entries, paths);
+  }
+
+  #deliver(entries, paths) {
+    const subs = this.#subs.slice();
+    for (const sub of subs) {
+      if (!this.#subs.includes(sub)) continue; // unsubscribed by an earlier listener
+      try {
+        if (sub.kind === 'all-keys') {
+          for (const e of entries) {
+            sub.cb.call(this, e.n === undefined ? undefined : structuredClone(e.n), e.o === undefined ? undefined : structuredClone(e.o), e.k);
+          }
+        } else if (sub.kind === 'key') {
+          if (!paths.some(p => related(p, sub.segs))) continue;
+          const newValue = this.get(sub.key);
+          if (isDeepStrictEqual(newValue, sub.current)) continue;
+          const oldValue = sub.current;
+          sub.current = newValue;
+          if (sub.withKey) sub.cb.call(this, newValue, oldValue, sub.key);
+          else sub.cb.call(this, newValue, oldValue);
+        } else {
+          const newValue = this.store;
+          if (isDeepStrictEqual(newValue, sub.current)) continue;
+          const oldValue = sub.current;
+          sub.current = newValue;
+          sub.cb.call(this, newValue, oldValue);
+        }
+      } catch (error) {
+        reportListenerError(this, error);
+      }
+    }
+    try {
+      this.events.emit('change');
+    } catch (error) {
+      reportListenerError(this, error);
+    }
+  }
+
+  #subscribe(sub) {
+    this.#live();
+    this.#subs.push(sub);
+    return () => {
+      const i = this.#subs.indexOf(sub);
+      if (i !== -1) this.#subs.splice(i, 1);
+    };
+  }
+
+  #checkReserved(key) {
+    if (this.#opts.accessPropertiesByDotNotation !== false ? key === INTERNAL_KEY || key.startsWith(`${INTERNAL_KEY}.`) : key === INTERNAL_KEY) {
+      throw new TypeError(`Please don't use the ${INTERNAL_KEY} key, as it's used to manage this module internal operations.`);
+    }
+  }
+
+  #setObject(object, op) {
+    if (object === null || typeof object !== 'object' || Array.isArray(object)) {
+      throw new TypeError(`Expected an object of key/value pairs, got ${object === null ? 'null' : Array.isArray(object) ? 'an array' : typeof object}`);
+    }
+    const entries = Object.entries(object);
+    for (const [k, v] of entries) {
+      this.#checkReserved(k);
+      checkValueType(k, v);
+    }
+    for (const s of Object.getOwnPropertySymbols(object)) {
+      if (Object.prototype.propertyIsEnumerable.call(object, s)) throw new TypeError(`Keys must be strings, got the symbol ${String(s)}`);
+    }
+    // one JSON object text, each value checked and encoded like set(key, value)
+    const parts = entries.map(([k, v]) => `${JSON.stringify(k)}:${toJsonText(k, v)}`);
+    const text = `{${parts.join(',')}}`;
+    const native = this.#live();
+    this.#run(() => native.setMany(text, op), 'changes', false);
+  }
+
+  // -- electron-store surface ----------------------------------------------
+
+  /** Gets the item at `key` (a fresh copy), or `defaultValue` if absent. */
+  get(key, defaultValue) {
+    const native = this.#live();
+    if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
+    const gen = this.#core.gen;
+    if (this.#cacheGen !== gen) {
+      this.#cache.clear();
+      this.#cacheGen = gen;
+    }
+    let text = this.#cache.get(key);
+    if (text === undefined) {
+      try {
+        text = native.get(key);
+      } catch (error) {
+        throw fromNative(error);
+      }
+      if (this.#cache.size < 256) this.#cache.set(key, text);
+    }
+    return text === null ? defaultValue : JSON.parse(text);
+  }
+
+  /** Sets `key` to `value`, or every key/value of an object. */
+  set(key, value) {
+    const native = this.#live();
+    if (typeof key === 'object' && key !== null) {
+      this.#setObject(key, 'set');
+      return;
+    }
+    if (typeof key !== 'string') {
+      throw new TypeError(`Expected \`key\` to be of type \`string\` or \`object\`, got ${key === null ? 'null' : typeof key}`);
+    }
+    if (value === undefined) throw new TypeError('Use `delete()` to clear values');
+    this.#checkReserved(key);
+    const text = toJsonText(key, value);
+    const want = this.#listening();
+    let old;
+    try {
+      old = native.set(key, text, want);
+    } catch (error) {
+      throw fromNative(error);
+    } finally {
+      this.#core.gen++;
+    }
+    if (old !== null && want) {
+      const entry = { k: key, n: JSON.parse(text) };
+      if (old !== '') entry.o = JSON.parse(old);
+      this.#dispatch([entry], false);
+    }
+  }
+
+  /** Whether `key` exists. */
+  has(key) {
+    const native = this.#live();
+    if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
+    try {
+      return native.has(key);
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  /** Deletes `key` (an array element becomes `null`, as electron-store writes it). */
+  delete(key) {
+    const native = this.#live();
+    if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
+    const want = this.#listening();
+    let old;
+    try {
+      old = native.delete(key, want);
+    } catch (error) {
+      throw fromNative(error);
+    } finally {
+      this.#core.gen++;
+    }
+    if (old !== null && want) {
+      const entry = { k: key };
+      if (old !== '') entry.o = JSON.parse(old);
+      const now = native.get(key); // an array element stays, as null
+      if (now !== null) entry.n = JSON.parse(now);
+      this.#dispatch([entry], false);
+    }
+  }
+
+  /** Resets the given keys to their `defaults` (keys without a default are left alone). */
+  reset(...keys) {
+    this.#live();
+    for (const key of keys) {
+      if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
+    }
+    for (const key of keys) {
+      const value = this.#defaults[key];
+      if (value !== undefined && value !== null) this.set(key, value);
+    }
+  }
+
+  /** Deletes everything but `defaults` (and the internal migration state), as one change. */
+  clear() {
+    const native = this.#live();
+    const fresh = {};
+    for (const [k, v] of Object.entries(this.#defaults)) if (v !== undefined && v !== null) fresh[k] = v;
+    const text = toJsonText('defaults', fresh);
+    this.#run(() => native.replaceAll(text, 'clear', true), 'changes', true);
+  }
+
+  /** The whole store (a fresh copy, null-prototype like conf's). */
+  get store() {
+    const native = this.#live();
+    let text;
+    try {
+      text = native.toJson();
+    } catch (error) {
+      throw fromNative(error);
+    }
+    return Object.assign(createPlainObject(), JSON.parse(text));
+  }
+
+  set store(value) {
+    const native = this.#live();
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new TypeError(`Expected the store to be an object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+    }
+    const text = toJsonText('store', value);
+    this.#run(() => native.replaceAll(text, 'store', true), 'changes', true);
+  }
+
+  /** Number of top-level items. */
+  get size() {
+    try {
+      return this.#live().size();
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  *[Symbol.iterator]() {
+    for (const entry of Object.entries(this.store)) yield entry;
+  }
+
+  /** Calls `callback(newValue, oldValue)` when the value at `key` changes. Returns an unsubscribe function. */
+  onDidChange(key, callback) {
+    if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
+    if (typeof callback !== 'function') throw new TypeError(`Expected \`callback\` to be of type \`function\`, got ${typeof callback}`);
+    const segs = segmentsOf(key, this.#opts.accessPropertiesByDotNotation !== false);
+    return this.#subscribe({ kind: 'key', key, segs, cb: callback, current: this.get(key), withKey: false });
+  }
+
+  /** Calls `callback(newStore, oldStore)` on any change. Returns an unsubscribe function. */
+  onDidAnyChange(callback) {
+    if (typeof callback !== 'function') throw new TypeError(`Expected \`callback\` to be of type \`function\`, got ${typeof callback}`);
+    return this.#subscribe({ kind: 'any', cb: callback, current: this.store });
+  }
+
+  /** Opens the store file in the user's editor (Electron's `shell.openPath`). */
+  async openInEditor() {
+    this.#live();
+    const electron = electronApp();
+    if (!electron || !electron.shell) {
+      throw storeError('E_UNSUPPORTED', `openInEditor() needs Electron's shell module; outside Electron open ${this.path} yourself`);
+    }
+    const error = await electron.shell.openPath(this.path);
+    if (error) throw storeError('E_IO', error);
+  }
+
+  // -- TAD surface -----------------------------------------------------------
+
+  /** The whole store (same as `store`). */
+  getAll() {
+    return this.store;
+  }
+
+  /** Sets every key/value of `data` as one atomic change. Returns `true`. */
+  setMultiple(data) {
+    this.#live();
+    this.#setObject(data, 'setMultiple');
+    return true;
+  }
+
+  /**
+   * Calls `callback(newValue, oldValue, key)` when `key` changes; with `'*'`, once
+   * per changed key of every change. Returns an unsubscribe function.
+   */
+  onChange(key, callback) {
+    if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
+    if (typeof callback !== 'function') throw new TypeError(`Expected \`callback\` to be of type \`function\`, got ${typeof callback}`);
+    if (key === '*') return this.#subscribe({ kind: 'all-keys', cb: callback });
+    const segs = segmentsOf(key, this.#opts.accessPropertiesByDotNotation !== false);
+    return this.#subscribe({ kind: 'key', key, segs, cb: callback, current: this.get(key), withKey: true });
+  }
+
+  /**
+   * Re-reads the file now (after an edit by another program); emits change events
+   * for what changed. A damaged file throws `E_CORRUPT` and is not applied.
+   */
+  reload() {
+    const native = this.#live();
+    this.#run(() => native.reload(), 'changes', true);
+    return true;
+  }
+
+  /** `{ path, size, fileSize, keys, version, listeners, durability, ... }` */
+  getStoreInfo() {
+    const native = this.#live();
+    const status = JSON.parse(native.status());
+    let keys;
+    try {
+      keys = native.keys();
+    } catch (error) {
+      throw fromNative(error);
+    }
+    return {
+      path: this.path,
+      size: keys.length,
+      fileSize: status.fileSize,
+      keys,
+      version: this.get(`${INTERNAL_KEY}.migrations.version`, this.#opts.projectVersion ?? null),
+      listeners: this.#subs.length,
+      durability: this.#opts.durability,
+      seq: status.seq,
+      durableSeq: status.durableSeq,
+      checkpointedSeq: status.checkpointedSeq,
+      pendingWrites: status.seq - status.durableSeq,
+      journalBytes: status.journalBytes,
+      writerError: status.writerError,
+      recovery: { ...this.#core.report },
+    };
+  }
+
+  /** Resolves when every change so far is durable and in the store file. */
+  flush() {
+    if (this.#closed) return Promise.resolve();
+    return this.#native.flush().catch(error => {
+      throw fromNative(error);
+    });
+  }
+
+  /** Blocks until every change so far is durable and in the store file. */
+  flushSync() {
+    if (this.#closed) return;
+    try {
+      this.#native.flushSync();
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  /**
+   * Flushes and releases the store. Further calls throw `E_CLOSED`. The file stays
+   * open for other Store instances on the same path until they close too.
+   */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#subs.length = 0;
+    const core = this.#core;
+    core.instances.delete(this);
+    core.refs--;
+    if (core.refs === 0) {
+      openCores.delete(core.path);
+      try {
+        core.native.close();
+      } catch (error) {
+        throw fromNative(error);
+      }
+    } else {
+      this.#native.flushSync();
+    }
+  }
+
+  /** Whether `close()` was called. */
+  get closed() {
+    return this.#closed;
+  }
+}
+
+module.exports = Store;
+module.exports.Store = Store;
+module.exports.default = Store;

@@ -1,0 +1,4 @@
+import Store from './index.js';
+
+export { Store };
+export default Store;
