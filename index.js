@@ -73,7 +73,7 @@ function openCore(filePath, settings) {
   } catch (error) {
     throw fromNative(error);
   }
-  const core = { path: filePath, native, refs: 1, gen: 0, instances: new Set(), report: JSON.parse(native.openReport()) };
+  const core = { path: filePath, native, refs: 1, gen: 0, subscriptions: 0, instances: new Set(), report: JSON.parse(native.openReport()) };
   openCores.set(filePath, core);
   installExitHook();
   return core;
@@ -217,9 +217,9 @@ class Store {
     return this.#native;
   }
 
+  /** Whether any instance on this file has a subscription (then old values are needed). */
   #listening() {
-    for (const inst of this.#core.instances) if (inst.#subs.length > 0) return true;
-    return false;
+    return this.#core.subscriptions > 0;
   }
 
   /** Runs a native call, mapping errors; dispatches its change list. */
@@ -285,9 +285,13 @@ class Store {
   #subscribe(sub) {
     this.#live();
     this.#subs.push(sub);
+    this.#core.subscriptions++;
     return () => {
       const i = this.#subs.indexOf(sub);
-      if (i !== -1) this.#subs.splice(i, 1);
+      if (i !== -1) {
+        this.#subs.splice(i, 1);
+        this.#core.subscriptions--;
+      }
     };
   }
 
@@ -570,6 +574,7 @@ class Store {
   close() {
     if (this.#closed) return;
     this.#closed = true;
+    this.#core.subscriptions -= this.#subs.length;
     this.#subs.length = 0;
     const core = this.#core;
     core.instances.delete(this);

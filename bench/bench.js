@@ -2,7 +2,7 @@
 
 // tad-store vs conf@10 (electron-store 8's engine), same run, same starting bytes.
 //
-//   node --expose-gc bench/bench.js [--sizes 1kb,100kb,1mb,10mb] [--quick]
+//   node --expose-gc bench/bench.js [--sizes 1kb,100kb,1mb,10mb] [--quick] [--no-memory] [--no-snapshot]
 //
 // Prints a Markdown table (median, p95 where useful, ratio conf/tad: >1 means
 // tad-store is faster / smaller) and writes it to bench/results.md.
@@ -14,11 +14,10 @@ const { spawnSync } = require('node:child_process');
 
 const { docForSize } = require('./docgen.js');
 
+const crypto = require('node:crypto');
+
 const ROOT = path.resolve(__dirname, '..');
-const TAD_MODULE = ROOT;
 const CONF_MODULE = path.join(ROOT, 'node_modules', 'conf');
-const Store = require(TAD_MODULE);
-const Conf = require(CONF_MODULE);
 
 // ---------------------------------------------------------------------------
 // CLI
@@ -27,11 +26,12 @@ const Conf = require(CONF_MODULE);
 const SIZE_BYTES = { '1kb': 1024, '100kb': 100 * 1024, '1mb': 1024 * 1024, '10mb': 10 * 1024 * 1024 };
 
 function parseArgs(argv) {
-  const out = { sizes: Object.keys(SIZE_BYTES), quick: false, noMemory: false };
+  const out = { sizes: Object.keys(SIZE_BYTES), quick: false, noMemory: false, noSnapshot: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') out.quick = true;
     else if (a === '--no-memory') out.noMemory = true;
+    else if (a === '--no-snapshot') out.noSnapshot = true;
     else if (a === '--sizes' || a.startsWith('--sizes=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       out.sizes = String(v || '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -39,7 +39,7 @@ function parseArgs(argv) {
         if (!(s in SIZE_BYTES)) throw new Error(`unknown size ${s}: use ${Object.keys(SIZE_BYTES).join(',')}`);
       }
     } else if (a === '--help' || a === '-h') {
-      console.log('usage: node --expose-gc bench/bench.js [--sizes 1kb,100kb,1mb,10mb] [--quick] [--no-memory]');
+      console.log('usage: node --expose-gc bench/bench.js [--sizes 1kb,100kb,1mb,10mb] [--quick] [--no-memory] [--no-snapshot]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -48,6 +48,48 @@ function parseArgs(argv) {
 
 const ARGS = parseArgs(process.argv.slice(2));
 const Q = ARGS.quick ? 0.25 : 1; // budget multiplier
+
+// ---------------------------------------------------------------------------
+// Temp dir and the package under test
+// ---------------------------------------------------------------------------
+
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'tad-bench-'));
+function cleanup() {
+  try {
+    fs.rmSync(TMP, { recursive: true, force: true });
+  } catch {}
+}
+process.on('exit', cleanup); // also on a crash (e.g. EPIPE when piped into `head`)
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+
+/**
+ * The addon is rebuilt and edited while benchmarks run; copy its runtime files
+ * once so this process and every memory child load the very same build.
+ * `--no-snapshot` loads /work/main in place.
+ */
+function snapshotPackage() {
+  if (ARGS.noSnapshot) return ROOT;
+  const dst = path.join(TMP, 'pkg');
+  fs.mkdirSync(dst);
+  for (const f of fs.readdirSync(ROOT)) {
+    if (['package.json', 'index.js', 'index.mjs', 'binding.js'].includes(f) || f.endsWith('.node')) fs.copyFileSync(path.join(ROOT, f), path.join(dst, f));
+  }
+  fs.cpSync(path.join(ROOT, 'lib'), path.join(dst, 'lib'), { recursive: true });
+  return dst;
+}
+const TAD_MODULE = snapshotPackage();
+const Store = require(TAD_MODULE);
+const Conf = require(CONF_MODULE);
+
+function buildInfo() {
+  const node = fs.readdirSync(TAD_MODULE).find((f) => f.endsWith('.node'));
+  if (!node) return 'addon: (no local .node file)';
+  const file = path.join(TAD_MODULE, node);
+  const hash = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 12);
+  const mtime = fs.statSync(path.join(ROOT, node)).mtime.toISOString();
+  return `addon ${node} sha256 ${hash} (built ${mtime})${ARGS.noSnapshot ? ', loaded in place' : ', runtime files snapshotted at start'}`;
+}
 
 // ---------------------------------------------------------------------------
 // Timing helpers
@@ -156,17 +198,6 @@ function log(msg) {
 // ---------------------------------------------------------------------------
 // Setup
 // ---------------------------------------------------------------------------
-
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'tad-bench-'));
-function cleanup() {
-  try {
-    fs.rmSync(TMP, { recursive: true, force: true });
-  } catch {}
-}
-process.on('SIGINT', () => {
-  cleanup();
-  process.exit(130);
-});
 
 function freshDir(name, startFile) {
   const dir = path.join(TMP, name);
@@ -428,6 +459,8 @@ function targetChecks(t, ref) {
 
 async function main() {
   const started = Date.now();
+  const build = buildInfo();
+  const loadStart = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   log(`temp dir ${TMP}; sizes ${ARGS.sizes.join(',')}${ARGS.quick ? ' (quick)' : ''}${global.gc ? '' : ' (no --expose-gc: gc between phases skipped)'}`);
   const targets = { docs: [], open: {}, get: {}, setDeferred: {}, setSync: {}, whole: {}, mem: {} };
 
@@ -445,6 +478,7 @@ async function main() {
   lines.push('');
   const cpu = os.cpus();
   lines.push(`- ${new Date().toISOString()}, node ${process.version}, ${os.platform()} ${os.release()}, ${cpu.length}× ${cpu[0] ? cpu[0].model.trim() : '?'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, temp dir on ${os.tmpdir()}${ARGS.quick ? ', **--quick**' : ''}`);
+  lines.push(`- ${build}; load average at start ${loadStart}, at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other work on the machine makes fsync-bound rows noisy)`);
   lines.push(`- documents (tab-indented JSON, deterministic seeded generator; both libraries start from the same bytes): ${targets.docs.map((d) => `${d.sizeName} = ${fmtBytes(d.fileSize)}`).join(', ')}`);
   lines.push('- times are medians, with p95 in parentheses; per-op rows of fast ops time batches of N ops, so their p95 is over batch means; ratio = conf / tad (>1: tad-store faster or smaller)');
   lines.push('- conf\'s `set` is synchronous: it re-reads and re-parses the file, then writes it with atomically 1.7 (temp file, **fsync of the temp file**, rename, no directory fsync). conf\'s `get` and `store` also re-read and re-parse the whole file on every call.');

@@ -366,6 +366,19 @@ impl Document {
 
     /// Applies a patch, all or nothing: on error the document is unchanged.
     pub fn apply(&mut self, patch: &[PatchOp]) -> Result<()> {
+        if let [op] = patch {
+            // One operation checks everything before it changes anything, and
+            // not holding a second reference to the root lets `make_mut` change
+            // the nodes on the path in place instead of copying them.
+            if op.path().is_empty() && !matches!(op, PatchOp::Remove { .. }) {
+                if let PatchOp::Add { value, .. } | PatchOp::Replace { value, .. } = op {
+                    if value.as_object().is_none() {
+                        return Err(Error::BadPatch("the document must stay an object".into()));
+                    }
+                }
+            }
+            return apply_op(&mut self.root, op);
+        }
         let backup = self.root.clone(); // O(1): Arc
         for op in patch {
             if let Err(e) = apply_op(&mut self.root, op) {

@@ -12,8 +12,8 @@
 //! (kill -9 during an append) is cut off; anything after a damaged line is kept
 //! aside in a `.damaged-<ms>` copy and not trusted.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -262,8 +262,12 @@ impl Journal {
 
     /// Replaces the journal with its bytes from `from` on (atomically).
     pub fn keep_from(&mut self, from: u64) -> Result<()> {
-        let bytes = fs::read(&self.path).map_err(Error::io("read journal", &self.path))?;
-        let tail = &bytes[(from as usize).min(bytes.len())..];
+        let mut tail = Vec::new();
+        let mut f = File::open(&self.path).map_err(Error::io("read journal", &self.path))?;
+        f.seek(SeekFrom::Start(from))
+            .and_then(|_| f.read_to_end(&mut tail))
+            .map_err(Error::io("read journal", &self.path))?;
+        let tail = &tail[..];
         atomic_write(&self.path, tail, self.mode)?;
         self.file = Self::open_append(&self.path, self.mode)?;
         self.len = tail.len() as u64;
@@ -284,6 +288,7 @@ mod tests {
     use super::*;
     use crate::doc::Document;
     use crate::path::segments;
+    use std::fs;
 
     fn change(d: &mut Document, k: &str, v: &str) -> Change {
         let c = d.plan_set(&segments(k, true).unwrap(), parse(v.as_bytes()).unwrap());

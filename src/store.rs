@@ -11,6 +11,7 @@
 use std::collections::VecDeque;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -145,10 +146,19 @@ struct Inner {
     done: Condvar,
 }
 
+/// The writer thread, started on the first change (a store that is only read
+/// never starts a thread, and opening stays cheap).
+enum WriterSlot {
+    NotStarted(Box<(Journal, Vec<(u64, bool)>)>),
+    Running(JoinHandle<()>),
+    Stopped,
+}
+
 /// An open store.
 pub struct Store {
     inner: Arc<Inner>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    writer: Mutex<WriterSlot>,
+    writer_started: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -304,19 +314,39 @@ impl Store {
             .iter()
             .map(|(off, e)| (*off, matches!(e, Entry::Change(_))))
             .collect();
-        let w_inner = inner.clone();
-        let handle = std::thread::Builder::new()
-            .name("tad-store-writer".into())
-            .stack_size(32 << 20)
-            .spawn(move || Writer::new(w_inner, journal, offsets).run())
-            .map_err(Error::io("spawn writer thread", "."))?;
-        Ok((
-            Store {
-                inner,
-                writer: Mutex::new(Some(handle)),
-            },
-            report,
-        ))
+        let store = Store {
+            inner,
+            writer: Mutex::new(WriterSlot::NotStarted(Box::new((journal, offsets)))),
+            writer_started: AtomicBool::new(false),
+        };
+        if needs_checkpoint {
+            store.start_writer()?;
+        }
+        Ok((store, report))
+    }
+
+    /// Starts the writer thread if it is not running yet.
+    fn start_writer(&self) -> Result<()> {
+        if self.writer_started.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut slot = lock(&self.writer);
+        if let WriterSlot::NotStarted(_) = &*slot {
+            let WriterSlot::NotStarted(parts) = std::mem::replace(&mut *slot, WriterSlot::Stopped)
+            else {
+                unreachable!()
+            };
+            let (journal, offsets) = *parts;
+            let w_inner = self.inner.clone();
+            let handle = std::thread::Builder::new()
+                .name("tad-store-writer".into())
+                .stack_size(32 << 20)
+                .spawn(move || Writer::new(w_inner, journal, offsets).run())
+                .map_err(Error::io("spawn writer thread", "."))?;
+            *slot = WriterSlot::Running(handle);
+            self.writer_started.store(true, Ordering::Release);
+        }
+        Ok(())
     }
 
     pub fn options(&self) -> &Options {
@@ -346,7 +376,7 @@ impl Store {
         keys: &[String],
         plan: impl FnOnce(&Document) -> Result<(Change, T)>,
     ) -> Result<Option<(u64, T)>> {
-        let (seq, extra, wake) = {
+        let (seq, extra, wake, backlog) = {
             let mut st = lock(&self.inner.state);
             if st.closed {
                 return Err(Error::Closed);
@@ -368,11 +398,16 @@ impl Store {
             });
             // waking a sleeping thread is a syscall: only when the writer sleeps
             let wake = q.writer_sleeping;
+            let backlog = q.records.len() >= MAX_QUEUED;
             drop(q);
-            (seq, extra, wake)
+            (seq, extra, wake, backlog)
         };
+        self.start_writer()?;
         if wake {
             self.inner.wake.notify_one();
+        }
+        if backlog {
+            self.wait(|q| q.records.len() < MAX_QUEUED / 2, false)?;
         }
         if self.inner.opts.durability == Durability::Sync {
             self.wait(|q| q.durable_seq >= seq, false)?;
@@ -439,8 +474,8 @@ impl Store {
             q.stop = true;
         }
         self.inner.wake.notify_one();
-        let handle = lock(&self.writer).take();
-        if let Some(h) = handle {
+        let slot = std::mem::replace(&mut *lock(&self.writer), WriterSlot::Stopped);
+        if let WriterSlot::Running(h) = slot {
             let _ = h.join();
         }
         let q = lock(&self.inner.queue);
@@ -507,6 +542,13 @@ impl Drop for Store {
         let _ = self.close();
     }
 }
+
+/// Longest time the document file lags behind under a steady stream of changes.
+const MAX_CHECKPOINT_GAP: Duration = Duration::from_secs(1);
+
+/// Changes queued for the writer beyond which `commit` waits for it to catch up
+/// (bounds memory when a caller sets in a tight loop faster than the disk takes it).
+const MAX_QUEUED: usize = 20_000;
 
 /// The background writer.
 struct Writer {
@@ -584,7 +626,16 @@ impl Writer {
                 }
             }
             let more_queued = !lock(&self.inner.queue).records.is_empty();
-            if want_checkpoint && (!more_queued || stop) || (stop && !more_queued) {
+            // Under a steady stream of changes the queue is never empty: checkpoint
+            // anyway once in a while, so the file stays recent and the journal short.
+            let overdue = self.last_checkpoint_at.elapsed() >= MAX_CHECKPOINT_GAP;
+            let dirty = {
+                let q = lock(&self.inner.queue);
+                q.needs_checkpoint || q.durable_seq > q.checkpointed_seq
+            };
+            if dirty
+                && (want_checkpoint && (!more_queued || stop || overdue) || (stop && !more_queued))
+            {
                 if let Err(e) = self.checkpoint() {
                     lock(&self.inner.queue).error = Some(e.to_string());
                     self.inner.done.notify_all();
