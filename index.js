@@ -1,5 +1,6 @@
 'use strict';
 
+const fs = require('node:fs');
 const path = require('node:path');
 const { EventEmitter } = require('node:events');
 const { isDeepStrictEqual } = require('node:util');
@@ -58,6 +59,21 @@ function installExitHook() {
         } catch {}
       }
     });
+  }
+}
+
+/**
+ * The registry key of a store file: its real path, so two `cwd`s that reach the
+ * same directory through a symlink share one document instead of overwriting
+ * each other.
+ */
+function realKey(filePath) {
+  const dir = path.dirname(filePath);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    return path.join(fs.realpathSync(dir), path.basename(filePath));
+  } catch {
+    return filePath;
   }
 }
 
@@ -120,7 +136,8 @@ function normalizeOptions(options) {
   if (typeof opts.fileExtension !== 'string') {
     throw new TypeError(`Expected \`fileExtension\` to be a string, got ${typeof opts.fileExtension}`);
   }
-  if (opts.defaults !== undefined && (opts.defaults === null || typeof opts.defaults !== 'object' || Array.isArray(opts.defaults))) {
+  if (opts.defaults === null) opts.defaults = undefined;
+  if (opts.defaults !== undefined && ( typeof opts.defaults !== 'object' || Array.isArray(opts.defaults))) {
     throw new TypeError('Expected `defaults` to be an object');
   }
   if (!Number.isInteger(opts.configFileMode) || opts.configFileMode < 0 || opts.configFileMode > 0o777) {
@@ -189,7 +206,7 @@ class Store {
     this.path = path.resolve(opts.cwd, `${opts.name}${fileExtension}`);
     /** conf's event emitter: `'change'` after every change. */
     this.events = new EventEmitter();
-    this.#core = openCore(this.path, {
+    this.#core = openCore(realKey(this.path), {
       path: this.path,
       historyDir: opts.historyDir,
       mode: opts.configFileMode,
@@ -282,6 +299,18 @@ class Store {
     }
   }
 
+  /** conf's `'change'` event on every instance on this file (no subscriptions to serve). */
+  #emitChange() {
+    for (const inst of [...this.#core.instances]) {
+      if (inst.events.listenerCount('change') === 0) continue;
+      try {
+        inst.events.emit('change');
+      } catch (error) {
+        reportListenerError(inst, error);
+      }
+    }
+  }
+
   #subscribe(sub) {
     this.#live();
     this.#subs.push(sub);
@@ -293,6 +322,13 @@ class Store {
         this.#core.subscriptions--;
       }
     };
+  }
+
+  /** The property name a value is stored under (what its `toJSON(key)` receives). */
+  #propertyName(key, value) {
+    if (value === null || typeof value !== 'object' || typeof value.toJSON !== 'function') return key;
+    const segs = segmentsOf(key, this.#opts.accessPropertiesByDotNotation !== false);
+    return segs[segs.length - 1];
   }
 
   #checkReserved(key) {
@@ -314,7 +350,7 @@ class Store {
       if (Object.prototype.propertyIsEnumerable.call(object, s)) throw new TypeError(`Keys must be strings, got the symbol ${String(s)}`);
     }
     // one JSON object text, each value checked and encoded like set(key, value)
-    const parts = entries.map(([k, v]) => `${JSON.stringify(k)}:${toJsonText(k, v)}`);
+    const parts = entries.map(([k, v]) => `${JSON.stringify(k)}:${toJsonText(k, v, this.#propertyName(k, v))}`);
     const text = `{${parts.join(',')}}`;
     const native = this.#live();
     this.#run(() => native.setMany(text, op), 'changes', false);
@@ -355,7 +391,7 @@ class Store {
     }
     if (value === undefined) throw new TypeError('Use `delete()` to clear values');
     this.#checkReserved(key);
-    const text = toJsonText(key, value);
+    const text = toJsonText(key, value, this.#propertyName(key, value));
     const want = this.#listening();
     let old;
     try {
@@ -365,10 +401,13 @@ class Store {
     } finally {
       this.#core.gen++;
     }
-    if (old !== null && want) {
+    if (old === null) return;
+    if (want) {
       const entry = { k: key, n: JSON.parse(text) };
       if (old !== '') entry.o = JSON.parse(old);
       this.#dispatch([entry], false);
+    } else {
+      this.#emitChange();
     }
   }
 
@@ -396,7 +435,12 @@ class Store {
     } finally {
       this.#core.gen++;
     }
-    if (old !== null && want) {
+    if (old === null) return;
+    if (!want) {
+      this.#emitChange();
+      return;
+    }
+    {
       const entry = { k: key };
       if (old !== '') entry.o = JSON.parse(old);
       const now = native.get(key); // an array element stays, as null
@@ -551,7 +595,7 @@ class Store {
 
   /** Resolves when every change so far is durable and in the store file. */
   flush() {
-    if (this.#closed) return Promise.resolve();
+    if (this.#closed) return Promise.reject(closedError());
     return this.#native.flush().catch(error => {
       throw fromNative(error);
     });
@@ -559,7 +603,7 @@ class Store {
 
   /** Blocks until every change so far is durable and in the store file. */
   flushSync() {
-    if (this.#closed) return;
+    if (this.#closed) throw closedError();
     try {
       this.#native.flushSync();
     } catch (error) {

@@ -54,7 +54,7 @@ function inspect(value, path, stack) {
  * `undefined`/functions are dropped and Dates become ISO strings, as
  * `JSON.stringify` does.
  */
-function toJsonText(key, value) {
+function toJsonText(key, value, holderKey = key) {
   checkValueType(key, value);
   const type = typeof value;
   if (type === 'string' || type === 'boolean' || value === null) return JSON.stringify(value);
@@ -62,7 +62,14 @@ function toJsonText(key, value) {
   inspect(value, key, []);
   let text;
   try {
-    text = JSON.stringify(value);
+    if (typeof value.toJSON === 'function') {
+      // toJSON(key) gets the property name, as when conf stringifies the whole store
+      const prefix = `{${JSON.stringify(holderKey)}:`;
+      const wrapped = JSON.stringify({ [holderKey]: value });
+      text = wrapped.length > prefix.length + 1 ? wrapped.slice(prefix.length, -1) : undefined;
+    } else {
+      text = JSON.stringify(value);
+    }
   } catch (error) {
     throw new TypeError(`Cannot store the value for key \`${key}\`: ${error.message}`);
   }

@@ -17,14 +17,20 @@ use crate::doc::Change;
 use crate::error::Error as CoreError;
 use crate::path::{segments, FORBIDDEN_SEGMENTS};
 use crate::store::{Durability, OpenReport, Options, Store};
-use crate::value::{parse, to_json, write_json, write_string, Str, Value};
+use crate::value::{parse_nested, to_json, write_json, write_string, Str, Value};
 
 fn js_err(e: CoreError) -> napi::Error {
     napi::Error::new(Status::GenericFailure, format!("[{}] {}", e.code(), e))
 }
 
 fn parse_value(json: &str) -> napi::Result<Value> {
-    parse(json.as_bytes()).map_err(|e| {
+    parse_value_at(json, 0)
+}
+
+/// Parses a value that will sit `depth` levels below the top of the document
+/// (so nothing is accepted that could not be read back from the file).
+fn parse_value_at(json: &str, depth: usize) -> napi::Result<Value> {
+    parse_nested(json.as_bytes(), depth).map_err(|e| {
         js_err(CoreError::InvalidArgument(format!(
             "Value is not JSON-serializable: {e}"
         )))
@@ -230,7 +236,7 @@ impl BindingStore {
     /// the old value's JSON (`""` when it was absent or `wantOld` is false).
     pub fn set(&self, key: String, json: String, want_old: bool) -> napi::Result<Option<String>> {
         let segs = self.segs(&key)?;
-        let value = parse_value(&json)?;
+        let value = parse_value_at(&json, segs.len())?;
         let r = self
             .core
             .commit("set", std::slice::from_ref(&key), |d| {
@@ -274,7 +280,13 @@ impl BindingStore {
         };
         let mut entries = Vec::with_capacity(map.len());
         for (k, v) in map.iter() {
-            entries.push((k.to_string(), self.segs(k)?, v.clone()));
+            let segs = self.segs(k)?;
+            if crate::value::depth(v) + segs.len() > crate::value::MAX_DEPTH {
+                return Err(js_err(CoreError::InvalidArgument(format!(
+                    "Value is not JSON-serializable: the value for `{k}` is nested too deeply"
+                ))));
+            }
+            entries.push((k.to_string(), segs, v.clone()));
         }
         let keys: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
         let r = self
@@ -357,12 +369,21 @@ impl BindingStore {
         let r = self
             .core
             .commit("defaults", &[], |d| {
-                let mut new = d.map().clone();
-                let mut added = Vec::new();
+                // conf: Object.assign({}, defaults, fileStore): the defaults' keys
+                // first (with the file's values where it has them), then the rest
+                let cur = d.map();
+                let added: Vec<_> = defaults
+                    .iter()
+                    .filter(|(k, _)| !cur.contains_key(k))
+                    .map(|(k, v)| (k.to_string(), None, Some(v.clone())))
+                    .collect();
+                let mut new = crate::value::Map::new();
                 for (k, v) in defaults.iter() {
+                    new.insert(k.clone(), cur.get(k).unwrap_or(v).clone());
+                }
+                for (k, v) in cur.iter() {
                     if !new.contains_key(k) {
                         new.insert(k.clone(), v.clone());
-                        added.push((k.to_string(), None, Some(v.clone())));
                     }
                 }
                 let change = if added.is_empty() {

@@ -58,6 +58,37 @@ pub fn atomic_write(target: &Path, data: &[u8], mode: u32) -> Result<()> {
     sync_dir(target.parent().unwrap_or(Path::new(".")))
 }
 
+/// Removes temp files that a crashed process left beside `target` (written by
+/// `atomic_write`, named `.<file>.<pid>.<n>.tmp`). Files of a live process are
+/// left alone. Returns how many were removed.
+pub fn remove_stale_temps(target: &Path) -> usize {
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+        return 0;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let fname = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = fname
+            .strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('.').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let alive = pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Creates `dir` (and parents) if missing.
 pub fn ensure_dir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(Error::io("create directory", dir))
@@ -110,6 +141,21 @@ mod tests {
             fs::metadata(&p).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn stale_temps_of_dead_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.json");
+        fs::write(dir.path().join(".f.json.999999999.3.tmp"), b"x").unwrap();
+        let mine = dir
+            .path()
+            .join(format!(".f.json.{}.0.tmp", std::process::id()));
+        fs::write(&mine, b"x").unwrap();
+        fs::write(dir.path().join(".other.json.999999999.3.tmp"), b"x").unwrap();
+        assert_eq!(remove_stale_temps(&p), 1);
+        assert!(mine.exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]

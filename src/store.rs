@@ -20,7 +20,9 @@ use sha2::{Digest, Sha256};
 
 use crate::doc::{Change, Document};
 use crate::error::{Error, Result};
-use crate::fsutil::{atomic_write, ensure_dir, read_if_exists, sync_dir, tighten_mode};
+use crate::fsutil::{
+    atomic_write, ensure_dir, read_if_exists, remove_stale_temps, sync_dir, tighten_mode,
+};
 use crate::journal::{encode_change, encode_checkpoint, now_ms, Entry, Journal};
 use crate::value::{parse, to_json, Value};
 
@@ -221,6 +223,9 @@ impl Store {
         };
         let doc_readable = bytes.is_some() && report.quarantined.is_none();
 
+        remove_stale_temps(&opts.path);
+        remove_stale_temps(&opts.journal_path());
+        tighten_mode(&opts.journal_path(), opts.mode)?;
         let (journal, scan) = Journal::open(&opts.journal_path(), opts.mode)?;
         report.journal_damage = scan.damaged.clone();
         let last_seq = scan

@@ -241,7 +241,17 @@ impl FromIterator<(Str, Value)> for Map {
 // Parsing
 // ---------------------------------------------------------------------------
 
-/// Maximum nesting depth accepted from files and from JS.
+/// Nesting depth of a value (a scalar is 0).
+pub fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(m) => 1 + m.iter().map(|(_, v)| depth(v)).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Maximum nesting depth accepted from files and from JS (JSON.parse has no
+/// limit, but recursion here must fit a thread's stack).
 pub const MAX_DEPTH: usize = 1000;
 
 /// Why a JSON text did not parse.
@@ -261,6 +271,12 @@ impl std::fmt::Display for ParseError {
 /// at the first key's position; numbers are IEEE doubles). A leading UTF-8 BOM is
 /// skipped. Invalid UTF-8 is an error.
 pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
+    parse_nested(bytes, 0)
+}
+
+/// `parse` for a value that will sit `depth` levels deep in a document: it may
+/// nest at most `MAX_DEPTH - depth` levels itself.
+pub fn parse_nested(bytes: &[u8], depth: usize) -> Result<Value, ParseError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
         return Err(ParseError {
@@ -270,7 +286,7 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
     }
     let mut p = Parser { b: bytes, i: 0 };
     p.ws();
-    let v = p.value(0)?;
+    let v = p.value(depth)?;
     p.ws();
     if p.i != p.b.len() {
         return Err(p.err("unexpected data after the JSON value"));
