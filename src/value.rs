@@ -27,6 +27,10 @@ pub enum Value {
     Bool(bool),
     Number(f64),
     String(Str),
+    /// A string with unpaired UTF-16 surrogates (legal in JS, impossible in a Rust
+    /// `str`), kept losslessly as its `JSON.stringify` body (without the quotes,
+    /// surrogates written as `\udxxx`).
+    LoneSurrogates(Str),
     Array(Arc<Vec<Value>>),
     Object(Arc<Map>),
 }
@@ -56,6 +60,7 @@ impl Value {
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Number(a), Value::Number(b)) => a == b || (a.is_nan() && b.is_nan()),
             (Value::String(a), Value::String(b)) => a == b,
+            (Value::LoneSurrogates(a), Value::LoneSurrogates(b)) => a == b,
             (Value::Array(a), Value::Array(b)) => {
                 Arc::ptr_eq(a, b)
                     || (a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.eq_exact(y)))
@@ -382,7 +387,7 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b'"') => self.string_value(),
             Some(b't') => self.lit(b"true", Value::Bool(true)),
             Some(b'f') => self.lit(b"false", Value::Bool(false)),
             Some(b'n') => self.lit(b"null", Value::Null),
@@ -463,7 +468,19 @@ impl<'a> Parser<'a> {
         Ok(n)
     }
 
+    /// A key: unpaired surrogates become U+FFFD (keys with them are not kept).
     fn string(&mut self) -> Result<Str, ParseError> {
+        Ok(match self.string_value()? {
+            Value::String(s) => s,
+            Value::LoneSurrogates(body) => {
+                let units = wtf_units(&body);
+                Str::from(String::from_utf16_lossy(&units))
+            }
+            _ => unreachable!(),
+        })
+    }
+
+    fn string_value(&mut self) -> Result<Value, ParseError> {
         // at the opening quote
         self.i += 1;
         let start = self.i;
@@ -476,7 +493,7 @@ impl<'a> Parser<'a> {
                     // input is valid UTF-8 and quotes are ASCII, so this is a char boundary
                     let s = unsafe { std::str::from_utf8_unchecked(&b[start..self.i]) };
                     self.i += 1;
-                    return Ok(Str::from(s));
+                    return Ok(Value::String(Str::from(s)));
                 }
                 Some(b'\\') => break,
                 Some(&c) if c < 0x20 => return Err(self.err("control character in string")),
@@ -484,13 +501,21 @@ impl<'a> Parser<'a> {
             }
         }
         let mut out: Vec<u8> = b[start..self.i].to_vec();
+        // positions in `out` where an unpaired surrogate stands (as U+FFFD)
+        let mut lone: Vec<(usize, u32)> = Vec::new();
         loop {
             match b.get(self.i) {
                 None => return Err(self.err("unterminated string")),
                 Some(b'"') => {
                     self.i += 1;
                     // escapes only produce valid UTF-8
-                    return Ok(Str::from(String::from_utf8(out).unwrap()));
+                    let text = String::from_utf8(out).unwrap();
+                    if lone.is_empty() {
+                        return Ok(Value::String(Str::from(text)));
+                    }
+                    return Ok(Value::LoneSurrogates(Str::from(escape_with_surrogates(
+                        &text, &lone,
+                    ))));
                 }
                 Some(b'\\') => {
                     self.i += 1;
@@ -522,7 +547,10 @@ impl<'a> Parser<'a> {
                                     self.i = save;
                                 }
                             }
-                            // A lone surrogate cannot live in a Rust string: U+FFFD.
+                            // A lone surrogate cannot live in a Rust string: mark it.
+                            if (0xD800..0xE000).contains(&cp) {
+                                lone.push((out.len(), cp));
+                            }
                             let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
                             let mut buf = [0u8; 4];
                             out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
@@ -538,6 +566,59 @@ impl<'a> Parser<'a> {
             }
         }
     }
+}
+
+/// The `JSON.stringify` body of `text` where the U+FFFD at each byte offset in
+/// `lone` stands for the unpaired surrogate given beside it.
+fn escape_with_surrogates(text: &str, lone: &[(usize, u32)]) -> String {
+    let mut out = Vec::with_capacity(text.len() + 8 * lone.len());
+    let mut last = 0;
+    for &(at, cp) in lone {
+        let mut piece = Vec::new();
+        write_string(&mut piece, &text[last..at]);
+        out.extend_from_slice(&piece[1..piece.len() - 1]);
+        out.extend_from_slice(format!("\\u{cp:04x}").as_bytes());
+        last = at + '\u{FFFD}'.len_utf8();
+    }
+    let mut piece = Vec::new();
+    write_string(&mut piece, &text[last..]);
+    out.extend_from_slice(&piece[1..piece.len() - 1]);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// UTF-16 code units of a `LoneSurrogates` body.
+fn wtf_units(body: &str) -> Vec<u16> {
+    let quoted = format!("\"{body}\"");
+    // decode the JSON escapes by hand, keeping surrogates as they are
+    let mut units = Vec::new();
+    let b = quoted.as_bytes();
+    let mut i = 1;
+    while i < b.len() - 1 {
+        if b[i] == b'\\' {
+            let c = b[i + 1];
+            i += 2;
+            let u = match c {
+                b'u' => {
+                    let h = std::str::from_utf8(&b[i..i + 4]).unwrap_or("fffd");
+                    i += 4;
+                    u16::from_str_radix(h, 16).unwrap_or(0xFFFD)
+                }
+                b'n' => 10,
+                b'r' => 13,
+                b't' => 9,
+                b'b' => 8,
+                b'f' => 12,
+                other => other as u16,
+            };
+            units.push(u);
+        } else {
+            let ch = quoted[i..].chars().next().unwrap_or('\u{FFFD}');
+            let mut buf = [0u16; 2];
+            units.extend_from_slice(ch.encode_utf16(&mut buf));
+            i += ch.len_utf8();
+        }
+    }
+    units
 }
 
 // ---------------------------------------------------------------------------
@@ -588,6 +669,11 @@ fn write_value(out: &mut Vec<u8>, v: &Value, indent: Option<usize>) {
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(f) => write_number(out, *f),
         Value::String(s) => write_string(out, s),
+        Value::LoneSurrogates(body) => {
+            out.push(b'"');
+            out.extend_from_slice(body.as_bytes());
+            out.push(b'"');
+        }
         Value::Array(a) => {
             if a.is_empty() {
                 out.extend_from_slice(b"[]");
@@ -805,6 +891,25 @@ mod tests {
         let v = parse(br#""a\"b\\c\/d\n\u0001\u00e9\ud83d\ude00\u2028""#).unwrap();
         let out = String::from_utf8(to_json(&v, false)).unwrap();
         assert_eq!(out, "\"a\\\"b\\\\c/d\\n\\u0001é😀\u{2028}\"");
+    }
+
+    #[test]
+    fn lone_surrogates_are_kept_exactly() {
+        let src = br#""a\ud800b\udc00\n\ud83d\ude00\udfff""#;
+        let v = parse(src).unwrap();
+        assert!(matches!(v, Value::LoneSurrogates(_)));
+        assert_eq!(
+            String::from_utf8(to_json(&v, false)).unwrap(),
+            r#""a\ud800b\udc00\n😀\udfff""#
+        );
+        let again = parse(&to_json(&v, false)).unwrap();
+        assert!(again.eq_exact(&v));
+        // as a key it degrades to U+FFFD
+        let o = parse(br#"{"\ud800":1}"#).unwrap();
+        assert_eq!(
+            String::from_utf8(to_json(&o, false)).unwrap(),
+            "{\"\u{FFFD}\":1}"
+        );
     }
 
     #[test]
