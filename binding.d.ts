@@ -30,10 +30,10 @@ export interface BindingOptions {
 export declare function storeClose(h: number): void
 
 /** Deletes `key`; same return convention as `storeSet`. */
-export declare function storeDelete(h: number, key: string, wantOld: boolean): string | null
+export declare function storeDelete(h: number, flags: number, key: string, wantOld: boolean): string | null
 
 /** Adds the top-level defaults the document lacks: `null` or the added keys. */
-export declare function storeFillDefaults(h: number, json: string): string | null
+export declare function storeFillDefaults(h: number, flags: number, json: string): string | null
 
 /** Promise form of `storeFlushSync`, waiting on a worker thread. */
 export declare function storeFlush(h: number): Promise<void>
@@ -42,10 +42,10 @@ export declare function storeFlush(h: number): Promise<void>
 export declare function storeFlushSync(h: number): void
 
 /** The value at `key` as JSON text, or `null` when absent. */
-export declare function storeGet(h: number, key: string): string | null
+export declare function storeGet(h: number, flags: number, key: string): string | null
 
 /** Whether `key` exists. */
-export declare function storeHas(h: number, key: string): boolean
+export declare function storeHas(h: number, flags: number, key: string): boolean
 
 /** Top-level keys in insertion order. */
 export declare function storeKeys(h: number): Array<string>
@@ -63,16 +63,16 @@ export declare function storeOpenReport(h: number): string
 export declare function storeReload(h: number): string | null
 
 /** Replaces the whole document: `null` or the changed top-level keys. */
-export declare function storeReplaceAll(h: number, json: string, op: string, keepInternal: boolean): string | null
+export declare function storeReplaceAll(h: number, flags: number, json: string, op: string, keepInternal: boolean): string | null
 
 /**
  * Sets `key` to the JSON `json`: `null` when nothing changed, else the old
  * value's JSON (`""` when absent or not wanted).
  */
-export declare function storeSet(h: number, key: string, json: string, wantOld: boolean): string | null
+export declare function storeSet(h: number, flags: number, key: string, json: string, wantOld: boolean): string | null
 
 /** Sets every `key: value` of a JSON object as one change: `null` or `[{k, o?, n?}]`. */
-export declare function storeSetMany(h: number, json: string, op: string): string | null
+export declare function storeSetMany(h: number, flags: number, json: string, op: string): string | null
 
 /** Number of top-level keys. */
 export declare function storeSize(h: number): number

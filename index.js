@@ -196,6 +196,7 @@ class Store {
   // JSON text of recently read keys, valid while the core's generation is unchanged
   #cache = new Map();
   #cacheGen = -1;
+  #flags = 0;
 
   constructor(options = {}) {
     const opts = normalizeOptions(options);
@@ -216,6 +217,7 @@ class Store {
       dotNotation: opts.accessPropertiesByDotNotation !== false,
     });
     this.#native = this.#core.native;
+    this.#flags = (opts.accessPropertiesByDotNotation !== false ? NativeStore.DOT : 0) | (opts.durability === 'sync' ? NativeStore.SYNC : 0);
     this.#core.instances.add(this);
     const report = this.#core.report;
     if (report.quarantined) {
@@ -223,7 +225,7 @@ class Store {
     }
     if (opts.defaults) {
       const text = toJsonText('defaults', opts.defaults);
-      this.#run(() => this.#native.fillDefaults(text), 'changes', true);
+      this.#run(() => this.#native.fillDefaults(text, this.#flags), 'changes', true);
     }
   }
 
@@ -353,7 +355,7 @@ class Store {
     const parts = entries.map(([k, v]) => `${JSON.stringify(k)}:${toJsonText(k, v, this.#propertyName(k, v))}`);
     const text = `{${parts.join(',')}}`;
     const native = this.#live();
-    this.#run(() => native.setMany(text, op), 'changes', false);
+    this.#run(() => native.setMany(text, op, this.#flags), 'changes', false);
   }
 
   // -- electron-store surface ----------------------------------------------
@@ -370,7 +372,7 @@ class Store {
     let text = this.#cache.get(key);
     if (text === undefined) {
       try {
-        text = native.get(key);
+        text = native.get(key, this.#flags);
       } catch (error) {
         throw fromNative(error);
       }
@@ -395,7 +397,7 @@ class Store {
     const want = this.#listening();
     let old;
     try {
-      old = native.set(key, text, want);
+      old = native.set(key, text, want, this.#flags);
     } catch (error) {
       throw fromNative(error);
     } finally {
@@ -416,7 +418,7 @@ class Store {
     const native = this.#live();
     if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
     try {
-      return native.has(key);
+      return native.has(key, this.#flags);
     } catch (error) {
       throw fromNative(error);
     }
@@ -429,7 +431,7 @@ class Store {
     const want = this.#listening();
     let old;
     try {
-      old = native.delete(key, want);
+      old = native.delete(key, want, this.#flags);
     } catch (error) {
       throw fromNative(error);
     } finally {
@@ -443,7 +445,7 @@ class Store {
     {
       const entry = { k: key };
       if (old !== '') entry.o = JSON.parse(old);
-      const now = native.get(key); // an array element stays, as null
+      const now = native.get(key, this.#flags); // an array element stays, as null
       if (now !== null) entry.n = JSON.parse(now);
       this.#dispatch([entry], false);
     }
@@ -467,7 +469,7 @@ class Store {
     const fresh = {};
     for (const [k, v] of Object.entries(this.#defaults)) if (v !== undefined && v !== null) fresh[k] = v;
     const text = toJsonText('defaults', fresh);
-    this.#run(() => native.replaceAll(text, 'clear', true), 'changes', true);
+    this.#run(() => native.replaceAll(text, 'clear', true, this.#flags), 'changes', true);
   }
 
   /** The whole store (a fresh copy, null-prototype like conf's). */
@@ -488,7 +490,7 @@ class Store {
       throw new TypeError(`Expected the store to be an object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
     }
     const text = toJsonText('store', value);
-    this.#run(() => native.replaceAll(text, 'store', true), 'changes', true);
+    this.#run(() => native.replaceAll(text, 'store', true, this.#flags), 'changes', true);
   }
 
   /** Number of top-level items. */

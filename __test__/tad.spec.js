@@ -362,6 +362,29 @@ test('two instances on one path share state and both get events', t => {
   c.close();
 });
 
+test('instances sharing a file keep their own durability and dot-notation options', t => {
+  const fx = fixture(t);
+  const dir = fx.dir();
+  const deferred = fx.open({ cwd: dir });
+  const sync = fx.open({ cwd: dir, durability: 'sync', accessPropertiesByDotNotation: false });
+  for (let i = 0; i < 20; i++) {
+    sync.set('counter', i);
+    const info = sync.getStoreInfo();
+    assert.equal(info.durability, 'sync');
+    assert.equal(info.pendingWrites, 0, 'a sync set is durable when it returns, even on a shared file');
+  }
+  sync.set('a.b', 'literal');
+  assert.equal(sync.get('a.b'), 'literal');
+  assert.equal(deferred.get('a\\.b'), 'literal', 'the literal key "a.b" as the dot-notation instance sees it');
+  assert.equal(deferred.get('a'), undefined);
+  deferred.set('x.y', 1);
+  assert.deepEqual(deferred.get('x'), { y: 1 });
+  assert.equal(sync.get('x.y'), undefined, 'no dot paths for the literal instance');
+  assert.deepEqual(sync.get('x'), { y: 1 });
+  deferred.close();
+  sync.close();
+});
+
 test('a cwd spelled differently (trailing slash, "./") is the same store', t => {
   const fx = fixture(t);
   const dir = fx.dir();

@@ -3,7 +3,9 @@
 /**
  * A handle-based view of the native store: the binding exports free functions
  * taking a numeric handle (much cheaper to call than class methods), and this
- * small class binds them to one handle so index.js reads naturally.
+ * small class binds them to one handle so index.js reads naturally. `flags` are
+ * the calling Store's options (1: dot notation, 2: sync durability), since
+ * several Store instances with different options may share one file.
  */
 class NativeStore {
   #b;
@@ -15,13 +17,13 @@ class NativeStore {
   }
 
   openReport() { return this.#b.storeOpenReport(this.#h); }
-  get(key) { return this.#b.storeGet(this.#h, key); }
-  has(key) { return this.#b.storeHas(this.#h, key); }
-  set(key, json, wantOld) { return this.#b.storeSet(this.#h, key, json, wantOld); }
-  delete(key, wantOld) { return this.#b.storeDelete(this.#h, key, wantOld); }
-  setMany(json, op) { return this.#b.storeSetMany(this.#h, json, op); }
-  replaceAll(json, op, keepInternal) { return this.#b.storeReplaceAll(this.#h, json, op, keepInternal); }
-  fillDefaults(json) { return this.#b.storeFillDefaults(this.#h, json); }
+  get(key, flags) { return this.#b.storeGet(this.#h, flags, key); }
+  has(key, flags) { return this.#b.storeHas(this.#h, flags, key); }
+  set(key, json, wantOld, flags) { return this.#b.storeSet(this.#h, flags, key, json, wantOld); }
+  delete(key, wantOld, flags) { return this.#b.storeDelete(this.#h, flags, key, wantOld); }
+  setMany(json, op, flags) { return this.#b.storeSetMany(this.#h, flags, json, op); }
+  replaceAll(json, op, keepInternal, flags) { return this.#b.storeReplaceAll(this.#h, flags, json, op, keepInternal); }
+  fillDefaults(json, flags) { return this.#b.storeFillDefaults(this.#h, flags, json); }
   reload() { return this.#b.storeReload(this.#h); }
   toJson() { return this.#b.storeToJson(this.#h); }
   size() { return this.#b.storeSize(this.#h); }
@@ -31,5 +33,8 @@ class NativeStore {
   status() { return this.#b.storeStatus(this.#h); }
   close() { return this.#b.storeClose(this.#h); }
 }
+
+NativeStore.DOT = 1;
+NativeStore.SYNC = 2;
 
 module.exports = NativeStore;

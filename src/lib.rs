@@ -16,5 +16,6 @@ mod binding;
 
 /// mimalloc: the journal lines are allocated on the JS thread and freed on the
 /// writer thread; glibc's malloc serializes that on an arena lock (seen in perf).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

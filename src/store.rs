@@ -24,7 +24,9 @@ use crate::fsutil::{
     atomic_write, ensure_dir, read_if_exists, remove_stale_temps, sync_dir, tighten_mode,
 };
 use crate::journal::{encode_change, encode_checkpoint, now_ms, Entry, Journal};
-use crate::value::{parse, to_json, Value};
+#[cfg(test)]
+use crate::value::to_json;
+use crate::value::{parse, to_json_sized, Value};
 
 /// When `set` returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -381,6 +383,18 @@ impl Store {
         keys: &[String],
         plan: impl FnOnce(&Document) -> Result<(Change, T)>,
     ) -> Result<Option<(u64, T)>> {
+        self.commit_as(self.inner.opts.durability, op, keys, plan)
+    }
+
+    /// `commit` with an explicit durability (several handles with different
+    /// options can share one store).
+    pub fn commit_as<T>(
+        &self,
+        durability: Durability,
+        op: &str,
+        keys: &[String],
+        plan: impl FnOnce(&Document) -> Result<(Change, T)>,
+    ) -> Result<Option<(u64, T)>> {
         let (seq, extra, wake, backlog) = {
             let mut st = lock(&self.inner.state);
             if st.closed {
@@ -414,7 +428,7 @@ impl Store {
         if backlog {
             self.wait(|q| q.records.len() < MAX_QUEUED / 2, false)?;
         }
-        if self.inner.opts.durability == Durability::Sync {
+        if durability == Durability::Sync {
             self.wait(|q| q.durable_seq >= seq, false)?;
         }
         Ok(Some((seq, extra)))
@@ -563,23 +577,31 @@ struct Writer {
     lines: Vec<(u64, bool)>,
     last_checkpoint_took: Duration,
     last_checkpoint_at: Instant,
+    /// Size of the last document written (to size the next buffer).
+    last_len: usize,
 }
 
 impl Writer {
     fn new(inner: Arc<Inner>, journal: Journal, lines: Vec<(u64, bool)>) -> Writer {
+        let last_len = fs::metadata(&inner.opts.path)
+            .map(|m| m.len() as usize)
+            .unwrap_or(0);
         Writer {
             inner,
             journal,
             lines,
             last_checkpoint_took: Duration::from_millis(1),
             last_checkpoint_at: Instant::now(),
+            last_len,
         }
     }
 
     /// How long to let changes gather before rewriting the document: long enough
-    /// that checkpointing a big document takes at most about a third of the time.
+    /// that rewriting a big document takes at most about a fifth of the time, and
+    /// at least 10 ms, so a burst of durable (sync) sets is not slowed by a
+    /// document rewrite between every two of them.
     fn checkpoint_delay(&self) -> Duration {
-        (self.last_checkpoint_took * 2).clamp(Duration::from_millis(2), Duration::from_millis(500))
+        (self.last_checkpoint_took * 4).clamp(Duration::from_millis(10), Duration::from_millis(500))
     }
 
     fn run(mut self) {
@@ -700,7 +722,8 @@ impl Writer {
                 return Err(e);
             }
         }
-        let bytes = to_json(&snap, true);
+        let bytes = to_json_sized(&snap, true, self.last_len + self.last_len / 16 + 64);
+        self.last_len = bytes.len();
         drop(snap);
         let hash = sha256_hex(&bytes);
         let line = encode_checkpoint(seq, now_ms(), &hash, bytes.len() as u64);

@@ -645,7 +645,13 @@ pub fn is_array_index(k: &str) -> Option<u32> {
 
 /// Serializes like `JSON.stringify(v, null, '\t')` (pretty) or `JSON.stringify(v)`.
 pub fn to_json(v: &Value, pretty: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
+    to_json_sized(v, pretty, 64)
+}
+
+/// `to_json` into a buffer of `capacity` bytes to start with (for a large
+/// document, the size of its last serialization avoids regrowing the buffer).
+pub fn to_json_sized(v: &Value, pretty: bool, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity);
     write_json(&mut out, v, pretty);
     out
 }
@@ -766,7 +772,23 @@ pub fn write_number(out: &mut Vec<u8>, f: f64) {
         return;
     }
     if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-        out.extend_from_slice((f as i64).to_string().as_bytes());
+        // integers: no allocation
+        let mut n = f as i64;
+        if n < 0 {
+            out.push(b'-');
+            n = -n;
+        }
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(&buf[i..]);
         return;
     }
     let mut buf = ryu::Buffer::new();
