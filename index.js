@@ -89,7 +89,7 @@ function openCore(filePath, settings) {
   } catch (error) {
     throw fromNative(error);
   }
-  const core = { path: filePath, native, refs: 1, gen: 0, subscriptions: 0, instances: new Set(), report: JSON.parse(native.openReport()) };
+  const core = { path: filePath, native, refs: 1, gen: 0, subscriptions: 0, storeText: null, instances: new Set(), report: JSON.parse(native.openReport()) };
   openCores.set(filePath, core);
   installExitHook();
   return core;
@@ -236,6 +236,13 @@ class Store {
     return this.#native;
   }
 
+  /** Invalidates the read caches after a (possible) change. */
+  #changed() {
+    const core = this.#core;
+    core.gen++;
+    core.storeText = null;
+  }
+
   /** Whether any instance on this file has a subscription (then old values are needed). */
   #listening() {
     return this.#core.subscriptions > 0;
@@ -249,7 +256,7 @@ class Store {
     } catch (error) {
       throw fromNative(error);
     } finally {
-      this.#core.gen++;
+      this.#changed();
     }
     if (result !== null && kind === 'changes') this.#dispatch(JSON.parse(result), literal);
     return result;
@@ -401,7 +408,7 @@ class Store {
     } catch (error) {
       throw fromNative(error);
     } finally {
-      this.#core.gen++;
+      this.#changed();
     }
     if (old === null) return;
     if (want) {
@@ -435,7 +442,7 @@ class Store {
     } catch (error) {
       throw fromNative(error);
     } finally {
-      this.#core.gen++;
+      this.#changed();
     }
     if (old === null) return;
     if (!want) {
@@ -475,11 +482,17 @@ class Store {
   /** The whole store (a fresh copy, null-prototype like conf's). */
   get store() {
     const native = this.#live();
-    let text;
-    try {
-      text = native.toJson();
-    } catch (error) {
-      throw fromNative(error);
+    const core = this.#core;
+    // The document's JSON text is kept until the next change: reading the whole
+    // store again (renderers asking for everything) is then only a JSON.parse.
+    let text = core.storeText;
+    if (text === null) {
+      try {
+        text = native.toJson();
+      } catch (error) {
+        throw fromNative(error);
+      }
+      core.storeText = text;
     }
     return Object.assign(createPlainObject(), JSON.parse(text));
   }
