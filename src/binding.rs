@@ -300,14 +300,19 @@ impl BindingStore {
         let value = parse_value_at(&json, segs.len())?;
         let r = self
             .core
-            .commit_as(durability(flags), "set", std::slice::from_ref(&key), |d| {
-                let old = if want_old {
-                    d.get(&segs).cloned()
-                } else {
-                    None
-                };
-                Ok((d.plan_set(&segs, value), old))
-            })
+            .commit_as(
+                durability(flags),
+                "set",
+                std::slice::from_ref(&key),
+                |d, _| {
+                    let old = if want_old {
+                        d.get(&segs).cloned()
+                    } else {
+                        None
+                    };
+                    Ok((d.plan_set(&segs, value), old))
+                },
+            )
             .map_err(js_err)?;
         Ok(r.map(|(_, old)| old.as_ref().map(json_string).unwrap_or_default()))
     }
@@ -321,7 +326,7 @@ impl BindingStore {
                 durability(flags),
                 "delete",
                 std::slice::from_ref(&key),
-                |d| {
+                |d, _| {
                     let old = if want_old {
                         d.get(&segs).cloned()
                     } else {
@@ -357,7 +362,7 @@ impl BindingStore {
         let keys: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
         let r = self
             .core
-            .commit_as(durability(flags), &op, &keys, |d| {
+            .commit_as(durability(flags), &op, &keys, |d, _| {
                 let mut work = d.clone();
                 let mut total = Change::default();
                 let mut changed = Vec::new();
@@ -405,7 +410,7 @@ impl BindingStore {
         }
         let r = self
             .core
-            .commit_as(durability(flags), &op, &[], |d| {
+            .commit_as(durability(flags), &op, &[], |d, _| {
                 let mut new = value;
                 if keep_internal {
                     if let (Some(internal), Value::Object(m)) =
@@ -435,7 +440,7 @@ impl BindingStore {
         };
         let r = self
             .core
-            .commit_as(durability(flags), "defaults", &[], |d| {
+            .commit_as(durability(flags), "defaults", &[], |d, _| {
                 // conf: Object.assign({}, defaults, fileStore): the defaults' keys
                 // first (with the file's values where it has them), then the rest
                 let cur = d.map();

@@ -277,13 +277,13 @@ impl Document {
                         ),
                         None => {
                             // Writing past the end leaves holes, which JSON writes as null.
-                            let mut grown: Vec<Value> = a.as_ref().clone();
+                            let mut grown: Vec<Value> = a.to_vec();
                             grown.resize(idx, Value::Null);
                             grown.push(new);
                             change.push(
                                 PatchOp::Replace {
                                     path: segs[..i].to_vec(),
-                                    value: Value::Array(Arc::new(grown)),
+                                    value: crate::value::array(grown),
                                 },
                                 PatchOp::Replace {
                                     path: segs[..i].to_vec(),
@@ -611,12 +611,12 @@ mod tests {
 }
 
 #[cfg(test)]
-mod proptests {
+pub(crate) mod proptests {
     use super::*;
     use crate::value::{parse, to_json};
     use proptest::prelude::*;
 
-    fn key() -> impl Strategy<Value = String> {
+    pub(crate) fn key() -> impl Strategy<Value = String> {
         prop_oneof![
             Just("a".to_string()),
             Just("b.c".to_string()),
@@ -630,7 +630,7 @@ mod proptests {
         ]
     }
 
-    fn json() -> impl Strategy<Value = Value> {
+    pub(crate) fn json() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
@@ -639,7 +639,7 @@ mod proptests {
         ];
         leaf.prop_recursive(3, 24, 4, |inner| {
             prop_oneof![
-                prop::collection::vec(inner.clone(), 0..4).prop_map(|v| Value::Array(Arc::new(v))),
+                prop::collection::vec(inner.clone(), 0..4).prop_map(crate::value::array),
                 prop::collection::vec((key(), inner), 0..4).prop_map(|kv| {
                     Value::Object(Arc::new(
                         kv.into_iter().map(|(k, v)| (Str::from(k), v)).collect(),
@@ -650,13 +650,13 @@ mod proptests {
     }
 
     #[derive(Debug, Clone)]
-    enum Op {
+    pub(crate) enum Op {
         Set(Vec<String>, Value),
         Delete(Vec<String>),
         Replace(Value),
     }
 
-    fn op() -> impl Strategy<Value = Op> {
+    pub(crate) fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
             4 => (prop::collection::vec(key(), 1..4), json()).prop_map(|(p, v)| Op::Set(p, v)),
             2 => prop::collection::vec(key(), 1..4).prop_map(Op::Delete),

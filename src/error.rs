@@ -47,6 +47,23 @@ pub enum Error {
     #[error("{0}")]
     Unsupported(String),
 
+    /// A rollback target is older than the kept history (or behind a change that
+    /// cannot be undone).
+    #[error("{0}")]
+    HistoryTruncated(String),
+
+    /// A rollback did not reach the recorded state; nothing was changed.
+    #[error("{0}")]
+    HistoryMismatch(String),
+
+    /// No such backup in the backup directory (or the name points elsewhere).
+    #[error("{0}")]
+    BackupNotFound(String),
+
+    /// A backup's content does not match its recorded hash, or does not parse.
+    #[error("{0}")]
+    BackupCorrupt(String),
+
     /// The background writer failed; the message says why.
     #[error("The background writer failed: {0}. Changes after the failure are kept in memory only; call flush() to retry")]
     Writer(String),
@@ -64,6 +81,10 @@ impl Error {
             Error::BadPatch(_) => "E_JOURNAL",
             Error::Unsupported(_) => "E_UNSUPPORTED",
             Error::Writer(_) => "E_IO",
+            Error::HistoryTruncated(_) => "E_HISTORY_TRUNCATED",
+            Error::HistoryMismatch(_) => "E_HISTORY_MISMATCH",
+            Error::BackupNotFound(_) => "E_BACKUP_NOT_FOUND",
+            Error::BackupCorrupt(_) => "E_BACKUP_CORRUPT",
         }
     }
 

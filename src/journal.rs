@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::fsutil::{atomic_write, read_if_exists, sync_dir};
 use crate::value::{parse, write_string, Value};
 
-/// A change as recorded in the journal.
+/// A change as recorded in the journal (one history entry).
 #[derive(Clone, Debug)]
 pub struct ChangeRecord {
     pub seq: u64,
@@ -30,7 +30,29 @@ pub struct ChangeRecord {
     pub op: String,
     pub keys: Vec<String>,
     pub patch: Vec<PatchOp>,
-    pub inverse: Vec<PatchOp>,
+    /// `None` when the change cannot be undone (an edit made by another program
+    /// while the store was closed: the state before it is unknown).
+    pub inverse: Option<Vec<PatchOp>>,
+    /// Merkle hashes (hex) of the document before and after the change.
+    pub hash_before: Option<String>,
+    pub hash_after: Option<String>,
+    /// SHA-256 (hex) of the previous change line: the hash chain.
+    pub prev: Option<String>,
+    /// SHA-256 (hex) of this line (without its newline).
+    pub line_hash: String,
+}
+
+/// What the writer knows when it encodes a change line.
+pub struct Encoded<'a> {
+    pub seq: u64,
+    pub ts: f64,
+    pub op: &'a str,
+    pub keys: &'a [String],
+    pub change: &'a Change,
+    pub reversible: bool,
+    pub hash_before: &'a str,
+    pub hash_after: &'a str,
+    pub prev: Option<&'a str>,
 }
 
 /// One journal line.
@@ -46,37 +68,62 @@ pub enum Entry {
 }
 
 /// Encodes a change line (including the trailing newline).
-pub fn encode_change(seq: u64, ts: f64, op: &str, keys: &[String], change: &Change) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
+pub fn encode_change(e: &Encoded) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"{\"seq\":");
-    out.extend_from_slice(seq.to_string().as_bytes());
+    out.extend_from_slice(e.seq.to_string().as_bytes());
     out.extend_from_slice(b",\"ts\":");
-    crate::value::write_number(&mut out, ts);
+    crate::value::write_number(&mut out, e.ts);
     out.extend_from_slice(b",\"op\":");
-    write_string(&mut out, op);
+    write_string(&mut out, e.op);
     out.extend_from_slice(b",\"keys\":[");
-    for (i, k) in keys.iter().enumerate() {
+    for (i, k) in e.keys.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         write_string(&mut out, k);
     }
     out.extend_from_slice(b"],\"patch\":[");
-    for (i, p) in change.patch.iter().enumerate() {
+    for (i, p) in e.change.patch.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         p.write_json(&mut out);
     }
-    out.extend_from_slice(b"],\"inverse\":[");
-    for (i, p) in change.inverse.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    if e.reversible {
+        out.extend_from_slice(b"],\"inverse\":[");
+        for (i, p) in e.change.inverse.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            p.write_json(&mut out);
         }
-        p.write_json(&mut out);
+        out.push(b']');
+    } else {
+        out.extend_from_slice(b"],\"inverse\":null");
     }
-    out.extend_from_slice(b"]}\n");
+    out.extend_from_slice(b",\"hashBefore\":\"");
+    out.extend_from_slice(e.hash_before.as_bytes());
+    out.extend_from_slice(b"\",\"hashAfter\":\"");
+    out.extend_from_slice(e.hash_after.as_bytes());
+    out.extend_from_slice(b"\",\"prev\":");
+    match e.prev {
+        Some(p) => {
+            out.push(b'"');
+            out.extend_from_slice(p.as_bytes());
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b"}\n");
     out
+}
+
+/// SHA-256 (hex) of a line's bytes, without the trailing newline.
+pub fn line_hash(line: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    crate::value::hex(&Sha256::digest(line).into())
 }
 
 /// Encodes a checkpoint line.
@@ -88,6 +135,10 @@ pub fn encode_checkpoint(seq: u64, ts: f64, hash: &str, size: u64) -> Vec<u8> {
 }
 
 fn decode_line(line: &[u8]) -> Result<Entry> {
+    let opt_str = |m: &crate::value::Map, k: &str| match m.get(k) {
+        Some(Value::String(s)) => Some(s.to_string()),
+        _ => None,
+    };
     let bad = |m: &str| Error::BadPatch(m.to_string());
     let v = parse(line).map_err(|e| Error::BadPatch(e.to_string()))?;
     let m = v
@@ -134,7 +185,14 @@ fn decode_line(line: &[u8]) -> Result<Entry> {
         },
         keys,
         patch: ops("patch")?,
-        inverse: ops("inverse")?,
+        inverse: match m.get("inverse") {
+            Some(Value::Null) => None,
+            _ => Some(ops("inverse")?),
+        },
+        hash_before: opt_str(m, "hashBefore"),
+        hash_after: opt_str(m, "hashAfter"),
+        prev: opt_str(m, "prev"),
+        line_hash: line_hash(line),
     }))
 }
 
@@ -154,6 +212,7 @@ pub fn scan(bytes: &[u8]) -> Scan {
     let mut s = Scan::default();
     let mut off = 0usize;
     let mut last_seq: Option<u64> = None;
+    let mut last_line: Option<String> = None;
     while off < bytes.len() {
         let Some(nl) = bytes[off..].iter().position(|&b| b == b'\n') else {
             // torn last line: expected after a crash during an append
@@ -172,7 +231,17 @@ pub fn scan(bytes: &[u8]) -> Scan {
                             break;
                         }
                     }
+                    if let (Some(expected), Some(got)) = (&last_line, &c.prev) {
+                        if expected != got {
+                            s.damaged = Some(format!(
+                                "the hash chain is broken at change {} (byte {off}): the line before it was altered or removed",
+                                c.seq
+                            ));
+                            break;
+                        }
+                    }
                     last_seq = Some(c.seq);
+                    last_line = Some(c.line_hash.clone());
                 }
                 s.entries.push((off as u64, entry));
                 off += nl + 1;
@@ -290,6 +359,20 @@ mod tests {
     use crate::path::segments;
     use std::fs;
 
+    fn enc(seq: u64, ts: f64, op: &str, keys: &[String], c: &Change) -> Vec<u8> {
+        encode_change(&Encoded {
+            seq,
+            ts,
+            op,
+            keys,
+            change: c,
+            reversible: true,
+            hash_before: "00",
+            hash_after: "11",
+            prev: None,
+        })
+    }
+
     fn change(d: &mut Document, k: &str, v: &str) -> Change {
         let c = d.plan_set(&segments(k, true).unwrap(), parse(v.as_bytes()).unwrap());
         d.apply(&c.patch).unwrap();
@@ -305,12 +388,11 @@ mod tests {
             let (mut j, s) = Journal::open(&p, 0o600).unwrap();
             assert!(s.entries.is_empty());
             let c = change(&mut d, "a.b", "[1,\"x\"]");
-            j.append(&encode_change(1, 1000.0, "set", &["a.b".into()], &c))
+            j.append(&enc(1, 1000.0, "set", &["a.b".into()], &c))
                 .unwrap();
             j.append(&encode_checkpoint(1, 1001.0, "abc", 10)).unwrap();
             let c = change(&mut d, "z", "null");
-            j.append(&encode_change(2, 1002.0, "set", &["z".into()], &c))
-                .unwrap();
+            j.append(&enc(2, 1002.0, "set", &["z".into()], &c)).unwrap();
             j.sync().unwrap();
         }
         // simulate a torn append
@@ -338,9 +420,9 @@ mod tests {
         let p = dir.path().join("j");
         let mut d = Document::default();
         let c = change(&mut d, "a", "1");
-        let mut bytes = encode_change(1, 1.0, "set", &["a".into()], &c);
+        let mut bytes = enc(1, 1.0, "set", &["a".into()], &c);
         bytes.extend_from_slice(b"garbage\n");
-        bytes.extend_from_slice(&encode_change(2, 1.0, "set", &["a".into()], &c));
+        bytes.extend_from_slice(&enc(2, 1.0, "set", &["a".into()], &c));
         fs::write(&p, &bytes).unwrap();
         let (_, s) = Journal::open(&p, 0o600).unwrap();
         assert_eq!(s.entries.len(), 1);

@@ -3,9 +3,11 @@
 //! The core modules are plain Rust (no napi) and tested with `cargo test`;
 //! `binding` is the thin Node-API layer.
 
+pub mod backup;
 pub mod doc;
 pub mod error;
 pub mod fsutil;
+pub mod history;
 pub mod journal;
 pub mod path;
 pub mod store;

@@ -18,15 +18,19 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::backup;
 use crate::doc::{Change, Document};
 use crate::error::{Error, Result};
 use crate::fsutil::{
     atomic_write, ensure_dir, read_if_exists, remove_stale_temps, sync_dir, tighten_mode,
 };
-use crate::journal::{encode_change, encode_checkpoint, now_ms, Entry, Journal};
+use crate::history::{self, Target};
+use crate::journal::{
+    encode_change, encode_checkpoint, line_hash, now_ms, ChangeRecord, Encoded, Entry, Journal,
+};
 #[cfg(test)]
 use crate::value::to_json;
-use crate::value::{parse, to_json_sized, Value};
+use crate::value::{hex, merkle, parse, to_json_sized, Value};
 
 /// When `set` returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,15 +55,22 @@ pub struct Options {
     pub clear_invalid_config: bool,
     /// Change records kept in the journal once checkpointed.
     pub history_max: usize,
+    /// Directory of backups (`<cwd>/backups`).
+    pub backup_dir: PathBuf,
+    /// Backups kept.
+    pub max_backups: usize,
 }
 
 impl Options {
     pub fn new(path: impl Into<PathBuf>) -> Options {
         let path = path.into();
         let history_dir = path.parent().unwrap_or(Path::new(".")).join("storeHistory");
+        let backup_dir = path.parent().unwrap_or(Path::new(".")).join("backups");
         Options {
             path,
             history_dir,
+            backup_dir,
+            max_backups: 10,
             mode: 0o600,
             durability: Durability::Deferred,
             clear_invalid_config: false,
@@ -91,6 +102,8 @@ pub struct OpenReport {
     pub external_edit: bool,
     /// Damage found in the journal (the damaged copy is kept aside).
     pub journal_damage: Option<String>,
+    /// How a damaged store file was rebuilt (history or a backup), if it was.
+    pub recovered: Option<String>,
 }
 
 /// Counters for the info/health surface.
@@ -103,6 +116,7 @@ pub struct Status {
     pub writer_error: Option<String>,
     pub checkpoints: u64,
     pub last_checkpoint_ms: f64,
+    pub history_entries: u64,
 }
 
 struct State {
@@ -120,6 +134,18 @@ struct Pending {
     op: String,
     keys: Vec<String>,
     change: Change,
+    /// False for an edit whose previous state is unknown (no inverse).
+    reversible: bool,
+}
+
+/// What the writer thread starts from.
+struct WriterStart {
+    journal: Journal,
+    lines: Vec<(u64, bool)>,
+    replica: Document,
+    replica_seq: u64,
+    replica_hash: Option<String>,
+    prev_line: Option<String>,
 }
 
 #[derive(Default)]
@@ -138,6 +164,10 @@ struct Queue {
     journal_bytes: u64,
     checkpoints: u64,
     last_checkpoint_ms: f64,
+    /// (seq, sha256 of the file's bytes, Merkle hash) of the last document written.
+    last_checkpoint: Option<(u64, String, String)>,
+    /// Change lines in the journal.
+    history_entries: u64,
 }
 
 struct Inner {
@@ -153,7 +183,7 @@ struct Inner {
 /// The writer thread, started on the first change (a store that is only read
 /// never starts a thread, and opening stays cheap).
 enum WriterSlot {
-    NotStarted(Box<(Journal, Vec<(u64, bool)>)>),
+    NotStarted(Box<WriterStart>),
     Running(JoinHandle<()>),
     Stopped,
 }
@@ -187,6 +217,93 @@ fn quarantine_path(path: &Path) -> PathBuf {
     path.with_file_name(format!("{name}.corrupt-{}", now_ms() as u64))
 }
 
+/// A document rebuilt after the store file was found damaged.
+struct Rebuilt {
+    doc: Document,
+    how: String,
+    /// The state is exactly the journal's latest.
+    exact: bool,
+}
+
+/// Rebuilds the newest state that can be proven: the whole history replayed from
+/// an empty store (when it reaches back to the first change), else the newest
+/// backup that verifies, plus the journal's changes after it when they continue
+/// it exactly. Every result is checked against the recorded Merkle hashes.
+fn recover(opts: &Options) -> Option<Rebuilt> {
+    let journal = read_if_exists(&opts.journal_path())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let entries = history::entries(&journal);
+    let replay = |mut doc: Document, from: &[ChangeRecord]| -> Option<Document> {
+        for e in from {
+            doc.apply(&e.patch).ok()?;
+        }
+        let last = from.last()?;
+        (last.hash_after.as_deref() == Some(hex(&merkle(doc.root())).as_str())).then_some(doc)
+    };
+    if let Some(first) = entries.first() {
+        let empty = Document::default();
+        if first.seq == 1
+            && first.hash_before.as_deref() == Some(hex(&merkle(empty.root())).as_str())
+        {
+            if let Some(doc) = replay(empty, &entries) {
+                return Some(Rebuilt {
+                    doc,
+                    how: format!(
+                        "rebuilt from the change history ({} changes)",
+                        entries.len()
+                    ),
+                    exact: true,
+                });
+            }
+        }
+    }
+    for b in backup::list(&opts.backup_dir).ok()? {
+        let Ok((value, meta)) = backup::read_verified(&b.path) else {
+            continue;
+        };
+        let Ok(doc) = Document::new(value) else {
+            continue;
+        };
+        let after: Vec<ChangeRecord> = entries
+            .iter()
+            .filter(|e| e.seq > meta.seq)
+            .cloned()
+            .collect();
+        let continues = after.first().is_some_and(|e| {
+            e.seq == meta.seq + 1 && e.hash_before.as_deref() == Some(meta.document_hash.as_str())
+        });
+        if continues {
+            if let Some(full) = replay(doc.clone(), &after) {
+                return Some(Rebuilt {
+                    doc: full,
+                    how: format!(
+                        "rebuilt from the backup {} and the {} changes after it",
+                        b.file,
+                        after.len()
+                    ),
+                    exact: true,
+                });
+            }
+        }
+        let exact = after.is_empty() && entries.last().map(|e| e.seq) == Some(meta.seq);
+        return Some(Rebuilt {
+            doc,
+            how: if exact {
+                format!("restored from the backup {}", b.file)
+            } else {
+                format!(
+                    "restored from the backup {} ({}); later changes could not be replayed",
+                    b.file, meta.backup_time
+                )
+            },
+            exact,
+        });
+    }
+    None
+}
+
 impl Store {
     /// Opens (or creates) a store: reads the document, replays the journal past the
     /// last checkpoint, and starts the writer.
@@ -197,6 +314,7 @@ impl Store {
         let mut report = OpenReport::default();
 
         let bytes = read_if_exists(&opts.path)?;
+        let mut recovered_exact = false;
         let mut doc = match &bytes {
             None => Document::default(),
             Some(b) => match parse(b) {
@@ -209,7 +327,8 @@ impl Store {
                         Ok(_) => "the top level is not an object".into(),
                     };
                     let q = quarantine_path(&opts.path);
-                    if !opts.clear_invalid_config {
+                    let rebuilt = recover(&opts);
+                    if rebuilt.is_none() && !opts.clear_invalid_config {
                         return Err(Error::Corrupt {
                             path: opts.path.clone(),
                             detail,
@@ -219,7 +338,14 @@ impl Store {
                     fs::rename(&opts.path, &q).map_err(Error::io("quarantine", &opts.path))?;
                     sync_dir(&dir)?;
                     report.quarantined = Some(q);
-                    Document::default()
+                    match rebuilt {
+                        Some(r) => {
+                            report.recovered = Some(r.how);
+                            recovered_exact = r.exact;
+                            r.doc
+                        }
+                        None => Document::default(),
+                    }
                 }
             },
         };
@@ -303,30 +429,86 @@ impl Store {
             },
             needs_checkpoint,
             journal_bytes: journal.len(),
+            history_entries: scan
+                .entries
+                .iter()
+                .filter(|(_, e)| matches!(e, Entry::Change(_)))
+                .count() as u64,
             ..Queue::default()
         };
+        let last_change = scan.entries.iter().rev().find_map(|(_, e)| match e {
+            Entry::Change(c) => Some(c),
+            _ => None,
+        });
+        let mut start = WriterStart {
+            journal,
+            lines: scan
+                .entries
+                .iter()
+                .map(|(off, e)| (*off, matches!(e, Entry::Change(_))))
+                .collect(),
+            replica: doc.clone(),
+            replica_seq: last_seq,
+            // the journal's last hash describes `doc` unless the file was edited
+            // (or replaced) behind our back; otherwise the writer computes it
+            replica_hash: last_change
+                .filter(|_| {
+                    !report.external_edit && report.quarantined.is_none() && report.skipped == 0
+                })
+                .and_then(|c| c.hash_after.clone()),
+            prev_line: last_change.map(|c| c.line_hash.clone()),
+        };
+        let mut queue = queue;
+        let mut seq = last_seq;
+        let unexplained = if report.external_edit && report.replayed == 0 {
+            Some("external-edit")
+        } else if report.quarantined.is_some() && !recovered_exact && last_change.is_some() {
+            Some(if report.recovered.is_some() {
+                "recover"
+            } else {
+                "clear-invalid"
+            })
+        } else {
+            None
+        };
+        if let Some(op) = unexplained {
+            // Record the edit as a history entry. The state before it is not
+            // known (only its hash is), so it cannot be rolled back past.
+            start.replica_hash = last_change.and_then(|c| c.hash_after.clone());
+            seq += 1;
+            queue.records.push_back(Pending {
+                seq,
+                ts: now_ms(),
+                op: op.into(),
+                keys: doc.map().keys().map(|k| k.to_string()).collect(),
+                change: Change {
+                    patch: vec![crate::doc::PatchOp::Replace {
+                        path: vec![],
+                        value: doc.root().clone(),
+                    }],
+                    inverse: vec![],
+                },
+                reversible: false,
+            });
+        }
+        let has_pending = !queue.records.is_empty();
         let inner = Arc::new(Inner {
             opts,
             state: Mutex::new(State {
                 doc,
-                seq: last_seq,
+                seq,
                 closed: false,
             }),
             queue: Mutex::new(queue),
             wake: Condvar::new(),
             done: Condvar::new(),
         });
-        let offsets = scan
-            .entries
-            .iter()
-            .map(|(off, e)| (*off, matches!(e, Entry::Change(_))))
-            .collect();
         let store = Store {
             inner,
-            writer: Mutex::new(WriterSlot::NotStarted(Box::new((journal, offsets)))),
+            writer: Mutex::new(WriterSlot::NotStarted(Box::new(start))),
             writer_started: AtomicBool::new(false),
         };
-        if needs_checkpoint {
+        if needs_checkpoint || has_pending {
             store.start_writer()?;
         }
         Ok((store, report))
@@ -343,12 +525,11 @@ impl Store {
             else {
                 unreachable!()
             };
-            let (journal, offsets) = *parts;
             let w_inner = self.inner.clone();
             let handle = std::thread::Builder::new()
                 .name("tad-store-writer".into())
                 .stack_size(32 << 20)
-                .spawn(move || Writer::new(w_inner, journal, offsets).run())
+                .spawn(move || Writer::new(w_inner, *parts).run())
                 .map_err(Error::io("spawn writer thread", "."))?;
             *slot = WriterSlot::Running(handle);
             self.writer_started.store(true, Ordering::Release);
@@ -383,24 +564,25 @@ impl Store {
         keys: &[String],
         plan: impl FnOnce(&Document) -> Result<(Change, T)>,
     ) -> Result<Option<(u64, T)>> {
-        self.commit_as(self.inner.opts.durability, op, keys, plan)
+        self.commit_as(self.inner.opts.durability, op, keys, |d, _| plan(d))
     }
 
     /// `commit` with an explicit durability (several handles with different
     /// options can share one store).
+    /// `plan` also gets the number of the latest change.
     pub fn commit_as<T>(
         &self,
         durability: Durability,
         op: &str,
         keys: &[String],
-        plan: impl FnOnce(&Document) -> Result<(Change, T)>,
+        plan: impl FnOnce(&Document, u64) -> Result<(Change, T)>,
     ) -> Result<Option<(u64, T)>> {
         let (seq, extra, wake, backlog) = {
             let mut st = lock(&self.inner.state);
             if st.closed {
                 return Err(Error::Closed);
             }
-            let (change, extra) = plan(&st.doc)?;
+            let (change, extra) = plan(&st.doc, st.seq)?;
             if change.is_empty() {
                 return Ok(None);
             }
@@ -414,6 +596,7 @@ impl Store {
                 op: op.to_string(),
                 keys: keys.to_vec(),
                 change,
+                reversible: true,
             });
             // waking a sleeping thread is a syscall: only when the writer sleeps
             let wake = q.writer_sleeping;
@@ -470,11 +653,15 @@ impl Store {
         };
         {
             let mut q = lock(&self.inner.queue);
+            if q.checkpointed_seq >= seq && !q.needs_checkpoint {
+                return Ok(());
+            }
             q.error = None; // a flush retries after a writer error
             if q.flush_target < seq {
                 q.flush_target = seq;
             }
         }
+        self.start_writer()?;
         self.inner.wake.notify_one();
         self.wait(|q| q.checkpointed_seq >= seq && !q.needs_checkpoint, true)
     }
@@ -520,7 +707,138 @@ impl Store {
             writer_error: q.error.clone(),
             checkpoints: q.checkpoints,
             last_checkpoint_ms: q.last_checkpoint_ms,
+            history_entries: q.history_entries,
         }
+    }
+
+    /// Takes a verified backup of the current state. The store file is flushed and
+    /// copied when it is current (its bytes are the backup); otherwise a snapshot
+    /// is serialized. With `only_if_changed`, nothing is written when the newest
+    /// backup already holds this content. Safe to call off the JS thread.
+    pub fn create_backup(
+        &self,
+        reason: &str,
+        only_if_changed: bool,
+    ) -> Result<Option<backup::Info>> {
+        let opts = &self.inner.opts;
+        self.flush()?;
+        let from_file = (|| {
+            let bytes = read_if_exists(&opts.path).ok()??;
+            let hash = sha256_hex(&bytes);
+            let q = lock(&self.inner.queue);
+            match &q.last_checkpoint {
+                Some((seq, h, doc_hash)) if *h == hash => Some((bytes, *seq, doc_hash.clone())),
+                _ => None,
+            }
+        })();
+        let (bytes, seq, doc_hash) = match from_file {
+            Some(x) => x,
+            None => {
+                let (snap, seq) = {
+                    let st = lock(&self.inner.state);
+                    if st.closed {
+                        return Err(Error::Closed);
+                    }
+                    (st.doc.root().clone(), st.seq)
+                };
+                (crate::value::to_json(&snap, true), seq, hex(&merkle(&snap)))
+            }
+        };
+        if only_if_changed {
+            if let Some(newest) = backup::list(&opts.backup_dir)?
+                .into_iter()
+                .find(|b| b.meta.is_some())
+            {
+                if newest.meta.as_ref().map(|m| m.hash.as_str())
+                    == Some(sha256_hex(&bytes).as_str())
+                {
+                    return Ok(None);
+                }
+            }
+        }
+        let original = opts
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let info = backup::create(
+            &opts.backup_dir,
+            &backup::Source {
+                bytes: &bytes,
+                original_file: &original,
+                reason,
+                seq,
+                document_hash: &doc_hash,
+            },
+            opts.mode,
+            opts.max_backups,
+        )?;
+        Ok(Some(info))
+    }
+
+    /// The backups, newest first.
+    pub fn list_backups(&self) -> Result<Vec<backup::Info>> {
+        backup::list(&self.inner.opts.backup_dir)
+    }
+
+    /// Finds and verifies a backup to restore (name or listed path only), after
+    /// backing the current state up. The caller then commits the returned
+    /// document with `restore`.
+    pub fn prepare_restore(&self, name_or_path: &str) -> Result<(Value, backup::Meta)> {
+        let path = backup::resolve(&self.inner.opts.backup_dir, name_or_path)?;
+        let (value, meta) = backup::read_verified(&path)?;
+        self.create_backup("before-restore", true)?;
+        Ok((value, meta))
+    }
+
+    /// Replaces the whole document with a verified backup's content (one change).
+    pub fn restore(&self, value: Value) -> Result<Option<(u64, Value)>> {
+        self.commit("restore", &[], |d| {
+            let old = d.root().clone();
+            Ok((d.plan_replace(value), old))
+        })
+    }
+
+    /// Every change entry the journal keeps, oldest first, once every change made
+    /// so far is durable in it.
+    pub fn history(&self) -> Result<Vec<ChangeRecord>> {
+        let seq = lock(&self.inner.state).seq;
+        if lock(&self.inner.queue).durable_seq < seq {
+            self.start_writer()?;
+            self.wait(|q| q.durable_seq >= seq, false)?;
+        }
+        let bytes = read_if_exists(&self.inner.opts.journal_path())?.unwrap_or_default();
+        Ok(history::entries(&bytes))
+    }
+
+    /// Makes the store exactly what it was at `target`: every later change is
+    /// undone, newest first, and the result is checked against the recorded hash
+    /// before anything is changed. The rollback is itself one change (so it can
+    /// be undone). `entries` may be a history read earlier (off the JS thread);
+    /// it is read again if changes were made since.
+    /// Returns the plan and the document before the rollback, or `None` when the
+    /// store already is in that state.
+    pub fn rollback(
+        &self,
+        target: Target,
+        entries: Option<Arc<Vec<ChangeRecord>>>,
+    ) -> Result<(history::Plan, Option<(u64, Value)>)> {
+        let seq = lock(&self.inner.state).seq;
+        let entries = match entries {
+            Some(e) if e.last().map(|x| x.seq).unwrap_or(0) == seq => e,
+            _ => Arc::new(self.history()?),
+        };
+        let mut planned = None;
+        let committed = self.commit_as(self.inner.opts.durability, "rollback", &[], |d, cur| {
+            let plan = history::plan(d, cur, &entries, target)?;
+            let change = plan.change.clone();
+            let old = d.root().clone();
+            planned = Some(plan);
+            Ok((change, old))
+        })?;
+        let plan =
+            planned.ok_or_else(|| Error::HistoryMismatch("no rollback was planned".into()))?;
+        Ok((plan, committed))
     }
 
     /// Re-reads the document file and makes it the current state (recorded as one
@@ -573,6 +891,15 @@ const MAX_QUEUED: usize = 20_000;
 struct Writer {
     inner: Arc<Inner>,
     journal: Journal,
+    /// The document as of the last change written to the journal (shares its
+    /// unchanged nodes with the live one). Hashes and checkpoints come from it,
+    /// so the JS thread never waits for them.
+    replica: Document,
+    replica_seq: u64,
+    /// Merkle hash (hex) of `replica` (computed on first use).
+    replica_hash: Option<String>,
+    /// Hash of the last change line (the chain).
+    prev_line: Option<String>,
     /// (offset, is_change) of every line in the journal file.
     lines: Vec<(u64, bool)>,
     last_checkpoint_took: Duration,
@@ -582,13 +909,25 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(inner: Arc<Inner>, journal: Journal, lines: Vec<(u64, bool)>) -> Writer {
+    fn new(inner: Arc<Inner>, start: WriterStart) -> Writer {
+        let WriterStart {
+            journal,
+            lines,
+            replica,
+            replica_seq,
+            replica_hash,
+            prev_line,
+        } = start;
         let last_len = fs::metadata(&inner.opts.path)
             .map(|m| m.len() as usize)
             .unwrap_or(0);
         Writer {
             inner,
             journal,
+            replica,
+            replica_seq,
+            replica_hash,
+            prev_line,
             lines,
             last_checkpoint_took: Duration::from_millis(1),
             last_checkpoint_at: Instant::now(),
@@ -681,22 +1020,55 @@ impl Writer {
         self.inner.done.notify_all();
     }
 
-    /// Appends a batch of change lines and fsyncs once (group commit).
+    /// Appends a batch of change lines and fsyncs once (group commit). Each line
+    /// gets the document's Merkle hash before and after it and the hash of the
+    /// line before it; the replica advances only once the batch is durable.
     fn append(&mut self, batch: &[Pending]) -> Result<()> {
         let start = self.journal.len();
         let mut buf = Vec::with_capacity(256 * batch.len());
         let mut offsets = Vec::with_capacity(batch.len());
+        let mut replica = self.replica.clone();
+        let mut hash = match &self.replica_hash {
+            Some(h) => h.clone(),
+            None => hex(&merkle(replica.root())),
+        };
+        let mut prev = self.prev_line.clone();
         for p in batch {
+            replica.apply(&p.change.patch).map_err(|e| {
+                Error::Writer(format!(
+                    "change {} does not apply to the writer's copy: {e}",
+                    p.seq
+                ))
+            })?;
+            let after = hex(&merkle(replica.root()));
+            let line = encode_change(&Encoded {
+                seq: p.seq,
+                ts: p.ts,
+                op: &p.op,
+                keys: &p.keys,
+                change: &p.change,
+                reversible: p.reversible,
+                hash_before: &hash,
+                hash_after: &after,
+                prev: prev.as_deref(),
+            });
+            prev = Some(line_hash(&line));
+            hash = after;
             offsets.push((start + buf.len() as u64, true));
-            buf.extend_from_slice(&encode_change(p.seq, p.ts, &p.op, &p.keys, &p.change));
+            buf.extend_from_slice(&line);
         }
         self.journal.append(&buf)?;
         self.journal.sync()?;
         self.lines.extend(offsets);
         let last = batch.last().map(|r| r.seq).unwrap_or(0);
+        self.replica = replica;
+        self.replica_seq = last;
+        self.replica_hash = Some(hash);
+        self.prev_line = prev;
         let mut q = lock(&self.inner.queue);
         q.durable_seq = q.durable_seq.max(last);
         q.journal_bytes = self.journal.len();
+        q.history_entries = self.lines.iter().filter(|l| l.1).count() as u64;
         q.error = None;
         drop(q);
         self.inner.done.notify_all();
@@ -707,11 +1079,7 @@ impl Writer {
     /// atomic replace; then trims the journal to the retained history.
     fn checkpoint(&mut self) -> Result<()> {
         let started = Instant::now();
-        let (snap, seq) = {
-            let st = lock(&self.inner.state);
-            (st.doc.root().clone(), st.seq)
-        };
-        // every change up to `seq` is queued or written: write the rest first
+        // changes queued so far go into the journal first, so the file is recent
         let pending: Vec<Pending> = lock(&self.inner.queue).records.drain(..).collect();
         if !pending.is_empty() {
             if let Err(e) = self.append(&pending) {
@@ -722,10 +1090,16 @@ impl Writer {
                 return Err(e);
             }
         }
+        let snap = self.replica.root().clone();
+        let seq = self.replica_seq;
         let bytes = to_json_sized(&snap, true, self.last_len + self.last_len / 16 + 64);
         self.last_len = bytes.len();
         drop(snap);
         let hash = sha256_hex(&bytes);
+        let doc_hash = match &self.replica_hash {
+            Some(h) => h.clone(),
+            None => hex(&merkle(self.replica.root())),
+        };
         let line = encode_checkpoint(seq, now_ms(), &hash, bytes.len() as u64);
         let off = self.journal.len();
         self.journal.append(&line)?;
@@ -739,7 +1113,9 @@ impl Writer {
         q.checkpointed_seq = q.checkpointed_seq.max(seq);
         q.needs_checkpoint = false;
         q.journal_bytes = self.journal.len();
+        q.history_entries = self.lines.iter().filter(|l| l.1).count() as u64;
         q.checkpoints += 1;
+        q.last_checkpoint = Some((seq, hash.clone(), doc_hash));
         q.last_checkpoint_ms = self.last_checkpoint_took.as_secs_f64() * 1000.0;
         drop(q);
         self.inner.done.notify_all();
@@ -901,5 +1277,125 @@ mod tests {
         s2.close().unwrap();
         let (s3, _) = open(dir.path(), |_| {});
         assert_eq!(text(&s3), r#"{"n":500}"#);
+    }
+
+    #[test]
+    fn rollback_restores_exact_states_and_can_itself_be_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, _) = open(dir.path(), |_| {});
+        set(&s, "a", "1");
+        set(&s, "b.c", "[1,2]");
+        let at2 = text(&s);
+        set(&s, "a", "\"x\"");
+        set(&s, "b.c.0", "9");
+        let latest = text(&s);
+        let (plan, done) = s.rollback(Target::Seq(2), None).unwrap();
+        assert_eq!(plan.reverted, 2);
+        assert!(done.is_some());
+        assert_eq!(text(&s), at2);
+        // the rollback is change 5; undoing it gives the latest state back
+        let (plan, _) = s.rollback(Target::Seq(4), None).unwrap();
+        assert_eq!(plan.reverted, 1);
+        assert_eq!(text(&s), latest);
+        let (_, _) = s.rollback(Target::Seq(0), None).unwrap();
+        assert_eq!(text(&s), "{}");
+        s.close().unwrap();
+        let (s2, r) = open(dir.path(), |_| {});
+        assert_eq!(r.replayed, 0);
+        assert_eq!(text(&s2), "{}");
+        assert_eq!(s2.history().unwrap().len(), 7);
+    }
+
+    #[test]
+    fn trimmed_history_refuses_old_targets_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, _) = open(dir.path(), |o| o.history_max = 16);
+        for i in 0..100 {
+            set(&s, "n", &i.to_string());
+        }
+        s.flush().unwrap();
+        for i in 100..120 {
+            set(&s, "n", &i.to_string());
+        }
+        let before = text(&s);
+        let err = s.rollback(Target::Seq(1), None).unwrap_err();
+        assert_eq!(err.code(), "E_HISTORY_TRUNCATED");
+        assert_eq!(text(&s), before);
+        s.rollback(Target::Seq(110), None).unwrap();
+        assert_eq!(text(&s), r#"{"n":109}"#);
+    }
+
+    #[test]
+    fn a_damaged_file_is_rebuilt_from_history_or_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, _) = open(dir.path(), |_| {});
+        set(&s, "a", "1");
+        set(&s, "b", "{\"c\":[true]}");
+        s.close().unwrap();
+        let p = dir.path().join("config.json");
+        fs::write(&p, b"{\"a\": 1, \"b\": {\"c\": [tr").unwrap();
+        let (s2, r) = open(dir.path(), |_| {});
+        assert!(r.recovered.as_deref().unwrap().contains("history"), "{r:?}");
+        assert!(r.quarantined.is_some());
+        assert_eq!(text(&s2), r#"{"a":1,"b":{"c":[true]}}"#);
+        // with the oldest history gone, a verified backup plus the later changes
+        for i in 0..300 {
+            set(&s2, "n", &i.to_string());
+            if i % 40 == 0 {
+                s2.flush().unwrap();
+            }
+        }
+        let b = s2.create_backup("test", false).unwrap().unwrap();
+        assert!(b.file.starts_with("backup-"));
+        for i in 300..350 {
+            set(&s2, "m", &i.to_string());
+        }
+        s2.close().unwrap();
+        fs::write(&p, b"\0\0\0\0").unwrap();
+        let (s3, r) = open(dir.path(), |o| o.history_max = 100);
+        assert!(r.recovered.as_deref().unwrap().contains("backup"), "{r:?}");
+        assert_eq!(text(&s3), r#"{"a":1,"b":{"c":[true]},"n":299,"m":349}"#);
+        s3.close().unwrap();
+        // without the journal, the backup alone (older) — recorded as a change that
+        // cannot be rolled back past
+        fs::write(&p, b"garbage").unwrap();
+        fs::remove_file(dir.path().join("storeHistory/config.json.journal")).unwrap();
+        let (s4, r) = open(dir.path(), |_| {});
+        assert!(
+            r.recovered
+                .as_deref()
+                .unwrap()
+                .contains("restored from the backup"),
+            "{r:?}"
+        );
+        assert_eq!(text(&s4), r#"{"a":1,"b":{"c":[true]},"n":299}"#);
+    }
+
+    #[test]
+    fn backups_are_skipped_when_unchanged_and_restore_is_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, _) = open(dir.path(), |o| o.max_backups = 3);
+        set(&s, "a", "1");
+        let first = s.create_backup("start", true).unwrap().unwrap();
+        assert!(
+            s.create_backup("start", true).unwrap().is_none(),
+            "same content"
+        );
+        set(&s, "a", "2");
+        let (v, meta) = s.prepare_restore(&first.file).unwrap();
+        assert_eq!(meta.reason, "start");
+        s.restore(v).unwrap();
+        assert_eq!(text(&s), r#"{"a":1}"#);
+        let reasons: Vec<String> = s
+            .list_backups()
+            .unwrap()
+            .iter()
+            .map(|b| b.meta.as_ref().unwrap().reason.clone())
+            .collect();
+        assert_eq!(reasons, ["before-restore", "start"]);
+        assert_eq!(
+            s.prepare_restore("../config.json").unwrap_err().code(),
+            "E_BACKUP_NOT_FOUND"
+        );
     }
 }

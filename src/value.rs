@@ -11,7 +11,10 @@
 //! what electron-store writes.
 
 use std::hash::Hasher;
-use std::sync::Arc;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, OnceLock};
+
+use sha2::{Digest, Sha256};
 
 use hashbrown::HashTable;
 use rustc_hash::FxHasher;
@@ -31,7 +34,7 @@ pub enum Value {
     /// `str`), kept losslessly as its `JSON.stringify` body (without the quotes,
     /// surrogates written as `\udxxx`).
     LoneSurrogates(Str),
-    Array(Arc<Vec<Value>>),
+    Array(Arc<Array>),
     Object(Arc<Map>),
 }
 
@@ -86,6 +89,102 @@ impl Value {
     }
 }
 
+/// A SHA-256 digest.
+pub type Hash = [u8; 32];
+
+/// A JSON array: a `Vec` that caches its Merkle hash (reset on any mutable access).
+#[derive(Clone, Debug, Default)]
+pub struct Array {
+    items: Vec<Value>,
+    hash: OnceLock<Hash>,
+}
+
+impl From<Vec<Value>> for Array {
+    fn from(items: Vec<Value>) -> Array {
+        Array {
+            items,
+            hash: OnceLock::new(),
+        }
+    }
+}
+
+impl Deref for Array {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Vec<Value> {
+        &self.items
+    }
+}
+
+impl DerefMut for Array {
+    fn deref_mut(&mut self) -> &mut Vec<Value> {
+        self.hash = OnceLock::new();
+        &mut self.items
+    }
+}
+
+/// Wraps items as an array value.
+pub fn array(items: Vec<Value>) -> Value {
+    Value::Array(Arc::new(Array::from(items)))
+}
+
+/// The document's Merkle hash: SHA-256 over each container's entries, where a
+/// nested container contributes its own (cached) hash. Containers cache their
+/// hash until they are changed, and unchanged subtrees are shared between
+/// versions of the document, so after a small change only the nodes on the
+/// changed path are hashed again. Key order counts (two values with the same
+/// hash serialize to the same bytes).
+pub fn merkle(v: &Value) -> Hash {
+    match v {
+        Value::Object(m) => *m.hash.get_or_init(|| {
+            let mut h = Sha256::new();
+            h.update(b"{");
+            for (k, child) in m.iter() {
+                h.update((k.len() as u64).to_le_bytes());
+                h.update(k.as_bytes());
+                feed(&mut h, child);
+            }
+            h.finalize().into()
+        }),
+        Value::Array(a) => *a.hash.get_or_init(|| {
+            let mut h = Sha256::new();
+            h.update(b"[");
+            for child in a.iter() {
+                feed(&mut h, child);
+            }
+            h.finalize().into()
+        }),
+        scalar => {
+            let mut h = Sha256::new();
+            feed(&mut h, scalar);
+            h.finalize().into()
+        }
+    }
+}
+
+/// Feeds one child into a container's hasher: scalars by their JSON text,
+/// containers by their hash.
+fn feed(h: &mut Sha256, v: &Value) {
+    if v.is_container() {
+        h.update(b"h");
+        h.update(merkle(v));
+    } else {
+        let mut buf = Vec::with_capacity(16);
+        write_json(&mut buf, v, false);
+        h.update(b"s");
+        h.update((buf.len() as u64).to_le_bytes());
+        h.update(&buf);
+    }
+}
+
+/// Lowercase hex of a hash.
+pub fn hex(h: &Hash) -> String {
+    let mut s = String::with_capacity(64);
+    for b in h {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
 /// Objects up to this size are searched linearly; larger ones get a hash index.
 const INDEX_MIN: usize = 16;
 
@@ -100,6 +199,8 @@ fn hash_key(k: &str) -> u64 {
 pub struct Map {
     entries: Vec<(Str, Value)>,
     index: Option<HashTable<usize>>,
+    /// Cached Merkle hash, reset by every mutable access.
+    hash: OnceLock<Hash>,
 }
 
 impl Map {
@@ -138,6 +239,7 @@ impl Map {
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.hash = OnceLock::new();
         self.position(key).map(move |i| &mut self.entries[i].1)
     }
 
@@ -151,6 +253,7 @@ impl Map {
     /// order before all other keys, other keys at the end. So insertion order here
     /// always equals JS property order, and it survives a trip through JSON text.
     pub fn insert(&mut self, key: Str, value: Value) -> Option<Value> {
+        self.hash = OnceLock::new();
         if let Some(i) = self.position(&key) {
             return Some(std::mem::replace(&mut self.entries[i].1, value));
         }
@@ -181,7 +284,7 @@ impl Map {
         let i = self.entries.len();
         let h = hash_key(&key);
         self.entries.push((key, value));
-        let Map { entries, index } = self;
+        let Map { entries, index, .. } = self;
         match index {
             Some(table) => {
                 table.insert_unique(h, i, |&j| hash_key(&entries[j].0));
@@ -195,6 +298,7 @@ impl Map {
     /// existing one in place. Used to undo a delete exactly. Array-index keys
     /// always take their JS position.
     pub fn insert_at(&mut self, pos: usize, key: Str, value: Value) -> Option<Value> {
+        self.hash = OnceLock::new();
         if self.position(&key).is_some() || is_array_index(&key).is_some() {
             return self.insert(key, value);
         }
@@ -210,6 +314,7 @@ impl Map {
 
     /// Removes `key`, keeping the order of the others. Returns (old position, value).
     pub fn shift_remove(&mut self, key: &str) -> Option<(usize, Value)> {
+        self.hash = OnceLock::new();
         let i = self.position(key)?;
         let (_, v) = self.entries.remove(i);
         if self.index.is_some() {
@@ -369,7 +474,7 @@ impl<'a> Parser<'a> {
                 self.ws();
                 if self.b.get(self.i) == Some(&b']') {
                     self.i += 1;
-                    return Ok(Value::Array(Arc::new(a)));
+                    return Ok(array(a));
                 }
                 loop {
                     self.ws();
@@ -380,7 +485,7 @@ impl<'a> Parser<'a> {
                         Some(b']') => {
                             self.i += 1;
                             a.shrink_to_fit();
-                            return Ok(Value::Array(Arc::new(a)));
+                            return Ok(array(a));
                         }
                         None => return Err(self.err("unexpected end of JSON input")),
                         _ => return Err(self.err("expected ',' or ']'")),
@@ -913,6 +1018,38 @@ mod tests {
         let v = parse(br#""a\"b\\c\/d\n\u0001\u00e9\ud83d\ude00\u2028""#).unwrap();
         let out = String::from_utf8(to_json(&v, false)).unwrap();
         assert_eq!(out, "\"a\\\"b\\\\c/d\\n\\u0001é😀\u{2028}\"");
+    }
+
+    #[test]
+    fn merkle_hash_tracks_content_and_order_through_cached_nodes() {
+        let a = parse(br#"{"x":{"y":[1,2,{"z":"s"}]},"w":true}"#).unwrap();
+        let b = parse(br#"{"x":{"y":[1,2,{"z":"s"}]},"w":true}"#).unwrap();
+        assert_eq!(merkle(&a), merkle(&b));
+        let reordered = parse(br#"{"w":true,"x":{"y":[1,2,{"z":"s"}]}}"#).unwrap();
+        assert_ne!(merkle(&a), merkle(&reordered));
+        // mutate a copy that shares nodes with `a` (caches computed above)
+        let mut c = a.clone();
+        let before = merkle(&c);
+        if let Value::Object(m) = &mut c {
+            let x = Arc::make_mut(m).get_mut("x").unwrap();
+            if let Value::Object(xm) = x {
+                if let Value::Array(arr) = Arc::make_mut(xm).get_mut("y").unwrap() {
+                    Arc::make_mut(arr)[0] = Value::Number(9.0);
+                }
+            }
+        }
+        assert_ne!(
+            merkle(&c),
+            before,
+            "cached hashes on the changed path were reset"
+        );
+        assert_eq!(merkle(&a), before, "the shared original is unchanged");
+        let fresh = parse(&to_json(&c, false)).unwrap();
+        assert_eq!(merkle(&fresh), merkle(&c), "cached and fresh hashes agree");
+        assert_ne!(
+            merkle(&parse(b"[1]").unwrap()),
+            merkle(&parse(b"[\"1\"]").unwrap())
+        );
     }
 
     #[test]
