@@ -24,13 +24,29 @@ export interface BindingOptions {
   historyMax: number
   /** Keys are dot paths (`a.b`), as electron-store's `accessPropertiesByDotNotation`. */
   dotNotation: boolean
+  /** Directory of backups. */
+  backupDir: string
+  /** Backups kept. */
+  maxBackups: number
 }
 
 /** Flushes, stops the writer and releases the handle. */
 export declare function storeClose(h: number): void
 
+/**
+ * Takes a backup (`onlyIfChanged`: skip when the newest backup has this
+ * content). Resolves to the backup's `{file, path, metadata}` JSON, or `"null"`.
+ */
+export declare function storeCreateBackup(h: number, reason: string, onlyIfChanged: boolean): Promise<string>
+
+/** `storeCreateBackup` on the calling thread (used when closing). */
+export declare function storeCreateBackupSync(h: number, reason: string, onlyIfChanged: boolean): string
+
 /** Deletes `key`; same return convention as `storeSet`. */
 export declare function storeDelete(h: number, flags: number, key: string, wantOld: boolean): string | null
+
+/** Drops prepared work that will not be applied. */
+export declare function storeDiscard(h: number, token: number): void
 
 /** Adds the top-level defaults the document lacks: `null` or the added keys. */
 export declare function storeFillDefaults(h: number, flags: number, json: string): string | null
@@ -47,8 +63,20 @@ export declare function storeGet(h: number, flags: number, key: string): string 
 /** Whether `key` exists. */
 export declare function storeHas(h: number, flags: number, key: string): boolean
 
+/**
+ * Resolves to `{"token": n, "entries": [...]}`: the history summary, with the
+ * entries kept for a rollback by token.
+ */
+export declare function storeHistory(h: number): Promise<string>
+
 /** Top-level keys in insertion order. */
 export declare function storeKeys(h: number): Array<string>
+
+/** Resolves to the backups as JSON, newest first. */
+export declare function storeListBackups(h: number): Promise<string>
+
+/** The backups as JSON, newest first, read on the calling thread. */
+export declare function storeListBackupsSync(h: number): string
 
 /**
  * Opens the store file (creating directories), replaying the journal.
@@ -64,6 +92,21 @@ export declare function storeReload(h: number): string | null
 
 /** Replaces the whole document: `null` or the changed top-level keys. */
 export declare function storeReplaceAll(h: number, flags: number, json: string, op: string, keepInternal: boolean): string | null
+
+/** Commits a prepared restore: `null` or the changed top-level keys. */
+export declare function storeRestoreApply(h: number, token: number): string | null
+
+/**
+ * Verifies a backup (name or listed path) and backs the current state up;
+ * resolves to a token for `storeRestoreApply`.
+ */
+export declare function storeRestorePrepare(h: number, name: string): Promise<string>
+
+/**
+ * Rolls back to the state after change `seq` (`kind` 0) or at time `value` ms
+ * (`kind` 1), using the history prepared under `token` (or -1 to read it now).
+ */
+export declare function storeRollbackApply(h: number, token: number, kind: number, value: number): string
 
 /**
  * Sets `key` to the JSON `json`: `null` when nothing changed, else the old

@@ -38,6 +38,9 @@ let exitHookInstalled = false;
 function flushAllOnExit() {
   for (const core of openCores.values()) {
     try {
+      try {
+        stopAutomaticBackups(core);
+      } catch {}
       core.native.close();
     } catch (error) {
       process.stderr.write(`tad-store: could not flush ${core.path} on exit: ${error.message}\n`);
@@ -167,7 +170,98 @@ function normalizeOptions(options) {
   if (!Number.isInteger(opts.historyMax) || opts.historyMax < 0) {
     throw new TypeError('Expected `history.maxEntries` to be a non-negative integer');
   }
+  opts.backup = normalizeBackups(opts.backups, cwd);
   return opts;
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/** The `backups` option: `false` turns the automatic backups off. */
+function normalizeBackups(b, cwd) {
+  if (b === undefined || b === null || b === true) b = {};
+  if (b === false) b = { onStart: false, interval: 0, criticalKeys: [] };
+  if (typeof b !== 'object' || Array.isArray(b)) throw new TypeError('Expected `backups` to be an object or false');
+  const out = {
+    directory: b.directory ? path.resolve(cwd, b.directory) : path.join(cwd, 'backups'),
+    maxBackups: b.maxBackups === undefined ? 10 : b.maxBackups,
+    interval: b.interval === undefined ? DAY : b.interval,
+    onStart: b.onStart === undefined ? true : Boolean(b.onStart),
+    criticalKeys: b.criticalKeys === undefined ? [] : b.criticalKeys,
+    coalesceMs: b.coalesceMs === undefined ? 2000 : b.coalesceMs,
+  };
+  if (!Number.isInteger(out.maxBackups) || out.maxBackups < 1) throw new TypeError('Expected `backups.maxBackups` to be a positive integer');
+  if (out.interval === false) out.interval = 0;
+  if (typeof out.interval !== 'number' || !(out.interval >= 0) || out.interval > 2 ** 31 - 1) {
+    throw new TypeError('Expected `backups.interval` to be a number of milliseconds (0 or false: no scheduled backups)');
+  }
+  if (!Array.isArray(out.criticalKeys) || out.criticalKeys.some(k => typeof k !== 'string' || k === '')) {
+    throw new TypeError('Expected `backups.criticalKeys` to be an array of keys');
+  }
+  if (typeof out.coalesceMs !== 'number' || !(out.coalesceMs >= 0)) throw new TypeError('Expected `backups.coalesceMs` to be a number of milliseconds');
+  return out;
+}
+
+/** A time given as an ISO string, a Date or milliseconds → milliseconds. */
+function toMillis(t) {
+  const ms = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : typeof t === 'number' ? t : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new TypeError(`Expected a time (an ISO 8601 string, a Date or milliseconds since 1970), got ${typeof t === 'string' ? JSON.stringify(t) : typeof t}`);
+  }
+  return ms;
+}
+
+// ---------------------------------------------------------------------------
+// Automatic backups (per file): at start when the content changed, on a
+// timer, and after changes to critical keys, coalesced.
+// ---------------------------------------------------------------------------
+
+function startAutomaticBackups(core, backup, report) {
+  if (core.backupsStarted) return;
+  core.backupsStarted = true;
+  core.backup = backup;
+  core.reportBackupError = error => report(Object.assign(error, { message: `tad-store: automatic backup failed: ${error.message}` }));
+  if (backup.criticalKeys.length > 0) core.critical = backup.criticalKeys;
+  if (backup.onStart && core.native.size() > 0) {
+    core.native.createBackup('application-start', true).catch(error => core.reportBackupError(fromNative(error)));
+  }
+  if (backup.interval > 0) {
+    core.backupTimer = setInterval(() => {
+      core.native.createBackup('scheduled', true).catch(error => core.reportBackupError(fromNative(error)));
+    }, backup.interval);
+    core.backupTimer.unref();
+  }
+}
+
+function isCritical(critical, key, literal) {
+  for (const ck of critical) {
+    if (literal) {
+      if (ck === key || ck.startsWith(`${key}.`)) return true;
+    } else if (key === ck || key.startsWith(`${ck}.`) || ck.startsWith(`${key}.`)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** A change to a critical key: one backup after the burst, not one per write. */
+function noteCriticalChange(core, keys, literal) {
+  if (core.criticalTimer || !keys.some(k => isCritical(core.critical, k, literal))) return;
+  core.criticalTimer = setTimeout(() => {
+    core.criticalTimer = null;
+    core.native.createBackup('critical-data-change', true).catch(error => core.reportBackupError(fromNative(error)));
+  }, core.backup.coalesceMs);
+  core.criticalTimer.unref();
+}
+
+/** Stops the timers; a critical-key backup still due is taken now. */
+function stopAutomaticBackups(core) {
+  if (core.backupTimer) clearInterval(core.backupTimer);
+  core.backupTimer = null;
+  if (core.criticalTimer) {
+    clearTimeout(core.criticalTimer);
+    core.criticalTimer = null;
+    core.native.createBackupSync('critical-data-change', true);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -210,6 +304,8 @@ class Store {
     this.#core = openCore(realKey(this.path), {
       path: this.path,
       historyDir: opts.historyDir,
+      backupDir: opts.backup.directory,
+      maxBackups: opts.backup.maxBackups,
       mode: opts.configFileMode,
       durability: opts.durability,
       clearInvalidConfig: Boolean(opts.clearInvalidConfig),
@@ -220,13 +316,17 @@ class Store {
     this.#flags = (opts.accessPropertiesByDotNotation !== false ? NativeStore.DOT : 0) | (opts.durability === 'sync' ? NativeStore.SYNC : 0);
     this.#core.instances.add(this);
     const report = this.#core.report;
-    if (report.quarantined) {
-      process.emitWarning(`tad-store: the store file ${this.path} was damaged; it was kept as ${report.quarantined} and the store started from defaults`, { code: 'TAD_STORE_QUARANTINED' });
+    if (report.quarantined && !report.reported) {
+      report.reported = true;
+      const how = report.recovered ? `it was ${report.recovered}` : 'the store started from defaults';
+      process.emitWarning(`tad-store: the store file ${this.path} was damaged; it was kept as ${report.quarantined} and ${how}`, { code: 'TAD_STORE_QUARANTINED' });
+      process.nextTick(() => this.events.emit('recovered', { ...report }));
     }
     if (opts.defaults) {
       const text = toJsonText('defaults', opts.defaults);
       this.#run(() => this.#native.fillDefaults(text, this.#flags), 'changes', true);
     }
+    startAutomaticBackups(this.#core, opts.backup, error => reportListenerError(this, error));
   }
 
   // -- internals -----------------------------------------------------------
@@ -258,7 +358,11 @@ class Store {
     } finally {
       this.#changed();
     }
-    if (result !== null && kind === 'changes') this.#dispatch(JSON.parse(result), literal);
+    if (result !== null && kind === 'changes') {
+      const entries = JSON.parse(result);
+      if (this.#core.critical) noteCriticalChange(this.#core, entries.map(e => e.k), literal);
+      this.#dispatch(entries, literal);
+    }
     return result;
   }
 
@@ -411,6 +515,7 @@ class Store {
       this.#changed();
     }
     if (old === null) return;
+    if (this.#core.critical) noteCriticalChange(this.#core, [key], false);
     if (want) {
       const entry = { k: key, n: JSON.parse(text) };
       if (old !== '') entry.o = JSON.parse(old);
@@ -445,6 +550,7 @@ class Store {
       this.#changed();
     }
     if (old === null) return;
+    if (this.#core.critical) noteCriticalChange(this.#core, [key], false);
     if (!want) {
       this.#emitChange();
       return;
@@ -641,6 +747,11 @@ class Store {
     if (core.refs === 0) {
       openCores.delete(core.path);
       try {
+        stopAutomaticBackups(core);
+      } catch (error) {
+        reportListenerError(this, fromNative(error));
+      }
+      try {
         core.native.close();
       } catch (error) {
         throw fromNative(error);
@@ -648,6 +759,169 @@ class Store {
     } else {
       this.#native.flushSync();
     }
+  }
+
+  // -- backups and history (Promise-returning; the disk work runs off the JS thread)
+
+  /** Takes a verified backup now. Resolves to its path. */
+  async createBackup(reason = 'manual') {
+    const native = this.#live();
+    if (typeof reason !== 'string') throw new TypeError(`Expected \`reason\` to be a string, got ${typeof reason}`);
+    let json;
+    try {
+      json = await native.createBackup(reason, false);
+    } catch (error) {
+      throw fromNative(error);
+    }
+    return JSON.parse(json).path;
+  }
+
+  /** The backups, newest first: `[{ file, path, metadata }]`. */
+  async listBackups() {
+    const native = this.#live();
+    try {
+      return JSON.parse(await native.listBackups());
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  /**
+   * Restores a backup named by its file name or the `path` listBackups() gave
+   * (nothing else: other paths and links are `E_BACKUP_NOT_FOUND`). Its hash is
+   * verified (`E_BACKUP_CORRUPT`), the current state is backed up first, and the
+   * change events fire for what changed. Resolves to `true`.
+   */
+  async restoreBackup(fileOrPath) {
+    const native = this.#live();
+    if (typeof fileOrPath !== 'string' || fileOrPath === '') {
+      throw new TypeError(`Expected a backup file name or path, got ${fileOrPath === '' ? 'an empty string' : typeof fileOrPath}`);
+    }
+    let token;
+    try {
+      token = Number(await native.restorePrepare(fileOrPath));
+    } catch (error) {
+      throw fromNative(error);
+    }
+    if (this.#closed) {
+      native.discard(token);
+      throw closedError();
+    }
+    this.#run(() => native.restoreApply(token), 'changes', true);
+    return true;
+  }
+
+  /**
+   * `{ totalEntries, entries, metadata: { totalEntries, lastOperation, lastModified } }`;
+   * each entry `{ seq, timestamp, time, operation, keys, hashBefore, hashAfter, reversible }`.
+   */
+  async getHistorySummary() {
+    const native = this.#live();
+    let prepared;
+    try {
+      prepared = JSON.parse(await native.history());
+    } catch (error) {
+      throw fromNative(error);
+    }
+    try {
+      native.discard(prepared.token);
+    } catch {}
+    // the journal may briefly hold more than the retained number (it is trimmed
+    // after the store file is written); report the retained ones
+    const entries = prepared.entries.slice(-Math.max(this.#opts.historyMax, 1));
+    const last = entries[entries.length - 1];
+    return {
+      totalEntries: entries.length,
+      entries,
+      metadata: {
+        totalEntries: entries.length,
+        lastOperation: last ? { type: last.operation, timestamp: last.timestamp } : null,
+        lastModified: last ? last.timestamp : null,
+      },
+    };
+  }
+
+  async #rollback(kind, value, rolledBackTo) {
+    const native = this.#live();
+    let prepared;
+    try {
+      prepared = JSON.parse(await native.history());
+    } catch (error) {
+      throw fromNative(error);
+    }
+    if (this.#closed) {
+      native.discard(prepared.token);
+      throw closedError();
+    }
+    let result;
+    try {
+      result = JSON.parse(native.rollbackApply(prepared.token, kind, value));
+    } catch (error) {
+      throw fromNative(error);
+    } finally {
+      this.#changed();
+    }
+    if (result.changes.length > 0) {
+      if (this.#core.critical) noteCriticalChange(this.#core, result.changes.map(e => e.k), true);
+      this.#dispatch(result.changes, true);
+    }
+    return { success: true, rolledBackTo: rolledBackTo(result), changesReverted: result.reverted, seq: result.targetSeq };
+  }
+
+  /**
+   * Makes the store exactly what it was at time `t` (ISO string, Date or ms):
+   * every later change is undone, newest first, and the result is verified
+   * against the recorded hash. The rollback is itself a change (undo it with
+   * another rollback). A `t` older than the kept history rejects with
+   * `E_HISTORY_TRUNCATED` and changes nothing.
+   */
+  rollbackToTimestamp(t) {
+    let ms;
+    try {
+      this.#live();
+      ms = toMillis(t);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#rollback(1, ms, () => new Date(ms).toISOString());
+  }
+
+  /** Makes the store what it was right after change `seq` (0: before the first kept change's history began). */
+  rollbackToSeq(seq) {
+    try {
+      this.#live();
+      if (!Number.isSafeInteger(seq) || seq < 0) throw new TypeError(`Expected \`seq\` to be a non-negative integer, got ${typeof seq === 'number' ? seq : typeof seq}`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#rollback(0, seq, r => r.targetSeq);
+  }
+
+  /** `{ storeSize, keyCount, listenerCount, backupCount, lastBackup, historyEntries, ... }` */
+  getHealthReport() {
+    const native = this.#live();
+    const status = JSON.parse(native.status());
+    let backups;
+    try {
+      backups = JSON.parse(native.listBackupsSync());
+    } catch (error) {
+      throw fromNative(error);
+    }
+    const newest = backups.find(b => b.metadata);
+    return {
+      storeSize: status.fileSize,
+      keyCount: native.size(),
+      listenerCount: this.#subs.length,
+      backupCount: backups.length,
+      lastBackup: newest ? newest.metadata.backupTime : null,
+      historyEntries: status.historyEntries,
+      durability: this.#opts.durability,
+      pendingWrites: status.seq - status.durableSeq,
+      lastCheckpointMs: status.lastCheckpointMs,
+      writerError: status.writerError,
+      recovery: { ...this.#core.report },
+      healthy: status.writerError === null && !this.#core.report.journalDamage,
+    };
   }
 
   /** Whether `close()` was called. */

@@ -32,6 +32,15 @@ class NativeStore {
   flush() { return this.#b.storeFlush(this.#h); }
   status() { return this.#b.storeStatus(this.#h); }
   close() { return this.#b.storeClose(this.#h); }
+  createBackup(reason, onlyIfChanged) { return this.#b.storeCreateBackup(this.#h, reason, onlyIfChanged); }
+  createBackupSync(reason, onlyIfChanged) { return this.#b.storeCreateBackupSync(this.#h, reason, onlyIfChanged); }
+  listBackups() { return this.#b.storeListBackups(this.#h); }
+  listBackupsSync() { return this.#b.storeListBackupsSync(this.#h); }
+  restorePrepare(name) { return this.#b.storeRestorePrepare(this.#h, name); }
+  restoreApply(token) { return this.#b.storeRestoreApply(this.#h, token); }
+  history() { return this.#b.storeHistory(this.#h); }
+  discard(token) { return this.#b.storeDiscard(this.#h, token); }
+  rollbackApply(token, kind, value) { return this.#b.storeRollbackApply(this.#h, token, kind, value); }
 }
 
 NativeStore.DOT = 1;

@@ -7,14 +7,18 @@
 //! which `lib/errors.js` turns into `error.code` (and a `TypeError` for argument
 //! errors).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::backup;
 use crate::doc::Change;
 use crate::error::Error as CoreError;
+use crate::history::{iso, Target};
+use crate::journal::ChangeRecord;
 use crate::path::{segments, FORBIDDEN_SEGMENTS};
 use crate::store::{Durability, OpenReport, Options, Store};
 use crate::value::{parse_nested, to_json, write_json, write_string, Str, Value};
@@ -99,12 +103,19 @@ pub struct BindingOptions {
     pub history_max: u32,
     /// Keys are dot paths (`a.b`), as electron-store's `accessPropertiesByDotNotation`.
     pub dot_notation: bool,
+    /// Directory of backups.
+    pub backup_dir: String,
+    /// Backups kept.
+    pub max_backups: u32,
 }
 
 /// An open store as the binding holds it.
 pub struct BindingStore {
     core: Arc<Store>,
     report: OpenReport,
+    /// Work prepared off the JS thread, applied on it by token.
+    prepared: Mutex<HashMap<u32, Prepared>>,
+    next_token: std::sync::atomic::AtomicU32,
     /// Size of the last whole-document serialization (buffer size hint).
     last_json_len: std::sync::atomic::AtomicUsize,
 }
@@ -180,6 +191,105 @@ fn top_level_diff(old: &Value, new: &Value) -> Vec<(String, Option<Value>, Optio
     out
 }
 
+/// Work prepared on a worker thread for a change applied on the JS thread.
+enum Prepared {
+    Restore(Value),
+    History(Arc<Vec<ChangeRecord>>),
+}
+
+/// A job run on the libuv thread pool that resolves to a string (JSON).
+pub struct Job(Option<Box<dyn FnOnce() -> crate::error::Result<String> + Send>>);
+
+impl Job {
+    fn new(f: impl FnOnce() -> crate::error::Result<String> + Send + 'static) -> AsyncTask<Job> {
+        AsyncTask::new(Job(Some(Box::new(f))))
+    }
+}
+
+impl Task for Job {
+    type Output = String;
+    type JsValue = String;
+
+    fn compute(&mut self) -> napi::Result<String> {
+        match self.0.take() {
+            Some(f) => f().map_err(js_err),
+            None => Err(js_err(CoreError::InvalidArgument("job ran twice".into()))),
+        }
+    }
+
+    fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {
+        Ok(output)
+    }
+}
+
+fn opt_json(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => write_string(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// `{file, path, metadata}` as `listBackups()` returns it.
+fn backup_json(out: &mut Vec<u8>, b: &backup::Info) {
+    out.extend_from_slice(b"{\"file\":");
+    write_string(out, &b.file);
+    out.extend_from_slice(b",\"path\":");
+    write_string(out, &b.path.display().to_string());
+    out.extend_from_slice(b",\"metadata\":");
+    match &b.meta {
+        Some(m) => out.extend_from_slice(&m.to_json()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
+}
+
+fn backups_json(list: &[backup::Info]) -> String {
+    let mut out = vec![b'['];
+    for (i, b) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        backup_json(&mut out, b);
+    }
+    out.push(b']');
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The history summary entries: `[{seq, timestamp, operation, keys, hashBefore, hashAfter, reversible}]`.
+fn history_json(entries: &[ChangeRecord]) -> String {
+    let mut out = vec![b'['];
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(
+            format!(
+                "{{\"seq\":{},\"timestamp\":\"{}\",\"time\":",
+                e.seq,
+                iso(e.ts)
+            )
+            .as_bytes(),
+        );
+        crate::value::write_number(&mut out, e.ts);
+        out.extend_from_slice(b",\"operation\":");
+        write_string(&mut out, &e.op);
+        out.extend_from_slice(b",\"keys\":[");
+        for (j, k) in e.keys.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            write_string(&mut out, k);
+        }
+        out.extend_from_slice(b"],\"hashBefore\":");
+        opt_json(&mut out, e.hash_before.as_deref());
+        out.extend_from_slice(b",\"hashAfter\":");
+        opt_json(&mut out, e.hash_after.as_deref());
+        out.extend_from_slice(format!(",\"reversible\":{}}}", e.inverse.is_some()).as_bytes());
+    }
+    out.push(b']');
+    String::from_utf8(out).unwrap_or_default()
+}
+
 pub struct FlushTask(Arc<Store>);
 
 impl Task for FlushTask {
@@ -228,8 +338,12 @@ impl BindingStore {
         };
         o.clear_invalid_config = opts.clear_invalid_config;
         o.history_max = opts.history_max as usize;
+        o.backup_dir = PathBuf::from(&opts.backup_dir);
+        o.max_backups = opts.max_backups as usize;
         let (core, report) = Store::open(o).map_err(js_err)?;
         Ok(BindingStore {
+            prepared: Mutex::new(HashMap::new()),
+            next_token: Default::default(),
             last_json_len: Default::default(),
             core: Arc::new(core),
             report,
@@ -253,6 +367,11 @@ impl BindingStore {
             .as_bytes(),
         );
         match &r.journal_damage {
+            Some(d) => write_string(&mut out, d),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"recovered\":");
+        match &r.recovered {
             Some(d) => write_string(&mut out, d),
             None => out.extend_from_slice(b"null"),
         }
@@ -469,6 +588,56 @@ impl BindingStore {
         Ok(r.map(|(_, c)| changes_json(&c)))
     }
 
+    fn stash(&self, p: Prepared) -> u32 {
+        let t = self
+            .next_token
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(t, p);
+        t
+    }
+
+    fn take(&self, token: u32) -> Option<Prepared> {
+        self.prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&token)
+    }
+
+    /// Commits a prepared restore; returns `null` or the changed top-level keys.
+    fn restore_apply(&self, token: u32) -> napi::Result<Option<String>> {
+        let Some(Prepared::Restore(v)) = self.take(token) else {
+            return Err(js_err(CoreError::InvalidArgument(
+                "unknown restore token".into(),
+            )));
+        };
+        let r = self.core.restore(v.clone()).map_err(js_err)?;
+        Ok(r.map(|(_, old)| changes_json(&top_level_diff(&old, &v))))
+    }
+
+    /// Rolls back (with history prepared earlier when `token` has one).
+    /// Returns `{targetSeq, reverted, changes}`.
+    fn rollback_apply(&self, token: Option<u32>, target: Target) -> napi::Result<String> {
+        let cached = match token.and_then(|t| self.take(t)) {
+            Some(Prepared::History(h)) => Some(h),
+            _ => None,
+        };
+        let (plan, done) = self.core.rollback(target, cached).map_err(js_err)?;
+        let changes = match done {
+            Some((_, old)) => {
+                let new = self.core.snapshot().map_err(js_err)?;
+                changes_json(&top_level_diff(&old, &new))
+            }
+            None => "[]".into(),
+        };
+        Ok(format!(
+            "{{\"targetSeq\":{},\"reverted\":{},\"changes\":{changes}}}",
+            plan.target_seq, plan.reverted
+        ))
+    }
+
     /// Re-reads the file; returns `null` or the changed top-level keys.
     pub fn reload(&self) -> napi::Result<Option<String>> {
         let r = self.core.reload_from_disk().map_err(js_err)?;
@@ -525,8 +694,8 @@ impl BindingStore {
             .map(|m| m.len() as f64)
             .unwrap_or(0.0);
         let mut out = format!(
-            "{{\"seq\":{},\"durableSeq\":{},\"checkpointedSeq\":{},\"journalBytes\":{},\"checkpoints\":{},\"lastCheckpointMs\":{},\"fileSize\":{},\"writerError\":",
-            s.seq, s.durable_seq, s.checkpointed_seq, s.journal_bytes, s.checkpoints, s.last_checkpoint_ms, file_size
+            "{{\"seq\":{},\"durableSeq\":{},\"checkpointedSeq\":{},\"journalBytes\":{},\"checkpoints\":{},\"lastCheckpointMs\":{},\"fileSize\":{},\"historyEntries\":{},\"writerError\":",
+            s.seq, s.durable_seq, s.checkpointed_seq, s.journal_bytes, s.checkpoints, s.last_checkpoint_ms, file_size, s.history_entries
         )
         .into_bytes();
         match &s.writer_error {
@@ -664,4 +833,114 @@ pub fn store_close(h: u32) -> napi::Result<()> {
         Some(s) => s.close(),
         None => Ok(()),
     }
+}
+
+/// Takes a backup (`onlyIfChanged`: skip when the newest backup has this
+/// content). Resolves to the backup's `{file, path, metadata}` JSON, or `"null"`.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn store_create_backup(
+    h: u32,
+    reason: String,
+    only_if_changed: bool,
+) -> napi::Result<AsyncTask<Job>> {
+    let s = store(h)?;
+    Ok(Job::new(move || {
+        create_backup_json(&s, &reason, only_if_changed)
+    }))
+}
+
+fn create_backup_json(
+    s: &BindingStore,
+    reason: &str,
+    only_if_changed: bool,
+) -> crate::error::Result<String> {
+    Ok(match s.core.create_backup(reason, only_if_changed)? {
+        Some(b) => {
+            let mut out = Vec::new();
+            backup_json(&mut out, &b);
+            String::from_utf8(out).unwrap_or_default()
+        }
+        None => "null".into(),
+    })
+}
+
+/// `storeCreateBackup` on the calling thread (used when closing).
+#[napi]
+pub fn store_create_backup_sync(
+    h: u32,
+    reason: String,
+    only_if_changed: bool,
+) -> napi::Result<String> {
+    let s = store(h)?;
+    create_backup_json(&s, &reason, only_if_changed).map_err(js_err)
+}
+
+/// Resolves to the backups as JSON, newest first.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn store_list_backups(h: u32) -> napi::Result<AsyncTask<Job>> {
+    let s = store(h)?;
+    Ok(Job::new(move || Ok(backups_json(&s.core.list_backups()?))))
+}
+
+/// The backups as JSON, newest first, read on the calling thread.
+#[napi]
+pub fn store_list_backups_sync(h: u32) -> napi::Result<String> {
+    Ok(backups_json(
+        &store(h)?.core.list_backups().map_err(js_err)?,
+    ))
+}
+
+/// Verifies a backup (name or listed path) and backs the current state up;
+/// resolves to a token for `storeRestoreApply`.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn store_restore_prepare(h: u32, name: String) -> napi::Result<AsyncTask<Job>> {
+    let s = store(h)?;
+    Ok(Job::new(move || {
+        let (v, _) = s.core.prepare_restore(&name)?;
+        Ok(s.stash(Prepared::Restore(v)).to_string())
+    }))
+}
+
+/// Commits a prepared restore: `null` or the changed top-level keys.
+#[napi]
+pub fn store_restore_apply(h: u32, token: u32) -> napi::Result<Option<String>> {
+    store(h)?.restore_apply(token)
+}
+
+/// Resolves to `{"token": n, "entries": [...]}`: the history summary, with the
+/// entries kept for a rollback by token.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn store_history(h: u32) -> napi::Result<AsyncTask<Job>> {
+    let s = store(h)?;
+    Ok(Job::new(move || {
+        let entries = s.core.history()?;
+        let json = history_json(&entries);
+        let token = s.stash(Prepared::History(Arc::new(entries)));
+        Ok(format!("{{\"token\":{token},\"entries\":{json}}}"))
+    }))
+}
+
+/// Drops prepared work that will not be applied.
+#[napi]
+pub fn store_discard(h: u32, token: u32) -> napi::Result<()> {
+    store(h)?.take(token);
+    Ok(())
+}
+
+/// Rolls back to the state after change `seq` (`kind` 0) or at time `value` ms
+/// (`kind` 1), using the history prepared under `token` (or -1 to read it now).
+#[napi]
+pub fn store_rollback_apply(h: u32, token: i32, kind: u32, value: f64) -> napi::Result<String> {
+    let target = if kind == 0 {
+        if !(value >= 0.0 && value.fract() == 0.0) {
+            return Err(js_err(CoreError::InvalidArgument(format!(
+                "Expected a change number (a non-negative integer), got {value}"
+            ))));
+        }
+        Target::Seq(value as u64)
+    } else {
+        Target::Time(value)
+    };
+    let token = u32::try_from(token).ok();
+    store(h)?.rollback_apply(token, target)
 }
