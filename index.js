@@ -219,7 +219,10 @@ function startAutomaticBackups(core, backup, report) {
   if (core.backupsStarted) return;
   core.backupsStarted = true;
   core.backup = backup;
-  core.reportBackupError = error => report(Object.assign(error, { message: `tad-store: automatic backup failed: ${error.message}` }));
+  core.reportBackupError = error => {
+    // a store closed while its backup was queued has nothing left to back up
+    if (error.code !== 'E_CLOSED') report(Object.assign(error, { message: `tad-store: automatic backup failed: ${error.message}` }));
+  };
   if (backup.criticalKeys.length > 0) core.critical = backup.criticalKeys;
   if (backup.onStart && core.native.size() > 0) {
     core.native.createBackup('application-start', true).catch(error => core.reportBackupError(fromNative(error)));

@@ -191,6 +191,9 @@ enum WriterSlot {
 /// An open store.
 pub struct Store {
     inner: Arc<Inner>,
+    /// Held (shared) by backup work in flight; `close` takes it exclusively, so
+    /// nothing is written after `close` returns.
+    busy: std::sync::RwLock<()>,
     writer: Mutex<WriterSlot>,
     writer_started: AtomicBool,
 }
@@ -505,6 +508,7 @@ impl Store {
         });
         let store = Store {
             inner,
+            busy: std::sync::RwLock::new(()),
             writer: Mutex::new(WriterSlot::NotStarted(Box::new(start))),
             writer_started: AtomicBool::new(false),
         };
@@ -668,6 +672,7 @@ impl Store {
 
     /// Flushes, stops the writer and closes the store. Later calls fail with `E_CLOSED`.
     pub fn close(&self) -> Result<()> {
+        let _busy = self.busy.write().unwrap_or_else(|p| p.into_inner());
         {
             let mut st = lock(&self.inner.state);
             if st.closed {
@@ -720,6 +725,10 @@ impl Store {
         reason: &str,
         only_if_changed: bool,
     ) -> Result<Option<backup::Info>> {
+        let _busy = self.busy.read().unwrap_or_else(|p| p.into_inner());
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
         let opts = &self.inner.opts;
         self.flush()?;
         let from_file = (|| {
@@ -785,6 +794,9 @@ impl Store {
     /// backing the current state up. The caller then commits the returned
     /// document with `restore`.
     pub fn prepare_restore(&self, name_or_path: &str) -> Result<(Value, backup::Meta)> {
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
         let path = backup::resolve(&self.inner.opts.backup_dir, name_or_path)?;
         let (value, meta) = backup::read_verified(&path)?;
         self.create_backup("before-restore", true)?;
