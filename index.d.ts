@@ -14,6 +14,94 @@ export interface HistoryOptions {
   maxEntries?: number;
 }
 
+/** Automatic and manual backups. */
+export interface BackupOptions {
+  /** Directory of backups. Default `<cwd>/backups`. */
+  directory?: string;
+  /** Backups kept (older ones are pruned once a new one is verified). Default 10. */
+  maxBackups?: number;
+  /** Scheduled backups every `interval` ms (skipped when nothing changed). Default 24 h; 0 turns them off. The timer never keeps the process alive. */
+  interval?: number;
+  /** A backup at open when the store is not empty and differs from the newest backup. Default true. */
+  onStart?: boolean;
+  /** Keys (dot paths) whose change triggers a backup, e.g. `['settings', 'workspaces', 'user', 'ai.apiKey']`. Default none. */
+  criticalKeys?: string[];
+  /** Changes to critical keys within this many ms make one backup. Default 2000. */
+  coalesceMs?: number;
+}
+
+/** `listBackups()` */
+export interface BackupInfo {
+  file: string;
+  path: string;
+  /** `null` when the `.meta.json` is missing or unreadable (such a backup cannot be restored). */
+  metadata: {
+    originalFile: string;
+    /** ISO 8601 */
+    backupTime: string;
+    reason: string;
+    /** SHA-256 (hex) of the backup file's bytes. */
+    hash: string;
+    size: number;
+    /** The last change (history seq) the backup holds. */
+    seq: number;
+    /** Merkle hash of the document, as in the history entries. */
+    documentHash: string;
+  } | null;
+}
+
+/** One entry of `getHistorySummary()`. */
+export interface HistoryEntry {
+  seq: number;
+  /** ISO 8601 */
+  timestamp: string;
+  /** ms since 1970 */
+  time: number;
+  /** `set`, `delete`, `setMultiple`, `clear`, `store`, `defaults`, `restore`, `rollback`, `reload`, `external-edit`, `recover`, ... */
+  operation: string;
+  keys: string[];
+  /** Merkle hashes (SHA-256, hex) of the document before and after. */
+  hashBefore: string | null;
+  hashAfter: string | null;
+  /** False for an edit made by another program while the store was closed: history cannot be rolled back past it. */
+  reversible: boolean;
+}
+
+export interface HistorySummary {
+  totalEntries: number;
+  entries: HistoryEntry[];
+  metadata: {
+    totalEntries: number;
+    lastOperation: { type: string; timestamp: string } | null;
+    lastModified: string | null;
+  };
+}
+
+export interface RollbackResult {
+  success: true;
+  /** The time (ISO) or change number rolled back to. */
+  rolledBackTo: string | number;
+  changesReverted: number;
+  /** The change the store is now exactly after. */
+  seq: number;
+}
+
+/** `getHealthReport()` */
+export interface HealthReport {
+  storeSize: number;
+  keyCount: number;
+  listenerCount: number;
+  backupCount: number;
+  lastBackup: string | null;
+  historyEntries: number;
+  durability: 'deferred' | 'sync';
+  pendingWrites: number;
+  lastCheckpointMs: number;
+  writerError: string | null;
+  recovery: StoreInfo['recovery'];
+  healthy: boolean;
+}
+
 export interface Options<T extends Record<string, any> = Record<string, unknown>> {
   /** File base name. Default `'config'`. */
   name?: string;
@@ -49,6 +137,8 @@ export interface Options<T extends Record<string, any> = Record<string, unknown>
   durability?: 'deferred' | 'sync';
   /** The change journal. */
   history?: HistoryOptions;
+  /** Backups; `false` turns the automatic ones off (createBackup() still works). */
+  backups?: BackupOptions | false;
   /** Not supported yet: passing `true` throws `E_UNSUPPORTED`; use `reload()`. */
   watch?: boolean;
 }
@@ -90,6 +180,8 @@ export interface StoreInfo {
     skipped: number;
     externalEdit: boolean;
     journalDamage: string | null;
+    /** How a damaged store file was rebuilt (from the history, or a backup and the changes after it). */
+    recovered: string | null;
   };
 }
 
@@ -107,7 +199,7 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
 
   /** Absolute path of the store file. */
   readonly path: string;
-  /** conf's emitter: `'change'` after every change; `'listenerError'` when a listener throws. */
+  /** conf's emitter: `'change'` after every change; `'listenerError'` when a listener (or an automatic backup) fails; `'recovered'` when a damaged file was rebuilt at open. */
   readonly events: EventEmitter;
   /** Whether `close()` was called. */
   readonly closed: boolean;
@@ -162,6 +254,28 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   flushSync(): void;
   /** Flushes and releases the store; its methods then throw `E_CLOSED`. */
   close(): void;
+
+  /** Takes a verified backup; resolves to its path. */
+  createBackup(reason?: string): Promise<string>;
+  /** The backups, newest first. */
+  listBackups(): Promise<BackupInfo[]>;
+  /**
+   * Restores a backup given by file name or by the `path` listBackups() returned
+   * (anything else: `E_BACKUP_NOT_FOUND`). Verifies its hash (`E_BACKUP_CORRUPT`),
+   * backs the current state up first, and fires change events.
+   */
+  restoreBackup(fileOrPath: string): Promise<true>;
+  /** The kept change history (newest `history.maxEntries` entries). */
+  getHistorySummary(): Promise<HistorySummary>;
+  /**
+   * Makes the store exactly what it was at `time`: every later change undone,
+   * newest first, verified against the recorded hash; the rollback is itself a
+   * change. Older than the kept history: `E_HISTORY_TRUNCATED`, nothing changed.
+   */
+  rollbackToTimestamp(time: string | number | Date): Promise<RollbackResult>;
+  /** Makes the store what it was right after change `seq`. */
+  rollbackToSeq(seq: number): Promise<RollbackResult>;
+  getHealthReport(): HealthReport;
 }
 
 export { Store };

@@ -220,6 +220,43 @@ fn quarantine_path(path: &Path) -> PathBuf {
     path.with_file_name(format!("{name}.corrupt-{}", now_ms() as u64))
 }
 
+/// The top-level keys a change touches (for history entries of bulk changes).
+fn touched_keys(doc: &Document, change: &Change) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut add = |k: &str| {
+        if !keys.iter().any(|x| x == k) {
+            keys.push(k.to_string());
+        }
+    };
+    for op in &change.patch {
+        match op.path().first() {
+            Some(k) => add(k),
+            None => {
+                // the whole document: the top-level keys that differ
+                let new = match op {
+                    crate::doc::PatchOp::Add { value, .. }
+                    | crate::doc::PatchOp::Replace { value, .. } => value,
+                    crate::doc::PatchOp::Remove { .. } => continue,
+                };
+                let (Some(o), Some(n)) = (doc.root().as_object(), new.as_object()) else {
+                    continue;
+                };
+                for (k, v) in o.iter() {
+                    if n.get(k).is_none_or(|nv| !nv.eq_exact(v)) {
+                        add(k);
+                    }
+                }
+                for (k, _) in n.iter() {
+                    if !o.contains_key(k) {
+                        add(k);
+                    }
+                }
+            }
+        }
+    }
+    keys
+}
+
 /// A document rebuilt after the store file was found damaged.
 struct Rebuilt {
     doc: Document,
@@ -590,6 +627,11 @@ impl Store {
             if change.is_empty() {
                 return Ok(None);
             }
+            let keys = if keys.is_empty() {
+                touched_keys(&st.doc, &change)
+            } else {
+                keys.to_vec()
+            };
             st.doc.apply(&change.patch)?;
             st.seq += 1;
             let seq = st.seq;
@@ -598,7 +640,7 @@ impl Store {
                 seq,
                 ts: now_ms(),
                 op: op.to_string(),
-                keys: keys.to_vec(),
+                keys,
                 change,
                 reversible: true,
             });
