@@ -28,6 +28,10 @@ export interface BindingOptions {
   backupDir: string
   /** Backups kept. */
   maxBackups: number
+  /** electron-store's `schema` (a properties map), as JSON. */
+  schema?: string
+  /** A JSON Schema for the whole document, as JSON. */
+  rootSchema?: string
 }
 
 /** Flushes, stops the writer and releases the handle. */
@@ -88,13 +92,13 @@ export declare function storeOpen(opts: BindingOptions): number
 export declare function storeOpenReport(h: number): string
 
 /** Re-reads the file: `null` or the changed top-level keys. */
-export declare function storeReload(h: number): string | null
+export declare function storeReload(h: number, flags: number): string | null
 
 /** Replaces the whole document: `null` or the changed top-level keys. */
 export declare function storeReplaceAll(h: number, flags: number, json: string, op: string, keepInternal: boolean): string | null
 
 /** Commits a prepared restore: `null` or the changed top-level keys. */
-export declare function storeRestoreApply(h: number, token: number): string | null
+export declare function storeRestoreApply(h: number, token: number, flags: number): string | null
 
 /**
  * Verifies a backup (name or listed path) and backs the current state up;
@@ -106,7 +110,21 @@ export declare function storeRestorePrepare(h: number, name: string): Promise<st
  * Rolls back to the state after change `seq` (`kind` 0) or at time `value` ms
  * (`kind` 1), using the history prepared under `token` (or -1 to read it now).
  */
-export declare function storeRollbackApply(h: number, token: number, kind: number, value: number): string
+export declare function storeRollbackApply(h: number, token: number, kind: number, value: number, flags: number): string
+
+/**
+ * Repairs the document where it fails the schema (drops the invalid parts,
+ * refills defaults) as one `sanitize` change, after backing the original up.
+ * Returns `null` (already valid) or the changed top-level keys; `E_SCHEMA` when
+ * it cannot be made valid.
+ */
+export declare function storeSanitize(h: number, flags: number): string | null
+
+/**
+ * Top-level `default`s of the `schema` option, as a JSON object (conf merges
+ * them into the defaults `reset()` and `clear()` use).
+ */
+export declare function storeSchemaDefaults(h: number): string
 
 /**
  * Sets `key` to the JSON `json`: `null` when nothing changed, else the old
@@ -125,3 +143,9 @@ export declare function storeStatus(h: number): string
 
 /** The whole document as compact JSON. */
 export declare function storeToJson(h: number): string
+
+/**
+ * Schema errors (conf's format) of the JSON document `json`, or of the store's
+ * document when `json` is empty, as a JSON array of strings.
+ */
+export declare function storeValidate(h: number, json: string): string

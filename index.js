@@ -327,7 +327,7 @@ class Store {
     }
     if (opts.defaults) {
       const text = toJsonText('defaults', opts.defaults);
-      this.#run(() => this.#native.fillDefaults(text, this.#flags), 'changes', true);
+      this.#run(() => this.#native.fillDefaults(text, this.#listFlags()), 'changes', true);
     }
     startAutomaticBackups(this.#core, opts.backup, error => reportListenerError(this, error));
   }
@@ -344,6 +344,11 @@ class Store {
     const core = this.#core;
     core.gen++;
     core.storeText = null;
+  }
+
+  /** Flags for calls returning change lists: values only when someone listens. */
+  #listFlags() {
+    return this.#flags | (this.#core.subscriptions > 0 ? NativeStore.VALUES : 0);
   }
 
   /** Whether any instance on this file has a subscription (then old values are needed). */
@@ -469,7 +474,7 @@ class Store {
     const parts = entries.map(([k, v]) => `${JSON.stringify(k)}:${toJsonText(k, v, this.#propertyName(k, v))}`);
     const text = `{${parts.join(',')}}`;
     const native = this.#live();
-    this.#run(() => native.setMany(text, op, this.#flags), 'changes', false);
+    this.#run(() => native.setMany(text, op, this.#listFlags()), 'changes', false);
   }
 
   // -- electron-store surface ----------------------------------------------
@@ -585,7 +590,7 @@ class Store {
     const fresh = {};
     for (const [k, v] of Object.entries(this.#defaults)) if (v !== undefined && v !== null) fresh[k] = v;
     const text = toJsonText('defaults', fresh);
-    this.#run(() => native.replaceAll(text, 'clear', true, this.#flags), 'changes', true);
+    this.#run(() => native.replaceAll(text, 'clear', true, this.#listFlags()), 'changes', true);
   }
 
   /** The whole store (a fresh copy, null-prototype like conf's). */
@@ -612,7 +617,7 @@ class Store {
       throw new TypeError(`Expected the store to be an object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
     }
     const text = toJsonText('store', value);
-    this.#run(() => native.replaceAll(text, 'store', true, this.#flags), 'changes', true);
+    this.#run(() => native.replaceAll(text, 'store', true, this.#listFlags()), 'changes', true);
   }
 
   /** Number of top-level items. */
@@ -685,7 +690,7 @@ class Store {
    */
   reload() {
     const native = this.#live();
-    this.#run(() => native.reload(), 'changes', true);
+    this.#run(() => native.reload(this.#listFlags()), 'changes', true);
     return true;
   }
 
@@ -807,10 +812,12 @@ class Store {
       throw fromNative(error);
     }
     if (this.#closed) {
-      native.discard(token);
+      try {
+        native.discard(token);
+      } catch {}
       throw closedError();
     }
-    this.#run(() => native.restoreApply(token), 'changes', true);
+    this.#run(() => native.restoreApply(token, this.#listFlags()), 'changes', true);
     return true;
   }
 
@@ -853,12 +860,14 @@ class Store {
       throw fromNative(error);
     }
     if (this.#closed) {
-      native.discard(prepared.token);
+      try {
+        native.discard(prepared.token);
+      } catch {}
       throw closedError();
     }
     let result;
     try {
-      result = JSON.parse(native.rollbackApply(prepared.token, kind, value));
+      result = JSON.parse(native.rollbackApply(prepared.token, kind, value, this.#listFlags()));
     } catch (error) {
       throw fromNative(error);
     } finally {

@@ -2,10 +2,13 @@
 
 // tad-store vs conf@10 (electron-store 8's engine), same run, same starting bytes.
 //
-//   node --expose-gc bench/bench.js [--sizes 1kb,100kb,1mb,10mb] [--quick] [--no-memory] [--no-snapshot]
+//   node --expose-gc bench/bench.js [--sizes 1kb,100kb,1mb,10mb] [--quick] [--no-memory] [--no-snapshot] [--only-recovery]
 //
 // Prints a Markdown table (median, p95 where useful, ratio conf/tad: >1 means
 // tad-store is faster / smaller) and writes it to bench/results.md.
+// At 1 MB and 10 MB it also times tad-store's backup / restore / rollback and a
+// set inside a wide node (no conf counterpart: references are a plain file copy
+// and tad's own document write). `--only-recovery` runs just those rows.
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -26,12 +29,13 @@ const CONF_MODULE = path.join(ROOT, 'node_modules', 'conf');
 const SIZE_BYTES = { '1kb': 1024, '100kb': 100 * 1024, '1mb': 1024 * 1024, '10mb': 10 * 1024 * 1024 };
 
 function parseArgs(argv) {
-  const out = { sizes: Object.keys(SIZE_BYTES), quick: false, noMemory: false, noSnapshot: false };
+  const out = { sizes: Object.keys(SIZE_BYTES), quick: false, noMemory: false, noSnapshot: false, onlyRecovery: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') out.quick = true;
     else if (a === '--no-memory') out.noMemory = true;
     else if (a === '--no-snapshot') out.noSnapshot = true;
+    else if (a === '--only-recovery') out.onlyRecovery = true;
     else if (a === '--sizes' || a.startsWith('--sizes=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       out.sizes = String(v || '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -39,7 +43,7 @@ function parseArgs(argv) {
         if (!(s in SIZE_BYTES)) throw new Error(`unknown size ${s}: use ${Object.keys(SIZE_BYTES).join(',')}`);
       }
     } else if (a === '--help' || a === '-h') {
-      console.log('usage: node --expose-gc bench/bench.js [--sizes 1kb,100kb,1mb,10mb] [--quick] [--no-memory] [--no-snapshot]');
+      console.log('usage: node --expose-gc bench/bench.js [--sizes 1kb,100kb,1mb,10mb] [--quick] [--no-memory] [--no-snapshot] [--only-recovery]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -207,7 +211,10 @@ function freshDir(name, startFile) {
   return dir;
 }
 
-const openTad = (dir, durability = 'deferred') => new Store({ cwd: dir, name: 'config', durability });
+// Automatic backups off (no backup at open, no timer), so they do not run under
+// other rows; the backup/restore rows open their stores with the default options.
+const NO_AUTO_BACKUPS = Object.freeze({ onStart: false, interval: 0 });
+const openTad = (dir, durability = 'deferred') => new Store({ cwd: dir, name: 'config', durability, backups: NO_AUTO_BACKUPS });
 const openConf = (dir) => new Conf({ cwd: dir, configName: 'config' });
 
 // ---------------------------------------------------------------------------
@@ -283,15 +290,21 @@ const SET_KEY = 'settings.fontSize';
 
 async function benchSize(sizeName, targets) {
   const bytes = SIZE_BYTES[sizeName];
-  const huge = bytes >= 10 * 1024 * 1024;
   log(`${sizeName}: generating document`);
   const { doc, size } = docForSize(bytes);
   const startFile = path.join(TMP, `${sizeName}-start.json`);
   fs.writeFileSync(startFile, JSON.stringify(doc, null, '\t'));
   const fileSize = fs.statSync(startFile).size;
-  targets.docs.push({ sizeName, chars: size, fileSize });
+  targets.docs.push({ sizeName, chars: size, fileSize, load: os.loadavg()[0] });
   const label = sizeName.toUpperCase().replace('KB', ' KB').replace('MB', ' MB');
 
+  if (!ARGS.onlyRecovery) await benchCore(sizeName, label, startFile, targets);
+  if (bytes >= 1024 * 1024) await benchRecovery(sizeName, label, startFile, doc, targets);
+  fs.rmSync(startFile, { force: true });
+}
+
+async function benchCore(sizeName, label, startFile, targets) {
+  const huge = SIZE_BYTES[sizeName] >= 10 * 1024 * 1024;
   const tadDir = freshDir(`${sizeName}-tad`, startFile);
   const tadSyncDir = freshDir(`${sizeName}-tad-sync`, startFile);
   const confDir = freshDir(`${sizeName}-conf`, startFile);
@@ -433,7 +446,248 @@ async function benchSize(sizeName, targets) {
   }
 
   for (const d of [tadDir, tadSyncDir, confDir]) fs.rmSync(d, { recursive: true, force: true });
-  fs.rmSync(startFile, { force: true });
+}
+
+// ---------------------------------------------------------------------------
+// Backups, restore, rollback, sets inside wide nodes (tad only, 1 MB and 10 MB)
+// ---------------------------------------------------------------------------
+
+/** Resolves to the backups once there are at least `n` (the backup at open runs on the thread pool). */
+async function waitForBackups(store, n, timeoutMs = 30000) {
+  const t0 = Date.now();
+  for (;;) {
+    const list = await store.listBackups();
+    if (list.length >= n) return list;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`expected ${n} backup(s), found ${list.length}`);
+    await sleep(10);
+  }
+}
+
+/** The array and the object with the most children in `doc`, as dot paths (segments without dots only). */
+function widestNodes(doc) {
+  let arr = null;
+  let obj = null;
+  const walk = (v, segs) => {
+    if (v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      if (!arr || v.length > arr.n) arr = { path: segs.join('.'), n: v.length, node: v };
+      v.forEach((c, i) => walk(c, [...segs, String(i)]));
+      return;
+    }
+    const keys = Object.keys(v);
+    if (segs.length > 0 && (!obj || keys.length > obj.n)) obj = { path: segs.join('.'), n: keys.length, node: v };
+    for (const k of keys) if (!k.includes('.')) walk(v[k], [...segs, k]);
+  };
+  walk(doc, []);
+  return { arr, obj };
+}
+
+const mb = (b) => `${(b / 1048576).toFixed(1)} MB`;
+
+/**
+ * Awaits `fn()`; returns its elapsed time and the longest stretch during it in
+ * which the JS thread could not run a 1 ms interval timer (ns; ~1 ms when it
+ * never stalls): how long the event loop was blocked by the synchronous parts.
+ */
+async function timeWithStall(fn) {
+  let last = now();
+  let max = 0;
+  const iv = setInterval(() => {
+    const t = now();
+    max = Math.max(max, ns(last, t));
+    last = t;
+  }, 1);
+  const t0 = now();
+  const result = await fn();
+  const t1 = now();
+  clearInterval(iv);
+  max = Math.max(max, ns(last, t1));
+  return { elapsed: ns(t0, t1), stall: max, result };
+}
+const stallNote = (st) => `JS thread stalled up to ${fmtTime(st.median)} per call (median; p95 ${fmtTime(st.p95)})`;
+const times = (a, b) => `${(a / b).toFixed(2)}×`;
+
+async function benchRecovery(sizeName, label, startFile, doc, targets) {
+  const huge = SIZE_BYTES[sizeName] >= 10 * 1024 * 1024;
+  const rec = {};
+  targets.recovery[sizeName] = rec;
+
+  // -- createBackup vs a plain copy of the same file -------------------------------
+  await settle();
+  log(`${sizeName}: createBackup vs file copy`);
+  const bDir = freshDir(`${sizeName}-backup`, startFile);
+  const refDir = path.join(TMP, `${sizeName}-copyref`);
+  fs.mkdirSync(refDir, { recursive: true });
+  // default backup options (maxBackups 10, a backup at open); the one at open is awaited,
+  // then the directory is filled to 10 so every timed createBackup also prunes one
+  const bStore = new Store({ cwd: bDir, name: 'config', durability: 'deferred' });
+  const MAX_BACKUPS = 10;
+  await waitForBackups(bStore, 1);
+  while ((await bStore.listBackups()).length < MAX_BACKUPS) await bStore.createBackup('bench-fill');
+  let copyN = 0;
+  const freshCopyPath = () => {
+    const dst = path.join(refDir, `copy-${copyN++ % 4}.json`);
+    fs.rmSync(dst, { force: true }); // a new file every time, as a backup is
+    return dst;
+  };
+  const srcBytes = fs.statSync(bStore.path).size;
+  let orderN = 0;
+  const backupStats = await timeRounds(async () => {
+    const out = {};
+    const steps = [
+      async () => {
+        const r = await timeWithStall(() => bStore.createBackup('bench'));
+        out.backup = r.elapsed;
+        out.backupStall = r.stall;
+      },
+      async () => {
+        const dst = freshCopyPath();
+        const t0 = now();
+        fs.copyFileSync(bStore.path, dst);
+        out.copy = ns(t0, now());
+      },
+      async () => {
+        const dst = freshCopyPath();
+        const t0 = now();
+        fs.copyFileSync(bStore.path, dst);
+        const fd = fs.openSync(dst, 'r+');
+        fs.fsyncSync(fd);
+        fs.closeSync(fd);
+        out.copyFsync = ns(t0, now());
+      },
+    ];
+    const k = orderN++ % steps.length; // rotate the order: no step always runs right after another's fsync
+    for (let i = 0; i < steps.length; i++) await steps[(k + i) % steps.length]();
+    return out;
+  }, huge ? { budgetMs: 2500, minSamples: 12, maxSamples: 40 } : { budgetMs: 1500, minSamples: 15, maxSamples: 60 });
+  const kept = await bStore.listBackups();
+  if (kept.length !== MAX_BACKUPS || kept.some((b) => !b.metadata || b.metadata.size !== srcBytes)) {
+    throw new Error(`createBackup: expected ${MAX_BACKUPS} verified backups of ${srcBytes} bytes, found ${kept.length}`);
+  }
+  bStore.close();
+  const { backup: bk, copy: cp, copyFsync: cpf } = backupStats;
+  row('`createBackup()` (verified backup + prune)', label, fmtStat(bk), '—', '—', `tad only; default backup options, ${MAX_BACKUPS} kept before and after (each call prunes one); ${times(bk.median, cp.median)} the plain copy, ${times(bk.median, cpf.median)} copy + fsync; ${stallNote(backupStats.backupStall)}`);
+  row('reference: `fs.copyFileSync` of the store file', label, fmtStat(cp), '—', '—', `same ${fmtBytes(srcBytes)} file, same run, interleaved with the createBackup calls (new destination file each time)`);
+  row('reference: `fs.copyFileSync` + open + `fsyncSync`', label, fmtStat(cpf), '—', '—', 'as above, then the copy fsync\'d');
+  rec.backup = { backup: bk.median, copy: cp.median, copyFsync: cpf.median };
+  fs.rmSync(bDir, { recursive: true, force: true });
+  fs.rmSync(refDir, { recursive: true, force: true });
+
+  // -- restoreBackup, alternating between two different contents -------------------
+  await settle();
+  log(`${sizeName}: restoreBackup`);
+  const rDir = freshDir(`${sizeName}-restore`, startFile);
+  const rStore = new Store({ cwd: rDir, name: 'config', durability: 'deferred' }); // default backup options
+  await waitForBackups(rStore, 1);
+  rStore.set('settings.benchRestore', 'A');
+  const fileA = await rStore.createBackup('bench-A');
+  rStore.set({ 'settings.benchRestore': 'B', 'user.name': 'Grace Hopper', 'settings.fontSize': 15 });
+  const fileB = await rStore.createBackup('bench-B');
+  const listed = await rStore.listBackups();
+  const hashOf = (p) => listed.find((b) => b.path === p).metadata.hash;
+  const contents = [
+    { mark: 'A', hash: hashOf(fileA) },
+    { mark: 'B', hash: hashOf(fileB) },
+  ];
+  let turn = 0;
+  let restores = 0;
+  const restoreStats = await timeRounds(async () => {
+    const want = contents[turn++ % 2];
+    // a restore backs the current state up first, so with maxBackups 10 the two
+    // backups made above are soon pruned: take the newest backup holding `want`
+    const b = (await rStore.listBackups()).find((x) => x.metadata && x.metadata.hash === want.hash);
+    if (!b) throw new Error(`restoreBackup: no backup with content ${want.mark} left`);
+    const t0 = now();
+    const r = await timeWithStall(() => rStore.restoreBackup(b.file));
+    await rStore.flush();
+    const t2 = now();
+    if (rStore.get('settings.benchRestore') !== want.mark) throw new Error('restoreBackup did not change the store');
+    restores++;
+    return { restore: r.elapsed, stall: r.stall, flushed: ns(t0, t2) };
+  }, huge ? { budgetMs: 3000, minSamples: 10, maxSamples: 30 } : { budgetMs: 1500, minSamples: 12, maxSamples: 40 });
+  const rInfo = rStore.getStoreInfo();
+  rStore.close();
+  row('`restoreBackup(file)`, resolves', label, fmtStat(restoreStats.restore), '—', '—', `tad only; alternating between two backups with different content; includes the automatic "before-restore" backup; ${stallNote(restoreStats.stall)}`);
+  row('`restoreBackup(file)`, until `await flush()` resolves', label, fmtStat(restoreStats.flushed), '—', '—', `journal ${mb(rInfo.journalBytes)} after ${restores + 1} restores (${rInfo.journalBytes > 4 * srcBytes ? 'whole-document changes are kept in the journal' : 'trimmed'})`);
+  rec.restore = { restore: restoreStats.restore.median, flushed: restoreStats.flushed.median, journalBytes: rInfo.journalBytes, restores: restores + 1 };
+  fs.rmSync(rDir, { recursive: true, force: true });
+
+  // -- rollback of 100 changes ---------------------------------------------------------
+  await settle();
+  log(`${sizeName}: rollbackToSeq (100 changes)`);
+  const hDir = freshDir(`${sizeName}-rollback`, startFile);
+  const hStore = openTad(hDir);
+  let rbRound = 0;
+  // 100 sets of small keys under `parent`, flushed; then the timed rollback
+  const rollback100 = async (parent, base) => {
+    const seqBefore = hStore.getStoreInfo().seq;
+    for (let j = 0; j < 100; j++) hStore.set(`${parent}.rollback${j}`, base + j);
+    await hStore.flush();
+    const t0 = now();
+    const r = await timeWithStall(() => hStore.rollbackToSeq(seqBefore));
+    await hStore.flush();
+    const t2 = now();
+    if (r.result.changesReverted !== 100 || hStore.has(`${parent}.rollback0`)) throw new Error(`rollbackToSeq did not revert the 100 sets: ${JSON.stringify(r.result)}`);
+    return { rollback: r.elapsed, stall: r.stall, flushed: ns(t0, t2) };
+  };
+  const rbStats = await timeRounds(async () => {
+    const base = ++rbRound * 1000;
+    const { rollback, stall, flushed } = await rollback100('settings', base);
+    const small = await rollback100('user', base);
+    // one document write at this size: a single set, then flush (journal fsync + document checkpoint)
+    hStore.set(SET_KEY, counter++);
+    const t3 = now();
+    await hStore.flush();
+    const t4 = now();
+    return { rollback, stall, flushed, write: ns(t3, t4), checkpoint: hStore.getHealthReport().lastCheckpointMs * 1e6, small: small.rollback, smallStall: small.stall };
+  }, huge ? { budgetMs: 2500, minSamples: 10, maxSamples: 30 } : { budgetMs: 1500, minSamples: 12, maxSamples: 40 });
+  hStore.close();
+  fs.rmSync(hDir, { recursive: true, force: true });
+  const topKB = (k) => fmtBytes(JSON.stringify(doc[k]).length);
+  row('`rollbackToSeq()` over 100 sets (small keys under `settings`), resolves', label, fmtStat(rbStats.rollback), '—', '—', `tad only; automatic backups off; the 100 sets flushed (untimed) first; \`settings\` is ${topKB('settings')} of compact JSON; ${stallNote(rbStats.stall)}`);
+  row('rollback of 100, until `await flush()` resolves', label, fmtStat(rbStats.flushed), '—', '—', 'the rollback change made durable and written to the store file');
+  row('`rollbackToSeq()` over 100 sets under `user` (a small top-level key), resolves', label, fmtStat(rbStats.small), '—', '—', `\`user\` is ${topKB('user')}; same store and rounds; ${stallNote(rbStats.smallStall)}`);
+  row('one document write: `set` + `await flush()`', label, fmtStat(rbStats.write), '—', '—', `getHealthReport().lastCheckpointMs: ${fmtStat(rbStats.checkpoint)}`);
+  rec.rollback = { rollback: rbStats.rollback.median, flushed: rbStats.flushed.median, write: rbStats.write.median, checkpoint: rbStats.checkpoint.median, small: rbStats.small.median };
+
+  // -- sets inside wide nodes: calling thread and writer throughput ------------------
+  await settle();
+  log(`${sizeName}: sets inside wide nodes`);
+  const wDir = freshDir(`${sizeName}-wide`, startFile);
+  const wStore = openTad(wDir);
+  const { arr, obj } = widestNodes(doc);
+  const mid = Math.floor(arr.n / 2);
+  const el = arr.node[mid];
+  const strKey = el && typeof el === 'object' && !Array.isArray(el) ? Object.keys(el).find((k) => typeof el[k] === 'string' && !k.includes('.')) : undefined;
+  const arrKey = strKey ? `${arr.path}.${mid}.${strKey}` : `${arr.path}.${mid}`;
+  const objKey = `${obj.path}.benchWide`;
+  const cases = [
+    { what: `key inside a ${arr.n}-element array \`set('${arrKey}', s)\``, key: arrKey, id: 'array' },
+    { what: `key inside a ${obj.n}-key object \`set('${objKey}', s)\``, key: objKey, id: 'object' },
+    { what: `reference: \`set('${SET_KEY}', s)\``, key: SET_KEY, id: 'narrow' },
+  ];
+  rec.wide = {};
+  for (const c of cases) {
+    await settle();
+    const calling = await timeOp((i) => wStore.set(c.key, `x${i}`), { budgetMs: 1000, targetBatchMs: 1, maxSamples: 300, after: () => wStore.flush() });
+    await wStore.flush();
+    await settle();
+    const thousand = await timeRounds(async () => {
+      const t0 = now();
+      for (let j = 0; j < 1000; j++) wStore.set(c.key, `x${counter++}`);
+      const t1 = now();
+      await wStore.flush();
+      return { calling: ns(t0, t1), flushed: ns(t0, now()) };
+    }, huge ? { budgetMs: 2000, minSamples: 3, maxSamples: 20 } : { budgetMs: 1500, minSamples: 5, maxSamples: 30 }); // the wide object costs seconds per round at 10 MB
+    if (wStore.get(c.key) !== `x${counter - 1}`) throw new Error(`set ${c.key} lost a value`);
+    const f = thousand.flushed;
+    const fmtN = (st) => (st.n >= 5 ? fmtStat(st) : `${fmtStat(st, false)} (n=${st.n})`);
+    row(`set deferred, ${c.what}, calling thread`, label, fmtStat(calling), '—', '—', 'tad only, history on (always); flush() awaited untimed after each batch');
+    row(`1000 such sets, until \`await flush()\` resolves`, label, fmtN(f), '—', '—', `writer throughput ≈ ${Math.round(1000 / (f.median / 1e9))} sets/s (${fmtTime(f.median / 1000)} per set, Merkle hashing + journal on the writer thread); calling thread ${fmtStat(thousand.calling, false)} for the 1000`);
+    rec.wide[c.id] = { what: c.what, calling: calling.median, callingP95: calling.p95, thousand: f.median };
+  }
+  wStore.close();
+  fs.rmSync(wDir, { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------------------
@@ -454,6 +708,24 @@ function targetChecks(t, ref) {
     const m = t.mem['10mb'];
     check(m.tad <= m.conf, `peak memory at 10 MB ≤ conf's: maxRSS tad ${fmtKB(m.tad)} vs conf ${fmtKB(m.conf)} (delta over baseline: tad ${fmtKB(m.tadDelta)} vs conf ${fmtKB(m.confDelta)})`);
   }
+  const r10 = t.recovery['10mb'];
+  if (r10) {
+    const b = r10.backup;
+    check(b.backup <= 2 * b.copy, `createBackup at 10 MB ≤ 2× a plain file copy (${fmtTime(2 * b.copy)}): ${fmtTime(b.backup)} = ${times(b.backup, b.copy)} \`fs.copyFileSync\` ${fmtTime(b.copy)}, ${times(b.backup, b.copyFsync)} copy + fsync ${fmtTime(b.copyFsync)}`);
+    check(b.backup <= 2 * b.copyFsync, `same target against copy + fsync (like for like: a backup is fsync'd) (${fmtTime(2 * b.copyFsync)}): ${fmtTime(b.backup)} = ${times(b.backup, b.copyFsync)}`);
+    const r = r10.rollback;
+    check(r.rollback <= 50e6 + r.write, `rollback of 100 changes at 10 MB ≤ 50 ms + one document write (${fmtTime(r.write)} → ${fmtTime(50e6 + r.write)}): ${fmtTime(r.rollback)}`);
+    check(r.flushed <= 50e6 + r.write, `same, end to end (rollback until \`await flush()\` resolves, i.e. including its own document write): ${fmtTime(r.flushed)}`);
+  }
+  for (const [s, r] of Object.entries(t.recovery)) {
+    if (!r.wide) continue;
+    const n = r.wide.narrow;
+    for (const id of ['array', 'object']) {
+      const w = r.wide[id];
+      out.push(`- INFO (no target): at ${s}, set deferred ${w.what}: calling thread ${fmtTime(w.calling)} (p95 ${fmtTime(w.callingP95)}) vs ${fmtTime(n.calling)} for \`${SET_KEY}\`; writer ${fmtTime(w.thousand)} per 1000 sets (${fmtTime(w.thousand / 1000)} each) vs ${fmtTime(n.thousand)}`);
+    }
+    if (r.restore) out.push(`- INFO (no target): at ${s}, the journal held ${mb(r.restore.journalBytes)} after ${r.restore.restores} restores of a ${mb(t.docs.find((d) => d.sizeName === s).fileSize)} store`);
+  }
   return out;
 }
 
@@ -462,7 +734,7 @@ async function main() {
   const build = buildInfo();
   const loadStart = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   log(`temp dir ${TMP}; sizes ${ARGS.sizes.join(',')}${ARGS.quick ? ' (quick)' : ''}${global.gc ? '' : ' (no --expose-gc: gc between phases skipped)'}`);
-  const targets = { docs: [], open: {}, get: {}, setDeferred: {}, setSync: {}, whole: {}, mem: {} };
+  const targets = { docs: [], open: {}, get: {}, setDeferred: {}, setSync: {}, whole: {}, mem: {}, recovery: {} };
 
   log('reference: fsync\'d 200-byte append');
   const ref = await fsyncReference();
@@ -483,6 +755,8 @@ async function main() {
   lines.push('- times are medians, with p95 in parentheses; per-op rows of fast ops time batches of N ops, so their p95 is over batch means; ratio = conf / tad (>1: tad-store faster or smaller)');
   lines.push('- conf\'s `set` is synchronous: it re-reads and re-parses the file, then writes it with atomically 1.7 (temp file, **fsync of the temp file**, rename, no directory fsync). conf\'s `get` and `store` also re-read and re-parse the whole file on every call.');
   lines.push('- tad deferred: `set` returns after the in-memory change is queued; the writer thread fsyncs the journal and checkpoints the file in the background. tad sync: `set` returns after the journal fdatasync.');
+  lines.push('- tad stores run with automatic backups off (`backups: { onStart: false, interval: 0 }`, also in the memory children), except the createBackup/restoreBackup rows, which use the default backup options (maxBackups 10; the backup at open is awaited before timing). Those rows and the rollback / wide-node rows are tad-only (conf has no backups or history); their references are a copy of the same store file and tad\'s own document write, measured in the same run.');
+  lines.push(`- load average (1 min) when each size started: ${targets.docs.map((d) => `${d.sizeName} ${d.load.toFixed(2)}`).join(', ')}`);
   lines.push('');
   lines.push('| metric | size | tad-store | conf@10 | conf/tad | notes |');
   lines.push('|---|---|---|---|---|---|');

@@ -4,6 +4,7 @@
 //   node mem-child.js <tad|conf> <modulePath> <dir> <baseline|full>
 // `baseline` only requires the library; `full` opens the store in <dir>, does
 // 100 gets, 100 sets, 3 whole-store reads, flushes/closes. Prints one JSON line.
+// tad runs with automatic backups off (as in bench.js), so no backup at open.
 
 const [lib, modulePath, dir, mode] = process.argv.slice(2);
 
@@ -13,7 +14,7 @@ async function main() {
   const Lib = require(modulePath);
   const out = { lib, mode };
   if (mode === 'full') {
-    const store = lib === 'tad' ? new Lib({ cwd: dir, name: 'config', durability: 'deferred' }) : new Lib({ cwd: dir, configName: 'config' });
+    const store = lib === 'tad' ? new Lib({ cwd: dir, name: 'config', durability: 'deferred', backups: { onStart: false, interval: 0 } }) : new Lib({ cwd: dir, configName: 'config' });
     let sink = 0;
     for (let i = 0; i < 100; i++) {
       const v = store.get(GET_KEYS[i % GET_KEYS.length]);

@@ -24,7 +24,7 @@ class NativeStore {
   setMany(json, op, flags) { return this.#b.storeSetMany(this.#h, flags, json, op); }
   replaceAll(json, op, keepInternal, flags) { return this.#b.storeReplaceAll(this.#h, flags, json, op, keepInternal); }
   fillDefaults(json, flags) { return this.#b.storeFillDefaults(this.#h, flags, json); }
-  reload() { return this.#b.storeReload(this.#h); }
+  reload(flags) { return this.#b.storeReload(this.#h, flags); }
   toJson() { return this.#b.storeToJson(this.#h); }
   size() { return this.#b.storeSize(this.#h); }
   keys() { return this.#b.storeKeys(this.#h); }
@@ -37,13 +37,15 @@ class NativeStore {
   listBackups() { return this.#b.storeListBackups(this.#h); }
   listBackupsSync() { return this.#b.storeListBackupsSync(this.#h); }
   restorePrepare(name) { return this.#b.storeRestorePrepare(this.#h, name); }
-  restoreApply(token) { return this.#b.storeRestoreApply(this.#h, token); }
+  restoreApply(token, flags) { return this.#b.storeRestoreApply(this.#h, token, flags); }
   history() { return this.#b.storeHistory(this.#h); }
   discard(token) { return this.#b.storeDiscard(this.#h, token); }
-  rollbackApply(token, kind, value) { return this.#b.storeRollbackApply(this.#h, token, kind, value); }
+  rollbackApply(token, kind, value, flags) { return this.#b.storeRollbackApply(this.#h, token, kind, value, flags); }
 }
 
 NativeStore.DOT = 1;
 NativeStore.SYNC = 2;
+NativeStore.NO_SCHEMA = 4;
+NativeStore.VALUES = 8;
 
 module.exports = NativeStore;

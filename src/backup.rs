@@ -116,6 +116,8 @@ pub struct Source<'a> {
     pub reason: &'a str,
     pub seq: u64,
     pub document_hash: &'a str,
+    /// SHA-256 (hex) of `bytes` when the caller already has it.
+    pub hash: Option<&'a str>,
 }
 
 /// Writes a backup and its metadata atomically, re-reads it to check its hash,
@@ -123,7 +125,10 @@ pub struct Source<'a> {
 pub fn create(dir: &Path, src: &Source, mode: u32, keep: usize) -> Result<Info> {
     ensure_dir(dir)?;
     let now = crate::journal::now_ms();
-    let hash = sha256_hex(src.bytes);
+    let hash = src
+        .hash
+        .map(str::to_string)
+        .unwrap_or_else(|| sha256_hex(src.bytes));
     let file = file_name(now, &hash);
     let path = dir.join(&file);
     atomic_write(&path, src.bytes, mode)?;
@@ -145,7 +150,7 @@ pub fn create(dir: &Path, src: &Source, mode: u32, keep: usize) -> Result<Info> 
         document_hash: src.document_hash.to_string(),
     };
     atomic_write(&meta_path(&path), &meta.to_json(), mode)?;
-    prune(dir, keep)?;
+    prune(dir, keep, &meta.original_file)?;
     Ok(Info {
         file,
         path,
@@ -198,10 +203,49 @@ pub fn list(dir: &Path) -> Result<Vec<Info>> {
     Ok(out)
 }
 
-/// Deletes the backups (and their metadata) beyond the `keep` newest.
-pub fn prune(dir: &Path, keep: usize) -> Result<usize> {
-    let all = list(dir)?;
+/// The backups of the store file `original` (several stores may share a
+/// directory). A backup without readable metadata is listed too (with
+/// `meta: None`): it cannot be restored, and pruning removes it first.
+pub fn list_of(dir: &Path, original: &str) -> Result<Vec<Info>> {
+    Ok(list(dir)?
+        .into_iter()
+        .filter(|b| b.meta.as_ref().is_none_or(|m| m.original_file == original))
+        .collect())
+}
+
+/// `resolve`, and the backup must belong to the store file `original`.
+pub fn resolve_of(dir: &Path, name_or_path: &str, original: &str) -> Result<PathBuf> {
+    let path = resolve(dir, name_or_path)?;
+    let belongs = fs::read(meta_path(&path))
+        .ok()
+        .and_then(|b| Meta::from_json(&b))
+        .is_none_or(|m| m.original_file == original);
+    if !belongs {
+        return Err(Error::BackupNotFound(format!(
+            "The backup {name_or_path:?} belongs to another store in {} (not {original})",
+            dir.display()
+        )));
+    }
+    Ok(path)
+}
+
+/// Deletes the backups of `original` (and their metadata) beyond the `keep` newest.
+pub fn prune(dir: &Path, keep: usize, original: &str) -> Result<usize> {
+    // unreadable ones last, so they are the first to go
+    let mut all = list_of(dir, original)?;
+    all.sort_by_key(|b| b.meta.is_none());
     let mut removed = 0;
+    // metadata whose backup is gone (a crash between the two writes)
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(b) = name.strip_suffix(".meta.json") {
+                if is_backup_name(b) && !dir.join(b).exists() {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+    }
     for info in all.iter().skip(keep) {
         if fs::remove_file(&info.path).is_ok() {
             removed += 1;
@@ -290,6 +334,7 @@ mod tests {
             reason: "test",
             seq: 3,
             document_hash: "ab",
+            hash: None,
         }
     }
 

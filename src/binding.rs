@@ -107,6 +107,10 @@ pub struct BindingOptions {
     pub backup_dir: String,
     /// Backups kept.
     pub max_backups: u32,
+    /// electron-store's `schema` (a properties map), as JSON.
+    pub schema: Option<String>,
+    /// A JSON Schema for the whole document, as JSON.
+    pub root_schema: Option<String>,
 }
 
 /// An open store as the binding holds it.
@@ -124,6 +128,10 @@ pub struct BindingStore {
 /// instances with different options may share one file).
 const FLAG_DOT: u32 = 1;
 const FLAG_SYNC: u32 = 2;
+/// Skip schema checks (while migrations run; the result is checked after).
+const FLAG_NO_SCHEMA: u32 = 4;
+/// Include old and new values in change lists (someone listens for them).
+const FLAG_VALUES: u32 = 8;
 
 fn durability(flags: u32) -> Durability {
     if flags & FLAG_SYNC != 0 {
@@ -148,7 +156,8 @@ fn store(handle: u32) -> napi::Result<Arc<BindingStore>> {
 
 /// `[{k, o?, n?}]`: the top-level or given keys whose values changed, with old and
 /// new values (absent = undefined).
-fn changes_json(entries: &[(String, Option<Value>, Option<Value>)]) -> String {
+fn changes_json(entries: &[(String, Option<Value>, Option<Value>)], flags: u32) -> String {
+    let with_values = flags & FLAG_VALUES != 0;
     let mut out = Vec::with_capacity(64);
     out.push(b'[');
     for (i, (k, o, n)) in entries.iter().enumerate() {
@@ -157,11 +166,11 @@ fn changes_json(entries: &[(String, Option<Value>, Option<Value>)]) -> String {
         }
         out.extend_from_slice(b"{\"k\":");
         write_string(&mut out, k);
-        if let Some(o) = o {
+        if let Some(o) = o.as_ref().filter(|_| with_values) {
             out.extend_from_slice(b",\"o\":");
             write_json(&mut out, o, false);
         }
-        if let Some(n) = n {
+        if let Some(n) = n.as_ref().filter(|_| with_values) {
             out.extend_from_slice(b",\"n\":");
             write_json(&mut out, n, false);
         }
@@ -169,6 +178,14 @@ fn changes_json(entries: &[(String, Option<Value>, Option<Value>)]) -> String {
     }
     out.push(b']');
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// The new document of a whole-document replace.
+fn change_target(change: &Change) -> Value {
+    match change.patch.first() {
+        Some(crate::doc::PatchOp::Replace { value, .. }) => value.clone(),
+        _ => Value::object(),
+    }
 }
 
 /// Top-level keys whose values differ between two documents.
@@ -340,6 +357,26 @@ impl BindingStore {
         o.history_max = opts.history_max as usize;
         o.backup_dir = PathBuf::from(&opts.backup_dir);
         o.max_backups = opts.max_backups as usize;
+        let json = |s: &Option<String>, what: &str| -> napi::Result<Option<serde_json::Value>> {
+            s.as_deref()
+                .map(|t| {
+                    serde_json::from_str(t).map_err(|e| {
+                        js_err(CoreError::InvalidArgument(format!(
+                            "The `{what}` option is not JSON: {e}"
+                        )))
+                    })
+                })
+                .transpose()
+        };
+        let (props, root) = (
+            json(&opts.schema, "schema")?,
+            json(&opts.root_schema, "rootSchema")?,
+        );
+        if props.is_some() || root.is_some() {
+            let schema =
+                crate::schema::Schema::new(props.as_ref(), root.as_ref()).map_err(js_err)?;
+            o.schema = Some(Arc::new(schema));
+        }
         let (core, report) = Store::open(o).map_err(js_err)?;
         Ok(BindingStore {
             prepared: Mutex::new(HashMap::new()),
@@ -421,6 +458,7 @@ impl BindingStore {
             .core
             .commit_as(
                 durability(flags),
+                flags & FLAG_NO_SCHEMA == 0,
                 "set",
                 std::slice::from_ref(&key),
                 |d, _| {
@@ -443,6 +481,7 @@ impl BindingStore {
             .core
             .commit_as(
                 durability(flags),
+                flags & FLAG_NO_SCHEMA == 0,
                 "delete",
                 std::slice::from_ref(&key),
                 |d, _| {
@@ -481,34 +520,40 @@ impl BindingStore {
         let keys: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
         let r = self
             .core
-            .commit_as(durability(flags), &op, &keys, |d, _| {
-                let mut work = d.clone();
-                let mut total = Change::default();
-                let mut changed = Vec::new();
-                for (k, segs, v) in entries {
-                    let old = work.get(&segs).cloned();
-                    let c = work.plan_set(&segs, v);
-                    if c.is_empty() {
-                        continue;
-                    }
-                    work.apply(&c.patch)?;
-                    total.extend(c);
-                    changed.push((k, old, segs));
-                }
-                let changed: Vec<_> = changed
-                    .into_iter()
-                    .filter_map(|(k, old, segs)| {
-                        let new = work.get(&segs).cloned();
-                        match (&old, &new) {
-                            (Some(a), Some(b)) if a.eq_exact(b) => None,
-                            _ => Some((k, old, new)),
+            .commit_as(
+                durability(flags),
+                flags & FLAG_NO_SCHEMA == 0,
+                &op,
+                &keys,
+                |d, _| {
+                    let mut work = d.clone();
+                    let mut total = Change::default();
+                    let mut changed = Vec::new();
+                    for (k, segs, v) in entries {
+                        let old = work.get(&segs).cloned();
+                        let c = work.plan_set(&segs, v);
+                        if c.is_empty() {
+                            continue;
                         }
-                    })
-                    .collect();
-                Ok((total, changed))
-            })
+                        work.apply(&c.patch)?;
+                        total.extend(c);
+                        changed.push((k, old, segs));
+                    }
+                    let changed: Vec<_> = changed
+                        .into_iter()
+                        .filter_map(|(k, old, segs)| {
+                            let new = work.get(&segs).cloned();
+                            match (&old, &new) {
+                                (Some(a), Some(b)) if a.eq_exact(b) => None,
+                                _ => Some((k, old, new)),
+                            }
+                        })
+                        .collect();
+                    Ok((total, changed))
+                },
+            )
             .map_err(js_err)?;
-        Ok(r.map(|(_, c)| changes_json(&c)))
+        Ok(r.map(|(_, c)| changes_json(&c, flags)))
     }
 
     /// Replaces the whole document with the JSON object `json` (`store = x`,
@@ -529,23 +574,30 @@ impl BindingStore {
         }
         let r = self
             .core
-            .commit_as(durability(flags), &op, &[], |d, _| {
-                let mut new = value;
-                if keep_internal {
-                    if let (Some(internal), Value::Object(m)) =
-                        (d.map().get("__internal__"), &mut new)
-                    {
-                        if !m.contains_key("__internal__") {
-                            Arc::make_mut(m).insert(Str::from("__internal__"), internal.clone());
+            .commit_as(
+                durability(flags),
+                flags & FLAG_NO_SCHEMA == 0,
+                &op,
+                &[],
+                |d, _| {
+                    let mut new = value;
+                    if keep_internal {
+                        if let (Some(internal), Value::Object(m)) =
+                            (d.map().get("__internal__"), &mut new)
+                        {
+                            if !m.contains_key("__internal__") {
+                                Arc::make_mut(m)
+                                    .insert(Str::from("__internal__"), internal.clone());
+                            }
                         }
                     }
-                }
-                let old = d.root().clone();
-                let diff = top_level_diff(&old, &new);
-                Ok((d.plan_replace(new), diff))
-            })
+                    let old = d.root().clone();
+                    let diff = top_level_diff(&old, &new);
+                    Ok((d.plan_replace(new), diff))
+                },
+            )
             .map_err(js_err)?;
-        Ok(r.map(|(_, c)| changes_json(&c)))
+        Ok(r.map(|(_, c)| changes_json(&c, flags)))
     }
 
     /// Adds each top-level key of `json` that the document lacks (electron-store's
@@ -559,33 +611,50 @@ impl BindingStore {
         };
         let r = self
             .core
-            .commit_as(durability(flags), "defaults", &[], |d, _| {
-                // conf: Object.assign({}, defaults, fileStore): the defaults' keys
-                // first (with the file's values where it has them), then the rest
-                let cur = d.map();
-                let added: Vec<_> = defaults
-                    .iter()
-                    .filter(|(k, _)| !cur.contains_key(k))
-                    .map(|(k, v)| (k.to_string(), None, Some(v.clone())))
-                    .collect();
-                let mut new = crate::value::Map::new();
-                for (k, v) in defaults.iter() {
-                    new.insert(k.clone(), cur.get(k).unwrap_or(v).clone());
-                }
-                for (k, v) in cur.iter() {
-                    if !new.contains_key(k) {
-                        new.insert(k.clone(), v.clone());
+            .commit_as(
+                durability(flags),
+                flags & FLAG_NO_SCHEMA == 0,
+                "defaults",
+                &[],
+                |d, _| {
+                    // conf: Object.assign({}, defaults, fileStore): the defaults' keys
+                    // first (with the file's values where it has them), then the rest
+                    let cur = d.map();
+                    let missing = defaults.keys().any(|k| !cur.contains_key(k));
+                    let mut root = if missing {
+                        let mut new = crate::value::Map::new();
+                        for (k, v) in defaults.iter() {
+                            new.insert(k.clone(), cur.get(k).unwrap_or(v).clone());
+                        }
+                        for (k, v) in cur.iter() {
+                            if !new.contains_key(k) {
+                                new.insert(k.clone(), v.clone());
+                            }
+                        }
+                        Value::Object(Arc::new(new))
+                    } else {
+                        // everything there: conf leaves the file (and its key order) alone
+                        d.root().clone()
+                    };
+                    // schema defaults (Ajv useDefaults), nested ones included
+                    if let Some(schema) = &self.core.options().schema {
+                        if let Ok(doc) = crate::doc::Document::new(root.clone()) {
+                            if let Some(filled) = schema.with_defaults(&doc) {
+                                root = filled;
+                            }
+                        }
                     }
-                }
-                let change = if added.is_empty() {
-                    Change::default()
-                } else {
-                    d.plan_replace(Value::Object(Arc::new(new)))
-                };
-                Ok((change, added))
-            })
+                    let change = d.plan_replace(root);
+                    let added = if change.is_empty() {
+                        Vec::new()
+                    } else {
+                        top_level_diff(d.root(), &change_target(&change))
+                    };
+                    Ok((change, added))
+                },
+            )
             .map_err(js_err)?;
-        Ok(r.map(|(_, c)| changes_json(&c)))
+        Ok(r.map(|(_, c)| changes_json(&c, flags)))
     }
 
     fn stash(&self, p: Prepared) -> u32 {
@@ -607,19 +676,24 @@ impl BindingStore {
     }
 
     /// Commits a prepared restore; returns `null` or the changed top-level keys.
-    fn restore_apply(&self, token: u32) -> napi::Result<Option<String>> {
+    fn restore_apply(&self, token: u32, flags: u32) -> napi::Result<Option<String>> {
         let Some(Prepared::Restore(v)) = self.take(token) else {
             return Err(js_err(CoreError::InvalidArgument(
                 "unknown restore token".into(),
             )));
         };
         let r = self.core.restore(v.clone()).map_err(js_err)?;
-        Ok(r.map(|(_, old)| changes_json(&top_level_diff(&old, &v))))
+        Ok(r.map(|(_, old)| changes_json(&top_level_diff(&old, &v), flags)))
     }
 
     /// Rolls back (with history prepared earlier when `token` has one).
     /// Returns `{targetSeq, reverted, changes}`.
-    fn rollback_apply(&self, token: Option<u32>, target: Target) -> napi::Result<String> {
+    fn rollback_apply(
+        &self,
+        token: Option<u32>,
+        target: Target,
+        flags: u32,
+    ) -> napi::Result<String> {
         let cached = match token.and_then(|t| self.take(t)) {
             Some(Prepared::History(h)) => Some(h),
             _ => None,
@@ -628,7 +702,7 @@ impl BindingStore {
         let changes = match done {
             Some((_, old)) => {
                 let new = self.core.snapshot().map_err(js_err)?;
-                changes_json(&top_level_diff(&old, &new))
+                changes_json(&top_level_diff(&old, &new), flags)
             }
             None => "[]".into(),
         };
@@ -639,13 +713,13 @@ impl BindingStore {
     }
 
     /// Re-reads the file; returns `null` or the changed top-level keys.
-    pub fn reload(&self) -> napi::Result<Option<String>> {
+    pub fn reload(&self, flags: u32) -> napi::Result<Option<String>> {
         let r = self.core.reload_from_disk().map_err(js_err)?;
         match r {
             None => Ok(None),
             Some((_, old)) => {
                 let new = self.core.snapshot().map_err(js_err)?;
-                Ok(Some(changes_json(&top_level_diff(&old, &new))))
+                Ok(Some(changes_json(&top_level_diff(&old, &new), flags)))
             }
         }
     }
@@ -782,8 +856,8 @@ pub fn store_fill_defaults(h: u32, flags: u32, json: String) -> napi::Result<Opt
 
 /// Re-reads the file: `null` or the changed top-level keys.
 #[napi]
-pub fn store_reload(h: u32) -> napi::Result<Option<String>> {
-    store(h)?.reload()
+pub fn store_reload(h: u32, flags: u32) -> napi::Result<Option<String>> {
+    store(h)?.reload(flags)
 }
 
 /// The whole document as compact JSON.
@@ -844,8 +918,14 @@ pub fn store_create_backup(
     only_if_changed: bool,
 ) -> napi::Result<AsyncTask<Job>> {
     let s = store(h)?;
+    // the state now, written on a worker thread (or by close(), if sooner)
+    let dir = s.core.options().backup_dir.clone();
+    let id = s
+        .core
+        .queue_backup(dir, &reason, only_if_changed)
+        .map_err(js_err)?;
     Ok(Job::new(move || {
-        create_backup_json(&s, &reason, only_if_changed)
+        backup_json_of(s.core.run_queued_backup(id)?)
     }))
 }
 
@@ -854,7 +934,11 @@ fn create_backup_json(
     reason: &str,
     only_if_changed: bool,
 ) -> crate::error::Result<String> {
-    Ok(match s.core.create_backup(reason, only_if_changed)? {
+    backup_json_of(s.core.create_backup(reason, only_if_changed)?)
+}
+
+fn backup_json_of(b: Option<backup::Info>) -> crate::error::Result<String> {
+    Ok(match b {
         Some(b) => {
             let mut out = Vec::new();
             backup_json(&mut out, &b);
@@ -903,8 +987,8 @@ pub fn store_restore_prepare(h: u32, name: String) -> napi::Result<AsyncTask<Job
 
 /// Commits a prepared restore: `null` or the changed top-level keys.
 #[napi]
-pub fn store_restore_apply(h: u32, token: u32) -> napi::Result<Option<String>> {
-    store(h)?.restore_apply(token)
+pub fn store_restore_apply(h: u32, token: u32, flags: u32) -> napi::Result<Option<String>> {
+    store(h)?.restore_apply(token, flags)
 }
 
 /// Resolves to `{"token": n, "entries": [...]}`: the history summary, with the
@@ -930,7 +1014,13 @@ pub fn store_discard(h: u32, token: u32) -> napi::Result<()> {
 /// Rolls back to the state after change `seq` (`kind` 0) or at time `value` ms
 /// (`kind` 1), using the history prepared under `token` (or -1 to read it now).
 #[napi]
-pub fn store_rollback_apply(h: u32, token: i32, kind: u32, value: f64) -> napi::Result<String> {
+pub fn store_rollback_apply(
+    h: u32,
+    token: i32,
+    kind: u32,
+    value: f64,
+    flags: u32,
+) -> napi::Result<String> {
     let target = if kind == 0 {
         if !(value >= 0.0 && value.fract() == 0.0) {
             return Err(js_err(CoreError::InvalidArgument(format!(
@@ -942,5 +1032,87 @@ pub fn store_rollback_apply(h: u32, token: i32, kind: u32, value: f64) -> napi::
         Target::Time(value)
     };
     let token = u32::try_from(token).ok();
-    store(h)?.rollback_apply(token, target)
+    store(h)?.rollback_apply(token, target, flags)
+}
+
+/// Schema errors (conf's format) of the JSON document `json`, or of the store's
+/// document when `json` is empty, as a JSON array of strings.
+#[napi]
+pub fn store_validate(h: u32, json: String) -> napi::Result<String> {
+    let s = store(h)?;
+    let Some(schema) = s.core.options().schema.clone() else {
+        return Ok("[]".into());
+    };
+    let doc = if json.is_empty() {
+        crate::doc::Document::new(s.core.snapshot().map_err(js_err)?).map_err(js_err)?
+    } else {
+        match crate::doc::Document::new(parse_value(&json)?) {
+            Ok(d) => d,
+            Err(_) => return Ok("[\"`` must be object\"]".into()),
+        }
+    };
+    let errors = schema.errors(&doc, None);
+    let mut out = vec![b'['];
+    for (i, e) in errors.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(&mut out, e);
+    }
+    out.push(b']');
+    Ok(String::from_utf8(out).unwrap_or_default())
+}
+
+/// Top-level `default`s of the `schema` option, as a JSON object (conf merges
+/// them into the defaults `reset()` and `clear()` use).
+#[napi]
+pub fn store_schema_defaults(h: u32) -> napi::Result<String> {
+    let s = store(h)?;
+    let mut m = crate::value::Map::new();
+    if let Some(schema) = &s.core.options().schema {
+        for (k, v) in schema.top_level_defaults() {
+            m.insert(Str::from(k.as_str()), v);
+        }
+    }
+    Ok(json_string(&Value::Object(Arc::new(m))))
+}
+
+/// Repairs the document where it fails the schema (drops the invalid parts,
+/// refills defaults) as one `sanitize` change, after backing the original up.
+/// Returns `null` (already valid) or the changed top-level keys; `E_SCHEMA` when
+/// it cannot be made valid.
+#[napi]
+pub fn store_sanitize(h: u32, flags: u32) -> napi::Result<Option<String>> {
+    let s = store(h)?;
+    let Some(schema) = s.core.options().schema.clone() else {
+        return Ok(None);
+    };
+    let doc = crate::doc::Document::new(s.core.snapshot().map_err(js_err)?).map_err(js_err)?;
+    let errors = schema.errors(&doc, None);
+    if errors.is_empty() {
+        return Ok(None);
+    }
+    let Some(fixed) = schema.sanitize(&doc) else {
+        return Err(js_err(CoreError::Schema(format!(
+            "Config schema violation: {}. The data could not be repaired automatically (nothing was changed)",
+            errors.join("; ")
+        ))));
+    };
+    s.core
+        .create_backup("before-sanitize", true)
+        .map_err(js_err)?;
+    let r = s
+        .core
+        .commit("sanitize", &[], |d| {
+            let old = d.root().clone();
+            Ok((d.plan_replace(fixed), old))
+        })
+        .map_err(js_err)?;
+    match r {
+        None => Ok(None),
+        Some((_, old)) => {
+            let new = s.core.snapshot().map_err(js_err)?;
+            Ok(Some(changes_json(&top_level_diff(&old, &new), flags)))
+        }
+    }
 }

@@ -360,8 +360,17 @@ impl Document {
     }
 
     /// Computes the change of replacing the whole document.
+    ///
+    /// The patch is a minimal diff (only what differs, at the deepest level where
+    /// key order allows it), so replacing a large document that changed in one
+    /// place records one small operation, not two copies of the document.
     pub fn plan_replace(&self, new_root: Value) -> Change {
-        self.plan_set(&[], new_root)
+        if new_root.as_object().is_none() {
+            return Change::default();
+        }
+        let mut change = Change::default();
+        diff(&mut Vec::new(), &self.root, &new_root, &mut change);
+        change
     }
 
     /// Applies a patch, all or nothing: on error the document is unchanged.
@@ -391,6 +400,85 @@ impl Document {
             return Err(Error::BadPatch("the document must stay an object".into()));
         }
         Ok(())
+    }
+}
+
+/// Appends to `change` the operations that turn `old` into `new` at `path`:
+/// per key and per element where the result keeps `new`'s exact key order,
+/// else one `replace` of the whole value.
+fn diff(path: &mut Vec<String>, old: &Value, new: &Value, change: &mut Change) {
+    if old.eq_exact(new) {
+        return;
+    }
+    let replace_whole = |path: &[String], change: &mut Change| {
+        change.push(
+            PatchOp::Replace {
+                path: path.to_vec(),
+                value: new.clone(),
+            },
+            PatchOp::Replace {
+                path: path.to_vec(),
+                value: old.clone(),
+            },
+        )
+    };
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => {
+            // keys kept must stay in the same relative order, and added keys must
+            // come after them (adds append), for per-key operations to reproduce `new`
+            let kept: Vec<&Str> = n.keys().filter(|k| o.contains_key(k)).collect();
+            let old_kept: Vec<&Str> = o.keys().filter(|k| n.contains_key(k)).collect();
+            let first_added = n.keys().position(|k| !o.contains_key(k)).unwrap_or(n.len());
+            let adds_at_end = n.keys().skip(first_added).all(|k| !o.contains_key(k));
+            let index_keys_ok = n
+                .keys()
+                .all(|k| is_array_index(k).is_none() || o.contains_key(k));
+            if kept != old_kept || !adds_at_end || !index_keys_ok {
+                replace_whole(path, change);
+                return;
+            }
+            // removals last key first, so each recorded position holds when the
+            // inverse re-adds them in the opposite order
+            let removed: Vec<(&Str, &Value)> =
+                o.iter().filter(|(k, _)| !n.contains_key(k)).collect();
+            for (k, ov) in removed.into_iter().rev() {
+                {
+                    path.push(k.to_string());
+                    change.push(
+                        PatchOp::Remove { path: path.clone() },
+                        PatchOp::Add {
+                            path: path.clone(),
+                            value: ov.clone(),
+                            pos: o.position(k),
+                        },
+                    );
+                    path.pop();
+                }
+            }
+            for (k, nv) in n.iter() {
+                path.push(k.to_string());
+                match o.get(k) {
+                    Some(ov) => diff(path, ov, nv, change),
+                    None => change.push(
+                        PatchOp::Add {
+                            path: path.clone(),
+                            value: nv.clone(),
+                            pos: None,
+                        },
+                        PatchOp::Remove { path: path.clone() },
+                    ),
+                }
+                path.pop();
+            }
+        }
+        (Value::Array(o), Value::Array(n)) if o.len() == n.len() => {
+            for (i, (ov, nv)) in o.iter().zip(n.iter()).enumerate() {
+                path.push(i.to_string());
+                diff(path, ov, nv, change);
+                path.pop();
+            }
+        }
+        _ => replace_whole(path, change),
     }
 }
 

@@ -64,6 +64,10 @@ pub enum Error {
     #[error("{0}")]
     BackupCorrupt(String),
 
+    /// A value or document does not satisfy the schema.
+    #[error("{0}")]
+    Schema(String),
+
     /// The background writer failed; the message says why.
     #[error("The background writer failed: {0}. Changes after the failure are kept in memory only; call flush() to retry")]
     Writer(String),
@@ -85,6 +89,7 @@ impl Error {
             Error::HistoryMismatch(_) => "E_HISTORY_MISMATCH",
             Error::BackupNotFound(_) => "E_BACKUP_NOT_FOUND",
             Error::BackupCorrupt(_) => "E_BACKUP_CORRUPT",
+            Error::Schema(_) => "E_SCHEMA",
         }
     }
 

@@ -39,7 +39,7 @@ pub struct Plan {
     pub target_seq: u64,
     /// Entries undone (newest first order was used).
     pub reverted: usize,
-    /// Forward patch = the inverses, newest first; inverse = the forwards, oldest first.
+    /// The net change from the current state to the target state, and its inverse.
     pub change: Change,
     /// The verified Merkle hash of the state reached.
     pub hash: String,
@@ -96,7 +96,6 @@ pub fn plan(
         )));
     }
     let mut work = doc.clone();
-    let mut change = Change::default();
     for e in needed.iter().rev() {
         let Some(inverse) = &e.inverse else {
             return Err(Error::HistoryTruncated(format!(
@@ -112,11 +111,10 @@ pub fn plan(
                 e.seq
             ))
         })?;
-        change.patch.extend(inverse.iter().cloned());
     }
-    for e in &needed {
-        change.inverse.extend(e.patch.iter().cloned());
-    }
+    // Record the net difference, not every inverse: a rollback entry then stays
+    // as small as what actually differs (rollbacks of rollbacks do not compound).
+    let change = doc.plan_replace(work.root().clone());
     let expected = needed[0].hash_before.clone().ok_or_else(|| {
         Error::HistoryTruncated(format!("Change {} has no recorded hash", needed[0].seq))
     })?;

@@ -10,6 +10,7 @@ pub mod fsutil;
 pub mod history;
 pub mod journal;
 pub mod path;
+pub mod schema;
 pub mod store;
 pub mod value;
 

@@ -42,7 +42,7 @@ pub enum Durability {
 }
 
 /// How to open a store.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Options {
     /// The document file (`<cwd>/<name>.<ext>`).
     pub path: PathBuf,
@@ -59,6 +59,8 @@ pub struct Options {
     pub backup_dir: PathBuf,
     /// Backups kept.
     pub max_backups: usize,
+    /// Every change is checked against it before anything is written.
+    pub schema: Option<Arc<crate::schema::Schema>>,
 }
 
 impl Options {
@@ -71,6 +73,7 @@ impl Options {
             history_dir,
             backup_dir,
             max_backups: 10,
+            schema: None,
             mode: 0o600,
             durability: Durability::Deferred,
             clear_invalid_config: false,
@@ -188,12 +191,25 @@ enum WriterSlot {
     Stopped,
 }
 
+type QueuedBackup = (u64, PathBuf, String, bool, (Value, u64));
+
+/// Backups asked for but not written yet, and what `close()` wrote for them.
+#[derive(Default)]
+struct QueuedBackups {
+    next: u64,
+    waiting: Vec<QueuedBackup>,
+    done: std::collections::HashMap<u64, Result<Option<backup::Info>>>,
+}
+
 /// An open store.
 pub struct Store {
     inner: Arc<Inner>,
     /// Held (shared) by backup work in flight; `close` takes it exclusively, so
     /// nothing is written after `close` returns.
     busy: std::sync::RwLock<()>,
+    /// Serializes backups.
+    backup_lock: Mutex<()>,
+    queued_backups: Mutex<QueuedBackups>,
     writer: Mutex<WriterSlot>,
     writer_started: AtomicBool,
 }
@@ -299,7 +315,12 @@ fn recover(opts: &Options) -> Option<Rebuilt> {
             }
         }
     }
-    for b in backup::list(&opts.backup_dir).ok()? {
+    let own = opts
+        .path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for b in backup::list_of(&opts.backup_dir, &own).ok()? {
         let Ok((value, meta)) = backup::read_verified(&b.path) else {
             continue;
         };
@@ -546,6 +567,8 @@ impl Store {
         let store = Store {
             inner,
             busy: std::sync::RwLock::new(()),
+            backup_lock: Mutex::new(()),
+            queued_backups: Mutex::new(QueuedBackups::default()),
             writer: Mutex::new(WriterSlot::NotStarted(Box::new(start))),
             writer_started: AtomicBool::new(false),
         };
@@ -605,7 +628,7 @@ impl Store {
         keys: &[String],
         plan: impl FnOnce(&Document) -> Result<(Change, T)>,
     ) -> Result<Option<(u64, T)>> {
-        self.commit_as(self.inner.opts.durability, op, keys, |d, _| plan(d))
+        self.commit_as(self.inner.opts.durability, true, op, keys, |d, _| plan(d))
     }
 
     /// `commit` with an explicit durability (several handles with different
@@ -614,6 +637,7 @@ impl Store {
     pub fn commit_as<T>(
         &self,
         durability: Durability,
+        validate: bool,
         op: &str,
         keys: &[String],
         plan: impl FnOnce(&Document, u64) -> Result<(Change, T)>,
@@ -627,12 +651,23 @@ impl Store {
             if change.is_empty() {
                 return Ok(None);
             }
+            let touched = touched_keys(&st.doc, &change);
             let keys = if keys.is_empty() {
-                touched_keys(&st.doc, &change)
+                touched.clone()
             } else {
                 keys.to_vec()
             };
-            st.doc.apply(&change.patch)?;
+            match (&self.inner.opts.schema, validate) {
+                (Some(schema), true) => {
+                    // check the result before anything is written
+                    let mut work = st.doc.clone();
+                    work.apply(&change.patch)?;
+                    let whole = change.patch.iter().any(|op| op.path().is_empty());
+                    schema.check(&work, if whole { None } else { Some(&touched) })?;
+                    st.doc = work;
+                }
+                _ => st.doc.apply(&change.patch)?,
+            }
             st.seq += 1;
             let seq = st.seq;
             let mut q = lock(&self.inner.queue);
@@ -715,6 +750,14 @@ impl Store {
     /// Flushes, stops the writer and closes the store. Later calls fail with `E_CLOSED`.
     pub fn close(&self) -> Result<()> {
         let _busy = self.busy.write().unwrap_or_else(|p| p.into_inner());
+        if !self.is_closed() {
+            // backups asked for before close are written now, not dropped
+            let jobs: Vec<QueuedBackup> = std::mem::take(&mut lock(&self.queued_backups).waiting);
+            for (id, dir, reason, only, snap) in jobs {
+                let r = self.write_backup(&dir, &reason, only, Some(snap));
+                lock(&self.queued_backups).done.insert(id, r);
+            }
+        }
         {
             let mut st = lock(&self.inner.state);
             if st.closed {
@@ -767,59 +810,139 @@ impl Store {
         reason: &str,
         only_if_changed: bool,
     ) -> Result<Option<backup::Info>> {
+        self.create_backup_in(&self.inner.opts.backup_dir, reason, only_if_changed)
+    }
+
+    /// Migration snapshots: `storeHistory/migrations/`.
+    pub fn migration_dir(&self) -> PathBuf {
+        self.inner.opts.history_dir.join("migrations")
+    }
+
+    /// `create_backup` into another directory (migration snapshots).
+    pub fn create_backup_in(
+        &self,
+        dir: &Path,
+        reason: &str,
+        only_if_changed: bool,
+    ) -> Result<Option<backup::Info>> {
+        self.backup_from(dir, reason, only_if_changed, None)
+    }
+
+    /// The current state (O(1)) to back up later with `backup_from`.
+    pub fn snapshot_with_seq(&self) -> Result<(Value, u64)> {
+        let st = lock(&self.inner.state);
+        if st.closed {
+            return Err(Error::Closed);
+        }
+        Ok((st.doc.root().clone(), st.seq))
+    }
+
+    /// Writes a backup of `snapshot` (a state taken earlier), or of the current
+    /// state when `None`.
+    pub fn backup_from(
+        &self,
+        dir: &Path,
+        reason: &str,
+        only_if_changed: bool,
+        snapshot: Option<(Value, u64)>,
+    ) -> Result<Option<backup::Info>> {
         let _busy = self.busy.read().unwrap_or_else(|p| p.into_inner());
         if self.is_closed() {
             return Err(Error::Closed);
         }
+        self.write_backup(dir, reason, only_if_changed, snapshot)
+    }
+
+    /// Takes the state now and registers a backup of it, to be written by
+    /// `run_queued_backup` (off the JS thread) — or by `close()`, if that comes
+    /// first, so a backup asked for is never lost.
+    pub fn queue_backup(&self, dir: PathBuf, reason: &str, only_if_changed: bool) -> Result<u64> {
+        let snapshot = self.snapshot_with_seq()?;
+        let mut q = lock(&self.queued_backups);
+        q.next += 1;
+        let id = q.next;
+        q.waiting
+            .push((id, dir, reason.to_string(), only_if_changed, snapshot));
+        Ok(id)
+    }
+
+    /// Writes a backup registered by `queue_backup` (or returns what `close()`
+    /// wrote for it).
+    pub fn run_queued_backup(&self, id: u64) -> Result<Option<backup::Info>> {
+        // hold `busy` before taking the job, so `close()` either waits for this
+        // backup or has already written it
+        let _busy = self.busy.read().unwrap_or_else(|p| p.into_inner());
+        let job = {
+            let mut q = lock(&self.queued_backups);
+            if let Some(r) = q.done.remove(&id) {
+                return r;
+            }
+            let i = q.waiting.iter().position(|j| j.0 == id);
+            i.map(|i| q.waiting.remove(i))
+        };
+        match job {
+            Some((_, dir, reason, only, snap)) if !self.is_closed() => {
+                self.write_backup(&dir, &reason, only, Some(snap))
+            }
+            _ => Err(Error::Closed),
+        }
+    }
+
+    fn write_backup(
+        &self,
+        dir: &Path,
+        reason: &str,
+        only_if_changed: bool,
+        snapshot: Option<(Value, u64)>,
+    ) -> Result<Option<backup::Info>> {
+        // one backup at a time, so pruning never sees a half-written one
+        let _one = lock(&self.backup_lock);
         let opts = &self.inner.opts;
+        let (snap, want_seq) = match snapshot {
+            Some(s) => s,
+            None => self.snapshot_with_seq()?,
+        };
+        // When the store file holds exactly that state, its bytes are the backup.
         self.flush()?;
         let from_file = (|| {
             let bytes = read_if_exists(&opts.path).ok()??;
             let hash = sha256_hex(&bytes);
             let q = lock(&self.inner.queue);
             match &q.last_checkpoint {
-                Some((seq, h, doc_hash)) if *h == hash => Some((bytes, *seq, doc_hash.clone())),
+                Some((seq, h, doc_hash)) if *h == hash && *seq == want_seq => {
+                    Some((bytes, *seq, doc_hash.clone(), hash))
+                }
                 _ => None,
             }
         })();
-        let (bytes, seq, doc_hash) = match from_file {
+        let (bytes, seq, doc_hash, hash) = match from_file {
             Some(x) => x,
             None => {
-                let (snap, seq) = {
-                    let st = lock(&self.inner.state);
-                    if st.closed {
-                        return Err(Error::Closed);
-                    }
-                    (st.doc.root().clone(), st.seq)
-                };
-                (crate::value::to_json(&snap, true), seq, hex(&merkle(&snap)))
+                let bytes = crate::value::to_json(&snap, true);
+                let hash = sha256_hex(&bytes);
+                (bytes, want_seq, hex(&merkle(&snap)), hash)
             }
         };
+        let original = self.file_name();
         if only_if_changed {
-            if let Some(newest) = backup::list(&opts.backup_dir)?
+            if let Some(newest) = backup::list_of(dir, &original)?
                 .into_iter()
                 .find(|b| b.meta.is_some())
             {
-                if newest.meta.as_ref().map(|m| m.hash.as_str())
-                    == Some(sha256_hex(&bytes).as_str())
-                {
+                if newest.meta.as_ref().map(|m| m.hash.as_str()) == Some(hash.as_str()) {
                     return Ok(None);
                 }
             }
         }
-        let original = opts
-            .path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
         let info = backup::create(
-            &opts.backup_dir,
+            dir,
             &backup::Source {
                 bytes: &bytes,
                 original_file: &original,
                 reason,
                 seq,
                 document_hash: &doc_hash,
+                hash: Some(&hash),
             },
             opts.mode,
             opts.max_backups,
@@ -827,9 +950,21 @@ impl Store {
         Ok(Some(info))
     }
 
+    /// The store file's name (backups record it as `originalFile`).
+    pub fn file_name(&self) -> String {
+        self.inner
+            .opts
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
     /// The backups, newest first.
     pub fn list_backups(&self) -> Result<Vec<backup::Info>> {
-        backup::list(&self.inner.opts.backup_dir)
+        // not while a backup is half-written
+        let _one = lock(&self.backup_lock);
+        backup::list_of(&self.inner.opts.backup_dir, &self.file_name())
     }
 
     /// Finds and verifies a backup to restore (name or listed path only), after
@@ -839,7 +974,8 @@ impl Store {
         if self.is_closed() {
             return Err(Error::Closed);
         }
-        let path = backup::resolve(&self.inner.opts.backup_dir, name_or_path)?;
+        let path =
+            backup::resolve_of(&self.inner.opts.backup_dir, name_or_path, &self.file_name())?;
         let (value, meta) = backup::read_verified(&path)?;
         self.create_backup("before-restore", true)?;
         Ok((value, meta))
@@ -883,13 +1019,19 @@ impl Store {
             _ => Arc::new(self.history()?),
         };
         let mut planned = None;
-        let committed = self.commit_as(self.inner.opts.durability, "rollback", &[], |d, cur| {
-            let plan = history::plan(d, cur, &entries, target)?;
-            let change = plan.change.clone();
-            let old = d.root().clone();
-            planned = Some(plan);
-            Ok((change, old))
-        })?;
+        let committed = self.commit_as(
+            self.inner.opts.durability,
+            false,
+            "rollback",
+            &[],
+            |d, cur| {
+                let plan = history::plan(d, cur, &entries, target)?;
+                let change = plan.change.clone();
+                let old = d.root().clone();
+                planned = Some(plan);
+                Ok((change, old))
+            },
+        )?;
         let plan =
             planned.ok_or_else(|| Error::HistoryMismatch("no rollback was planned".into()))?;
         Ok((plan, committed))

@@ -1,0 +1,494 @@
+//! Schema validation (JSON Schema via the `jsonschema` crate) with conf's message
+//! format and Ajv's wording, and Ajv-style `useDefaults`.
+//!
+//! electron-store's `schema` option is a map of top-level properties: each one is
+//! compiled on its own, so a change is checked against the schemas of the
+//! top-level keys it touches only (properties are independent there). A
+//! `rootSchema` is checked against the whole document.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::Validator;
+
+use crate::doc::Document;
+use crate::error::{Error, Result};
+use crate::value::{write_number, Map, Str, Value};
+
+/// Our value as a `serde_json::Value` (for the validator).
+pub fn to_serde(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(n) => {
+            if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
+                serde_json::Value::from(*n as i64)
+            } else {
+                serde_json::Number::from_f64(*n)
+                    .map(serde_json::Value::Number)
+                    .unwrap_or(serde_json::Value::Null)
+            }
+        }
+        Value::String(s) => serde_json::Value::String(s.to_string()),
+        Value::LoneSurrogates(_) => {
+            let mut b = Vec::new();
+            crate::value::write_json(&mut b, v, false);
+            serde_json::from_slice(&b).unwrap_or(serde_json::Value::Null)
+        }
+        Value::Array(a) => serde_json::Value::Array(a.iter().map(to_serde).collect()),
+        Value::Object(m) => serde_json::Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.to_string(), to_serde(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// A `serde_json::Value` as ours.
+pub fn from_serde(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
+        serde_json::Value::String(s) => Value::String(Str::from(s.as_str())),
+        serde_json::Value::Array(a) => crate::value::array(a.iter().map(from_serde).collect()),
+        serde_json::Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                out.insert(Str::from(k.as_str()), from_serde(v));
+            }
+            Value::Object(Arc::new(out))
+        }
+    }
+}
+
+fn js_number(v: &serde_json::Value) -> String {
+    match v.as_f64() {
+        Some(f) => {
+            let mut b = Vec::new();
+            write_number(&mut b, f);
+            String::from_utf8(b).unwrap_or_default()
+        }
+        None => v.to_string(),
+    }
+}
+
+/// Ajv's wording for an error.
+fn ajv_message(kind: &ValidationErrorKind, fallback: String) -> String {
+    use ValidationErrorKind as K;
+    match kind {
+        K::Type { kind } => match kind {
+            TypeKind::Single(t) => format!("must be {}", t.as_str()),
+            TypeKind::Multiple(set) => format!(
+                "must be {}",
+                set.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",")
+            ),
+        },
+        K::Enum { .. } => "must be equal to one of the allowed values".into(),
+        K::Constant { .. } => "must be equal to constant".into(),
+        K::Minimum { limit } => format!("must be >= {}", js_number(limit)),
+        K::Maximum { limit } => format!("must be <= {}", js_number(limit)),
+        K::ExclusiveMinimum { limit } => format!("must be > {}", js_number(limit)),
+        K::ExclusiveMaximum { limit } => format!("must be < {}", js_number(limit)),
+        K::MinLength { limit } => format!("must NOT have fewer than {limit} characters"),
+        K::MaxLength { limit } => format!("must NOT have more than {limit} characters"),
+        K::MinItems { limit } => format!("must NOT have fewer than {limit} items"),
+        K::MaxItems { limit } => format!("must NOT have more than {limit} items"),
+        K::MinProperties { limit } => format!("must NOT have fewer than {limit} properties"),
+        K::MaxProperties { limit } => format!("must NOT have more than {limit} properties"),
+        K::Pattern { pattern } => format!("must match pattern \"{pattern}\""),
+        K::Required { property } => format!(
+            "must have required property '{}'",
+            property
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| property.to_string())
+        ),
+        K::AdditionalProperties { .. } => "must NOT have additional properties".into(),
+        K::Format { format } => format!("must match format \"{format}\""),
+        K::MultipleOf { .. } => fallback
+            .split_once("is not a multiple of ")
+            .map(|(_, n)| format!("must be multiple of {n}"))
+            .unwrap_or(fallback),
+        K::UniqueItems => "must NOT have duplicate items".into(),
+        K::AnyOf { .. } => "must match a schema in anyOf".into(),
+        K::OneOfNotValid { .. } | K::OneOfMultipleValid { .. } => {
+            "must match exactly one schema in oneOf".into()
+        }
+        K::Not { .. } => "must NOT be valid".into(),
+        _ => fallback,
+    }
+}
+
+/// A compiled schema.
+pub struct Schema {
+    /// electron-store's `schema`: one validator per top-level property.
+    properties: HashMap<String, Validator>,
+    /// The raw property schemas (for defaults).
+    property_schemas: serde_json::Map<String, serde_json::Value>,
+    /// `rootSchema`: the whole document.
+    root: Option<(Validator, serde_json::Value)>,
+}
+
+fn compile(schema: &serde_json::Value, what: &str) -> Result<Validator> {
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .map_err(|e| Error::InvalidArgument(format!("The {what} is not a valid JSON Schema: {e}")))
+}
+
+impl Schema {
+    /// Compiles electron-store's `schema` (a properties map) and/or a `rootSchema`.
+    pub fn new(
+        properties: Option<&serde_json::Value>,
+        root: Option<&serde_json::Value>,
+    ) -> Result<Schema> {
+        let mut out = Schema {
+            properties: HashMap::new(),
+            property_schemas: serde_json::Map::new(),
+            root: None,
+        };
+        if let Some(p) = properties {
+            let map = p.as_object().ok_or_else(|| {
+                Error::InvalidArgument("The `schema` option must be an object.".into())
+            })?;
+            for (k, s) in map {
+                out.properties
+                    .insert(k.clone(), compile(s, &format!("schema of `{k}`"))?);
+            }
+            out.property_schemas = map.clone();
+        }
+        if let Some(r) = root {
+            out.root = Some((compile(r, "rootSchema")?, r.clone()));
+        }
+        Ok(out)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.properties.is_empty() && self.root.is_none()
+    }
+
+    /// Every violation: (JSON pointer of the value, Ajv message, unexpected
+    /// property names for `additionalProperties`), checking only the top-level
+    /// keys in `touched` (all when `None`).
+    fn violations(
+        &self,
+        doc: &Document,
+        touched: Option<&[String]>,
+    ) -> Vec<(String, String, Vec<String>)> {
+        let mut out = Vec::new();
+        let map = doc.map();
+        let mut check = |prefix: &str, v: &Validator, instance: &Value| {
+            let inst = to_serde(instance);
+            for e in v.iter_errors(&inst) {
+                let unexpected = match e.kind() {
+                    ValidationErrorKind::AdditionalProperties { unexpected } => unexpected.clone(),
+                    _ => Vec::new(),
+                };
+                let ptr = format!("{prefix}{}", e.instance_path().as_str());
+                out.push((ptr, ajv_message(e.kind(), e.to_string()), unexpected));
+            }
+        };
+        let prefix = |k: &str| crate::path::to_pointer(&[k.to_string()]);
+        match touched {
+            Some(keys) => {
+                for k in keys {
+                    if let (Some(v), Some(instance)) = (self.properties.get(k), map.get(k)) {
+                        check(&prefix(k), v, instance);
+                    }
+                }
+            }
+            None => {
+                for (k, instance) in map.iter() {
+                    if let Some(v) = self.properties.get(&**k) {
+                        check(&prefix(k), v, instance);
+                    }
+                }
+            }
+        }
+        if let Some((root, _)) = &self.root {
+            check("", root, doc.root());
+        }
+        out
+    }
+
+    /// conf-format messages (`` `foo/bar` must be number ``) for the document,
+    /// checking only the top-level keys in `touched` (all when `None`).
+    pub fn errors(&self, doc: &Document, touched: Option<&[String]>) -> Vec<String> {
+        self.violations(doc, touched)
+            .into_iter()
+            .map(|(ptr, msg, _)| {
+                // conf prints Ajv's instancePath without its leading '/'
+                let shown = ptr.strip_prefix('/').unwrap_or(&ptr).to_string();
+                format!("`{shown}` {msg}")
+            })
+            .collect()
+    }
+
+    /// The document with what fails the schema repaired or dropped: invalid values
+    /// are removed (then refilled from schema defaults where there are some),
+    /// unexpected properties are dropped. `None` when it cannot be made valid
+    /// (for example a required property without a default).
+    pub fn sanitize(&self, doc: &Document) -> Option<Value> {
+        let mut cur = doc.clone();
+        for _ in 0..16 {
+            if let Some(filled) = self.with_defaults(&cur) {
+                cur = Document::new(filled).ok()?;
+            }
+            let found = self.violations(&cur, None);
+            if found.is_empty() {
+                return Some(cur.root().clone());
+            }
+            let mut paths: Vec<Vec<String>> = Vec::new();
+            for (ptr, _, unexpected) in found {
+                let Ok(path) = crate::path::from_pointer(&ptr) else {
+                    continue;
+                };
+                if unexpected.is_empty() {
+                    if !path.is_empty() {
+                        paths.push(path);
+                    }
+                } else {
+                    for k in unexpected {
+                        let mut p = path.clone();
+                        p.push(k);
+                        paths.push(p);
+                    }
+                }
+            }
+            // deepest and highest array indices first, so earlier removals do not
+            // shift later paths
+            paths.sort_by(|a, b| {
+                b.len().cmp(&a.len()).then_with(|| {
+                    let idx =
+                        |p: &Vec<String>| p.last().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+                    idx(b).cmp(&idx(a))
+                })
+            });
+            paths.dedup();
+            let mut progressed = false;
+            for p in paths {
+                if cur.get(&p).is_some() {
+                    let op = crate::doc::PatchOp::Remove { path: p };
+                    if cur.apply(std::slice::from_ref(&op)).is_ok() {
+                        progressed = true;
+                    }
+                }
+            }
+            if !progressed {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Checks a document; `E_SCHEMA` with conf's message when it fails.
+    pub fn check(&self, doc: &Document, touched: Option<&[String]>) -> Result<()> {
+        let errors = self.errors(doc, touched);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Schema(format!(
+                "Config schema violation: {}",
+                errors.join("; ")
+            )))
+        }
+    }
+
+    /// Top-level defaults (conf: `schema[key].default`), in schema order.
+    pub fn top_level_defaults(&self) -> Vec<(String, Value)> {
+        self.property_schemas
+            .iter()
+            .filter_map(|(k, s)| s.get("default").map(|d| (k.clone(), from_serde(d))))
+            .collect()
+    }
+
+    /// The document with schema defaults filled in (Ajv `useDefaults`), including
+    /// nested ones under objects that do not exist yet (where conf leaves them
+    /// out). Returns `None` when nothing is missing.
+    pub fn with_defaults(&self, doc: &Document) -> Option<Value> {
+        let mut root = doc.root().clone();
+        let mut changed = false;
+        let props = serde_json::Value::Object(self.property_schemas.clone());
+        let object_schema = serde_json::json!({ "type": "object", "properties": props });
+        fill_defaults(&mut root, &object_schema, &mut changed);
+        if let Some((_, rs)) = &self.root {
+            fill_defaults(&mut root, rs, &mut changed);
+        }
+        changed.then_some(root)
+    }
+}
+
+/// Whether a schema describes an object with (nested) defaults to fill.
+fn has_nested_defaults(schema: &serde_json::Value) -> bool {
+    schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .is_some_and(|p| {
+            p.values()
+                .any(|s| s.get("default").is_some() || has_nested_defaults(s))
+        })
+}
+
+fn fill_defaults(v: &mut Value, schema: &serde_json::Value, changed: &mut bool) {
+    let Some(props) = schema.get("properties").and_then(|p| p.as_object()) else {
+        return;
+    };
+    let Value::Object(m) = v else {
+        return;
+    };
+    for (k, s) in props {
+        let present = m.contains_key(k);
+        if !present {
+            if let Some(d) = s.get("default") {
+                Arc::make_mut(m).insert(Str::from(k.as_str()), from_serde(d));
+                *changed = true;
+            } else if has_nested_defaults(s) {
+                // conf leaves nested defaults out when the parent is missing
+                let mut child = Value::object();
+                let mut inner = false;
+                fill_defaults(&mut child, s, &mut inner);
+                if inner {
+                    Arc::make_mut(m).insert(Str::from(k.as_str()), child);
+                    *changed = true;
+                }
+            }
+            continue;
+        }
+        if has_nested_defaults(s) {
+            let mm = Arc::make_mut(m);
+            if let Some(child) = mm.get_mut(k) {
+                fill_defaults(child, s, changed);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::{parse, to_json};
+    use serde_json::json;
+
+    fn doc(s: &str) -> Document {
+        Document::new(parse(s.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn messages_follow_conf_and_ajv() {
+        let schema = Schema::new(
+            Some(&json!({
+                "foo": { "type": "object", "properties": { "bar": { "type": "number" } } },
+                "e": { "enum": ["a", "b"] },
+                "n": { "type": "number", "minimum": 2, "maximum": 10 },
+                "s": { "type": "string", "minLength": 3, "pattern": "^a" },
+                "m": { "type": "string", "format": "email" },
+                "o": { "type": "object", "required": ["x"], "additionalProperties": false, "properties": { "x": {} } }
+            })),
+            None,
+        )
+        .unwrap();
+        let err = |s: &str| schema.errors(&doc(s), None).join("; ");
+        assert_eq!(err(r#"{"foo":{"bar":"1"}}"#), "`foo/bar` must be number");
+        assert_eq!(
+            err(r#"{"e":"c"}"#),
+            "`e` must be equal to one of the allowed values"
+        );
+        assert_eq!(err(r#"{"n":1}"#), "`n` must be >= 2");
+        assert_eq!(err(r#"{"n":10.5}"#), "`n` must be <= 10");
+        assert!(err(r#"{"s":"b"}"#).contains("`s` must NOT have fewer than 3 characters"));
+        assert!(err(r#"{"s":"bcd"}"#).contains("`s` must match pattern \"^a\""));
+        assert_eq!(err(r#"{"m":"nope"}"#), "`m` must match format \"email\"");
+        assert_eq!(err(r#"{"o":{}}"#), "`o` must have required property 'x'");
+        assert_eq!(
+            err(r#"{"o":{"x":1,"y":2}}"#),
+            "`o` must NOT have additional properties"
+        );
+        assert_eq!(err(r#"{"other":1,"n":5}"#), "");
+        let e = schema.check(&doc(r#"{"n":"x"}"#), None).unwrap_err();
+        assert_eq!(e.code(), "E_SCHEMA");
+        assert_eq!(e.to_string(), "Config schema violation: `n` must be number");
+        // only the touched keys are checked
+        assert!(schema
+            .check(&doc(r#"{"n":"x","e":"a"}"#), Some(&["e".into()]))
+            .is_ok());
+    }
+
+    #[test]
+    fn root_schema_checks_the_whole_document() {
+        let schema = Schema::new(None, Some(&json!({"type":"object","required":["a"]}))).unwrap();
+        assert_eq!(
+            schema.errors(&doc("{}"), None),
+            ["`` must have required property 'a'"]
+        );
+        assert!(schema.errors(&doc(r#"{"a":1}"#), None).is_empty());
+    }
+
+    #[test]
+    fn defaults_fill_top_level_and_nested_even_when_the_parent_is_missing() {
+        let schema = Schema::new(
+            Some(&json!({
+                "theme": { "type": "string", "default": "dark" },
+                "editor": { "type": "object", "properties": {
+                    "tabSize": { "type": "number", "default": 2 },
+                    "font": { "type": "object", "properties": { "size": { "default": 14 } } }
+                } }
+            })),
+            None,
+        )
+        .unwrap();
+        let filled = schema.with_defaults(&doc("{}")).unwrap();
+        assert_eq!(
+            String::from_utf8(to_json(&filled, false)).unwrap(),
+            r#"{"theme":"dark","editor":{"tabSize":2,"font":{"size":14}}}"#
+        );
+        let filled = schema
+            .with_defaults(&doc(r#"{"editor":{"tabSize":4}}"#))
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(to_json(&filled, false)).unwrap(),
+            r#"{"editor":{"tabSize":4,"font":{"size":14}},"theme":"dark"}"#
+        );
+        assert!(schema
+            .with_defaults(&doc(
+                r#"{"theme":"x","editor":{"tabSize":1,"font":{"size":1}}}"#
+            ))
+            .is_none());
+        assert_eq!(schema.top_level_defaults().len(), 1);
+    }
+
+    #[test]
+    fn sanitize_drops_only_the_invalid_parts() {
+        let schema = Schema::new(
+            Some(&json!({
+                "theme": { "enum": ["dark", "light"], "default": "dark" },
+                "size": { "type": "number" },
+                "list": { "type": "array", "items": { "type": "number" } },
+                "win": { "type": "object", "additionalProperties": false, "properties": { "w": { "type": "number" } } }
+            })),
+            None,
+        )
+        .unwrap();
+        let d = doc(
+            r#"{"theme":"neon","size":"big","list":[1,"x",3,"y"],"win":{"w":1,"junk":2},"keep":true}"#,
+        );
+        let fixed = schema.sanitize(&d).unwrap();
+        assert_eq!(
+            String::from_utf8(to_json(&fixed, false)).unwrap(),
+            r#"{"list":[1,3],"win":{"w":1},"keep":true,"theme":"dark"}"#
+        );
+        let strict =
+            Schema::new(None, Some(&json!({"type":"object","required":["must"]}))).unwrap();
+        assert!(strict.sanitize(&doc("{}")).is_none());
+    }
+
+    #[test]
+    fn an_invalid_schema_is_a_clear_error() {
+        let e = Schema::new(Some(&json!({"a": {"type": "nonsense"}})), None)
+            .err()
+            .unwrap();
+        assert!(e.is_type_error());
+        assert!(e.to_string().contains("schema of `a`"));
+    }
+}
