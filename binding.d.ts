@@ -82,6 +82,15 @@ export declare function storeListBackups(h: number): Promise<string>
 /** The backups as JSON, newest first, read on the calling thread. */
 export declare function storeListBackupsSync(h: number): string
 
+/** Resolves to the migration snapshots as JSON, newest first. */
+export declare function storeListMigrationBackups(h: number): Promise<string>
+
+/**
+ * Writes a migration snapshot (`storeHistory/migrations/`) of the current state
+ * now; returns its `{file, path, metadata}` JSON.
+ */
+export declare function storeMigrationSnapshotSync(h: number, reason: string): string
+
 /**
  * Opens the store file (creating directories), replaying the journal.
  * Returns the handle the other functions take.
@@ -99,6 +108,12 @@ export declare function storeReplaceAll(h: number, flags: number, json: string, 
 
 /** Commits a prepared restore: `null` or the changed top-level keys. */
 export declare function storeRestoreApply(h: number, token: number, flags: number): string | null
+
+/**
+ * Verifies a migration snapshot (name only) and backs the current state up;
+ * resolves to a token for `storeRestoreApply`.
+ */
+export declare function storeRestoreMigrationPrepare(h: number, name: string): Promise<string>
 
 /**
  * Verifies a backup (name or listed path) and backs the current state up;
@@ -149,3 +164,9 @@ export declare function storeToJson(h: number): string
  * document when `json` is empty, as a JSON array of strings.
  */
 export declare function storeValidate(h: number, json: string): string
+
+/**
+ * Checks a migration snapshot: hash, parse, schema. Resolves to
+ * `{"valid": bool, "errors": [...]}` (a missing snapshot rejects).
+ */
+export declare function storeValidateMigrationBackup(h: number, name: string): Promise<string>

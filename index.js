@@ -9,6 +9,9 @@ const binding = require('./binding.js');
 const NativeStore = require('./lib/native.js');
 const { storeError, fromNative, closedError } = require('./lib/errors.js');
 const { checkValueType, toJsonText, segmentsOf, related } = require('./lib/values.js');
+const migrationsLib = require('./lib/migrations.js');
+
+const MIGRATION_KEY = '__internal__.migrations.version';
 
 const INTERNAL_KEY = '__internal__';
 const createPlainObject = () => Object.create(null);
@@ -106,9 +109,6 @@ const UNSUPPORTED_OPTIONS = {
   encryptionKey: 'the `encryptionKey` option is not supported yet; the data would be written unencrypted, so the store refuses to open',
   serialize: 'custom `serialize` functions are not supported: the file is always electron-store\'s JSON with tabs',
   deserialize: 'custom `deserialize` functions are not supported: the file is always electron-store\'s JSON with tabs',
-  schema: 'the `schema` option is not supported yet; the store refuses to open rather than skip validation',
-  rootSchema: 'the `rootSchema` option is not supported yet; the store refuses to open rather than skip validation',
-  migrations: 'the `migrations` option is not supported yet; the store refuses to open rather than skip migrations',
 };
 
 function normalizeOptions(options) {
@@ -171,6 +171,21 @@ function normalizeOptions(options) {
     throw new TypeError('Expected `history.maxEntries` to be a non-negative integer');
   }
   opts.backup = normalizeBackups(opts.backups, cwd);
+  if (opts.schema !== undefined && opts.schema !== null && (typeof opts.schema !== 'object' || Array.isArray(opts.schema))) {
+    throw new TypeError('The `schema` option must be an object.');
+  }
+  if (opts.rootSchema !== undefined && opts.rootSchema !== null && (typeof opts.rootSchema !== 'object' || Array.isArray(opts.rootSchema))) {
+    throw new TypeError('The `rootSchema` option must be an object (a JSON Schema).');
+  }
+  if (opts.validate !== undefined && typeof opts.validate !== 'function') throw new TypeError('Expected `validate` to be a function (data) => string[]');
+  if (opts.beforeEachMigration !== undefined && typeof opts.beforeEachMigration !== 'function') {
+    throw new TypeError('Expected `beforeEachMigration` to be a function');
+  }
+  opts.onInvalidData = opts.onInvalidData === undefined ? 'throw' : opts.onInvalidData;
+  if (opts.onInvalidData !== 'throw' && opts.onInvalidData !== 'sanitize') {
+    throw new TypeError(`Expected \`onInvalidData\` to be 'throw' or 'sanitize', got ${JSON.stringify(opts.onInvalidData)}`);
+  }
+  if (opts.migrations !== undefined && opts.migrations !== null) opts.steps = migrationsLib.normalize(opts.migrations);
   return opts;
 }
 
@@ -302,6 +317,7 @@ class Store {
     const fileExtension = opts.fileExtension ? `.${opts.fileExtension}` : '';
     /** Absolute path of the store file. */
     this.path = path.resolve(opts.cwd, `${opts.name}${fileExtension}`);
+    const existed = fs.existsSync(this.path);
     /** conf's event emitter: `'change'` after every change. */
     this.events = new EventEmitter();
     this.#core = openCore(realKey(this.path), {
@@ -309,6 +325,8 @@ class Store {
       historyDir: opts.historyDir,
       backupDir: opts.backup.directory,
       maxBackups: opts.backup.maxBackups,
+      schema: opts.schema ? JSON.stringify(opts.schema) : undefined,
+      rootSchema: opts.rootSchema ? JSON.stringify(opts.rootSchema) : undefined,
       mode: opts.configFileMode,
       durability: opts.durability,
       clearInvalidConfig: Boolean(opts.clearInvalidConfig),
@@ -325,14 +343,167 @@ class Store {
       process.emitWarning(`tad-store: the store file ${this.path} was damaged; it was kept as ${report.quarantined} and ${how}`, { code: 'TAD_STORE_QUARANTINED' });
       process.nextTick(() => this.events.emit('recovered', { ...report }));
     }
-    if (opts.defaults) {
-      const text = toJsonText('defaults', opts.defaults);
-      this.#run(() => this.#native.fillDefaults(text, this.#listFlags()), 'changes', true);
+    const first = this.#core.refs === 1;
+    const seqAtOpen = JSON.parse(this.#native.status()).seq;
+    try {
+      // conf: schema defaults (truthy ones) under `defaults`, for reset() and clear()
+      if (opts.schema || opts.rootSchema) {
+        const truthy = {};
+        for (const [k, v] of Object.entries(JSON.parse(this.#native.schemaDefaults()))) if (v) truthy[k] = v;
+        this.#defaults = { ...truthy, ...this.#defaults };
+      }
+      // defaults (and schema defaults) first, unchecked; the result is checked once
+      // migrations have run (conf checks before, and breaks migrations that fix data)
+      if (opts.defaults || opts.schema || opts.rootSchema) {
+        const text = toJsonText('defaults', opts.defaults || {});
+        this.#run(() => this.#native.fillDefaults(text, this.#listFlags() | NativeStore.NO_SCHEMA), 'changes', true);
+      }
+      if (first && opts.steps) this.#migrate(opts, existed);
+      if (first) this.#checkLoaded(opts, seqAtOpen);
+    } catch (error) {
+      this.#abandon();
+      throw error;
     }
     startAutomaticBackups(this.#core, opts.backup, error => reportListenerError(this, error));
   }
 
   // -- internals -----------------------------------------------------------
+
+  /** Releases the core after a failed construction (nothing more is written). */
+  #abandon() {
+    this.#closed = true;
+    const core = this.#core;
+    core.instances.delete(this);
+    core.refs--;
+    if (core.refs === 0) {
+      openCores.delete(core.path);
+      try {
+        core.native.close();
+      } catch {}
+    }
+  }
+
+  /** Makes the store what it was right after change `seq` (sync, for undoing a failed open). */
+  #undoTo(seq) {
+    try {
+      this.#native.rollbackApply(-1, 0, seq, this.#listFlags());
+    } finally {
+      this.#changed();
+    }
+    this.#native.flushSync();
+  }
+
+  #setInternal(version) {
+    try {
+      this.#native.set(MIGRATION_KEY, JSON.stringify(version), false, NativeStore.DOT | NativeStore.NO_SCHEMA);
+    } catch (error) {
+      throw fromNative(error);
+    } finally {
+      this.#changed();
+    }
+  }
+
+  /**
+   * Runs the migrations as one transaction: a snapshot is written durably
+   * first; if a step throws, the store goes back to exactly its state before
+   * them (the snapshot is kept) and E_MIGRATION names the step.
+   */
+  #migrate(opts, existed) {
+    const { semver, isRange, plan } = migrationsLib;
+    const target = opts.projectVersion;
+    if (!target) throw storeError('E_MIGRATION', 'Project version could not be inferred. Please specify the `projectVersion` option.');
+    if (!semver.valid(target)) throw new TypeError(`Expected \`projectVersion\` to be a semver version, got ${JSON.stringify(target)}`);
+    const recorded = this.get(MIGRATION_KEY);
+    if (!existed && recorded === undefined) {
+      // a new store starts at the current version: nothing to migrate
+      this.#setInternal(target);
+      return;
+    }
+    let previous = typeof recorded === 'string' ? recorded : '0.0.0';
+    if (semver.valid(previous) && semver.gt(previous, target)) {
+      // written by a newer version of the app: run nothing, undo nothing
+      this.newerVersion = previous;
+      process.emitWarning(`tad-store: ${this.path} was last migrated by version ${previous}, newer than this app's ${target}; no migration was run and the data was left as it is`, { code: 'TAD_STORE_NEWER_VERSION' });
+      return;
+    }
+    const steps = plan(opts.steps, previous, target);
+    if (steps.length === 0) {
+      if (isRange(previous) || !semver.eq(previous, target)) this.#setInternal(target);
+      return;
+    }
+    let snapshot;
+    try {
+      snapshot = JSON.parse(this.#native.migrationSnapshotSync(`migration ${previous} -> ${target}`));
+    } catch (error) {
+      throw fromNative(error);
+    }
+    const seqBefore = JSON.parse(this.#native.status()).seq;
+    const flags = this.#flags;
+    this.#flags |= NativeStore.NO_SCHEMA;
+    let step;
+    try {
+      for (step of steps) {
+        if (opts.beforeEachMigration) {
+          opts.beforeEachMigration(this, { fromVersion: previous, toVersion: step.key, finalVersion: target, versions: steps.map(s => s.key) });
+        }
+        const result = step.up(this);
+        if (result && typeof result.then === 'function') {
+          result.then(() => {}, () => {});
+          throw new Error('it returned a Promise: migrations run inside the constructor and must be synchronous');
+        }
+        this.#setInternal(step.key);
+        previous = step.key;
+      }
+      if (isRange(previous) || !semver.eq(previous, target)) this.#setInternal(target);
+    } catch (error) {
+      this.#flags = flags;
+      this.#undoTo(seqBefore);
+      const message = error && error.message ? error.message : String(error);
+      throw storeError('E_MIGRATION', `Migration ${JSON.stringify(step.name)} failed: ${message}. The store was restored to its state before the migrations; the snapshot ${snapshot.file} is kept (see listMigrationBackups())`, { cause: error, migration: step.name });
+    } finally {
+      this.#flags = flags;
+    }
+  }
+
+  /** Schema (after migrations) and custom validation of the loaded document. */
+  #checkLoaded(opts, seqAtOpen) {
+    if (!opts.schema && !opts.rootSchema && !opts.validate) return;
+    const errors = this.#validationErrors(null);
+    if (errors.length === 0) return;
+    if (opts.onInvalidData === 'sanitize') {
+      try {
+        this.#run(() => this.#native.sanitize(this.#listFlags()), 'changes', true);
+      } catch (error) {
+        this.#undoTo(seqAtOpen);
+        throw error;
+      }
+      const left = this.#validationErrors(null);
+      if (left.length > 0) {
+        process.emitWarning(`tad-store: ${this.path} still fails validation after sanitizing: ${left.join('; ')}`, { code: 'TAD_STORE_INVALID_DATA' });
+      }
+      return;
+    }
+    this.#undoTo(seqAtOpen);
+    throw storeError('E_SCHEMA', `Config schema violation: ${errors.join('; ')}`, { errors });
+  }
+
+  /** Schema errors plus the custom `validate` function's, for `data` (null: the store). */
+  #validationErrors(data) {
+    let errors;
+    try {
+      errors = JSON.parse(this.#native.validate(data === null ? '' : toJsonText('data', data)));
+    } catch (error) {
+      throw fromNative(error);
+    }
+    if (this.#opts.validate) {
+      const custom = this.#opts.validate(data === null ? this.store : data);
+      if (Array.isArray(custom)) errors.push(...custom.map(String));
+      else if (custom !== undefined && custom !== null && custom !== true) {
+        throw new TypeError('Expected the `validate` option to return an array of error messages');
+      }
+    }
+    return errors;
+  }
 
   #live() {
     if (this.#closed) throw closedError();
@@ -907,6 +1078,66 @@ class Store {
       return Promise.reject(error);
     }
     return this.#rollback(0, seq, r => r.targetSeq);
+  }
+
+  /** Checks `data` against the schema and the custom `validate`: `{ valid, errors }`. */
+  validateData(data) {
+    this.#live();
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+      return { valid: false, errors: ['`` must be object'] };
+    }
+    const errors = this.#validationErrors(data);
+    return { valid: errors.length === 0, errors };
+  }
+
+  /** The migration snapshots (`storeHistory/migrations/`), newest first. */
+  async listMigrationBackups() {
+    const native = this.#live();
+    try {
+      return JSON.parse(await native.listMigrationBackups());
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  /** Checks a migration snapshot (file name only): hash, parse, schema → `{ valid, errors }`. */
+  async validateMigrationBackup(name) {
+    const native = this.#live();
+    if (typeof name !== 'string' || name === '') throw new TypeError('Expected a migration backup file name');
+    try {
+      const result = JSON.parse(await native.validateMigrationBackup(name));
+      if (result.valid && this.#opts.validate) {
+        const list = await this.listMigrationBackups();
+        const entry = list.find(b => b.file === name);
+        if (entry) {
+          const custom = this.#opts.validate(JSON.parse(fs.readFileSync(entry.path, 'utf8')));
+          if (Array.isArray(custom) && custom.length > 0) return { valid: false, errors: custom.map(String) };
+        }
+      }
+      return result;
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  /** Restores a migration snapshot (file name only), like restoreBackup(). */
+  async restoreMigrationBackup(name) {
+    const native = this.#live();
+    if (typeof name !== 'string' || name === '') throw new TypeError('Expected a migration backup file name');
+    let token;
+    try {
+      token = Number(await native.restoreMigrationPrepare(name));
+    } catch (error) {
+      throw fromNative(error);
+    }
+    if (this.#closed) {
+      try {
+        native.discard(token);
+      } catch {}
+      throw closedError();
+    }
+    this.#run(() => native.restoreApply(token, this.#listFlags()), 'changes', true);
+    return true;
   }
 
   /** `{ storeSize, keyCount, listenerCount, backupCount, lastBackup, historyEntries, ... }` */

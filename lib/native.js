@@ -40,6 +40,13 @@ class NativeStore {
   restoreApply(token, flags) { return this.#b.storeRestoreApply(this.#h, token, flags); }
   history() { return this.#b.storeHistory(this.#h); }
   discard(token) { return this.#b.storeDiscard(this.#h, token); }
+  validate(json) { return this.#b.storeValidate(this.#h, json); }
+  schemaDefaults() { return this.#b.storeSchemaDefaults(this.#h); }
+  sanitize(flags) { return this.#b.storeSanitize(this.#h, flags); }
+  migrationSnapshotSync(reason) { return this.#b.storeMigrationSnapshotSync(this.#h, reason); }
+  listMigrationBackups() { return this.#b.storeListMigrationBackups(this.#h); }
+  restoreMigrationPrepare(name) { return this.#b.storeRestoreMigrationPrepare(this.#h, name); }
+  validateMigrationBackup(name) { return this.#b.storeValidateMigrationBackup(this.#h, name); }
   rollbackApply(token, kind, value, flags) { return this.#b.storeRollbackApply(this.#h, token, kind, value, flags); }
 }
 

@@ -1116,3 +1116,63 @@ pub fn store_sanitize(h: u32, flags: u32) -> napi::Result<Option<String>> {
         }
     }
 }
+
+/// Writes a migration snapshot (`storeHistory/migrations/`) of the current state
+/// now; returns its `{file, path, metadata}` JSON.
+#[napi]
+pub fn store_migration_snapshot_sync(h: u32, reason: String) -> napi::Result<String> {
+    let s = store(h)?;
+    let dir = s.core.migration_dir();
+    backup_json_of(
+        s.core
+            .create_backup_in(&dir, &reason, false)
+            .map_err(js_err)?,
+    )
+    .map_err(js_err)
+}
+
+/// Resolves to the migration snapshots as JSON, newest first.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn store_list_migration_backups(h: u32) -> napi::Result<AsyncTask<Job>> {
+    let s = store(h)?;
+    Ok(Job::new(move || {
+        Ok(backups_json(&s.core.list_migration_backups()?))
+    }))
+}
+
+/// Verifies a migration snapshot (name only) and backs the current state up;
+/// resolves to a token for `storeRestoreApply`.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn store_restore_migration_prepare(h: u32, name: String) -> napi::Result<AsyncTask<Job>> {
+    let s = store(h)?;
+    Ok(Job::new(move || {
+        let (v, _) = s.core.prepare_migration_restore(&name)?;
+        Ok(s.stash(Prepared::Restore(v)).to_string())
+    }))
+}
+
+/// Checks a migration snapshot: hash, parse, schema. Resolves to
+/// `{"valid": bool, "errors": [...]}` (a missing snapshot rejects).
+#[napi(ts_return_type = "Promise<string>")]
+pub fn store_validate_migration_backup(h: u32, name: String) -> napi::Result<AsyncTask<Job>> {
+    let s = store(h)?;
+    Ok(Job::new(move || {
+        let errors: Vec<String> = match s.core.read_migration_backup(&name) {
+            Ok((v, _)) => match (&s.core.options().schema, crate::doc::Document::new(v)) {
+                (Some(schema), Ok(doc)) => schema.errors(&doc, None),
+                _ => Vec::new(),
+            },
+            Err(e @ CoreError::BackupCorrupt(_)) => vec![e.to_string()],
+            Err(e) => return Err(e),
+        };
+        let mut out = format!("{{\"valid\":{},\"errors\":[", errors.is_empty()).into_bytes();
+        for (i, e) in errors.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_string(&mut out, e);
+        }
+        out.extend_from_slice(b"]}");
+        Ok(String::from_utf8(out).unwrap_or_default())
+    }))
+}

@@ -971,11 +971,44 @@ impl Store {
     /// backing the current state up. The caller then commits the returned
     /// document with `restore`.
     pub fn prepare_restore(&self, name_or_path: &str) -> Result<(Value, backup::Meta)> {
+        let dir = self.inner.opts.backup_dir.clone();
+        self.prepare_restore_in(&dir, name_or_path)
+    }
+
+    /// The migration snapshots, newest first.
+    pub fn list_migration_backups(&self) -> Result<Vec<backup::Info>> {
+        let _one = lock(&self.backup_lock);
+        backup::list_of(&self.migration_dir(), &self.file_name())
+    }
+
+    /// Reads and verifies a migration snapshot given by name only (hash, parse).
+    pub fn read_migration_backup(&self, name: &str) -> Result<(Value, backup::Meta)> {
+        if name.contains('/') || name.contains('\\') {
+            return Err(Error::BackupNotFound(format!(
+                "Give a migration backup's file name from listMigrationBackups(), not a path ({name:?})"
+            )));
+        }
+        let path = backup::resolve_of(&self.migration_dir(), name, &self.file_name())?;
+        backup::read_verified(&path)
+    }
+
+    /// `prepare_restore` for a migration snapshot (name only).
+    pub fn prepare_migration_restore(&self, name: &str) -> Result<(Value, backup::Meta)> {
+        let (v, meta) = self.read_migration_backup(name)?;
+        self.create_backup("before-restore", true)?;
+        Ok((v, meta))
+    }
+
+    /// `prepare_restore` from a given backup directory.
+    pub fn prepare_restore_in(
+        &self,
+        dir: &Path,
+        name_or_path: &str,
+    ) -> Result<(Value, backup::Meta)> {
         if self.is_closed() {
             return Err(Error::Closed);
         }
-        let path =
-            backup::resolve_of(&self.inner.opts.backup_dir, name_or_path, &self.file_name())?;
+        let path = backup::resolve_of(dir, name_or_path, &self.file_name())?;
         let (value, meta) = backup::read_verified(&path)?;
         self.create_backup("before-restore", true)?;
         Ok((value, meta))
