@@ -932,9 +932,6 @@ test('odd number spellings in a loaded file are normalised like JSON.parse+strin
 test('unsupported options are refused with E_UNSUPPORTED', t => {
   const fx = fixture(t);
   const cases = [
-    { schema: { a: { type: 'number' } } },
-    { rootSchema: { type: 'object' } },
-    { migrations: { '1.0.0': () => {} } },
     { encryptionKey: 'secret' },
     { serialize: JSON.stringify },
     { deserialize: JSON.parse },
