@@ -141,6 +141,18 @@ export interface Options<T extends Record<string, any> = Record<string, unknown>
   backups?: BackupOptions | false;
   /** Not supported yet: passing `true` throws `E_UNSUPPORTED`; use `reload()`. */
   watch?: boolean;
+  /** electron-store's schema: a JSON Schema `properties` map. Every write is checked first (`E_SCHEMA`). */
+  schema?: Record<string, object>;
+  /** A JSON Schema for the whole document. */
+  rootSchema?: object;
+  /** Your own rules on top of the schema: return error messages. */
+  validate?: (data: T) => string[];
+  /** A loaded document that fails validation: throw `E_SCHEMA` (default) or repair it (after a backup). */
+  onInvalidData?: 'throw' | 'sanitize';
+  /** `{ '<version or npm range>': store => {...} }` or `[{ version, name, up }]`; run in semver order as one transaction. */
+  migrations?: Record<string, (store: Store<T>) => void> | Array<{ version: string; name?: string; up: (store: Store<T>) => void; down?: (store: Store<T>) => void }>;
+  /** Called before each migration step. */
+  beforeEachMigration?: (store: Store<T>, context: { fromVersion: string; toVersion: string; finalVersion: string; versions: string[] }) => void;
 }
 
 /** One changed key of a change, as `onChange('*')` and renderers see it. */
@@ -276,6 +288,17 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   /** Makes the store what it was right after change `seq`. */
   rollbackToSeq(seq: number): Promise<RollbackResult>;
   getHealthReport(): HealthReport;
+
+  /** Checks `data` against the schema and your `validate` option. */
+  validateData(data: unknown): { valid: boolean; errors: string[] };
+  /** The migration snapshots, newest first. */
+  listMigrationBackups(): Promise<BackupInfo[]>;
+  /** Restores a migration snapshot given by file name only. */
+  restoreMigrationBackup(name: string): Promise<true>;
+  /** Checks a migration snapshot (hash, parse, schema) given by file name only. */
+  validateMigrationBackup(name: string): Promise<{ valid: boolean; errors: string[] }>;
+  /** Set when the store was last migrated by a newer app version (nothing was run). */
+  readonly newerVersion?: string;
 }
 
 export { Store };

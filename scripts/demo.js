@@ -73,6 +73,30 @@ try {
 }
 store.close();
 
+line('schema and transactional migrations');
+fs.writeFileSync(path.join(cwd, 'app.json'), JSON.stringify({ theme: 'DARK', __internal__: { migrations: { version: '1.0.0' } } }, null, '\t'));
+const schema = { theme: { enum: ['dark', 'light'], default: 'dark' }, fontSize: { type: 'number', minimum: 8, default: 14 } };
+try {
+  new Store({ cwd, name: 'app', schema, projectVersion: '2.0.0', backups: false, migrations: {
+    '1.5.0': s => s.set('theme', 'dark'),
+    '2.0.0': () => { throw new Error('bug in the 2.0.0 migration'); },
+  } });
+} catch (error) {
+  console.log(`  ${error.code}: ${error.message.slice(0, 110)}…`);
+  console.log('  file unchanged:', fs.readFileSync(path.join(cwd, 'app.json'), 'utf8').includes('"DARK"'));
+}
+const app = new Store({ cwd, name: 'app', schema, projectVersion: '2.0.0', backups: false, migrations: {
+  '1.5.0': s => s.set('theme', s.get('theme').toLowerCase()),
+  '2.0.0': s => s.set('migratedAt', 'v2'),
+} });
+console.log('  migrated:', JSON.stringify(app.store));
+try {
+  app.set('fontSize', 2);
+} catch (error) {
+  console.log(`  set('fontSize', 2): ${error.code}: ${error.message}`);
+}
+app.close();
+
 line('durability: a child process does sync sets and is killed with SIGKILL');
 const child = spawnSync(process.execPath, ['-e', `
   const Store = require(${JSON.stringify(path.resolve(__dirname, '..'))});
