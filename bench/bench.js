@@ -80,6 +80,8 @@ function snapshotPackage() {
     if (['package.json', 'index.js', 'index.mjs', 'binding.js'].includes(f) || f.endsWith('.node')) fs.copyFileSync(path.join(ROOT, f), path.join(dst, f));
   }
   fs.cpSync(path.join(ROOT, 'lib'), path.join(dst, 'lib'), { recursive: true });
+  // runtime dependencies (semver) resolve from the project's node_modules
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dst, 'node_modules'), 'dir');
   return dst;
 }
 const TAD_MODULE = snapshotPackage();

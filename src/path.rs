@@ -51,14 +51,6 @@ pub fn check_segments(key: &str, segs: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Joins segments back into a dot-notation key (escaping literal dots).
-pub fn to_dot_key(segs: &[String]) -> String {
-    segs.iter()
-        .map(|s| s.replace('.', "\\."))
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
 /// Encodes segments as an RFC 6901 JSON Pointer (`""` is the whole document).
 pub fn to_pointer(segs: &[String]) -> String {
     let mut out = String::new();
@@ -155,6 +147,5 @@ mod tests {
         assert_eq!(to_pointer(&["a/b".into(), "m~n".into()]), "/a~1b/m~0n");
         assert!(from_pointer("a").is_err());
         assert!(from_pointer("/a~2").is_err());
-        assert_eq!(to_dot_key(&["a.b".into(), "c".into()]), "a\\.b.c");
     }
 }

@@ -78,15 +78,6 @@ impl Value {
             _ => false,
         }
     }
-
-    /// Approximate heap size in bytes (for reporting only).
-    pub fn approx_nodes(&self) -> usize {
-        match self {
-            Value::Array(a) => 1 + a.iter().map(Value::approx_nodes).sum::<usize>(),
-            Value::Object(m) => 1 + m.iter().map(|(_, v)| v.approx_nodes()).sum::<usize>(),
-            _ => 1,
-        }
-    }
 }
 
 /// A SHA-256 digest.
