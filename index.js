@@ -358,7 +358,7 @@ class Store {
         const text = toJsonText('defaults', opts.defaults || {});
         this.#run(() => this.#native.fillDefaults(text, this.#listFlags() | NativeStore.NO_SCHEMA), 'changes', true);
       }
-      if (first && opts.steps) this.#migrate(opts, existed);
+      if (first && opts.steps) this.#migrate(opts, existed, seqAtOpen);
       if (first) this.#checkLoaded(opts, seqAtOpen);
     } catch (error) {
       this.#abandon();
@@ -408,7 +408,7 @@ class Store {
    * first; if a step throws, the store goes back to exactly its state before
    * them (the snapshot is kept) and E_MIGRATION names the step.
    */
-  #migrate(opts, existed) {
+  #migrate(opts, existed, seqAtOpen) {
     const { semver, isRange, plan } = migrationsLib;
     const target = opts.projectVersion;
     if (!target) throw storeError('E_MIGRATION', 'Project version could not be inferred. Please specify the `projectVersion` option.');
@@ -437,7 +437,6 @@ class Store {
     } catch (error) {
       throw fromNative(error);
     }
-    const seqBefore = JSON.parse(this.#native.status()).seq;
     const flags = this.#flags;
     this.#flags |= NativeStore.NO_SCHEMA;
     let step;
@@ -457,7 +456,8 @@ class Store {
       if (isRange(previous) || !semver.eq(previous, target)) this.#setInternal(target);
     } catch (error) {
       this.#flags = flags;
-      this.#undoTo(seqBefore);
+      // back to the state at open: migrations and the defaults filled before them
+      this.#undoTo(seqAtOpen);
       const message = error && error.message ? error.message : String(error);
       throw storeError('E_MIGRATION', `Migration ${JSON.stringify(step.name)} failed: ${message}. The store was restored to its state before the migrations; the snapshot ${snapshot.file} is kept (see listMigrationBackups())`, { cause: error, migration: step.name });
     } finally {

@@ -247,7 +247,7 @@ test('schema defaults fill only what is missing in an existing file', t => {
   assert.deepEqual(plain(s), { a: 9, p: { z: 'kept', y: 7 }, b: 4 });
 });
 
-test('nested schema defaults inside a parent default object are applied (Ajv does)', { todo: 'BUG: tad-store leaves `o` as {} when `o` has default {} and `o.x` has default "hi"; conf/Ajv give { x: "hi" }' }, t => {
+test('nested schema defaults inside a parent default object are applied (Ajv does)', t => {
   const schema = { o: { type: 'object', default: {}, properties: { x: { type: 'string', default: 'hi' } } } };
   const { tad, conf } = fixture(t).pair({ schema });
   assert.deepEqual(plain(conf), { o: { x: 'hi' } }, 'conf reference');
@@ -327,7 +327,17 @@ test("onInvalidData 'throw' (default): the constructor throws E_SCHEMA and the f
   assert.deepEqual(plain(loose), { a: 'bad', keep: 1, o: { x: 5 } });
 });
 
-test("onInvalidData 'throw' keeps a compact (non-tab) file byte-identical", { todo: 'BUG: when the open filled a schema default before the check failed, the undo rewrites a compact JSON file tab-formatted (same content, different bytes)' }, t => {
+test("onInvalidData 'throw' undoes defaults filled on open: the tab-formatted file is byte-identical", t => {
+  const fx = fixture(t);
+  const dir = fx.dir();
+  const file = writeFile(dir, 'config.json', TAB({ a: 'bad', keep: 1 }));
+  const before = fs.readFileSync(file);
+  const schema = { a: { type: 'number' }, d: { type: 'number', default: 1 }, p: { type: 'object', properties: { y: { type: 'number', default: 7 } } } };
+  assert.throws(() => new Store({ cwd: dir, schema, defaults: { e: 'x' } }), e => e.code === 'E_SCHEMA');
+  assert.deepEqual(fs.readFileSync(file), before);
+});
+
+test("onInvalidData 'throw' keeps a compact (non-tab) file byte-identical", t => {
   const fx = fixture(t);
   const dir = fx.dir();
   const file = writeFile(dir, 'config.json', JSON.stringify({ a: 'bad', keep: 1 }));

@@ -342,7 +342,10 @@ fn fill_defaults(v: &mut Value, schema: &serde_json::Value, changed: &mut bool) 
         let present = m.contains_key(k);
         if !present {
             if let Some(d) = s.get("default") {
-                Arc::make_mut(m).insert(Str::from(k.as_str()), from_serde(d));
+                let mut value = from_serde(d);
+                // Ajv goes on into the default it just put there
+                fill_defaults(&mut value, s, &mut false);
+                Arc::make_mut(m).insert(Str::from(k.as_str()), value);
                 *changed = true;
             } else if has_nested_defaults(s) {
                 // conf leaves nested defaults out when the parent is missing
@@ -456,6 +459,16 @@ mod tests {
             ))
             .is_none());
         assert_eq!(schema.top_level_defaults().len(), 1);
+        let inner = Schema::new(
+            Some(&json!({"o": {"type": "object", "default": {}, "properties": {"x": {"default": "hi"}}}})),
+            None,
+        )
+        .unwrap();
+        let filled = inner.with_defaults(&doc("{}")).unwrap();
+        assert_eq!(
+            String::from_utf8(to_json(&filled, false)).unwrap(),
+            r#"{"o":{"x":"hi"}}"#
+        );
     }
 
     #[test]

@@ -1135,6 +1135,10 @@ struct Writer {
     last_checkpoint_at: Instant,
     /// Size of the last document written (to size the next buffer).
     last_len: usize,
+    /// (sha256 of the file, Merkle hash of its document) as found at open,
+    /// until the first document write: a state equal to it (say, after a failed
+    /// migration was undone) leaves the file's own bytes alone.
+    base: Option<(String, String)>,
 }
 
 impl Writer {
@@ -1147,9 +1151,11 @@ impl Writer {
             replica_hash,
             prev_line,
         } = start;
-        let last_len = fs::metadata(&inner.opts.path)
-            .map(|m| m.len() as usize)
-            .unwrap_or(0);
+        let file = read_if_exists(&inner.opts.path).ok().flatten();
+        let last_len = file.as_ref().map(Vec::len).unwrap_or(0);
+        let base = file
+            .as_deref()
+            .map(|bytes| (sha256_hex(bytes), hex(&merkle(replica.root()))));
         Writer {
             inner,
             journal,
@@ -1161,6 +1167,7 @@ impl Writer {
             last_checkpoint_took: Duration::from_millis(1),
             last_checkpoint_at: Instant::now(),
             last_len,
+            base,
         }
     }
 
@@ -1321,14 +1328,28 @@ impl Writer {
         }
         let snap = self.replica.root().clone();
         let seq = self.replica_seq;
-        let bytes = to_json_sized(&snap, true, self.last_len + self.last_len / 16 + 64);
-        self.last_len = bytes.len();
-        drop(snap);
-        let hash = sha256_hex(&bytes);
         let doc_hash = match &self.replica_hash {
             Some(h) => h.clone(),
             None => hex(&merkle(self.replica.root())),
         };
+        if let Some((file_sha, base_doc)) = &self.base {
+            if *base_doc == doc_hash {
+                // the file already holds exactly this state: keep its bytes
+                let line = encode_checkpoint(seq, now_ms(), file_sha, self.last_len as u64);
+                let off = self.journal.len();
+                self.journal.append(&line)?;
+                self.journal.sync()?;
+                self.lines.push((off, false));
+                let file_sha = file_sha.clone();
+                self.finish_checkpoint(started, seq, file_sha, doc_hash);
+                return Ok(());
+            }
+        }
+        self.base = None;
+        let bytes = to_json_sized(&snap, true, self.last_len + self.last_len / 16 + 64);
+        self.last_len = bytes.len();
+        drop(snap);
+        let hash = sha256_hex(&bytes);
         let line = encode_checkpoint(seq, now_ms(), &hash, bytes.len() as u64);
         let off = self.journal.len();
         self.journal.append(&line)?;
@@ -1336,6 +1357,12 @@ impl Writer {
         self.lines.push((off, false));
         atomic_write(&self.inner.opts.path, &bytes, self.inner.opts.mode)?;
         self.trim()?;
+        self.finish_checkpoint(started, seq, hash, doc_hash);
+        Ok(())
+    }
+
+    /// Records a finished checkpoint and wakes whoever waits for it.
+    fn finish_checkpoint(&mut self, started: Instant, seq: u64, hash: String, doc_hash: String) {
         self.last_checkpoint_took = started.elapsed();
         self.last_checkpoint_at = Instant::now();
         let mut q = lock(&self.inner.queue);
@@ -1344,11 +1371,10 @@ impl Writer {
         q.journal_bytes = self.journal.len();
         q.history_entries = self.lines.iter().filter(|l| l.1).count() as u64;
         q.checkpoints += 1;
-        q.last_checkpoint = Some((seq, hash.clone(), doc_hash));
+        q.last_checkpoint = Some((seq, hash, doc_hash));
         q.last_checkpoint_ms = self.last_checkpoint_took.as_secs_f64() * 1000.0;
         drop(q);
         self.inner.done.notify_all();
-        Ok(())
     }
 
     /// Keeps the last `history_max` change lines (plus everything from the last
