@@ -149,6 +149,8 @@ struct WriterStart {
     replica_seq: u64,
     replica_hash: Option<String>,
     prev_line: Option<String>,
+    /// The store file's bytes are exactly `replica` (nothing replayed or rebuilt).
+    file_is_replica: bool,
 }
 
 #[derive(Default)]
@@ -518,6 +520,9 @@ impl Store {
                 })
                 .and_then(|c| c.hash_after.clone()),
             prev_line: last_change.map(|c| c.line_hash.clone()),
+            file_is_replica: report.replayed == 0
+                && report.skipped == 0
+                && report.quarantined.is_none(),
         };
         let mut queue = queue;
         let mut seq = last_seq;
@@ -1150,11 +1155,13 @@ impl Writer {
             replica_seq,
             replica_hash,
             prev_line,
+            file_is_replica,
         } = start;
         let file = read_if_exists(&inner.opts.path).ok().flatten();
         let last_len = file.as_ref().map(Vec::len).unwrap_or(0);
         let base = file
             .as_deref()
+            .filter(|_| file_is_replica)
             .map(|bytes| (sha256_hex(bytes), hex(&merkle(replica.root()))));
         Writer {
             inner,
@@ -1652,5 +1659,24 @@ mod tests {
             s.prepare_restore("../config.json").unwrap_err().code(),
             "E_BACKUP_NOT_FOUND"
         );
+    }
+
+    #[test]
+    fn undoing_back_to_the_opened_state_keeps_the_file_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.json");
+        fs::write(&p, br#"{"a":1,  "b":[1,2]}"#).unwrap();
+        let (s, _) = open(dir.path(), |_| {});
+        set(&s, "a", "2");
+        s.rollback(Target::Seq(0), None).unwrap();
+        s.close().unwrap();
+        assert_eq!(fs::read(&p).unwrap(), br#"{"a":1,  "b":[1,2]}"#.to_vec());
+        // and the journal agrees with the file: nothing to replay, no external edit
+        let (s2, r) = open(dir.path(), |_| {});
+        assert_eq!((r.replayed, r.external_edit), (0, false));
+        assert_eq!(text(&s2), r#"{"a":1,"b":[1,2]}"#);
+        set(&s2, "a", "3");
+        s2.close().unwrap();
+        assert!(fs::read_to_string(&p).unwrap().contains("\t\"a\": 3"));
     }
 }
