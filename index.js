@@ -976,9 +976,15 @@ class Store {
     if (typeof fileOrPath !== 'string' || fileOrPath === '') {
       throw new TypeError(`Expected a backup file name or path, got ${fileOrPath === '' ? 'an empty string' : typeof fileOrPath}`);
     }
+    return this.#restoreWith(() => native.restorePrepare(fileOrPath));
+  }
+
+  /** Commits a restore prepared off the JS thread (`prepare` resolves to a token). */
+  async #restoreWith(prepare) {
+    const native = this.#native;
     let token;
     try {
-      token = Number(await native.restorePrepare(fileOrPath));
+      token = Number(await prepare());
     } catch (error) {
       throw fromNative(error);
     }
@@ -1124,20 +1130,7 @@ class Store {
   async restoreMigrationBackup(name) {
     const native = this.#live();
     if (typeof name !== 'string' || name === '') throw new TypeError('Expected a migration backup file name');
-    let token;
-    try {
-      token = Number(await native.restoreMigrationPrepare(name));
-    } catch (error) {
-      throw fromNative(error);
-    }
-    if (this.#closed) {
-      try {
-        native.discard(token);
-      } catch {}
-      throw closedError();
-    }
-    this.#run(() => native.restoreApply(token, this.#listFlags()), 'changes', true);
-    return true;
+    return this.#restoreWith(() => native.restoreMigrationPrepare(name));
   }
 
   /** `{ storeSize, keyCount, listenerCount, backupCount, lastBackup, historyEntries, ... }` */
