@@ -286,6 +286,15 @@ function stopAutomaticBackups(core) {
 // The Store
 // ---------------------------------------------------------------------------
 
+/** Awaits a native Promise of JSON text: the parsed value, or the error with its code. */
+async function nativeJson(promise) {
+  try {
+    return JSON.parse(await promise);
+  } catch (error) {
+    throw fromNative(error);
+  }
+}
+
 function reportListenerError(store, error) {
   if (store.events.listenerCount('listenerError') > 0) {
     store.events.emit('listenerError', error);
@@ -957,12 +966,7 @@ class Store {
 
   /** The backups, newest first: `[{ file, path, metadata }]`. */
   async listBackups() {
-    const native = this.#live();
-    try {
-      return JSON.parse(await native.listBackups());
-    } catch (error) {
-      throw fromNative(error);
-    }
+    return nativeJson(this.#live().listBackups());
   }
 
   /**
@@ -1004,12 +1008,7 @@ class Store {
    */
   async getHistorySummary() {
     const native = this.#live();
-    let prepared;
-    try {
-      prepared = JSON.parse(await native.history());
-    } catch (error) {
-      throw fromNative(error);
-    }
+    const prepared = await nativeJson(native.history());
     try {
       native.discard(prepared.token);
     } catch {}
@@ -1030,12 +1029,7 @@ class Store {
 
   async #rollback(kind, value, rolledBackTo) {
     const native = this.#live();
-    let prepared;
-    try {
-      prepared = JSON.parse(await native.history());
-    } catch (error) {
-      throw fromNative(error);
-    }
+    const prepared = await nativeJson(native.history());
     if (this.#closed) {
       try {
         native.discard(prepared.token);
@@ -1098,32 +1092,21 @@ class Store {
 
   /** The migration snapshots (`storeHistory/migrations/`), newest first. */
   async listMigrationBackups() {
-    const native = this.#live();
-    try {
-      return JSON.parse(await native.listMigrationBackups());
-    } catch (error) {
-      throw fromNative(error);
-    }
+    return nativeJson(this.#live().listMigrationBackups());
   }
 
   /** Checks a migration snapshot (file name only): hash, parse, schema → `{ valid, errors }`. */
   async validateMigrationBackup(name) {
     const native = this.#live();
     if (typeof name !== 'string' || name === '') throw new TypeError('Expected a migration backup file name');
-    try {
-      const result = JSON.parse(await native.validateMigrationBackup(name));
-      if (result.valid && this.#opts.validate) {
-        const list = await this.listMigrationBackups();
-        const entry = list.find(b => b.file === name);
-        if (entry) {
-          const custom = this.#opts.validate(JSON.parse(fs.readFileSync(entry.path, 'utf8')));
-          if (Array.isArray(custom) && custom.length > 0) return { valid: false, errors: custom.map(String) };
-        }
-      }
-      return result;
-    } catch (error) {
-      throw fromNative(error);
+    const result = await nativeJson(native.validateMigrationBackup(name));
+    if (result.valid && this.#opts.validate) {
+      // the native check passed, so the name is a snapshot of this store that parses
+      const file = path.join(this.#opts.historyDir, 'migrations', name);
+      const custom = this.#opts.validate(JSON.parse(await fs.promises.readFile(file, 'utf8')));
+      if (Array.isArray(custom) && custom.length > 0) return { valid: false, errors: custom.map(String) };
     }
+    return result;
   }
 
   /** Restores a migration snapshot (file name only), like restoreBackup(). */

@@ -6,12 +6,10 @@
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::error::{Error, Result};
 use crate::fsutil::{atomic_write, ensure_dir};
 use crate::history::iso;
-use crate::value::{hex, parse, write_string, Value};
+use crate::value::{parse, sha256_hex, write_string, Value};
 
 /// A backup's `.meta.json`.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,10 +87,6 @@ pub struct Info {
     pub path: PathBuf,
     /// `None` when the `.meta.json` is missing or unreadable.
     pub meta: Option<Meta>,
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes).into())
 }
 
 fn is_backup_name(name: &str) -> bool {

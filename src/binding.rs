@@ -21,7 +21,7 @@ use crate::history::{iso, Target};
 use crate::journal::ChangeRecord;
 use crate::path::{segments, FORBIDDEN_SEGMENTS};
 use crate::store::{Durability, OpenReport, Options, Store};
-use crate::value::{parse_nested, to_json, write_json, write_string, Str, Value};
+use crate::value::{parse_nested, to_json, write_json, write_list, write_string, Str, Value};
 
 fn js_err(e: CoreError) -> napi::Error {
     napi::Error::new(Status::GenericFailure, format!("[{}] {}", e.code(), e))
@@ -159,24 +159,19 @@ fn store(handle: u32) -> napi::Result<Arc<BindingStore>> {
 fn changes_json(entries: &[(String, Option<Value>, Option<Value>)], flags: u32) -> String {
     let with_values = flags & FLAG_VALUES != 0;
     let mut out = Vec::with_capacity(64);
-    out.push(b'[');
-    for (i, (k, o, n)) in entries.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    write_list(&mut out, entries, |out, (k, o, n)| {
         out.extend_from_slice(b"{\"k\":");
-        write_string(&mut out, k);
+        write_string(out, k);
         if let Some(o) = o.as_ref().filter(|_| with_values) {
             out.extend_from_slice(b",\"o\":");
-            write_json(&mut out, o, false);
+            write_json(out, o, false);
         }
         if let Some(n) = n.as_ref().filter(|_| with_values) {
             out.extend_from_slice(b",\"n\":");
-            write_json(&mut out, n, false);
+            write_json(out, n, false);
         }
         out.push(b'}');
-    }
-    out.push(b']');
+    });
     String::from_utf8(out).unwrap_or_default()
 }
 
@@ -261,49 +256,32 @@ fn backup_json(out: &mut Vec<u8>, b: &backup::Info) {
 }
 
 fn backups_json(list: &[backup::Info]) -> String {
-    let mut out = vec![b'['];
-    for (i, b) in list.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        backup_json(&mut out, b);
-    }
-    out.push(b']');
+    let mut out = Vec::new();
+    write_list(&mut out, list, backup_json);
     String::from_utf8(out).unwrap_or_default()
 }
 
 /// The history summary entries: `[{seq, timestamp, operation, keys, hashBefore, hashAfter, reversible}]`.
 fn history_json(entries: &[ChangeRecord]) -> String {
-    let mut out = vec![b'['];
-    for (i, e) in entries.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(
-            format!(
-                "{{\"seq\":{},\"timestamp\":\"{}\",\"time\":",
-                e.seq,
-                iso(e.ts)
-            )
-            .as_bytes(),
+    let mut out = Vec::new();
+    write_list(&mut out, entries, |out, e| {
+        let head = format!(
+            "{{\"seq\":{},\"timestamp\":\"{}\",\"time\":",
+            e.seq,
+            iso(e.ts)
         );
-        crate::value::write_number(&mut out, e.ts);
+        out.extend_from_slice(head.as_bytes());
+        crate::value::write_number(out, e.ts);
         out.extend_from_slice(b",\"operation\":");
-        write_string(&mut out, &e.op);
-        out.extend_from_slice(b",\"keys\":[");
-        for (j, k) in e.keys.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            write_string(&mut out, k);
-        }
-        out.extend_from_slice(b"],\"hashBefore\":");
-        opt_json(&mut out, e.hash_before.as_deref());
+        write_string(out, &e.op);
+        out.extend_from_slice(b",\"keys\":");
+        write_list(out, &e.keys, |o, k| write_string(o, k));
+        out.extend_from_slice(b",\"hashBefore\":");
+        opt_json(out, e.hash_before.as_deref());
         out.extend_from_slice(b",\"hashAfter\":");
-        opt_json(&mut out, e.hash_after.as_deref());
+        opt_json(out, e.hash_after.as_deref());
         out.extend_from_slice(format!(",\"reversible\":{}}}", e.inverse.is_some()).as_bytes());
-    }
-    out.push(b']');
+    });
     String::from_utf8(out).unwrap_or_default()
 }
 
@@ -1052,14 +1030,8 @@ pub fn store_validate(h: u32, json: String) -> napi::Result<String> {
         }
     };
     let errors = schema.errors(&doc, None);
-    let mut out = vec![b'['];
-    for (i, e) in errors.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_string(&mut out, e);
-    }
-    out.push(b']');
+    let mut out = Vec::new();
+    write_list(&mut out, &errors, |o, e| write_string(o, e));
     Ok(String::from_utf8(out).unwrap_or_default())
 }
 
@@ -1165,14 +1137,9 @@ pub fn store_validate_migration_backup(h: u32, name: String) -> napi::Result<Asy
             Err(e @ CoreError::BackupCorrupt(_)) => vec![e.to_string()],
             Err(e) => return Err(e),
         };
-        let mut out = format!("{{\"valid\":{},\"errors\":[", errors.is_empty()).into_bytes();
-        for (i, e) in errors.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_string(&mut out, e);
-        }
-        out.extend_from_slice(b"]}");
+        let mut out = format!("{{\"valid\":{},\"errors\":", errors.is_empty()).into_bytes();
+        write_list(&mut out, &errors, |o, e| write_string(o, e));
+        out.push(b'}');
         Ok(String::from_utf8(out).unwrap_or_default())
     }))
 }

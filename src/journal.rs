@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::doc::{Change, PatchOp};
 use crate::error::{Error, Result};
 use crate::fsutil::{atomic_write, read_if_exists, sync_dir};
-use crate::value::{parse, write_string, Value};
+use crate::value::{parse, write_list, write_string, Value};
 
 /// A change as recorded in the journal (one history entry).
 #[derive(Clone, Debug)]
@@ -76,31 +76,15 @@ pub fn encode_change(e: &Encoded) -> Vec<u8> {
     crate::value::write_number(&mut out, e.ts);
     out.extend_from_slice(b",\"op\":");
     write_string(&mut out, e.op);
-    out.extend_from_slice(b",\"keys\":[");
-    for (i, k) in e.keys.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_string(&mut out, k);
-    }
-    out.extend_from_slice(b"],\"patch\":[");
-    for (i, p) in e.change.patch.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        p.write_json(&mut out);
-    }
+    out.extend_from_slice(b",\"keys\":");
+    write_list(&mut out, e.keys, |o, k| write_string(o, k));
+    out.extend_from_slice(b",\"patch\":");
+    write_list(&mut out, &e.change.patch, |o, p| p.write_json(o));
+    out.extend_from_slice(b",\"inverse\":");
     if e.reversible {
-        out.extend_from_slice(b"],\"inverse\":[");
-        for (i, p) in e.change.inverse.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            p.write_json(&mut out);
-        }
-        out.push(b']');
+        write_list(&mut out, &e.change.inverse, |o, p| p.write_json(o));
     } else {
-        out.extend_from_slice(b"],\"inverse\":null");
+        out.extend_from_slice(b"null");
     }
     out.extend_from_slice(b",\"hashBefore\":\"");
     out.extend_from_slice(e.hash_before.as_bytes());
@@ -121,9 +105,7 @@ pub fn encode_change(e: &Encoded) -> Vec<u8> {
 
 /// SHA-256 (hex) of a line's bytes, without the trailing newline.
 pub fn line_hash(line: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    crate::value::hex(&Sha256::digest(line).into())
+    crate::value::sha256_hex(line.strip_suffix(b"\n").unwrap_or(line))
 }
 
 /// Encodes a checkpoint line.

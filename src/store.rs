@@ -16,8 +16,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use crate::backup;
 use crate::doc::{Change, Document};
 use crate::error::{Error, Result};
@@ -30,7 +28,7 @@ use crate::journal::{
 };
 #[cfg(test)]
 use crate::value::to_json;
-use crate::value::{hex, merkle, parse, to_json_sized, Value};
+use crate::value::{hex, merkle, parse, sha256_hex, to_json_sized, Value};
 
 /// When `set` returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,15 +216,6 @@ pub struct Store {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
-    for b in d {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
 }
 
 /// `<file>.corrupt-<ms>`: where a damaged store file is kept.

@@ -167,6 +167,27 @@ fn feed(h: &mut Sha256, v: &Value) {
     }
 }
 
+/// SHA-256 of `bytes`, as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes).into())
+}
+
+/// Writes `[item,item,...]`, each item by `write`.
+pub fn write_list<T>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(&mut Vec<u8>, T),
+) {
+    out.push(b'[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(out, item);
+    }
+    out.push(b']');
+}
+
 /// Lowercase hex of a hash.
 pub fn hex(h: &Hash) -> String {
     let mut s = String::with_capacity(64);
