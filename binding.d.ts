@@ -34,80 +34,106 @@ export interface BindingOptions {
   rootSchema?: string
 }
 
-/** Flushes, stops the writer and releases the handle. */
-export declare function storeClose(h: number): void
+/** Undoes the open transaction: the keys that changed back. */
+export declare function storeAbort(h: number): R<string>
 
 /**
- * Takes a backup (`onlyIfChanged`: skip when the newest backup has this
- * content). Resolves to the backup's `{file, path, metadata}` JSON, or `"null"`.
+ * Opens a transaction: later changes are written only by `storeCommit`, as
+ * one journal entry.
+ */
+export declare function storeBegin(h: number): R<undefined>
+
+/**
+ * Closes the instance (flushing). When its changes cannot be written, throws
+ * and stays open, unless `force`.
+ */
+export declare function storeClose(h: number, force: boolean): R<undefined>
+
+/** Writes the open transaction as one entry named `name`. */
+export declare function storeCommit(h: number, name: string): R<undefined>
+
+/** A number identifying the open file (equal for every instance on one file). */
+export declare function storeCoreId(h: number): R<number>
+
+/**
+ * Takes a backup (`onlyIfChanged`: skip when the newest backup holds this
+ * state). Resolves to the backup's `{file, path, metadata}` JSON, or `"null"`.
  */
 export declare function storeCreateBackup(h: number, reason: string, onlyIfChanged: boolean): Promise<string>
 
 /** `storeCreateBackup` on the calling thread (used when closing). */
-export declare function storeCreateBackupSync(h: number, reason: string, onlyIfChanged: boolean): string
+export declare function storeCreateBackupSync(h: number, reason: string, onlyIfChanged: boolean): R<string>
 
-/** Deletes `key`; same return convention as `storeSet`. */
-export declare function storeDelete(h: number, flags: number, key: string, wantOld: boolean): string | null
+/** Deletes `key`: `null` when nothing changed, else `[{k, o?, n?}]`. */
+export declare function storeDelete(h: number, flags: number, key: string, wantOld: boolean): R<string | undefined | null>
 
 /** Drops prepared work that will not be applied. */
-export declare function storeDiscard(h: number, token: number): void
+export declare function storeDiscard(h: number, token: number): R<undefined>
 
 /** Adds the top-level defaults the document lacks: `null` or the added keys. */
-export declare function storeFillDefaults(h: number, flags: number, json: string): string | null
+export declare function storeFillDefaults(h: number, flags: number, json: string): R<string | undefined | null>
 
 /** Promise form of `storeFlushSync`, waiting on a worker thread. */
-export declare function storeFlush(h: number): Promise<void>
+export declare function storeFlush(h: number): Promise<string>
 
 /** Blocks until every change so far is durable and in the document file. */
-export declare function storeFlushSync(h: number): void
+export declare function storeFlushSync(h: number): R<undefined>
 
 /** The value at `key` as JSON text, or `null` when absent. */
 export declare function storeGet(h: number, flags: number, key: string): string | null
 
 /** Whether `key` exists. */
-export declare function storeHas(h: number, flags: number, key: string): boolean
+export declare function storeHas(h: number, flags: number, key: string): R<boolean>
 
 /**
- * Resolves to `{"token": n, "entries": [...]}`: the history summary, with the
- * entries kept for a rollback by token.
+ * Resolves to `{"token": n, "entries": [...]}`: the history, kept for a
+ * rollback by token.
  */
 export declare function storeHistory(h: number): Promise<string>
 
 /** Top-level keys in insertion order. */
-export declare function storeKeys(h: number): Array<string>
+export declare function storeKeys(h: number): R<Array<string>>
 
 /** Resolves to the backups as JSON, newest first. */
 export declare function storeListBackups(h: number): Promise<string>
 
 /** The backups as JSON, newest first, read on the calling thread. */
-export declare function storeListBackupsSync(h: number): string
+export declare function storeListBackupsSync(h: number): R<string>
+
+/**
+ * Sends the file's background events to `callback(json)`: other processes'
+ * changes, write failures and recoveries. A weak threadsafe function: it does
+ * not keep the process alive, and it is released when the file closes.
+ */
+export declare function storeListen(h: number, callback: (arg: string) => void): R<undefined>
 
 /** Resolves to the migration snapshots as JSON, newest first. */
 export declare function storeListMigrationBackups(h: number): Promise<string>
 
 /**
- * Writes a migration snapshot (`storeHistory/migrations/`) of the current state
- * now; returns its `{file, path, metadata}` JSON.
+ * Writes a migration snapshot of the current state now; returns its
+ * `{file, path, metadata}` JSON.
  */
-export declare function storeMigrationSnapshotSync(h: number, reason: string): string
+export declare function storeMigrationSnapshotSync(h: number, reason: string): R<string>
 
 /**
- * Opens the store file (creating directories), replaying the journal.
- * Returns the handle the other functions take.
+ * Opens a `Store` instance on a file (the file's core is shared with the
+ * instances already open on it in this process). Returns the handle the other
+ * functions take.
  */
-export declare function storeOpen(opts: BindingOptions): number
+export declare function storeOpen(opts: BindingOptions): R<number>
 
-/** What opening found, as JSON: `{quarantined, replayed, skipped, externalEdit, journalDamage}`. */
-export declare function storeOpenReport(h: number): string
+/** What opening found, as JSON. */
+export declare function storeOpenReport(h: number): R<string>
 
-/** Re-reads the file: `null` or the changed top-level keys. */
-export declare function storeReload(h: number, flags: number): string | null
+/** Re-reads the shared journal and the file: the changed top-level keys. */
+export declare function storeReload(h: number): R<string>
 
 /** Replaces the whole document: `null` or the changed top-level keys. */
-export declare function storeReplaceAll(h: number, flags: number, json: string, op: string, keepInternal: boolean): string | null
+export declare function storeReplaceAll(h: number, flags: number, json: string, op: string, keepInternal: boolean): R<string | undefined | null>
 
 /** Commits a prepared restore: `null` or the changed top-level keys. */
-export declare function storeRestoreApply(h: number, token: number, flags: number): string | null
+export declare function storeRestoreApply(h: number, token: number, flags: number): R<string | undefined | null>
 
 /**
  * Verifies a migration snapshot (name only) and backs the current state up;
@@ -124,37 +150,33 @@ export declare function storeRestorePrepare(h: number, name: string): Promise<st
 /**
  * Rolls back to the state after change `seq` (`kind` 0) or at time `value` ms
  * (`kind` 1), using the history prepared under `token` (or -1 to read it now).
+ * Returns `{targetSeq, reverted, changes}`.
  */
-export declare function storeRollbackApply(h: number, token: number, kind: number, value: number, flags: number): string
+export declare function storeRollbackApply(h: number, token: number, kind: number, value: number, flags: number): R<string>
 
 /**
- * Repairs the document where it fails the schema (drops the invalid parts,
- * refills defaults) as one `sanitize` change, after backing the original up.
- * Returns `null` (already valid) or the changed top-level keys; `E_SCHEMA` when
- * it cannot be made valid.
+ * Repairs the document where it fails the schema (after backing it up):
+ * `null` (already valid) or the changed top-level keys.
  */
-export declare function storeSanitize(h: number, flags: number): string | null
+export declare function storeSanitize(h: number, flags: number): R<string | undefined | null>
 
-/**
- * Top-level `default`s of the `schema` option, as a JSON object (conf merges
- * them into the defaults `reset()` and `clear()` use).
- */
-export declare function storeSchemaDefaults(h: number): string
+/** Top-level `default`s of the `schema` option, as a JSON object. */
+export declare function storeSchemaDefaults(h: number): R<string>
 
 /**
  * Sets `key` to the JSON `json`: `null` when nothing changed, else the old
  * value's JSON (`""` when absent or not wanted).
  */
-export declare function storeSet(h: number, flags: number, key: string, json: string, wantOld: boolean): string | null
+export declare function storeSet(h: number, flags: number, key: string, json: string, wantOld: boolean): R<string | undefined | null>
 
 /** Sets every `key: value` of a JSON object as one change: `null` or `[{k, o?, n?}]`. */
-export declare function storeSetMany(h: number, flags: number, json: string, op: string): string | null
+export declare function storeSetMany(h: number, flags: number, json: string, op: string): R<string | undefined | null>
 
 /** Number of top-level keys. */
-export declare function storeSize(h: number): number
+export declare function storeSize(h: number): R<number>
 
 /** Writer/journal counters as JSON. */
-export declare function storeStatus(h: number): string
+export declare function storeStatus(h: number): R<string>
 
 /** The whole document as compact JSON. */
 export declare function storeToJson(h: number): string
@@ -163,10 +185,17 @@ export declare function storeToJson(h: number): string
  * Schema errors (conf's format) of the JSON document `json`, or of the store's
  * document when `json` is empty, as a JSON array of strings.
  */
-export declare function storeValidate(h: number, json: string): string
+export declare function storeValidate(h: number, json: string): R<string>
 
 /**
  * Checks a migration snapshot: hash, parse, schema. Resolves to
  * `{"valid": bool, "errors": [...]}` (a missing snapshot rejects).
  */
 export declare function storeValidateMigrationBackup(h: number, name: string): Promise<string>
+
+/**
+ * Test hook: makes the core panic at the named point the next `times` times
+ * (only when the process runs with `TAD_STORE_TEST_HOOKS=1`). Returns whether
+ * it was armed.
+ */
+export declare function testArmPanic(name: string | undefined | null, times: number): boolean

@@ -835,7 +835,11 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.storeAbort = nativeBinding.storeAbort
+module.exports.storeBegin = nativeBinding.storeBegin
 module.exports.storeClose = nativeBinding.storeClose
+module.exports.storeCommit = nativeBinding.storeCommit
+module.exports.storeCoreId = nativeBinding.storeCoreId
 module.exports.storeCreateBackup = nativeBinding.storeCreateBackup
 module.exports.storeCreateBackupSync = nativeBinding.storeCreateBackupSync
 module.exports.storeDelete = nativeBinding.storeDelete
@@ -849,6 +853,7 @@ module.exports.storeHistory = nativeBinding.storeHistory
 module.exports.storeKeys = nativeBinding.storeKeys
 module.exports.storeListBackups = nativeBinding.storeListBackups
 module.exports.storeListBackupsSync = nativeBinding.storeListBackupsSync
+module.exports.storeListen = nativeBinding.storeListen
 module.exports.storeListMigrationBackups = nativeBinding.storeListMigrationBackups
 module.exports.storeMigrationSnapshotSync = nativeBinding.storeMigrationSnapshotSync
 module.exports.storeOpen = nativeBinding.storeOpen
@@ -868,3 +873,4 @@ module.exports.storeStatus = nativeBinding.storeStatus
 module.exports.storeToJson = nativeBinding.storeToJson
 module.exports.storeValidate = nativeBinding.storeValidate
 module.exports.storeValidateMigrationBackup = nativeBinding.storeValidateMigrationBackup
+module.exports.testArmPanic = nativeBinding.testArmPanic

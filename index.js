@@ -7,7 +7,7 @@ const { isDeepStrictEqual } = require('node:util');
 
 const binding = require('./binding.js');
 const NativeStore = require('./lib/native.js');
-const { storeError, fromNative, closedError } = require('./lib/errors.js');
+const { storeError, closedError } = require('./lib/errors.js');
 const { checkValueType, toJsonText, segmentsOf, related } = require('./lib/values.js');
 const migrationsLib = require('./lib/migrations.js');
 
@@ -31,74 +31,40 @@ function electronApp() {
 }
 
 // ---------------------------------------------------------------------------
-// Open cores: one native store per file in a process, shared by every Store
-// instance on that file, flushed when the process exits.
+// Open files: the native core keeps one document per file in a process,
+// shared by every Store instance on it (each with its own handle and
+// options). Here: the JS side of that sharing (the instances to deliver
+// events to, read caches), and the exit hook that closes every store.
 // ---------------------------------------------------------------------------
 
 const openCores = new Map();
+const openStores = new Set();
 let exitHookInstalled = false;
 
-function flushAllOnExit() {
-  for (const core of openCores.values()) {
+function closeAllOnExit() {
+  for (const store of [...openStores]) {
     try {
-      try {
-        stopAutomaticBackups(core);
-      } catch {}
-      core.native.close();
+      store.close();
     } catch (error) {
-      process.stderr.write(`tad-store: could not flush ${core.path} on exit: ${error.message}\n`);
+      process.stderr.write(`tad-store: could not write ${store.path} on exit (${error.code}): ${error.message}\n`);
     }
   }
-  openCores.clear();
 }
 
 function installExitHook() {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', flushAllOnExit);
+  process.on('exit', closeAllOnExit);
   const electron = electronApp();
   if (electron) {
     electron.app.on('before-quit', () => {
-      for (const core of openCores.values()) {
+      for (const store of openStores) {
         try {
-          core.native.flushSync();
+          store.flushSync();
         } catch {}
       }
     });
   }
-}
-
-/**
- * The registry key of a store file: its real path, so two `cwd`s that reach the
- * same directory through a symlink share one document instead of overwriting
- * each other.
- */
-function realKey(filePath) {
-  const dir = path.dirname(filePath);
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    return path.join(fs.realpathSync(dir), path.basename(filePath));
-  } catch {
-    return filePath;
-  }
-}
-
-function openCore(filePath, settings) {
-  const existing = openCores.get(filePath);
-  if (existing) {
-    existing.refs++;
-    return existing;
-  }
-  let native;
-  try {
-    native = new NativeStore(binding, settings);
-  } catch (error) {
-    throw fromNative(error);
-  }
-  const core = { path: filePath, native, refs: 1, gen: 0, subscriptions: 0, storeText: null, instances: new Set(), report: JSON.parse(native.openReport()) };
-  openCores.set(filePath, core);
-  installExitHook();
-  return core;
 }
 
 // ---------------------------------------------------------------------------
@@ -226,29 +192,9 @@ function toMillis(t) {
 }
 
 // ---------------------------------------------------------------------------
-// Automatic backups (per file): at start when the content changed, on a
+// Automatic backups (per instance): at start when the content changed, on a
 // timer, and after changes to critical keys, coalesced.
 // ---------------------------------------------------------------------------
-
-function startAutomaticBackups(core, backup, report) {
-  if (core.backupsStarted) return;
-  core.backupsStarted = true;
-  core.backup = backup;
-  core.reportBackupError = error => {
-    // a store closed while its backup was queued has nothing left to back up
-    if (error.code !== 'E_CLOSED') report(Object.assign(error, { message: `tad-store: automatic backup failed: ${error.message}` }));
-  };
-  if (backup.criticalKeys.length > 0) core.critical = backup.criticalKeys;
-  if (backup.onStart && core.native.size() > 0) {
-    core.native.createBackup('application-start', true).catch(error => core.reportBackupError(fromNative(error)));
-  }
-  if (backup.interval > 0) {
-    core.backupTimer = setInterval(() => {
-      core.native.createBackup('scheduled', true).catch(error => core.reportBackupError(fromNative(error)));
-    }, backup.interval);
-    core.backupTimer.unref();
-  }
-}
 
 function isCritical(critical, key, literal) {
   for (const ck of critical) {
@@ -261,38 +207,13 @@ function isCritical(critical, key, literal) {
   return false;
 }
 
-/** A change to a critical key: one backup after the burst, not one per write. */
-function noteCriticalChange(core, keys, literal) {
-  if (core.criticalTimer || !keys.some(k => isCritical(core.critical, k, literal))) return;
-  core.criticalTimer = setTimeout(() => {
-    core.criticalTimer = null;
-    core.native.createBackup('critical-data-change', true).catch(error => core.reportBackupError(fromNative(error)));
-  }, core.backup.coalesceMs);
-  core.criticalTimer.unref();
-}
-
-/** Stops the timers; a critical-key backup still due is taken now. */
-function stopAutomaticBackups(core) {
-  if (core.backupTimer) clearInterval(core.backupTimer);
-  core.backupTimer = null;
-  if (core.criticalTimer) {
-    clearTimeout(core.criticalTimer);
-    core.criticalTimer = null;
-    core.native.createBackupSync('critical-data-change', true);
-  }
-}
-
 // ---------------------------------------------------------------------------
 // The Store
 // ---------------------------------------------------------------------------
 
-/** Awaits a native Promise of JSON text: the parsed value, or the error with its code. */
+/** Awaits a native Promise of JSON text: the parsed value. */
 async function nativeJson(promise) {
-  try {
-    return JSON.parse(await promise);
-  } catch (error) {
-    throw fromNative(error);
-  }
+  return JSON.parse(await promise);
 }
 
 function reportListenerError(store, error) {
@@ -301,6 +222,11 @@ function reportListenerError(store, error) {
   } else {
     process.emitWarning(`tad-store: a change listener threw: ${error && error.stack ? error.stack : error}`, { code: 'TAD_STORE_LISTENER_ERROR' });
   }
+}
+
+/** An Error with a code, from a native event `{ code, message }`. */
+function eventError(e, fields) {
+  return storeError(e.code, e.message, fields);
 }
 
 /**
@@ -318,6 +244,10 @@ class Store {
   #cache = new Map();
   #cacheGen = -1;
   #flags = 0;
+  // automatic backups of this instance
+  #backup = null;
+  #backupTimer = null;
+  #criticalTimer = null;
 
   constructor(options = {}) {
     const opts = normalizeOptions(options);
@@ -327,9 +257,9 @@ class Store {
     /** Absolute path of the store file. */
     this.path = path.resolve(opts.cwd, `${opts.name}${fileExtension}`);
     const existed = fs.existsSync(this.path);
-    /** conf's event emitter: `'change'` after every change. */
+    /** conf's event emitter: `'change'` after every change; `'error'` when writing fails. */
     this.events = new EventEmitter();
-    this.#core = openCore(realKey(this.path), {
+    this.#native = new NativeStore(binding, {
       path: this.path,
       historyDir: opts.historyDir,
       backupDir: opts.backup.directory,
@@ -342,9 +272,7 @@ class Store {
       historyMax: opts.historyMax,
       dotNotation: opts.accessPropertiesByDotNotation !== false,
     });
-    this.#native = this.#core.native;
-    this.#flags = (opts.accessPropertiesByDotNotation !== false ? NativeStore.DOT : 0) | (opts.durability === 'sync' ? NativeStore.SYNC : 0);
-    this.#core.instances.add(this);
+    this.#attach();
     const report = this.#core.report;
     if (report.quarantined && !report.reported) {
       report.reported = true;
@@ -352,9 +280,16 @@ class Store {
       process.emitWarning(`tad-store: the store file ${this.path} was damaged; it was kept as ${report.quarantined} and ${how}`, { code: 'TAD_STORE_QUARANTINED' });
       process.nextTick(() => this.events.emit('recovered', { ...report }));
     }
-    const first = this.#core.refs === 1;
-    const seqAtOpen = JSON.parse(this.#native.status()).seq;
+    // Opening is one transaction: defaults, migrations and the check of the
+    // loaded data are written as one change, or not at all.
+    let name = 'defaults';
+    let began = false;
     try {
+      // a read-only store can only be read: nothing to make transactional
+      if (!this.#core.report.readOnly) {
+        this.#native.begin();
+        began = true;
+      }
       // conf: schema defaults (truthy ones) under `defaults`, for reset() and clear()
       if (opts.schema || opts.rootSchema) {
         const truthy = {};
@@ -365,59 +300,114 @@ class Store {
       // migrations have run (conf checks before, and breaks migrations that fix data)
       if (opts.defaults || opts.schema || opts.rootSchema) {
         const text = toJsonText('defaults', opts.defaults || {});
-        this.#run(() => this.#native.fillDefaults(text, this.#listFlags() | NativeStore.NO_SCHEMA), 'changes', true);
+        this.#run(() => this.#native.fillDefaults(text, this.#listFlags() | NativeStore.NO_SCHEMA), true);
       }
-      if (first && opts.steps) this.#migrate(opts, existed, seqAtOpen);
-      if (first) this.#checkLoaded(opts, seqAtOpen);
+      if (opts.steps && this.#migrate(opts, existed)) name = 'migration';
+      if (this.#checkLoaded(opts)) name = 'sanitize';
+      if (began) this.#native.commit(name);
     } catch (error) {
-      this.#abandon();
+      this.#abandon(began);
       throw error;
     }
-    startAutomaticBackups(this.#core, opts.backup, error => reportListenerError(this, error));
+    this.#startAutomaticBackups();
   }
 
   // -- internals -----------------------------------------------------------
 
-  /** Releases the core after a failed construction (nothing more is written). */
-  #abandon() {
+  /** Joins the JS side of the file's core (shared with the other instances on it). */
+  #attach() {
+    const id = this.#native.coreId();
+    let core = openCores.get(id);
+    if (!core) {
+      core = { id, instances: new Set(), gen: 0, subscriptions: 0, storeText: null, report: JSON.parse(this.#native.openReport()) };
+      openCores.set(id, core);
+      this.#native.listen(json => Store.#onCoreEvent(core, json));
+    }
+    core.instances.add(this);
+    this.#core = core;
+    openStores.add(this);
+    installExitHook();
+  }
+
+  /** Leaves the core (this instance is closed). */
+  #detach() {
     this.#closed = true;
-    const core = this.#core;
-    core.instances.delete(this);
-    core.refs--;
-    if (core.refs === 0) {
-      openCores.delete(core.path);
-      try {
-        core.native.close();
-      } catch {}
+    this.#stopAutomaticBackups(false);
+    this.#core.subscriptions -= this.#subs.length;
+    this.#subs.length = 0;
+    this.#core.instances.delete(this);
+    if (this.#core.instances.size === 0) openCores.delete(this.#core.id);
+    openStores.delete(this);
+  }
+
+  /**
+   * Background events of the file (on the JS thread): another process's
+   * changes, write failures and recoveries, changes dropped as conflicting.
+   */
+  static #onCoreEvent(core, json) {
+    const e = JSON.parse(json);
+    const instances = [...core.instances];
+    if (instances.length === 0) return;
+    if (e.type === 'changes') {
+      core.gen++;
+      core.storeText = null;
+      instances[0].#afterChange(e.changes, true);
+      return;
+    }
+    if (e.type === 'recovered') {
+      for (const inst of instances) inst.events.emit('writeRecovered');
+      return;
+    }
+    const error = e.type === 'rejected'
+      ? eventError(e, { keys: e.keys })
+      : eventError(e, { pending: e.pending });
+    let heard = false;
+    for (const inst of instances) {
+      if (inst.events.listenerCount('error') > 0) {
+        heard = true;
+        try {
+          inst.events.emit('error', error);
+        } catch (listenerError) {
+          reportListenerError(inst, listenerError);
+        }
+      }
+    }
+    if (!heard) {
+      const what = e.type === 'rejected' ? 'a change was dropped' : `writing failed (${e.pending} changes kept in memory and retried)`;
+      process.emitWarning(`tad-store: ${instances[0].path}: ${what}: ${e.message}`, { code: e.type === 'rejected' ? 'TAD_STORE_CHANGE_REJECTED' : 'TAD_STORE_WRITE_ERROR' });
     }
   }
 
-  /** Makes the store what it was right after change `seq` (sync, for undoing a failed open). */
-  #undoTo(seq) {
-    try {
-      this.#native.rollbackApply(-1, 0, seq, this.#listFlags());
-    } finally {
-      this.#changed();
+  /** Releases the handle after a failed construction (its transaction is undone). */
+  #abandon(began) {
+    if (began) {
+      try {
+        const undone = JSON.parse(this.#native.abort());
+        this.#changed();
+        if (undone.length > 0) this.#afterChange(undone, true);
+      } catch {}
     }
-    this.#native.flushSync();
+    this.#detach();
+    try {
+      this.#native.close(true);
+    } catch {}
   }
 
   #setInternal(version) {
     try {
-      this.#native.set(MIGRATION_KEY, JSON.stringify(version), false, NativeStore.DOT | NativeStore.NO_SCHEMA);
-    } catch (error) {
-      throw fromNative(error);
+      this.#native.set(MIGRATION_KEY, JSON.stringify(version), false, NativeStore.NO_SCHEMA);
     } finally {
       this.#changed();
     }
   }
 
   /**
-   * Runs the migrations as one transaction: a snapshot is written durably
-   * first; if a step throws, the store goes back to exactly its state before
-   * them (the snapshot is kept) and E_MIGRATION names the step.
+   * Runs the migrations (inside the opening transaction): a snapshot is
+   * written durably first; if a step throws, E_MIGRATION names it and the
+   * transaction is undone, so the file stays byte-identical. Returns whether
+   * a step ran.
    */
-  #migrate(opts, existed, seqAtOpen) {
+  #migrate(opts, existed) {
     const { semver, isRange, plan } = migrationsLib;
     const target = opts.projectVersion;
     if (!target) throw storeError('E_MIGRATION', 'Project version could not be inferred. Please specify the `projectVersion` option.');
@@ -426,26 +416,21 @@ class Store {
     if (!existed && recorded === undefined) {
       // a new store starts at the current version: nothing to migrate
       this.#setInternal(target);
-      return;
+      return false;
     }
     let previous = typeof recorded === 'string' ? recorded : '0.0.0';
     if (semver.valid(previous) && semver.gt(previous, target)) {
       // written by a newer version of the app: run nothing, undo nothing
       this.newerVersion = previous;
       process.emitWarning(`tad-store: ${this.path} was last migrated by version ${previous}, newer than this app's ${target}; no migration was run and the data was left as it is`, { code: 'TAD_STORE_NEWER_VERSION' });
-      return;
+      return false;
     }
     const steps = plan(opts.steps, previous, target);
     if (steps.length === 0) {
       if (isRange(previous) || !semver.eq(previous, target)) this.#setInternal(target);
-      return;
+      return false;
     }
-    let snapshot;
-    try {
-      snapshot = JSON.parse(this.#native.migrationSnapshotSync(`migration ${previous} -> ${target}`));
-    } catch (error) {
-      throw fromNative(error);
-    }
+    const snapshot = JSON.parse(this.#native.migrationSnapshotSync(`migration ${previous} -> ${target}`));
     const flags = this.#flags;
     this.#flags |= NativeStore.NO_SCHEMA;
     let step;
@@ -464,46 +449,36 @@ class Store {
       }
       if (isRange(previous) || !semver.eq(previous, target)) this.#setInternal(target);
     } catch (error) {
-      this.#flags = flags;
-      // back to the state at open: migrations and the defaults filled before them
-      this.#undoTo(seqAtOpen);
       const message = error && error.message ? error.message : String(error);
-      throw storeError('E_MIGRATION', `Migration ${JSON.stringify(step.name)} failed: ${message}. The store was restored to its state before the migrations; the snapshot ${snapshot.file} is kept (see listMigrationBackups())`, { cause: error, migration: step.name });
+      throw storeError('E_MIGRATION', `Migration ${JSON.stringify(step.name)} failed: ${message}. The store was left as it was before the migrations; the snapshot ${snapshot ? snapshot.file : '(none)'} is kept (see listMigrationBackups())`, { cause: error, migration: step.name });
     } finally {
       this.#flags = flags;
     }
+    return true;
   }
 
-  /** Schema (after migrations) and custom validation of the loaded document. */
-  #checkLoaded(opts, seqAtOpen) {
-    if (!opts.schema && !opts.rootSchema && !opts.validate) return;
+  /**
+   * Schema (after migrations) and custom validation of the loaded document.
+   * Returns whether the document was sanitized; throws E_SCHEMA in 'throw' mode.
+   */
+  #checkLoaded(opts) {
+    if (!opts.schema && !opts.rootSchema && !opts.validate) return false;
     const errors = this.#validationErrors(null);
-    if (errors.length === 0) return;
+    if (errors.length === 0) return false;
     if (opts.onInvalidData === 'sanitize') {
-      try {
-        this.#run(() => this.#native.sanitize(this.#listFlags()), 'changes', true);
-      } catch (error) {
-        this.#undoTo(seqAtOpen);
-        throw error;
-      }
+      this.#run(() => this.#native.sanitize(this.#listFlags()), true);
       const left = this.#validationErrors(null);
       if (left.length > 0) {
         process.emitWarning(`tad-store: ${this.path} still fails validation after sanitizing: ${left.join('; ')}`, { code: 'TAD_STORE_INVALID_DATA' });
       }
-      return;
+      return true;
     }
-    this.#undoTo(seqAtOpen);
     throw storeError('E_SCHEMA', `Config schema violation: ${errors.join('; ')}`, { errors });
   }
 
   /** Schema errors plus the custom `validate` function's, for `data` (null: the store). */
   #validationErrors(data) {
-    let errors;
-    try {
-      errors = JSON.parse(this.#native.validate(data === null ? '' : toJsonText('data', data)));
-    } catch (error) {
-      throw fromNative(error);
-    }
+    const errors = JSON.parse(this.#native.validate(data === null ? '' : toJsonText('data', data)));
     if (this.#opts.validate) {
       const custom = this.#opts.validate(data === null ? this.store : data);
       if (Array.isArray(custom)) errors.push(...custom.map(String));
@@ -536,33 +511,36 @@ class Store {
     return this.#core.subscriptions > 0;
   }
 
-  /** Runs a native call, mapping errors; dispatches its change list. */
-  #run(call, kind, literal) {
+  /** Runs a native call returning a change list (JSON or null) and delivers it. */
+  #run(call, literal) {
     let result;
     try {
       result = call();
-    } catch (error) {
-      throw fromNative(error);
     } finally {
       this.#changed();
     }
-    if (result !== null && kind === 'changes') {
+    if (result !== null && result !== undefined) {
       const entries = JSON.parse(result);
-      if (this.#core.critical) noteCriticalChange(this.#core, entries.map(e => e.k), literal);
-      this.#dispatch(entries, literal);
+      if (entries.length > 0) this.#afterChange(entries, literal);
     }
     return result;
   }
 
   /**
-   * Delivers one operation's changes to every instance on this file.
-   * `entries`: [{k, o?, n?}] (values parsed); `literal`: keys are top-level names.
+   * After a change: critical-key backups of every instance on the file, then
+   * the change events. `entries`: [{k, o?, n?}]; `literal`: keys are top-level
+   * names (else paths as given).
    */
-  #dispatch(entries, literal) {
-    if (entries.length === 0) return;
+  #afterChange(entries, literal) {
+    const instances = [...this.#core.instances];
+    for (const inst of instances) inst.#noteCritical(entries, literal);
+    if (!this.#listening()) {
+      this.#emitChange();
+      return;
+    }
     const dot = this.#opts.accessPropertiesByDotNotation !== false;
     const paths = entries.map(e => (literal ? [e.k] : segmentsOf(e.k, dot)));
-    for (const inst of [...this.#core.instances]) inst.#deliver(entries, paths);
+    for (const inst of instances) inst.#deliver(entries, paths);
   }
 
   #deliver(entries, paths) {
@@ -625,6 +603,59 @@ class Store {
     };
   }
 
+  // -- automatic backups -----------------------------------------------------
+
+  #reportBackupError(error) {
+    // a store closed while its backup was queued has nothing left to back up
+    if (error.code === 'E_CLOSED') return;
+    error.message = `tad-store: automatic backup failed: ${error.message}`;
+    reportListenerError(this, error);
+  }
+
+  #startAutomaticBackups() {
+    const backup = this.#opts.backup;
+    this.#backup = backup;
+    if (backup.onStart && this.#native.size() > 0) {
+      this.#native.createBackup('application-start', true).catch(error => this.#reportBackupError(error));
+    }
+    if (backup.interval > 0) {
+      this.#backupTimer = setInterval(() => {
+        this.#native.createBackup('scheduled', true).catch(error => this.#reportBackupError(error));
+      }, backup.interval);
+      this.#backupTimer.unref();
+    }
+  }
+
+  /** A change to a critical key: one backup after the burst, not one per write. */
+  #noteCritical(entries, literal) {
+    const critical = this.#backup && this.#backup.criticalKeys;
+    if (!critical || critical.length === 0 || this.#criticalTimer || this.#closed) return;
+    if (!entries.some(e => isCritical(critical, e.k, literal))) return;
+    this.#criticalTimer = setTimeout(() => {
+      this.#criticalTimer = null;
+      if (this.#closed) return;
+      this.#native.createBackup('critical-data-change', true).catch(error => this.#reportBackupError(error));
+    }, this.#backup.coalesceMs);
+    this.#criticalTimer.unref();
+  }
+
+  /** Stops the timers; a critical-key backup still due is taken now (`takeDue`). */
+  #stopAutomaticBackups(takeDue) {
+    if (this.#backupTimer) clearInterval(this.#backupTimer);
+    this.#backupTimer = null;
+    if (this.#criticalTimer) {
+      clearTimeout(this.#criticalTimer);
+      this.#criticalTimer = null;
+      if (takeDue) {
+        try {
+          this.#native.createBackupSync('critical-data-change', true);
+        } catch (error) {
+          this.#reportBackupError(error);
+        }
+      }
+    }
+  }
+
   /** The property name a value is stored under (what its `toJSON(key)` receives). */
   #propertyName(key, value) {
     if (value === null || typeof value !== 'object' || typeof value.toJSON !== 'function') return key;
@@ -654,7 +685,7 @@ class Store {
     const parts = entries.map(([k, v]) => `${JSON.stringify(k)}:${toJsonText(k, v, this.#propertyName(k, v))}`);
     const text = `{${parts.join(',')}}`;
     const native = this.#live();
-    this.#run(() => native.setMany(text, op, this.#listFlags()), 'changes', false);
+    this.#run(() => native.setMany(text, op, this.#listFlags()), false);
   }
 
   // -- electron-store surface ----------------------------------------------
@@ -670,11 +701,7 @@ class Store {
     }
     let text = this.#cache.get(key);
     if (text === undefined) {
-      try {
-        text = native.get(key, this.#flags);
-      } catch (error) {
-        throw fromNative(error);
-      }
+      text = native.get(key, this.#flags);
       if (this.#cache.size < 256) this.#cache.set(key, text);
     }
     return text === null ? defaultValue : JSON.parse(text);
@@ -697,59 +724,30 @@ class Store {
     let old;
     try {
       old = native.set(key, text, want, this.#flags);
-    } catch (error) {
-      throw fromNative(error);
     } finally {
       this.#changed();
     }
     if (old === null) return;
-    if (this.#core.critical) noteCriticalChange(this.#core, [key], false);
+    const entry = { k: key };
     if (want) {
-      const entry = { k: key, n: JSON.parse(text) };
+      entry.n = JSON.parse(text);
       if (old !== '') entry.o = JSON.parse(old);
-      this.#dispatch([entry], false);
-    } else {
-      this.#emitChange();
     }
+    this.#afterChange([entry], false);
   }
 
   /** Whether `key` exists. */
   has(key) {
     const native = this.#live();
     if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
-    try {
-      return native.has(key, this.#flags);
-    } catch (error) {
-      throw fromNative(error);
-    }
+    return native.has(key, this.#flags);
   }
 
   /** Deletes `key` (an array element becomes `null`, as electron-store writes it). */
   delete(key) {
     const native = this.#live();
     if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
-    const want = this.#listening();
-    let old;
-    try {
-      old = native.delete(key, want, this.#flags);
-    } catch (error) {
-      throw fromNative(error);
-    } finally {
-      this.#changed();
-    }
-    if (old === null) return;
-    if (this.#core.critical) noteCriticalChange(this.#core, [key], false);
-    if (!want) {
-      this.#emitChange();
-      return;
-    }
-    {
-      const entry = { k: key };
-      if (old !== '') entry.o = JSON.parse(old);
-      const now = native.get(key, this.#flags); // an array element stays, as null
-      if (now !== null) entry.n = JSON.parse(now);
-      this.#dispatch([entry], false);
-    }
+    this.#run(() => native.delete(key, this.#listening(), this.#flags), false);
   }
 
   /** Resets the given keys to their `defaults` (keys without a default are left alone). */
@@ -770,7 +768,7 @@ class Store {
     const fresh = {};
     for (const [k, v] of Object.entries(this.#defaults)) if (v !== undefined && v !== null) fresh[k] = v;
     const text = toJsonText('defaults', fresh);
-    this.#run(() => native.replaceAll(text, 'clear', true, this.#listFlags()), 'changes', true);
+    this.#run(() => native.replaceAll(text, 'clear', true, this.#listFlags()), true);
   }
 
   /** The whole store (a fresh copy, null-prototype like conf's). */
@@ -781,11 +779,7 @@ class Store {
     // store again (renderers asking for everything) is then only a JSON.parse.
     let text = core.storeText;
     if (text === null) {
-      try {
-        text = native.toJson();
-      } catch (error) {
-        throw fromNative(error);
-      }
+      text = native.toJson();
       core.storeText = text;
     }
     return Object.assign(createPlainObject(), JSON.parse(text));
@@ -797,16 +791,12 @@ class Store {
       throw new TypeError(`Expected the store to be an object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
     }
     const text = toJsonText('store', value);
-    this.#run(() => native.replaceAll(text, 'store', true, this.#listFlags()), 'changes', true);
+    this.#run(() => native.replaceAll(text, 'store', true, this.#listFlags()), true);
   }
 
   /** Number of top-level items. */
   get size() {
-    try {
-      return this.#live().size();
-    } catch (error) {
-      throw fromNative(error);
-    }
+    return this.#live().size();
   }
 
   *[Symbol.iterator]() {
@@ -865,12 +855,13 @@ class Store {
   }
 
   /**
-   * Re-reads the file now (after an edit by another program); emits change events
-   * for what changed. A damaged file throws `E_CORRUPT` and is not applied.
+   * Re-reads the shared journal and the file now: other processes' changes and
+   * an edit another program made to the file are applied, and change events
+   * fire for what changed. A damaged file throws `E_CORRUPT` and is not applied.
    */
   reload() {
     const native = this.#live();
-    this.#run(() => native.reload(this.#listFlags()), 'changes', true);
+    this.#run(() => native.reload(), true);
     return true;
   }
 
@@ -878,12 +869,7 @@ class Store {
   getStoreInfo() {
     const native = this.#live();
     const status = JSON.parse(native.status());
-    let keys;
-    try {
-      keys = native.keys();
-    } catch (error) {
-      throw fromNative(error);
-    }
+    const keys = native.keys();
     return {
       path: this.path,
       size: keys.length,
@@ -895,57 +881,54 @@ class Store {
       seq: status.seq,
       durableSeq: status.durableSeq,
       checkpointedSeq: status.checkpointedSeq,
-      pendingWrites: status.seq - status.durableSeq,
+      pendingWrites: status.pending,
       journalBytes: status.journalBytes,
       writerError: status.writerError,
-      recovery: { ...this.#core.report },
+      readOnly: status.readOnly,
+      recovery: { ...this.#core.report, journalDamage: this.#core.report.journalDamage || status.journalDamage },
     };
   }
 
-  /** Resolves when every change so far is durable and in the store file. */
+  /** Resolves when every change so far is durable and in the store file (rejects with the write error). */
   flush() {
     if (this.#closed) return Promise.reject(closedError());
-    return this.#native.flush().catch(error => {
-      throw fromNative(error);
-    });
+    return this.#native.flush().then(() => undefined);
   }
 
   /** Blocks until every change so far is durable and in the store file. */
   flushSync() {
     if (this.#closed) throw closedError();
-    try {
-      this.#native.flushSync();
-    } catch (error) {
-      throw fromNative(error);
-    }
+    this.#native.flushSync();
   }
 
   /**
    * Flushes and releases the store. Further calls throw `E_CLOSED`. The file stays
-   * open for other Store instances on the same path until they close too.
+   * open for other Store instances on the same path until they close too. When
+   * the changes cannot be written (disk full, I/O error) it throws that error and
+   * the store stays open with them; `close({ force: true })` closes anyway and
+   * drops them.
    */
-  close() {
+  close(options) {
     if (this.#closed) return;
-    this.#closed = true;
-    this.#core.subscriptions -= this.#subs.length;
-    this.#subs.length = 0;
-    const core = this.#core;
-    core.instances.delete(this);
-    core.refs--;
-    if (core.refs === 0) {
-      openCores.delete(core.path);
-      try {
-        stopAutomaticBackups(core);
-      } catch (error) {
-        reportListenerError(this, fromNative(error));
-      }
-      try {
-        core.native.close();
-      } catch (error) {
-        throw fromNative(error);
-      }
-    } else {
-      this.#native.flushSync();
+    const force = options !== null && typeof options === 'object' && options.force === true;
+    this.#stopAutomaticBackups(true);
+    try {
+      this.#native.close(force);
+    } catch (error) {
+      // still open: the changes are kept, and so are the timers
+      if (this.#backup) this.#startTimersOnly();
+      throw error;
+    }
+    this.#detach();
+  }
+
+  /** Restarts the scheduled backups after a close() that failed. */
+  #startTimersOnly() {
+    if (this.#backup.interval > 0 && !this.#backupTimer) {
+      this.#backupTimer = setInterval(() => {
+        this.#native.createBackup('scheduled', true).catch(error => this.#reportBackupError(error));
+      }, this.#backup.interval);
+      this.#backupTimer.unref();
     }
   }
 
@@ -955,13 +938,7 @@ class Store {
   async createBackup(reason = 'manual') {
     const native = this.#live();
     if (typeof reason !== 'string') throw new TypeError(`Expected \`reason\` to be a string, got ${typeof reason}`);
-    let json;
-    try {
-      json = await native.createBackup(reason, false);
-    } catch (error) {
-      throw fromNative(error);
-    }
-    return JSON.parse(json).path;
+    return JSON.parse(await native.createBackup(reason, false)).path;
   }
 
   /** The backups, newest first: `[{ file, path, metadata }]`. */
@@ -986,19 +963,14 @@ class Store {
   /** Commits a restore prepared off the JS thread (`prepare` resolves to a token). */
   async #restoreWith(prepare) {
     const native = this.#native;
-    let token;
-    try {
-      token = Number(await prepare());
-    } catch (error) {
-      throw fromNative(error);
-    }
+    const token = Number(await prepare());
     if (this.#closed) {
       try {
         native.discard(token);
       } catch {}
       throw closedError();
     }
-    this.#run(() => native.restoreApply(token, this.#listFlags()), 'changes', true);
+    this.#run(() => native.restoreApply(token, this.#listFlags()), true);
     return true;
   }
 
@@ -1039,15 +1011,10 @@ class Store {
     let result;
     try {
       result = JSON.parse(native.rollbackApply(prepared.token, kind, value, this.#listFlags()));
-    } catch (error) {
-      throw fromNative(error);
     } finally {
       this.#changed();
     }
-    if (result.changes.length > 0) {
-      if (this.#core.critical) noteCriticalChange(this.#core, result.changes.map(e => e.k), true);
-      this.#dispatch(result.changes, true);
-    }
+    if (result.changes.length > 0) this.#afterChange(result.changes, true);
     return { success: true, rolledBackTo: rolledBackTo(result), changesReverted: result.reverted, seq: result.targetSeq };
   }
 
@@ -1120,13 +1087,9 @@ class Store {
   getHealthReport() {
     const native = this.#live();
     const status = JSON.parse(native.status());
-    let backups;
-    try {
-      backups = JSON.parse(native.listBackupsSync());
-    } catch (error) {
-      throw fromNative(error);
-    }
+    const backups = JSON.parse(native.listBackupsSync());
     const newest = backups.find(b => b.metadata);
+    const journalDamage = this.#core.report.journalDamage || status.journalDamage;
     return {
       storeSize: status.fileSize,
       keyCount: native.size(),
@@ -1135,11 +1098,12 @@ class Store {
       lastBackup: newest ? newest.metadata.backupTime : null,
       historyEntries: status.historyEntries,
       durability: this.#opts.durability,
-      pendingWrites: status.seq - status.durableSeq,
+      pendingWrites: status.pending,
       lastCheckpointMs: status.lastCheckpointMs,
       writerError: status.writerError,
-      recovery: { ...this.#core.report },
-      healthy: status.writerError === null && !this.#core.report.journalDamage,
+      readOnly: status.readOnly,
+      recovery: { ...this.#core.report, journalDamage },
+      healthy: status.writerError === null && !journalDamage,
     };
   }
 

@@ -459,8 +459,12 @@ test('a tampered backup or one without .meta.json is E_BACKUP_CORRUPT; the store
   fs.writeFileSync(`${badMeta}.meta.json`, '{not json');
 
   const listed = await s.listBackups();
-  assert.equal(listed.find(b => b.path === noMeta).metadata, null, 'a backup without .meta.json is listed with metadata null');
-  assert.equal(listed.find(b => b.path === badMeta).metadata, null);
+  // a backup is listed only when it is complete: its .meta.json (written after
+  // the backup itself is durable) is there and parses
+  assert.equal(listed.find(b => b.path === noMeta), undefined, 'a backup without .meta.json is not listed');
+  assert.equal(listed.find(b => b.path === badMeta), undefined, 'a backup whose .meta.json does not parse is not listed');
+  assert.ok(listed.every(b => b.metadata !== null));
+  assert.ok(listed.some(b => b.path === tampered), 'a tampered backup is listed (and refused on restore)');
   const countBefore = listed.length;
   const seq = s.getStoreInfo().seq;
   const events = recordAll(s);

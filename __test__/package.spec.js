@@ -23,7 +23,7 @@ test('npm pack gives a tarball that installs and loads in a fresh directory', ()
     const app = path.join(dir, 'app');
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), '{"name":"app","version":"1.0.0","private":true}');
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', path.join(dir, info.filename)], { cwd: app, stdio: 'pipe' });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(dir, info.filename)], { cwd: app, stdio: 'pipe' });
     const data = path.join(dir, 'data');
     const cjs = execFileSync(process.execPath, ['-e', `
       const Store = require('tad-store');

@@ -1,11 +1,13 @@
 'use strict';
 
 /**
- * A handle-based view of the native store: the binding exports free functions
- * taking a numeric handle (much cheaper to call than class methods), and this
- * small class binds them to one handle so index.js reads naturally. `flags` are
- * the calling Store's options (1: dot notation, 2: sync durability), since
- * several Store instances with different options may share one file.
+ * A handle-based view of one native `Store` instance: the binding exports free
+ * functions taking a numeric handle (much cheaper to call than class methods),
+ * and this small class binds them to one handle so index.js reads naturally.
+ * Each JS Store has its own handle (its own durability, dot notation, schema
+ * and backup options); instances on one file share the native core behind
+ * them. `flags` are per call: NO_SCHEMA (while migrations run) and VALUES
+ * (someone listens, so change lists carry old and new values).
  */
 class NativeStore {
   #b;
@@ -16,6 +18,8 @@ class NativeStore {
     this.#h = binding.storeOpen(settings);
   }
 
+  coreId() { return this.#b.storeCoreId(this.#h); }
+  listen(callback) { return this.#b.storeListen(this.#h, callback); }
   openReport() { return this.#b.storeOpenReport(this.#h); }
   get(key, flags) { return this.#b.storeGet(this.#h, flags, key); }
   has(key, flags) { return this.#b.storeHas(this.#h, flags, key); }
@@ -24,14 +28,18 @@ class NativeStore {
   setMany(json, op, flags) { return this.#b.storeSetMany(this.#h, flags, json, op); }
   replaceAll(json, op, keepInternal, flags) { return this.#b.storeReplaceAll(this.#h, flags, json, op, keepInternal); }
   fillDefaults(json, flags) { return this.#b.storeFillDefaults(this.#h, flags, json); }
-  reload(flags) { return this.#b.storeReload(this.#h, flags); }
+  sanitize(flags) { return this.#b.storeSanitize(this.#h, flags); }
+  begin() { return this.#b.storeBegin(this.#h); }
+  commit(name) { return this.#b.storeCommit(this.#h, name); }
+  abort() { return this.#b.storeAbort(this.#h); }
+  reload() { return this.#b.storeReload(this.#h); }
   toJson() { return this.#b.storeToJson(this.#h); }
   size() { return this.#b.storeSize(this.#h); }
   keys() { return this.#b.storeKeys(this.#h); }
   flushSync() { return this.#b.storeFlushSync(this.#h); }
   flush() { return this.#b.storeFlush(this.#h); }
   status() { return this.#b.storeStatus(this.#h); }
-  close() { return this.#b.storeClose(this.#h); }
+  close(force) { return this.#b.storeClose(this.#h, Boolean(force)); }
   createBackup(reason, onlyIfChanged) { return this.#b.storeCreateBackup(this.#h, reason, onlyIfChanged); }
   createBackupSync(reason, onlyIfChanged) { return this.#b.storeCreateBackupSync(this.#h, reason, onlyIfChanged); }
   listBackups() { return this.#b.storeListBackups(this.#h); }
@@ -42,7 +50,6 @@ class NativeStore {
   discard(token) { return this.#b.storeDiscard(this.#h, token); }
   validate(json) { return this.#b.storeValidate(this.#h, json); }
   schemaDefaults() { return this.#b.storeSchemaDefaults(this.#h); }
-  sanitize(flags) { return this.#b.storeSanitize(this.#h, flags); }
   migrationSnapshotSync(reason) { return this.#b.storeMigrationSnapshotSync(this.#h, reason); }
   listMigrationBackups() { return this.#b.storeListMigrationBackups(this.#h); }
   restoreMigrationPrepare(name) { return this.#b.storeRestoreMigrationPrepare(this.#h, name); }
@@ -50,8 +57,6 @@ class NativeStore {
   rollbackApply(token, kind, value, flags) { return this.#b.storeRollbackApply(this.#h, token, kind, value, flags); }
 }
 
-NativeStore.DOT = 1;
-NativeStore.SYNC = 2;
 NativeStore.NO_SCHEMA = 4;
 NativeStore.VALUES = 8;
 

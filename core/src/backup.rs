@@ -1,15 +1,22 @@
 //! Verified backups: `backups/backup-<ISO time>-<hash8>.json` plus a
 //! `.meta.json` beside it (the seed's layout and fields), both written through
-//! the atomic-replace function, the backup re-read and checked against its hash
-//! before older backups are pruned.
+//! the atomic-replace function and the codec; the backup is read back and
+//! compared with what was written before older backups are pruned. A backup is
+//! listed only when it is complete: its metadata (written after it) parses.
 
-use std::fs;
+use std::borrow::Cow;
 use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
 
+use crate::codec::{Codec, Kind};
 use crate::error::{Error, Result};
-use crate::fsutil::{atomic_write, ensure_dir};
+use crate::fs::{atomic_write, ensure_dir, FileSystem};
 use crate::history::iso;
 use crate::value::{parse, sha256_hex, write_string, Value};
+
+/// A backup file without metadata younger than this may still be being
+/// written (by another process); older ones are removed when pruning.
+const ORPHAN_AGE: Duration = Duration::from_secs(60);
 
 /// A backup's `.meta.json`.
 #[derive(Clone, Debug, PartialEq)]
@@ -105,30 +112,37 @@ pub fn file_name(time_ms: f64, hash: &str) -> String {
 
 /// What to record about the document being backed up.
 pub struct Source<'a> {
+    /// The document's JSON text (plain; the codec encodes it).
     pub bytes: &'a [u8],
     pub original_file: &'a str,
     pub reason: &'a str,
     pub seq: u64,
     pub document_hash: &'a str,
-    /// SHA-256 (hex) of `bytes` when the caller already has it.
-    pub hash: Option<&'a str>,
 }
 
-/// Writes a backup and its metadata atomically, re-reads it to check its hash,
-/// then prunes the oldest backups beyond `keep`. Returns the new backup.
-pub fn create(dir: &Path, src: &Source, mode: u32, keep: usize) -> Result<Info> {
-    ensure_dir(dir)?;
+/// Writes a backup and its metadata atomically, reads it back to check it,
+/// then prunes the oldest backups beyond `keep`. Returns the new backup. On any
+/// failure nothing half-written is left to be listed.
+pub fn create(
+    fs: &dyn FileSystem,
+    codec: &dyn Codec,
+    dir: &Path,
+    src: &Source,
+    mode: u32,
+    keep: usize,
+) -> Result<Info> {
+    ensure_dir(fs, dir)?;
     let now = crate::journal::now_ms();
-    let hash = src
-        .hash
-        .map(str::to_string)
-        .unwrap_or_else(|| sha256_hex(src.bytes));
+    let stored = codec.encode(Kind::Backup, Cow::Borrowed(src.bytes))?;
+    let hash = sha256_hex(&stored);
     let file = file_name(now, &hash);
     let path = dir.join(&file);
-    atomic_write(&path, src.bytes, mode)?;
-    let written = fs::read(&path).map_err(Error::io("read back backup", &path))?;
-    if sha256_hex(&written) != hash {
-        let _ = fs::remove_file(&path);
+    atomic_write(fs, &path, &stored, mode)?;
+    let written = fs
+        .read(&path)
+        .map_err(Error::io("read back backup", &path))?;
+    if written != *stored {
+        let _ = fs.remove_file(&path);
         return Err(Error::BackupCorrupt(format!(
             "The backup {} did not read back with the content written; it was removed and no older backup was pruned",
             path.display()
@@ -139,12 +153,17 @@ pub fn create(dir: &Path, src: &Source, mode: u32, keep: usize) -> Result<Info> 
         backup_time: iso(now),
         reason: src.reason.to_string(),
         hash,
-        size: src.bytes.len() as u64,
+        size: stored.len() as u64,
         seq: src.seq,
         document_hash: src.document_hash.to_string(),
     };
-    atomic_write(&meta_path(&path), &meta.to_json(), mode)?;
-    prune(dir, keep, &meta.original_file)?;
+    let meta_bytes = codec.encode(Kind::BackupMeta, Cow::Owned(meta.to_json()))?;
+    if let Err(e) = atomic_write(fs, &meta_path(&path), &meta_bytes, mode) {
+        // without its metadata the backup cannot be verified: do not keep it
+        let _ = fs.remove_file(&path);
+        return Err(e);
+    }
+    prune(fs, codec, dir, keep, &meta.original_file)?;
     Ok(Info {
         file,
         path,
@@ -158,62 +177,80 @@ fn meta_path(backup: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The backups in `dir`, newest first (by recorded time, else by name).
-pub fn list(dir: &Path) -> Result<Vec<Info>> {
-    let entries = match fs::read_dir(dir) {
+fn read_meta(fs: &dyn FileSystem, codec: &dyn Codec, backup: &Path) -> Option<Meta> {
+    let bytes = fs.read(&meta_path(backup)).ok()?;
+    let plain = codec.decode(Kind::BackupMeta, &bytes).ok()?;
+    Meta::from_json(&plain)
+}
+
+/// The complete backups in `dir` (metadata readable), newest first. With `original`, only those of that store file
+/// (several stores may share a directory).
+pub fn list(
+    fs: &dyn FileSystem,
+    codec: &dyn Codec,
+    dir: &Path,
+    original: Option<&str>,
+) -> Result<Vec<Info>> {
+    let names = match fs.read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("list backups in", dir)(e)),
     };
     let mut out = Vec::new();
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
+    for name in names {
         if !is_backup_name(&name) {
             continue;
         }
         let path = dir.join(&name);
-        let meta = fs::read(meta_path(&path))
-            .ok()
-            .and_then(|b| Meta::from_json(&b));
-        out.push(Info {
-            file: name,
-            path,
-            meta,
-        });
+        let Some(meta) = read_meta(fs, codec, &path) else {
+            continue;
+        };
+        if original.is_some_and(|o| meta.original_file != o) {
+            continue;
+        }
+        // the metadata is written once the backup is durably in place, so a
+        // readable one means the backup was complete (its content is checked
+        // against the recorded hash when it is read)
+        if fs.stat(&path, false).is_ok_and(|s| s.is_file) {
+            out.push(Info {
+                file: name,
+                path,
+                meta: Some(meta),
+            });
+        }
     }
     out.sort_by(|a, b| {
-        let ka = a
-            .meta
-            .as_ref()
-            .map(|m| m.backup_time.as_str())
-            .unwrap_or("");
-        let kb = b
-            .meta
-            .as_ref()
-            .map(|m| m.backup_time.as_str())
-            .unwrap_or("");
-        kb.cmp(ka).then_with(|| b.file.cmp(&a.file))
+        let t = |i: &Info| {
+            i.meta
+                .as_ref()
+                .map(|m| m.backup_time.clone())
+                .unwrap_or_default()
+        };
+        t(b).cmp(&t(a)).then_with(|| b.file.cmp(&a.file))
     });
     Ok(out)
 }
 
-/// The backups of the store file `original` (several stores may share a
-/// directory). A backup without readable metadata is listed too (with
-/// `meta: None`): it cannot be restored, and pruning removes it first.
-pub fn list_of(dir: &Path, original: &str) -> Result<Vec<Info>> {
-    Ok(list(dir)?
-        .into_iter()
-        .filter(|b| b.meta.as_ref().is_none_or(|m| m.original_file == original))
-        .collect())
+/// The backups of the store file `original`, newest first.
+pub fn list_of(
+    fs: &dyn FileSystem,
+    codec: &dyn Codec,
+    dir: &Path,
+    original: &str,
+) -> Result<Vec<Info>> {
+    list(fs, codec, dir, Some(original))
 }
 
 /// `resolve`, and the backup must belong to the store file `original`.
-pub fn resolve_of(dir: &Path, name_or_path: &str, original: &str) -> Result<PathBuf> {
-    let path = resolve(dir, name_or_path)?;
-    let belongs = fs::read(meta_path(&path))
-        .ok()
-        .and_then(|b| Meta::from_json(&b))
-        .is_none_or(|m| m.original_file == original);
+pub fn resolve_of(
+    fs: &dyn FileSystem,
+    codec: &dyn Codec,
+    dir: &Path,
+    name_or_path: &str,
+    original: &str,
+) -> Result<PathBuf> {
+    let path = resolve(fs, dir, name_or_path)?;
+    let belongs = read_meta(fs, codec, &path).is_none_or(|m| m.original_file == original);
     if !belongs {
         return Err(Error::BackupNotFound(format!(
             "The backup {name_or_path:?} belongs to another store in {} (not {original})",
@@ -223,28 +260,45 @@ pub fn resolve_of(dir: &Path, name_or_path: &str, original: &str) -> Result<Path
     Ok(path)
 }
 
-/// Deletes the backups of `original` (and their metadata) beyond the `keep` newest.
-pub fn prune(dir: &Path, keep: usize, original: &str) -> Result<usize> {
-    // unreadable ones last, so they are the first to go
-    let mut all = list_of(dir, original)?;
-    all.sort_by_key(|b| b.meta.is_none());
+/// Deletes the backups of `original` (and their metadata) beyond the `keep`
+/// newest, metadata whose backup is gone, and backups of any store that have
+/// had no metadata for a minute (a crash between the two writes).
+pub fn prune(
+    fs: &dyn FileSystem,
+    codec: &dyn Codec,
+    dir: &Path,
+    keep: usize,
+    original: &str,
+) -> Result<usize> {
+    let all = list_of(fs, codec, dir, original)?;
     let mut removed = 0;
-    // metadata whose backup is gone (a crash between the two writes)
-    if let Ok(entries) = fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
+    if let Ok(names) = fs.read_dir(dir) {
+        for name in names {
             if let Some(b) = name.strip_suffix(".meta.json") {
-                if is_backup_name(b) && !dir.join(b).exists() {
-                    let _ = fs::remove_file(e.path());
+                if is_backup_name(b) && fs.stat(&dir.join(b), false).is_err() {
+                    let _ = fs.remove_file(&dir.join(&name));
+                }
+            } else if is_backup_name(&name) {
+                let path = dir.join(&name);
+                let orphan = fs.stat(&meta_path(&path), false).is_err();
+                let old = fs
+                    .stat(&path, false)
+                    .ok()
+                    .and_then(|s| s.modified)
+                    .and_then(|m| m.elapsed().ok())
+                    .is_some_and(|age| age > ORPHAN_AGE);
+                if orphan && old && fs.remove_file(&path).is_ok() {
+                    removed += 1;
                 }
             }
         }
     }
     for info in all.iter().skip(keep) {
-        if fs::remove_file(&info.path).is_ok() {
+        // metadata first: a backup without it is no longer listed
+        let _ = fs.remove_file(&meta_path(&info.path));
+        if fs.remove_file(&info.path).is_ok() {
             removed += 1;
         }
-        let _ = fs::remove_file(meta_path(&info.path));
     }
     Ok(removed)
 }
@@ -252,7 +306,7 @@ pub fn prune(dir: &Path, keep: usize, original: &str) -> Result<usize> {
 /// Resolves a backup named by the caller: its file name, or a path that lies
 /// directly in `dir` (compared without following links). Anything else — `..`,
 /// another directory, a link, a non-backup file — is `E_BACKUP_NOT_FOUND`.
-pub fn resolve(dir: &Path, name_or_path: &str) -> Result<PathBuf> {
+pub fn resolve(fs: &dyn FileSystem, dir: &Path, name_or_path: &str) -> Result<PathBuf> {
     let not_found = || {
         Error::BackupNotFound(format!(
             "No backup {name_or_path:?} in {}: give a file name from listBackups() (or its path)",
@@ -285,32 +339,32 @@ pub fn resolve(dir: &Path, name_or_path: &str) -> Result<PathBuf> {
         return Err(not_found());
     }
     let path = dir.join(&file);
-    match fs::symlink_metadata(&path) {
-        Ok(m) if m.file_type().is_file() => Ok(path),
+    match fs.stat(&path, false) {
+        Ok(m) if m.is_file && !m.is_symlink => Ok(path),
         _ => Err(not_found()),
     }
 }
 
 /// Reads a backup, checking it against its metadata's hash; returns the
 /// document and the metadata.
-pub fn read_verified(path: &Path) -> Result<(Value, Meta)> {
+pub fn read_verified(fs: &dyn FileSystem, codec: &dyn Codec, path: &Path) -> Result<(Value, Meta)> {
     let corrupt =
         |why: String| Error::BackupCorrupt(format!("The backup {} {why}", path.display()));
-    let meta = fs::read(meta_path(path))
-        .ok()
-        .and_then(|b| Meta::from_json(&b))
-        .ok_or_else(|| {
-            corrupt("has no readable .meta.json, so its content cannot be verified".into())
-        })?;
-    let bytes = fs::read(path).map_err(Error::io("read backup", path))?;
-    let got = sha256_hex(&bytes);
+    let meta = read_meta(fs, codec, path).ok_or_else(|| {
+        corrupt("has no readable .meta.json, so its content cannot be verified".into())
+    })?;
+    let stored = fs.read(path).map_err(Error::io("read backup", path))?;
+    let got = sha256_hex(&stored);
     if got != meta.hash {
         return Err(corrupt(format!(
             "does not match its recorded hash (sha256 {got}, recorded {})",
             meta.hash
         )));
     }
-    let v = parse(&bytes).map_err(|e| corrupt(format!("does not parse: {e}")))?;
+    let plain = codec
+        .decode(Kind::Backup, &stored)
+        .map_err(|e| corrupt(format!("cannot be decoded: {e}")))?;
+    let v = parse(&plain).map_err(|e| corrupt(format!("does not parse: {e}")))?;
     if v.as_object().is_none() {
         return Err(corrupt("is not a JSON object".into()));
     }
@@ -320,6 +374,8 @@ pub fn read_verified(path: &Path) -> Result<(Value, Meta)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::Plain;
+    use crate::fs::RealFs;
 
     fn src(bytes: &[u8]) -> Source<'_> {
         Source {
@@ -328,8 +384,11 @@ mod tests {
             reason: "test",
             seq: 3,
             document_hash: "ab",
-            hash: None,
         }
+    }
+
+    fn create(d: &Path, s: &Source, keep: usize) -> Result<Info> {
+        super::create(&RealFs, &Plain, d, s, 0o600, keep)
     }
 
     #[test]
@@ -339,22 +398,24 @@ mod tests {
         let mut made = Vec::new();
         for i in 0..5 {
             let body = format!("{{\"n\":{i}}}");
-            made.push(create(&d, &src(body.as_bytes()), 0o600, 3).unwrap());
+            made.push(create(&d, &src(body.as_bytes()), 3).unwrap());
             std::thread::sleep(std::time::Duration::from_millis(3));
         }
-        let all = list(&d).unwrap();
+        let all = list(&RealFs, &Plain, &d, None).unwrap();
         assert_eq!(all.len(), 3, "pruned to 3");
         assert_eq!(all[0].file, made[4].file, "newest first");
-        let (v, meta) = read_verified(&all[0].path).unwrap();
+        let (v, meta) = read_verified(&RealFs, &Plain, &all[0].path).unwrap();
         assert_eq!(crate::value::to_json(&v, false), b"{\"n\":4}");
         assert_eq!(meta.seq, 3);
         assert!(all[0].file.starts_with("backup-") && all[0].file.contains('T'));
         // 3 backups + 3 metas
-        assert_eq!(fs::read_dir(&d).unwrap().count(), 6);
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 6);
         // tampering is detected
-        fs::write(&all[1].path, b"{\"n\":999}").unwrap();
+        std::fs::write(&all[1].path, b"{\"n\":99}").unwrap();
         assert_eq!(
-            read_verified(&all[1].path).unwrap_err().code(),
+            read_verified(&RealFs, &Plain, &all[1].path)
+                .unwrap_err()
+                .code(),
             "E_BACKUP_CORRUPT"
         );
     }
@@ -363,10 +424,13 @@ mod tests {
     fn names_outside_the_directory_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().join("backups");
-        let b = create(&d, &src(b"{}"), 0o600, 10).unwrap();
-        assert_eq!(resolve(&d, &b.file).unwrap(), b.path);
-        assert_eq!(resolve(&d, b.path.to_str().unwrap()).unwrap(), b.path);
-        fs::write(dir.path().join("backup-evil.json"), b"{}").unwrap();
+        let b = create(&d, &src(b"{}"), 10).unwrap();
+        assert_eq!(resolve(&RealFs, &d, &b.file).unwrap(), b.path);
+        assert_eq!(
+            resolve(&RealFs, &d, b.path.to_str().unwrap()).unwrap(),
+            b.path
+        );
+        std::fs::write(dir.path().join("backup-evil.json"), b"{}").unwrap();
         std::os::unix::fs::symlink(
             dir.path().join("backup-evil.json"),
             d.join("backup-link.json"),
@@ -385,7 +449,7 @@ mod tests {
             ".",
         ] {
             assert_eq!(
-                resolve(&d, bad).unwrap_err().code(),
+                resolve(&RealFs, &d, bad).unwrap_err().code(),
                 "E_BACKUP_NOT_FOUND",
                 "{bad}"
             );

@@ -7,8 +7,8 @@
 
 use crate::doc::{Change, Document};
 use crate::error::{Error, Result};
-use crate::journal::{scan, ChangeRecord, Entry};
-use crate::value::{hex, merkle};
+use crate::journal::ChangeRecord;
+use crate::value::{hex, merkle, Value};
 
 /// Where to roll back to.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -18,18 +18,6 @@ pub enum Target {
     /// The state at this time (ms since the epoch): after every change made at
     /// or before it.
     Time(f64),
-}
-
-/// The change entries of a journal's bytes, oldest first.
-pub fn entries(journal: &[u8]) -> Vec<ChangeRecord> {
-    scan(journal)
-        .entries
-        .into_iter()
-        .filter_map(|(_, e)| match e {
-            Entry::Change(c) => Some(c),
-            _ => None,
-        })
-        .collect()
 }
 
 /// A computed rollback: the change to commit and what it reverts.
@@ -43,6 +31,8 @@ pub struct Plan {
     pub change: Change,
     /// The verified Merkle hash of the state reached.
     pub hash: String,
+    /// The state reached.
+    pub state: Value,
 }
 
 /// Plans a rollback of `doc` (whose latest change is `current_seq`) to `target`
@@ -84,6 +74,7 @@ pub fn plan(
             reverted: 0,
             change: Change::default(),
             hash: String::new(),
+            state: doc.root().clone(),
         });
     }
     let needed: Vec<&ChangeRecord> = entries.iter().filter(|e| e.seq > target_seq).collect();
@@ -129,6 +120,7 @@ pub fn plan(
         reverted: needed.len(),
         change,
         hash: got,
+        state: work.root().clone(),
     })
 }
 
@@ -160,8 +152,9 @@ pub fn iso(ms: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::Plain;
     use crate::doc::proptests::{op, Op};
-    use crate::journal::{encode_change, line_hash, Encoded};
+    use crate::journal::{changes, encode_change, line_hash, seal_line, Encoded};
     use crate::value::to_json;
     use proptest::prelude::*;
 
@@ -186,17 +179,21 @@ mod tests {
             d.apply(&c.patch).unwrap();
             let after = hex(&merkle(d.root()));
             seq += 1;
-            let line = encode_change(&Encoded {
-                seq,
-                ts: 1000.0 + 10.0 * i as f64,
-                op: "set",
-                keys: &[],
-                change: &c,
-                reversible: true,
-                hash_before: &before,
-                hash_after: &after,
-                prev: prev.as_deref(),
-            });
+            let line = seal_line(
+                &Plain,
+                encode_change(&Encoded {
+                    seq,
+                    ts: 1000.0 + 10.0 * i as f64,
+                    op: "set",
+                    keys: &[],
+                    change: &c,
+                    reversible: true,
+                    hash_before: &before,
+                    hash_after: &after,
+                    prev: prev.as_deref(),
+                }),
+            )
+            .unwrap();
             prev = Some(line_hash(&line));
             journal.extend_from_slice(&line);
             states.push(to_json(d.root(), true));
@@ -212,7 +209,7 @@ mod tests {
         #[test]
         fn rollback_to_every_change_is_exact(ops in prop::collection::vec(op(), 1..20)) {
             let (journal, doc, states) = run(ops);
-            let es = entries(&journal);
+            let es = changes(&Plain, &journal);
             let current = es.last().map(|e| e.seq).unwrap_or(0);
             prop_assert_eq!(es.len() as u64, current);
             for target in 0..=current {
@@ -236,7 +233,7 @@ mod tests {
         #[test]
         fn trimmed_history_refuses_older_targets(ops in prop::collection::vec(op(), 4..16)) {
             let (journal, doc, states) = run(ops);
-            let es = entries(&journal);
+            let es = changes(&Plain, &journal);
             let current = es.len() as u64;
             prop_assume!(current >= 3);
             let kept = &es[2..];
@@ -257,7 +254,7 @@ mod tests {
             Op::Set(vec!["a".into()], crate::value::Value::Number(1.0)),
             Op::Set(vec!["b".into()], crate::value::Value::Number(2.0)),
         ]);
-        let es = entries(&journal);
+        let es = changes(&Plain, &journal);
         // a document edited behind the history's back
         let mut other = doc.clone();
         let c = other.plan_set(&["c".into()], crate::value::Value::Null);

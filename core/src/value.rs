@@ -372,9 +372,17 @@ pub fn depth(v: &Value) -> usize {
     }
 }
 
-/// Maximum nesting depth accepted from files and from JS (JSON.parse has no
-/// limit, but recursion here must fit a thread's stack).
+/// Maximum nesting depth of a document, the one limit for everything that
+/// writes and reads one (JS values, the store file, backups). JSON.parse has no
+/// limit, but recursion here must fit a thread's stack. A journal line wraps a
+/// value in at most [`LINE_OVERHEAD`] more levels, and is read with that much
+/// more room, so every value a document may hold can also be read back from
+/// the journal.
 pub const MAX_DEPTH: usize = 1000;
+
+/// Levels a journal line adds around a value (line object, patch array,
+/// operation object), plus slack.
+pub const LINE_OVERHEAD: usize = 8;
 
 /// Why a JSON text did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -399,6 +407,11 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
 /// `parse` for a value that will sit `depth` levels deep in a document: it may
 /// nest at most `MAX_DEPTH - depth` levels itself.
 pub fn parse_nested(bytes: &[u8], depth: usize) -> Result<Value, ParseError> {
+    parse_limited(bytes, depth, MAX_DEPTH)
+}
+
+/// `parse` with a nesting limit of `max` levels, starting at `depth`.
+pub fn parse_limited(bytes: &[u8], depth: usize, max: usize) -> Result<Value, ParseError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
         return Err(ParseError {
@@ -406,7 +419,11 @@ pub fn parse_nested(bytes: &[u8], depth: usize) -> Result<Value, ParseError> {
             message: "invalid UTF-8",
         });
     }
-    let mut p = Parser { b: bytes, i: 0 };
+    let mut p = Parser {
+        b: bytes,
+        i: 0,
+        max,
+    };
     p.ws();
     let v = p.value(depth)?;
     p.ws();
@@ -419,6 +436,7 @@ pub fn parse_nested(bytes: &[u8], depth: usize) -> Result<Value, ParseError> {
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
+    max: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -441,7 +459,7 @@ impl<'a> Parser<'a> {
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
-        if depth > MAX_DEPTH {
+        if depth > self.max {
             return Err(self.err("nesting too deep"));
         }
         match self.b.get(self.i) {

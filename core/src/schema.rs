@@ -16,6 +16,14 @@ use crate::doc::Document;
 use crate::error::{Error, Result};
 use crate::value::{write_number, Map, Str, Value};
 
+/// A JSON Schema as given in the options.
+pub type Json = serde_json::Value;
+
+/// Parses a schema option's JSON text.
+pub fn parse_json(text: &str) -> std::result::Result<Json, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
 /// Our value as a `serde_json::Value` (for the validator).
 pub fn to_serde(v: &Value) -> serde_json::Value {
     match v {
@@ -129,6 +137,15 @@ pub struct Schema {
     property_schemas: serde_json::Map<String, serde_json::Value>,
     /// `rootSchema`: the whole document.
     root: Option<(Validator, serde_json::Value)>,
+}
+
+impl std::fmt::Debug for Schema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schema")
+            .field("properties", &self.property_schemas.len())
+            .field("root", &self.root.is_some())
+            .finish()
+    }
 }
 
 fn compile(schema: &serde_json::Value, what: &str) -> Result<Validator> {

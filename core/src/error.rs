@@ -1,0 +1,243 @@
+//! The core's one error type. Each variant maps to a stable `code` string that
+//! the addon sets natively on the thrown JS error (`error.code`); argument
+//! errors become `TypeError`s.
+
+use std::path::PathBuf;
+
+/// Result alias for the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the store core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A key contains `__proto__`, `prototype` or `constructor` as a segment.
+    #[error("Key `{key}` contains the forbidden segment `{segment}` (prototype pollution guard); rename the key")]
+    ForbiddenKey { key: String, segment: String },
+
+    /// A caller passed an argument of the wrong shape.
+    #[error("{0}")]
+    InvalidArgument(String),
+
+    /// The store file exists but is not a valid JSON object.
+    #[error("The store file {path} is damaged ({detail}). It was left untouched; fix or remove it, or open with `clearInvalidConfig: true` to start from defaults (the damaged file is then kept beside it as {quarantine})")]
+    Corrupt {
+        path: PathBuf,
+        detail: String,
+        quarantine: String,
+    },
+
+    /// A file operation failed (the OS error is the source; `E_NOSPC` when the
+    /// disk is full).
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The store was opened read-only (its directory cannot be written), so it
+    /// cannot be changed.
+    #[error("{0}")]
+    ReadOnly(String),
+
+    /// Another process held the store's lock for too long.
+    #[error("{0}")]
+    Locked(String),
+
+    /// The store was closed.
+    #[error("The store is closed; create a new Store to use it again")]
+    Closed,
+
+    /// A journal record or patch could not be applied.
+    #[error("Invalid patch: {0}")]
+    BadPatch(String),
+
+    /// An option or feature that this build does not support.
+    #[error("{0}")]
+    Unsupported(String),
+
+    /// A second `Store` on a file already open in this process asked for a
+    /// different value of an option that the file's one journal shares.
+    #[error("{0}")]
+    OptionConflict(String),
+
+    /// A rollback target is older than the kept history (or behind a change that
+    /// cannot be undone).
+    #[error("{0}")]
+    HistoryTruncated(String),
+
+    /// A rollback did not reach the recorded state; nothing was changed.
+    #[error("{0}")]
+    HistoryMismatch(String),
+
+    /// No such backup in the backup directory (or the name points elsewhere).
+    #[error("{0}")]
+    BackupNotFound(String),
+
+    /// A backup's content does not match its recorded hash, or does not parse.
+    #[error("{0}")]
+    BackupCorrupt(String),
+
+    /// A value or document does not satisfy the schema.
+    #[error("{0}")]
+    Schema(String),
+
+    /// A transaction was misused (nested, or committed when none is open).
+    #[error("{0}")]
+    Transaction(String),
+
+    /// A bug: a panic was caught, or an invariant did not hold. The store stays
+    /// usable (or was closed cleanly); the message says what happened.
+    #[error("tad-store internal error: {0}")]
+    Internal(String),
+}
+
+/// The OS error codes the JS error names: `ENOSPC`, `EIO`, ...
+pub fn os_code(e: &std::io::Error) -> Option<&'static str> {
+    use std::io::ErrorKind as K;
+    #[cfg(unix)]
+    if let Some(n) = e.raw_os_error() {
+        let name = match n {
+            libc::ENOSPC => "ENOSPC",
+            libc::EIO => "EIO",
+            libc::EDQUOT => "EDQUOT",
+            libc::EROFS => "EROFS",
+            libc::EACCES => "EACCES",
+            libc::EPERM => "EPERM",
+            libc::ENOENT => "ENOENT",
+            libc::EEXIST => "EEXIST",
+            libc::ENOTDIR => "ENOTDIR",
+            libc::EISDIR => "EISDIR",
+            libc::EMFILE => "EMFILE",
+            libc::EBUSY => "EBUSY",
+            libc::ENAMETOOLONG => "ENAMETOOLONG",
+            libc::ELOOP => "ELOOP",
+            libc::EXDEV => "EXDEV",
+            libc::ENOTEMPTY => "ENOTEMPTY",
+            _ => "",
+        };
+        if !name.is_empty() {
+            return Some(name);
+        }
+    }
+    Some(match e.kind() {
+        K::StorageFull => "ENOSPC",
+        K::QuotaExceeded => "EDQUOT",
+        K::ReadOnlyFilesystem => "EROFS",
+        K::PermissionDenied => "EACCES",
+        K::NotFound => "ENOENT",
+        K::AlreadyExists => "EEXIST",
+        _ => return None,
+    })
+}
+
+impl Error {
+    /// The stable code exposed to JS as `error.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::ForbiddenKey { .. } => "E_FORBIDDEN_KEY",
+            Error::InvalidArgument(_) => "E_INVALID_ARGUMENT",
+            Error::Corrupt { .. } => "E_CORRUPT",
+            Error::Io { source, .. } => match os_code(source) {
+                Some("ENOSPC") | Some("EDQUOT") => "E_NOSPC",
+                _ => "E_IO",
+            },
+            Error::ReadOnly(_) => "E_READONLY",
+            Error::Locked(_) => "E_LOCKED",
+            Error::Closed => "E_CLOSED",
+            Error::BadPatch(_) => "E_JOURNAL",
+            Error::Unsupported(_) => "E_UNSUPPORTED",
+            Error::OptionConflict(_) => "E_OPTION_CONFLICT",
+            Error::HistoryTruncated(_) => "E_HISTORY_TRUNCATED",
+            Error::HistoryMismatch(_) => "E_HISTORY_MISMATCH",
+            Error::BackupNotFound(_) => "E_BACKUP_NOT_FOUND",
+            Error::BackupCorrupt(_) => "E_BACKUP_CORRUPT",
+            Error::Schema(_) => "E_SCHEMA",
+            Error::Transaction(_) => "E_TRANSACTION",
+            Error::Internal(_) => "E_INTERNAL",
+        }
+    }
+
+    /// Whether JS should see this as a `TypeError` (a bad argument).
+    pub fn is_type_error(&self) -> bool {
+        matches!(self, Error::ForbiddenKey { .. } | Error::InvalidArgument(_))
+    }
+
+    /// The OS error behind an I/O failure: `(code such as "ENOSPC", errno, message)`.
+    pub fn os_cause(&self) -> Option<(Option<&'static str>, Option<i32>, String)> {
+        match self {
+            Error::Io { source, .. } => {
+                Some((os_code(source), source.raw_os_error(), source.to_string()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The path an I/O failure was about.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            Error::Io { path, .. } | Error::Corrupt { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Helper to wrap an `io::Error` with what was being done and to which path.
+    pub fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { op, path, source }
+    }
+
+    /// A copy of this error for a second recipient (errors travel from the
+    /// writer thread to every caller waiting on the same write).
+    pub fn duplicate(&self) -> Error {
+        match self {
+            Error::ForbiddenKey { key, segment } => Error::ForbiddenKey {
+                key: key.clone(),
+                segment: segment.clone(),
+            },
+            Error::InvalidArgument(m) => Error::InvalidArgument(m.clone()),
+            Error::Corrupt {
+                path,
+                detail,
+                quarantine,
+            } => Error::Corrupt {
+                path: path.clone(),
+                detail: detail.clone(),
+                quarantine: quarantine.clone(),
+            },
+            Error::Io { op, path, source } => Error::Io {
+                op,
+                path: path.clone(),
+                source: match source.raw_os_error() {
+                    Some(n) => std::io::Error::from_raw_os_error(n),
+                    None => std::io::Error::new(source.kind(), source.to_string()),
+                },
+            },
+            Error::ReadOnly(m) => Error::ReadOnly(m.clone()),
+            Error::Locked(m) => Error::Locked(m.clone()),
+            Error::Closed => Error::Closed,
+            Error::BadPatch(m) => Error::BadPatch(m.clone()),
+            Error::Unsupported(m) => Error::Unsupported(m.clone()),
+            Error::OptionConflict(m) => Error::OptionConflict(m.clone()),
+            Error::HistoryTruncated(m) => Error::HistoryTruncated(m.clone()),
+            Error::HistoryMismatch(m) => Error::HistoryMismatch(m.clone()),
+            Error::BackupNotFound(m) => Error::BackupNotFound(m.clone()),
+            Error::BackupCorrupt(m) => Error::BackupCorrupt(m.clone()),
+            Error::Schema(m) => Error::Schema(m.clone()),
+            Error::Transaction(m) => Error::Transaction(m.clone()),
+            Error::Internal(m) => Error::Internal(m.clone()),
+        }
+    }
+
+    /// An error for a caught panic.
+    pub fn from_panic(payload: &(dyn std::any::Any + Send), during: &str) -> Error {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Error::Internal(format!("a panic during {during} was caught ({what})"))
+    }
+}

@@ -1,0 +1,52 @@
+//! The one way background work reaches JS: the core emits [`Event`]s to the
+//! [`Sink`] the addon installs (it forwards them to the JS thread). The core
+//! does not know where they go; tests install a recording sink.
+
+use crate::ops::KeyChange;
+
+/// Where a change seen by this process came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Another process appended to the shared journal.
+    Remote,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Remote => "remote",
+        }
+    }
+}
+
+/// Something the JS side should hear about.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// The document changed without a call from this process (values of the
+    /// changed top-level keys included).
+    Changed {
+        origin: Origin,
+        changes: Vec<KeyChange>,
+    },
+    /// Writing failed; the changes not yet durable are kept and retried.
+    WriteFailed {
+        code: &'static str,
+        message: String,
+        /// Changes waiting to be written.
+        pending: usize,
+    },
+    /// Writing works again after a failure: everything pending is durable.
+    WriteRecovered,
+    /// A queued change could not be applied on top of another process's
+    /// changes (it would break the schema) and was dropped.
+    ChangeRejected {
+        code: &'static str,
+        message: String,
+        keys: Vec<String>,
+    },
+}
+
+/// Receives the core's events (on any thread).
+pub trait Sink: Send + Sync {
+    fn emit(&self, event: Event);
+}

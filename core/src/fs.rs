@@ -1,0 +1,787 @@
+//! The file-system seam. Every file operation of the store goes through a
+//! [`FileSystem`], so tests can run the real store on a file system that fails
+//! the k-th write, fsync or rename with `ENOSPC` or `EIO` ([`FaultFs`]).
+//!
+//! Also here: the one atomic-replace function every file the store writes goes
+//! through ([`atomic_write`]), directory creation (0700), stale temp-file
+//! cleanup, symlink resolution and the platform specifics (`cfg(unix)` /
+//! `cfg(windows)`: Windows has no directory fsync and no Unix modes, and
+//! replaces files with `MoveFileExW(MOVEFILE_REPLACE_EXISTING)`, which is what
+//! `std::fs::rename` calls there).
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use crate::error::{Error, Result};
+
+/// What `stat` reports.
+#[derive(Clone, Debug)]
+pub struct Stat {
+    pub len: u64,
+    pub is_file: bool,
+    pub is_dir: bool,
+    pub is_symlink: bool,
+    /// Permission bits (0 on Windows).
+    pub mode: u32,
+    pub modified: Option<SystemTime>,
+}
+
+/// An open file.
+pub trait FileHandle: Send {
+    /// Writes all of `data` at `offset` (positioned write: a failed earlier write
+    /// past `offset` is simply overwritten).
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()>;
+    /// Writes all of `data` at the current position (new files).
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Reads `len` bytes (fewer at the end of the file) from `offset`.
+    fn read_at(&mut self, offset: u64, len: usize) -> io::Result<Vec<u8>>;
+    fn sync_data(&mut self) -> io::Result<()>;
+    fn sync_all(&mut self) -> io::Result<()>;
+    fn set_len(&mut self, len: u64) -> io::Result<()>;
+    fn len(&self) -> io::Result<u64>;
+    fn is_empty(&self) -> io::Result<bool> {
+        self.len().map(|n| n == 0)
+    }
+    fn set_mode(&mut self, mode: u32) -> io::Result<()>;
+    /// Takes the OS advisory lock (exclusive) if it is free; `false` when another
+    /// holder has it. The OS releases it when the holder's process dies.
+    fn try_lock(&self) -> io::Result<bool>;
+    fn unlock(&self) -> io::Result<()>;
+    /// Whether this open file is the file now found at `path` (it is not when
+    /// another process replaced the file since it was opened).
+    fn is_at(&self, path: &Path) -> io::Result<bool>;
+}
+
+/// The operations the store performs on files.
+pub trait FileSystem: Send + Sync + 'static {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Creates a new file (fails if it exists), mode 0600 on Unix.
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn FileHandle>>;
+    /// Opens a file for reading and writing, creating it with `mode` if missing.
+    fn open_rw(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FileHandle>>;
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// Creates one directory level with `mode`.
+    fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()>;
+    /// Makes creates and renames in a directory durable (a no-op on Windows).
+    fn sync_dir(&self, path: &Path) -> io::Result<()>;
+    /// `follow`: stat the link's target instead of the link.
+    fn stat(&self, path: &Path, follow: bool) -> io::Result<Stat>;
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>>;
+    fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()>;
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf>;
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf>;
+}
+
+// ---------------------------------------------------------------------------
+// The real file system
+// ---------------------------------------------------------------------------
+
+/// The operating system's file system.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RealFs;
+
+struct RealFile(File);
+
+#[cfg(unix)]
+fn positioned_write(f: &File, offset: u64, data: &[u8]) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(f, data, offset)
+}
+
+#[cfg(windows)]
+fn positioned_write(f: &File, mut offset: u64, mut data: &[u8]) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !data.is_empty() {
+        let n = f.seek_write(data, offset)?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::WriteZero, "wrote 0 bytes"));
+        }
+        data = &data[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn positioned_read(f: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(f, buf, offset)
+}
+
+#[cfg(windows)]
+fn positioned_read(f: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(f, buf, offset)
+}
+
+impl FileHandle for RealFile {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        positioned_write(&self.0, offset, data)
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.0.write_all(data)
+    }
+
+    fn read_at(&mut self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        let mut got = 0;
+        while got < len {
+            let n = positioned_read(&self.0, offset + got as u64, &mut buf[got..])?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        buf.truncate(got);
+        Ok(buf)
+    }
+
+    fn sync_data(&mut self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+
+    fn sync_all(&mut self) -> io::Result<()> {
+        self.0.sync_all()
+    }
+
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        self.0.metadata().map(|m| m.len())
+    }
+
+    fn set_mode(&mut self, _mode: u32) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            self.0
+                .set_permissions(std::fs::Permissions::from_mode(_mode))?;
+        }
+        Ok(())
+    }
+
+    fn try_lock(&self) -> io::Result<bool> {
+        match self.0.try_lock() {
+            Ok(()) => Ok(true),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    fn unlock(&self) -> io::Result<()> {
+        self.0.unlock()
+    }
+
+    fn is_at(&self, path: &Path) -> io::Result<bool> {
+        let here = same_file::Handle::from_file(self.0.try_clone()?)?;
+        match same_file::Handle::from_path(path) {
+            Ok(there) => Ok(here == there),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn to_stat(m: std::fs::Metadata, is_symlink: bool) -> Stat {
+    #[cfg(unix)]
+    let mode = std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777;
+    #[cfg(not(unix))]
+    let mode = 0;
+    Stat {
+        len: m.len(),
+        is_file: m.is_file(),
+        is_dir: m.is_dir(),
+        is_symlink,
+        mode,
+        modified: m.modified().ok(),
+    }
+}
+
+impl FileSystem for RealFs {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn FileHandle>> {
+        let mut o = OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        Ok(Box::new(RealFile(o.open(path)?)))
+    }
+
+    fn open_rw(&self, path: &Path, _mode: u32) -> io::Result<Box<dyn FileHandle>> {
+        let mut o = OpenOptions::new();
+        o.read(true).write(true).create(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, _mode);
+        Ok(Box::new(RealFile(o.open(path)?)))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        // Windows: MoveFileExW(MOVEFILE_REPLACE_EXISTING); the store opens its
+        // files with FILE_SHARE_DELETE (std's default), so a file another process
+        // holds open can still be replaced.
+        std::fs::rename(from, to)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+
+    fn create_dir(&self, path: &Path, _mode: u32) -> io::Result<()> {
+        let mut b = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, _mode);
+        b.create(path)
+    }
+
+    fn sync_dir(&self, _path: &Path) -> io::Result<()> {
+        // Windows has no directory fsync: a rename is made durable by the file
+        // system's own journal (NTFS), nothing to call.
+        #[cfg(unix)]
+        File::open(_path)?.sync_all()?;
+        Ok(())
+    }
+
+    fn stat(&self, path: &Path, follow: bool) -> io::Result<Stat> {
+        if follow {
+            let m = std::fs::metadata(path)?;
+            Ok(to_stat(m, false))
+        } else {
+            let m = std::fs::symlink_metadata(path)?;
+            let link = m.file_type().is_symlink();
+            Ok(to_stat(m, link))
+        }
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(path)? {
+            let e = e?;
+            if let Some(name) = e.file_name().to_str() {
+                out.push(name.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_mode(&self, _path: &Path, _mode: u32) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(_path, std::fs::Permissions::from_mode(_mode))?;
+        }
+        Ok(())
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+        std::fs::read_link(path)
+    }
+
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        std::fs::canonicalize(path)
+    }
+}
+
+/// Whether a process with this id is running (temp files of a running process
+/// are not touched).
+pub fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        // kill(pid, 0) checks existence; EPERM means it exists (another user's)
+        let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+        r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        // No cheap check here: treat it as alive, and let the age rule decide.
+        true
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Fault injection (tests)
+// ---------------------------------------------------------------------------
+
+/// The operations a [`FaultFs`] counts and can fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// `write_at` / `write_all`.
+    Write,
+    /// `sync_data` / `sync_all` / `sync_dir`.
+    Sync,
+    Rename,
+    /// `set_len`.
+    Truncate,
+}
+
+/// When and how a [`FaultFs`] fails.
+#[derive(Clone, Debug)]
+pub struct FaultPlan {
+    pub kind: FaultKind,
+    /// Fail the k-th operation of `kind` (1-based).
+    pub at: u64,
+    /// The OS error number (`ENOSPC`, `EIO`, ...).
+    pub errno: i32,
+    /// Fail every later operation of every kind too (a crash: nothing after it
+    /// reaches the disk), instead of only the k-th one.
+    pub sticky: bool,
+}
+
+#[derive(Default, Debug)]
+struct FaultState {
+    plan: Option<FaultPlan>,
+    counts: std::collections::HashMap<FaultKind, u64>,
+    tripped: bool,
+    injected: u64,
+}
+
+/// A file system that passes everything to the real one, counting writes,
+/// fsyncs, renames and truncations, and fails the one its plan names.
+#[derive(Clone, Default)]
+pub struct FaultFs {
+    state: Arc<Mutex<FaultState>>,
+}
+
+impl FaultFs {
+    pub fn new(plan: Option<FaultPlan>) -> FaultFs {
+        let fs = FaultFs::default();
+        fs.state.lock().unwrap().plan = plan;
+        fs
+    }
+
+    /// How many operations of `kind` ran (failed ones included).
+    pub fn count(&self, kind: FaultKind) -> u64 {
+        self.state
+            .lock()
+            .unwrap()
+            .counts
+            .get(&kind)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// How many failures were injected.
+    pub fn injected(&self) -> u64 {
+        self.state.lock().unwrap().injected
+    }
+
+    /// Stops failing (the disk has room again).
+    pub fn heal(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.plan = None;
+        s.tripped = false;
+    }
+
+    fn check(&self, kind: FaultKind) -> io::Result<()> {
+        let mut s = self.state.lock().unwrap();
+        let n = {
+            let c = s.counts.entry(kind).or_insert(0);
+            *c += 1;
+            *c
+        };
+        let Some(plan) = s.plan.clone() else {
+            return Ok(());
+        };
+        if s.tripped || (plan.kind == kind && n == plan.at) {
+            s.tripped = plan.sticky;
+            s.injected += 1;
+            return Err(io::Error::from_raw_os_error(plan.errno));
+        }
+        Ok(())
+    }
+}
+
+struct FaultFile {
+    inner: Box<dyn FileHandle>,
+    fs: FaultFs,
+}
+
+impl FileHandle for FaultFile {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.fs.check(FaultKind::Write)?;
+        self.inner.write_at(offset, data)
+    }
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.fs.check(FaultKind::Write)?;
+        self.inner.write_all(data)
+    }
+    fn read_at(&mut self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        self.inner.read_at(offset, len)
+    }
+    fn sync_data(&mut self) -> io::Result<()> {
+        self.fs.check(FaultKind::Sync)?;
+        self.inner.sync_data()
+    }
+    fn sync_all(&mut self) -> io::Result<()> {
+        self.fs.check(FaultKind::Sync)?;
+        self.inner.sync_all()
+    }
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.fs.check(FaultKind::Truncate)?;
+        self.inner.set_len(len)
+    }
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
+    fn set_mode(&mut self, mode: u32) -> io::Result<()> {
+        self.inner.set_mode(mode)
+    }
+    fn try_lock(&self) -> io::Result<bool> {
+        self.inner.try_lock()
+    }
+    fn unlock(&self) -> io::Result<()> {
+        self.inner.unlock()
+    }
+    fn is_at(&self, path: &Path) -> io::Result<bool> {
+        self.inner.is_at(path)
+    }
+}
+
+impl FileSystem for FaultFs {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        RealFs.read(path)
+    }
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn FileHandle>> {
+        Ok(Box::new(FaultFile {
+            inner: RealFs.create_new(path)?,
+            fs: self.clone(),
+        }))
+    }
+    fn open_rw(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FileHandle>> {
+        Ok(Box::new(FaultFile {
+            inner: RealFs.open_rw(path, mode)?,
+            fs: self.clone(),
+        }))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.check(FaultKind::Rename)?;
+        RealFs.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        RealFs.remove_file(path)
+    }
+    fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()> {
+        RealFs.create_dir(path, mode)
+    }
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        self.check(FaultKind::Sync)?;
+        RealFs.sync_dir(path)
+    }
+    fn stat(&self, path: &Path, follow: bool) -> io::Result<Stat> {
+        RealFs.stat(path, follow)
+    }
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        RealFs.read_dir(path)
+    }
+    fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()> {
+        RealFs.set_mode(path, mode)
+    }
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+        RealFs.read_link(path)
+    }
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        RealFs.canonicalize(path)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers every writer uses
+// ---------------------------------------------------------------------------
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Temp files older than this are removed at open even when their process
+/// still seems alive (a reused pid, or a platform without a cheap pid check).
+const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+
+/// Temp-file name beside `target` (same directory, so the rename is atomic):
+/// `.<file>.<pid>.<n>.tmp`.
+pub fn temp_path(target: &Path) -> PathBuf {
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = target
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
+}
+
+/// The parent directory of a path (`.` for a bare name).
+pub fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// fsyncs a directory so a rename or create in it is durable.
+pub fn sync_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    fs.sync_dir(dir).map_err(Error::io("fsync directory", dir))
+}
+
+/// Atomically replaces `target` with `data`: a temp file (mode 0600) in the same
+/// directory, write, chmod to `mode`, fsync, rename over the target, fsync the
+/// directory. The target is never truncated in place; on an error before the
+/// rename the old content is untouched and the temp file is removed. (An error
+/// from the final directory fsync means the new content is in place but may not
+/// be durable yet; callers treat it as a failed write.)
+pub fn atomic_write(fs: &dyn FileSystem, target: &Path, data: &[u8], mode: u32) -> Result<()> {
+    let tmp = temp_path(target);
+    let result = (|| {
+        let mut f = fs
+            .create_new(&tmp)
+            .map_err(Error::io("create temp file", &tmp))?;
+        f.write_all(data).map_err(Error::io("write", &tmp))?;
+        if mode != 0o600 {
+            f.set_mode(mode).map_err(Error::io("chmod", &tmp))?;
+        }
+        f.sync_all().map_err(Error::io("fsync", &tmp))?;
+        drop(f);
+        fs.rename(&tmp, target)
+            .map_err(Error::io("rename over", target))
+    })();
+    if result.is_err() {
+        let _ = fs.remove_file(&tmp);
+        return result;
+    }
+    sync_dir(fs, parent_of(target))
+}
+
+/// Writes a new file that must not exist yet (a quarantine copy, a damaged
+/// journal kept aside), durably: same steps as `atomic_write`.
+pub fn write_new(fs: &dyn FileSystem, target: &Path, data: &[u8], mode: u32) -> Result<()> {
+    atomic_write(fs, target, data, mode)
+}
+
+/// Removes temp files (`.<name>.<pid>.<n>.tmp`) that crashed processes left in
+/// `dir`. With `only_for`, just the temps of files with that name prefix. Temps
+/// of a running process are kept unless they are over an hour old. Returns how
+/// many were removed.
+pub fn remove_stale_temps(fs: &dyn FileSystem, dir: &Path, only_for: Option<&str>) -> usize {
+    let Ok(names) = fs.read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for fname in names {
+        let Some(rest) = fname.strip_prefix('.').and_then(|r| r.strip_suffix(".tmp")) else {
+            continue;
+        };
+        if let Some(prefix) = only_for {
+            if !rest.starts_with(prefix) {
+                continue;
+            }
+        }
+        // <name>.<pid>.<n>
+        let mut parts = rest.rsplitn(3, '.');
+        let (Some(n), Some(pid), Some(_name)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let (Ok(_), Ok(pid)) = (n.parse::<u64>(), pid.parse::<u32>()) else {
+            continue;
+        };
+        let path = dir.join(&fname);
+        let old = fs
+            .stat(&path, false)
+            .ok()
+            .and_then(|s| s.modified)
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        let ours_now = pid == std::process::id();
+        if (!ours_now && (!process_alive(pid) || old)) && fs.remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Creates `dir` and any missing parents, each with mode 0700.
+pub fn ensure_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    match fs.stat(dir, true) {
+        Ok(s) if s.is_dir => return Ok(()),
+        Ok(_) => {
+            return Err(Error::io("create directory", dir)(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "a file of that name is in the way",
+            )))
+        }
+        Err(_) => {}
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        ensure_dir(fs, parent)?;
+    }
+    match fs.create_dir(dir, 0o700) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io("create directory", dir)(e)),
+    }
+}
+
+/// Tightens a file's mode to `mode` if it has any permission bit beyond it.
+pub fn tighten_mode(fs: &dyn FileSystem, path: &Path, mode: u32) -> Result<()> {
+    if cfg!(not(unix)) {
+        return Ok(());
+    }
+    match fs.stat(path, true) {
+        Ok(s) => {
+            let cur = s.mode & 0o777;
+            if cur & !mode != 0 {
+                fs.set_mode(path, cur & mode)
+                    .map_err(Error::io("chmod", path))?;
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("stat", path)(e)),
+    }
+}
+
+/// Reads a file; `Ok(None)` when it does not exist.
+pub fn read_if_exists(fs: &dyn FileSystem, path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs.read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read", path)(e)),
+    }
+}
+
+/// The file a path finally names: a symlink (or a chain of them) is followed to
+/// its target, which may not exist yet (conf writes through a link, creating the
+/// target). A path that is not a link is returned as it is.
+pub fn resolve_links(fs: &dyn FileSystem, path: &Path) -> Result<PathBuf> {
+    let mut cur = path.to_path_buf();
+    for _ in 0..40 {
+        match fs.stat(&cur, false) {
+            Ok(s) if s.is_symlink => {
+                let target = fs.read_link(&cur).map_err(Error::io("read link", &cur))?;
+                cur = if target.is_absolute() {
+                    target
+                } else {
+                    parent_of(&cur).join(target)
+                };
+            }
+            _ => return Ok(cur),
+        }
+    }
+    Err(Error::io("resolve link", path)(io::Error::other(
+        "too many levels of symbolic links",
+    )))
+}
+
+/// Whether an I/O error means "this place cannot be written" (a read-only
+/// directory or file system).
+pub fn is_read_only_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+    ) || {
+        #[cfg(unix)]
+        {
+            matches!(
+                e.raw_os_error(),
+                Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM)
+            )
+        }
+        #[cfg(not(unix))]
+        {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode_of(p: &Path) -> u32 {
+        RealFs.stat(p, true).unwrap().mode & 0o777
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_sets_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.json");
+        atomic_write(&RealFs, &p, b"one", 0o600).unwrap();
+        atomic_write(&RealFs, &p, b"two", 0o640).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        if cfg!(unix) {
+            assert_eq!(mode_of(&p), 0o640);
+        }
+        // no temp files left behind
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        tighten_mode(&RealFs, &p, 0o600).unwrap();
+        if cfg!(unix) {
+            assert_eq!(mode_of(&p), 0o600);
+        }
+    }
+
+    #[test]
+    fn stale_temps_of_dead_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".f.json.999999999.3.tmp"), b"x").unwrap();
+        let mine = dir
+            .path()
+            .join(format!(".f.json.{}.0.tmp", std::process::id()));
+        std::fs::write(&mine, b"x").unwrap();
+        std::fs::write(dir.path().join(".other.json.999999999.3.tmp"), b"x").unwrap();
+        std::fs::write(dir.path().join(".not-ours.tmp"), b"x").unwrap();
+        assert_eq!(remove_stale_temps(&RealFs, dir.path(), Some("f.json")), 1);
+        assert!(mine.exists());
+        assert_eq!(remove_stale_temps(&RealFs, dir.path(), None), 1);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn failed_write_keeps_old_content_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.json");
+        atomic_write(&RealFs, &p, b"keep", 0o600).unwrap();
+        for kind in [FaultKind::Write, FaultKind::Sync, FaultKind::Rename] {
+            let fs = FaultFs::new(Some(FaultPlan {
+                kind,
+                at: 1,
+                errno: 28,
+                sticky: false,
+            }));
+            let err = atomic_write(&fs, &p, b"new", 0o600).unwrap_err();
+            assert_eq!(err.code(), "E_NOSPC", "{kind:?}");
+            assert_eq!(std::fs::read(&p).unwrap(), b"keep");
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        }
+    }
+
+    #[test]
+    fn directories_are_created_0700_and_links_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("a/b/c");
+        ensure_dir(&RealFs, &d).unwrap();
+        if cfg!(unix) {
+            assert_eq!(mode_of(&d), 0o700);
+            assert_eq!(mode_of(&dir.path().join("a")), 0o700);
+        }
+        #[cfg(unix)]
+        {
+            let target = dir.path().join("real.json");
+            let link = dir.path().join("link.json");
+            std::os::unix::fs::symlink("real.json", &link).unwrap();
+            assert_eq!(resolve_links(&RealFs, &link).unwrap(), target);
+            atomic_write(
+                &RealFs,
+                &resolve_links(&RealFs, &link).unwrap(),
+                b"x",
+                0o600,
+            )
+            .unwrap();
+            assert!(RealFs.stat(&link, false).unwrap().is_symlink);
+            assert_eq!(std::fs::read(&link).unwrap(), b"x");
+        }
+    }
+}

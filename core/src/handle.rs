@@ -1,0 +1,514 @@
+//! One `Store` instance's view of a store file: its own options (durability,
+//! dot notation, schema, backups) over the core it shares with every other
+//! instance on the file in this process. These are the operations the addon
+//! exposes to JS, each taking JSON text and giving back change lists.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::backup;
+use crate::doc::Document;
+use crate::error::{Error, Result};
+use crate::history::{Plan, Target};
+use crate::journal::ChangeRecord;
+use crate::log::OpenReport;
+use crate::ops::{check_depth, KeyChange, Op, INTERNAL_KEY};
+use crate::path::{segments, FORBIDDEN_SEGMENTS};
+use crate::schema::Schema;
+use crate::store::{Core, Durability, Status};
+use crate::value::{parse, parse_nested, Map, Value};
+
+/// What a `Store` instance chose for itself.
+#[derive(Clone)]
+pub struct HandleOptions {
+    pub durability: Durability,
+    pub dot_notation: bool,
+    pub schema: Option<Arc<Schema>>,
+    pub backup_dir: PathBuf,
+    pub max_backups: usize,
+}
+
+/// Options of one call.
+#[derive(Clone, Copy, Debug)]
+pub struct Call {
+    /// Check the schema before anything changes (off while migrations run; the
+    /// result is checked after them).
+    pub validate: bool,
+    /// Include old and new values in the change list (someone listens).
+    pub values: bool,
+}
+
+/// Work prepared off the JS thread, applied on it by token.
+pub enum Prepared {
+    Restore(Value),
+    History(Arc<Vec<ChangeRecord>>),
+}
+
+/// A `Store` instance.
+pub struct Handle {
+    core: Arc<Core>,
+    opts: HandleOptions,
+    closed: AtomicBool,
+    prepared: Mutex<HashMap<u32, Prepared>>,
+    next_token: AtomicU32,
+}
+
+fn not_json(e: impl std::fmt::Display) -> Error {
+    Error::InvalidArgument(format!("Value is not JSON-serializable: {e}"))
+}
+
+impl Handle {
+    pub(crate) fn new(core: Arc<Core>, opts: HandleOptions) -> Handle {
+        Handle {
+            core,
+            opts,
+            closed: AtomicBool::new(false),
+            prepared: Mutex::new(HashMap::new()),
+            next_token: AtomicU32::new(0),
+        }
+    }
+
+    pub fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    pub fn options(&self) -> &HandleOptions {
+        &self.opts
+    }
+
+    /// What opening the file found.
+    pub fn report(&self) -> &OpenReport {
+        self.core.report()
+    }
+
+    fn live(&self) -> Result<&Core> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(&self.core)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_closed(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    fn segs(&self, key: &str) -> Result<Vec<String>> {
+        segments(key, self.opts.dot_notation)
+    }
+
+    fn sync(&self) -> bool {
+        self.opts.durability == Durability::Sync
+    }
+
+    fn schema(&self, call: Call) -> Option<&Arc<Schema>> {
+        self.opts.schema.as_ref().filter(|_| call.validate)
+    }
+
+    /// Runs `f` on the value at `key` (`None` when absent).
+    pub fn get_with<R>(&self, key: &str, f: impl FnOnce(Option<&Value>) -> R) -> Result<R> {
+        let core = self.live()?;
+        if self.opts.dot_notation && !key.contains('\\') {
+            // fast path: split without allocating
+            if key.split('.').any(|s| FORBIDDEN_SEGMENTS.contains(&s)) {
+                self.segs(key)?; // reports the forbidden segment
+            }
+            return core.read(|d| f(d.get_iter(key.split('.'))));
+        }
+        let segs = self.segs(key)?;
+        core.read(|d| f(d.get(&segs)))
+    }
+
+    pub fn has(&self, key: &str) -> Result<bool> {
+        let segs = self.segs(key)?;
+        self.live()?.read(|d| d.has(&segs))
+    }
+
+    /// Number of top-level keys.
+    pub fn size(&self) -> Result<usize> {
+        self.live()?.read(|d| d.map().len())
+    }
+
+    /// Top-level keys in insertion order.
+    pub fn keys(&self) -> Result<Vec<String>> {
+        self.live()?
+            .read(|d| d.map().keys().map(|k| k.to_string()).collect())
+    }
+
+    /// The whole document (O(1)).
+    pub fn snapshot(&self) -> Result<Value> {
+        self.live()?.snapshot()
+    }
+
+    /// Sets `key` to the JSON `json` (which must fit the depth limit at that
+    /// path). Returns the change (`None`: nothing changed).
+    pub fn set(&self, key: &str, json: &[u8], call: Call) -> Result<Option<KeyChange>> {
+        let segs = self.segs(key)?;
+        let value = parse_nested(json, segs.len()).map_err(not_json)?;
+        let core = self.live()?;
+        let op = Op::Set {
+            key: key.to_string(),
+            segs,
+            value,
+        };
+        Ok(core
+            .commit("set", op, self.schema(call), self.sync(), call.values)?
+            .and_then(|c| c.into_iter().next()))
+    }
+
+    /// Deletes `key`. Returns the change (`None`: nothing changed).
+    pub fn delete(&self, key: &str, call: Call) -> Result<Option<KeyChange>> {
+        let segs = self.segs(key)?;
+        let core = self.live()?;
+        let op = Op::Delete {
+            key: key.to_string(),
+            segs,
+        };
+        Ok(core
+            .commit("delete", op, self.schema(call), self.sync(), call.values)?
+            .and_then(|c| c.into_iter().next()))
+    }
+
+    /// Sets every `key: value` of the JSON object `json` (keys are paths) as one
+    /// change named `name`; returns each key whose value changed.
+    pub fn set_many(&self, json: &[u8], name: &str, call: Call) -> Result<Option<Vec<KeyChange>>> {
+        let value = parse(json).map_err(not_json)?;
+        let Some(map) = value.as_object() else {
+            return Err(Error::InvalidArgument(
+                "Expected an object of key/value pairs".into(),
+            ));
+        };
+        let mut entries = Vec::with_capacity(map.len());
+        for (k, v) in map.iter() {
+            let segs = self.segs(k)?;
+            check_depth(k, segs.len(), v)?;
+            entries.push((k.to_string(), segs, v.clone()));
+        }
+        let core = self.live()?;
+        core.commit(
+            name,
+            Op::SetMany { entries },
+            self.schema(call),
+            self.sync(),
+            call.values,
+        )
+    }
+
+    /// Replaces the whole document with the JSON object `json` (`store = x`,
+    /// `clear()`); `keep_internal` carries `__internal__` over.
+    pub fn replace_all(
+        &self,
+        json: &[u8],
+        name: &str,
+        keep_internal: bool,
+        call: Call,
+    ) -> Result<Option<Vec<KeyChange>>> {
+        let value = parse(json).map_err(not_json)?;
+        if value.as_object().is_none() {
+            return Err(Error::InvalidArgument("The store must be an object".into()));
+        }
+        self.replace_with(value, name, keep_internal, call)
+    }
+
+    fn replace_with(
+        &self,
+        value: Value,
+        name: &str,
+        keep_internal: bool,
+        call: Call,
+    ) -> Result<Option<Vec<KeyChange>>> {
+        self.live()?.commit(
+            name,
+            Op::Replace {
+                value,
+                keep_internal,
+            },
+            self.schema(call),
+            self.sync(),
+            call.values,
+        )
+    }
+
+    /// Adds the top-level keys of the JSON object `json` that the document lacks
+    /// (electron-store's `defaults`), then the schema's defaults.
+    pub fn fill_defaults(&self, json: &[u8], call: Call) -> Result<Option<Vec<KeyChange>>> {
+        let value = parse(json).map_err(not_json)?;
+        let Value::Object(defaults) = value else {
+            return Err(Error::InvalidArgument(
+                "Expected `defaults` to be an object".into(),
+            ));
+        };
+        self.live()?.commit(
+            "defaults",
+            Op::FillDefaults {
+                defaults,
+                schema: self.opts.schema.clone(),
+            },
+            self.schema(call),
+            self.sync(),
+            call.values,
+        )
+    }
+
+    /// Repairs the document where it fails the schema (drops the invalid
+    /// parts, refills defaults) as one `sanitize` change, after backing the
+    /// original up. `None`: already valid; `E_SCHEMA` when it cannot be repaired.
+    pub fn sanitize(&self, call: Call) -> Result<Option<Vec<KeyChange>>> {
+        let core = self.live()?;
+        let Some(schema) = self.opts.schema.clone() else {
+            return Ok(None);
+        };
+        let doc = Document::new(core.snapshot()?)?;
+        if schema.errors(&doc, None).is_empty() {
+            return Ok(None);
+        }
+        if schema.sanitize(&doc).is_none() {
+            return Err(Error::Schema(format!(
+                "Config schema violation: {}. The data could not be repaired automatically (nothing was changed)",
+                schema.errors(&doc, None).join("; ")
+            )));
+        }
+        core.create_backup_in(
+            &self.opts.backup_dir,
+            "before-sanitize",
+            true,
+            self.opts.max_backups,
+        )?;
+        core.commit(
+            "sanitize",
+            Op::Sanitize { schema },
+            None,
+            self.sync(),
+            call.values,
+        )
+    }
+
+    /// Opens a transaction (see `Core::begin_txn`).
+    pub fn begin(&self) -> Result<()> {
+        self.live()?.begin_txn()
+    }
+
+    /// Writes the open transaction as one change named `name`.
+    pub fn commit_txn(&self, name: &str) -> Result<()> {
+        self.live()?.commit_txn(name, self.sync())
+    }
+
+    /// Undoes the open transaction; returns the keys that changed back.
+    pub fn abort_txn(&self) -> Result<Vec<KeyChange>> {
+        self.core.abort_txn()
+    }
+
+    /// Re-reads the shared log and the file now (see `Core::reload`).
+    pub fn reload(&self) -> Result<Vec<KeyChange>> {
+        self.live()?.reload(self.opts.schema.as_ref(), self.sync())
+    }
+
+    /// Replaces the whole document with a verified backup's content.
+    pub fn restore(&self, value: Value, call: Call) -> Result<Option<Vec<KeyChange>>> {
+        self.replace_with(value, "restore", false, call)
+    }
+
+    /// Rolls back to `target`, with the history prepared under `token` when it
+    /// is still current.
+    pub fn rollback(&self, target: Target, token: Option<u32>) -> Result<(Plan, Vec<KeyChange>)> {
+        let core = self.live()?;
+        let cached = match token.and_then(|t| self.take(t)) {
+            Some(Prepared::History(h)) => Some(h),
+            _ => None,
+        };
+        let (plan, changes) = core.rollback(target, cached, self.sync(), true)?;
+        Ok((plan, changes.unwrap_or_default()))
+    }
+
+    /// The history entries, oldest first.
+    pub fn history(&self) -> Result<Vec<ChangeRecord>> {
+        self.live()?.history()
+    }
+
+    pub fn flush(&self) -> Result<()> {
+        self.live()?.flush()
+    }
+
+    /// Counters, once the changes made so far have their seq (see
+    /// `Core::status_settled`).
+    pub fn status(&self) -> Status {
+        self.core.status_settled()
+    }
+
+    /// Keeps prepared work for a later call; returns its token.
+    pub fn stash(&self, p: Prepared) -> u32 {
+        let t = self.next_token.fetch_add(1, Ordering::Relaxed);
+        self.prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(t, p);
+        t
+    }
+
+    /// Takes prepared work back.
+    pub fn take(&self, token: u32) -> Option<Prepared> {
+        self.prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&token)
+    }
+
+    /// Commits a restore prepared under `token`.
+    pub fn restore_prepared(&self, token: u32, call: Call) -> Result<Option<Vec<KeyChange>>> {
+        match self.take(token) {
+            Some(Prepared::Restore(v)) => self.restore(v, call),
+            _ => Err(Error::InvalidArgument("unknown restore token".into())),
+        }
+    }
+
+    // -- schema ----------------------------------------------------------------
+
+    /// Schema errors (conf's format) of the JSON document `json`, or of the
+    /// store's document when `None`.
+    pub fn schema_errors(&self, json: Option<&[u8]>) -> Result<Vec<String>> {
+        let Some(schema) = &self.opts.schema else {
+            return Ok(Vec::new());
+        };
+        let doc = match json {
+            None => Document::new(self.snapshot()?)?,
+            Some(j) => match Document::new(parse(j).map_err(not_json)?) {
+                Ok(d) => d,
+                Err(_) => return Ok(vec!["`` must be object".into()]),
+            },
+        };
+        Ok(schema.errors(&doc, None))
+    }
+
+    /// Top-level `default`s of the `schema` option (conf merges them into the
+    /// defaults `reset()` and `clear()` use), as an object.
+    pub fn schema_defaults(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(schema) = &self.opts.schema {
+            for (k, v) in schema.top_level_defaults() {
+                m.insert(k.as_str().into(), v);
+            }
+        }
+        Value::Object(Arc::new(m))
+    }
+
+    // -- backups ---------------------------------------------------------------
+
+    pub fn backup_dir(&self) -> &Path {
+        &self.opts.backup_dir
+    }
+
+    /// Migration snapshots: `storeHistory/migrations/`.
+    pub fn migration_dir(&self) -> PathBuf {
+        self.core.config().migration_dir()
+    }
+
+    /// Takes the state now; the backup is written by `run_queued_backup`.
+    pub fn queue_backup(&self, reason: &str, only_if_changed: bool) -> Result<u64> {
+        self.live()?.queue_backup(
+            self.opts.backup_dir.clone(),
+            reason,
+            only_if_changed,
+            self.opts.max_backups,
+        )
+    }
+
+    pub fn run_queued_backup(&self, id: u64) -> Result<Option<backup::Info>> {
+        self.core.run_queued_backup(id)
+    }
+
+    /// A backup of the state now, on the calling thread.
+    pub fn create_backup(
+        &self,
+        reason: &str,
+        only_if_changed: bool,
+    ) -> Result<Option<backup::Info>> {
+        self.live()?.create_backup_in(
+            &self.opts.backup_dir,
+            reason,
+            only_if_changed,
+            self.opts.max_backups,
+        )
+    }
+
+    /// A migration snapshot of the state now.
+    pub fn migration_snapshot(&self, reason: &str) -> Result<Option<backup::Info>> {
+        self.live()?
+            .create_backup_in(&self.migration_dir(), reason, false, self.opts.max_backups)
+    }
+
+    pub fn list_backups(&self) -> Result<Vec<backup::Info>> {
+        self.live()?.list_backups_in(&self.opts.backup_dir)
+    }
+
+    pub fn list_migration_backups(&self) -> Result<Vec<backup::Info>> {
+        self.live()?.list_backups_in(&self.migration_dir())
+    }
+
+    /// Verifies a backup (its name or listed path) and backs the current state
+    /// up; returns the content to restore.
+    pub fn prepare_restore(&self, name_or_path: &str) -> Result<Value> {
+        let core = self.live()?;
+        let (v, _) = core.read_backup_in(&self.opts.backup_dir, name_or_path)?;
+        self.create_backup("before-restore", true)?;
+        Ok(v)
+    }
+
+    /// Reads and verifies a migration snapshot given by name only.
+    pub fn read_migration_backup(&self, name: &str) -> Result<(Value, backup::Meta)> {
+        if name.contains('/') || name.contains('\\') {
+            return Err(Error::BackupNotFound(format!(
+                "Give a migration backup's file name from listMigrationBackups(), not a path ({name:?})"
+            )));
+        }
+        self.live()?.read_backup_in(&self.migration_dir(), name)
+    }
+
+    /// `prepare_restore` for a migration snapshot (name only).
+    pub fn prepare_migration_restore(&self, name: &str) -> Result<Value> {
+        let (v, _) = self.read_migration_backup(name)?;
+        self.create_backup("before-restore", true)?;
+        Ok(v)
+    }
+
+    /// Checks a migration snapshot: hash, parse, schema. A missing one is an
+    /// error; a damaged one gives its problem as the error list.
+    pub fn validate_migration_backup(&self, name: &str) -> Result<Vec<String>> {
+        match self.read_migration_backup(name) {
+            Ok((v, _)) => match (&self.opts.schema, Document::new(v)) {
+                (Some(schema), Ok(doc)) => Ok(schema.errors(&doc, None)),
+                _ => Ok(Vec::new()),
+            },
+            Err(e @ Error::BackupCorrupt(_)) => Ok(vec![e.to_string()]),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The key `__internal__` is reserved for migration state.
+    pub fn is_internal_key(&self, key: &str) -> bool {
+        if self.opts.dot_notation {
+            key == INTERNAL_KEY || key.starts_with("__internal__.")
+        } else {
+            key == INTERNAL_KEY
+        }
+    }
+
+    /// Closes this instance: its changes are flushed; the file stays open for
+    /// the other instances on it. When changes cannot be written, returns the
+    /// error and stays open (unless `force`).
+    pub fn close(&self, force: bool) -> Result<()> {
+        crate::registry::close(self, force)
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if !self.is_closed() {
+            let _ = self.close(false);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! tad-store's core: every store rule, in plain Rust with no Node-API
+//! dependency (the addon crate is only `#[napi]` wrappers and conversions).
+//!
+//! One module per concern:
+//! - `value` — the JSON tree (Arc-shared, JS key order, `JSON.stringify`-exact
+//!   serializer, Merkle hashes), `path` — dot paths and JSON Pointers,
+//!   `doc` — the document and RFC 6902 patches, `ops` — operations (planned
+//!   again on the latest state when written) and change lists;
+//! - `journal` — the log's line format, `log` — the journal shared by every
+//!   process (OS lock, catch-up, checked replay, checkpoints, trimming,
+//!   recovery at open), `store` — the live document, the writer thread,
+//!   transactions, flush and close, `handle` — one `Store` instance's
+//!   options and operations, `registry` — files open in this process;
+//! - `history` — rollback planning, `backup` — verified backups,
+//!   `schema` — JSON Schema with conf's messages;
+//! - `fs` — the file-system seam (with a fault-injecting one for tests),
+//!   `codec` — the seam every stored byte passes through, `events` — the one
+//!   sink background work reports to, `error` — the one error enum,
+//!   `testing` — panic points for tests.
+
+pub mod backup;
+pub mod codec;
+pub mod doc;
+pub mod error;
+pub mod events;
+pub mod fs;
+pub mod handle;
+pub mod history;
+pub mod journal;
+pub mod log;
+pub mod ops;
+pub mod path;
+pub mod registry;
+pub mod schema;
+pub mod store;
+pub mod testing;
+pub mod value;
+
+pub use error::{Error, Result};
+pub use handle::{Call, Handle, HandleOptions, Prepared};
+pub use store::{Durability, StoreOptions};

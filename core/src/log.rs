@@ -1,0 +1,1220 @@
+//! The shared log: the journal file that every process writing a store
+//! appends to, under an OS advisory lock, and this process's replica of the
+//! state it describes.
+//!
+//! The journal is the source of truth; memory is a cache of it. Every append
+//! happens with the lock held, after catching up with what other processes
+//! appended since we last looked, so sequence numbers and the hash chain are
+//! global. Every entry applied — at open, when catching up, when rebuilding a
+//! damaged store — is checked against the state it is applied to (its
+//! `hashBefore`) and the state it claims to produce (`hashAfter`); a line that
+//! does not fit stops the replay there, and the lines from it on are kept aside
+//! and reported, never applied.
+//!
+//! The document file is a checkpoint of the log: written from the replica with
+//! the lock held, and only then recorded by a checkpoint line, so a checkpoint
+//! line always names a file that is durably in place. A file the journal does
+//! not explain (no checkpoint hash, no entry's state matches it) was edited by
+//! another program: it is taken as it is, never overwritten by old changes.
+//!
+//! Trimming replaces the journal file (atomically, with the lock held); other
+//! processes notice the new file on their next look and continue from the
+//! entry they last saw, or reload from the document file.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::backup;
+use crate::codec::{Codec, Kind};
+use crate::doc::{Change, Document, PatchOp};
+use crate::error::{Error, Result};
+use crate::fs::{
+    atomic_write, ensure_dir, is_read_only_error, parent_of, read_if_exists, remove_stale_temps,
+    sync_dir, tighten_mode, write_new, FileHandle, FileSystem,
+};
+use crate::journal::{
+    encode_change, encode_checkpoint, now_ms, scan, scan_from, seal_line, ChainTip, ChangeRecord,
+    Checkpoint, Encoded, Entry,
+};
+use crate::value::{hex, merkle, parse, sha256_hex, to_json_sized, Value};
+
+/// How long a process waits for another one's lock before giving up with
+/// `E_LOCKED` (a holder only keeps it for one append or one document write).
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the log lives and how it writes.
+#[derive(Clone)]
+pub struct LogConfig {
+    pub fs: Arc<dyn FileSystem>,
+    pub codec: Arc<dyn Codec>,
+    /// The document file (symlinks already resolved: writes go to the target).
+    pub doc_path: PathBuf,
+    /// `storeHistory/`: the journal, the lock file, migration snapshots.
+    pub history_dir: PathBuf,
+    /// Backups (used to rebuild a damaged or missing document).
+    pub backup_dir: PathBuf,
+    /// Mode of every file created.
+    pub mode: u32,
+    /// Change entries kept once they are in the document file.
+    pub history_max: usize,
+    /// Start from an empty document when the file is damaged and cannot be
+    /// rebuilt (the damaged file is kept aside).
+    pub clear_invalid_config: bool,
+}
+
+impl LogConfig {
+    /// The document file's name (backups record it as `originalFile`).
+    pub fn file_name(&self) -> String {
+        self.doc_path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "config".into())
+    }
+
+    /// `storeHistory/<file>.journal`
+    pub fn journal_path(&self) -> PathBuf {
+        self.history_dir
+            .join(format!("{}.journal", self.file_name()))
+    }
+
+    /// `storeHistory/<file>.lock`: never replaced, so every process locks the
+    /// same file even while the journal is trimmed.
+    pub fn lock_path(&self) -> PathBuf {
+        self.history_dir.join(format!("{}.lock", self.file_name()))
+    }
+
+    /// Migration snapshots: `storeHistory/migrations/`.
+    pub fn migration_dir(&self) -> PathBuf {
+        self.history_dir.join("migrations")
+    }
+}
+
+/// What opening found.
+#[derive(Clone, Debug, Default)]
+pub struct OpenReport {
+    /// A copy of the damaged store file was kept here.
+    pub quarantined: Option<PathBuf>,
+    /// Journal changes re-applied because the document file did not hold them yet.
+    pub replayed: usize,
+    /// The document file was changed by something else since our last write.
+    pub external_edit: bool,
+    /// Damage found in the journal (the damaged part is kept aside).
+    pub journal_damage: Option<String>,
+    /// How a damaged or missing store file was rebuilt (history or a backup).
+    pub recovered: Option<String>,
+    /// The store file was missing although the journal has changes.
+    pub missing_file: bool,
+    /// The store's directory cannot be written: it is open for reading only.
+    pub read_only: bool,
+    /// Temp files left by crashed processes that were removed.
+    pub temps_removed: usize,
+}
+
+/// The document file as the log last knew it.
+#[derive(Clone, Debug, Default)]
+pub struct FileState {
+    /// The file holds the state after this change (`None`: not known to
+    /// correspond to any change, e.g. a brand-new store).
+    pub seq: Option<u64>,
+    /// SHA-256 of its stored bytes.
+    pub sha: Option<String>,
+    /// Merkle hash of its document.
+    pub merkle: Option<String>,
+    pub len: usize,
+}
+
+/// A change entry to append, planned by the caller.
+pub struct NewEntry<'a> {
+    pub ts: f64,
+    pub op: &'a str,
+    pub keys: &'a [String],
+    pub change: &'a Change,
+    pub reversible: bool,
+}
+
+/// Result of applying journal entries with checks.
+struct Replayed {
+    applied: usize,
+    /// Index (in the given list) and reason of the first entry that did not fit.
+    stopped: Option<(usize, String)>,
+}
+
+/// Applies change entries (oldest first) to `doc`, whose Merkle hash is `hash`,
+/// checking each one against the state it is applied to and the state it
+/// should produce. Stops at the first that does not fit.
+fn replay_checked(doc: &mut Document, hash: &mut String, entries: &[&ChangeRecord]) -> Replayed {
+    for (i, e) in entries.iter().enumerate() {
+        if e.hash_before.as_deref() != Some(hash.as_str()) {
+            return Replayed {
+                applied: i,
+                stopped: Some((
+                    i,
+                    format!(
+                        "change {} was made on a different state than the one before it (hashBefore {} is not {})",
+                        e.seq,
+                        e.hash_before.as_deref().unwrap_or("missing"),
+                        hash
+                    ),
+                )),
+            };
+        }
+        let mut next = doc.clone();
+        if let Err(err) = next.apply(&e.patch) {
+            return Replayed {
+                applied: i,
+                stopped: Some((i, format!("change {} does not apply: {err}", e.seq))),
+            };
+        }
+        let after = hex(&merkle(next.root()));
+        if e.hash_after.as_deref() != Some(after.as_str()) {
+            return Replayed {
+                applied: i,
+                stopped: Some((
+                    i,
+                    format!("change {} does not produce the state it recorded", e.seq),
+                )),
+            };
+        }
+        *doc = next;
+        *hash = after;
+    }
+    Replayed {
+        applied: entries.len(),
+        stopped: None,
+    }
+}
+
+/// What reading the document file gave.
+enum FileRead {
+    Missing,
+    Good {
+        value: Value,
+        sha: String,
+        len: usize,
+    },
+    Bad {
+        detail: String,
+        raw: Vec<u8>,
+    },
+}
+
+fn read_document(cfg: &LogConfig) -> Result<FileRead> {
+    let Some(raw) = read_if_exists(&*cfg.fs, &cfg.doc_path)? else {
+        return Ok(FileRead::Missing);
+    };
+    let sha = sha256_hex(&raw);
+    let plain = match cfg.codec.decode(Kind::Document, &raw) {
+        Ok(p) => p,
+        Err(e) => {
+            return Ok(FileRead::Bad {
+                detail: format!("it cannot be decoded: {e}"),
+                raw,
+            })
+        }
+    };
+    match parse(&plain) {
+        Ok(v) if v.as_object().is_some() => Ok(FileRead::Good {
+            value: v,
+            sha,
+            len: raw.len(),
+        }),
+        other => {
+            let detail = match other {
+                Err(e) if raw.is_empty() => format!("empty file: {e}"),
+                Err(e) if raw.iter().all(|&c| c == 0) => format!("zero-filled: {e}"),
+                Err(e) => e.to_string(),
+                Ok(_) => "the top level is not an object".into(),
+            };
+            Ok(FileRead::Bad { detail, raw })
+        }
+    }
+}
+
+/// A document rebuilt from the history or a backup.
+struct Rebuilt {
+    doc: Document,
+    hash: String,
+    how: String,
+    /// The state is the journal's latest (else the history has a gap before it).
+    exact: bool,
+}
+
+/// Rebuilds the newest state that can be proven: the whole history replayed
+/// from an empty store (when it reaches back to the first change), else the
+/// newest backup that verifies, plus the journal's changes after it when they
+/// continue it. Every step is checked against the recorded hashes.
+fn rebuild(cfg: &LogConfig, changes: &[&ChangeRecord]) -> Option<Rebuilt> {
+    let last_seq = changes.last().map(|e| e.seq);
+    if let Some(first) = changes.first() {
+        let mut doc = Document::default();
+        let mut hash = hex(&merkle(doc.root()));
+        if first.seq == 1 && first.hash_before.as_deref() == Some(hash.as_str()) {
+            let r = replay_checked(&mut doc, &mut hash, changes);
+            if r.applied > 0 {
+                return Some(Rebuilt {
+                    how: format!("rebuilt from the change history ({} changes)", r.applied),
+                    exact: r.stopped.is_none(),
+                    doc,
+                    hash,
+                });
+            }
+        }
+    }
+    let backups = backup::list_of(&*cfg.fs, &*cfg.codec, &cfg.backup_dir, &cfg.file_name()).ok()?;
+    for b in backups {
+        let Ok((value, meta)) = backup::read_verified(&*cfg.fs, &*cfg.codec, &b.path) else {
+            continue;
+        };
+        let Ok(mut doc) = Document::new(value) else {
+            continue;
+        };
+        let mut hash = hex(&merkle(doc.root()));
+        let after: Vec<&ChangeRecord> = changes
+            .iter()
+            .copied()
+            .filter(|e| e.seq > meta.seq)
+            .collect();
+        let continues = after.first().is_some_and(|e| {
+            e.seq == meta.seq + 1 && e.hash_before.as_deref() == Some(hash.as_str())
+        });
+        if continues {
+            let r = replay_checked(&mut doc, &mut hash, &after);
+            return Some(Rebuilt {
+                how: format!(
+                    "rebuilt from the backup {} and the {} changes after it",
+                    b.file, r.applied
+                ),
+                exact: r.stopped.is_none(),
+                doc,
+                hash,
+            });
+        }
+        let exact = after.is_empty() && last_seq.is_none_or(|s| s == meta.seq);
+        return Some(Rebuilt {
+            how: if exact {
+                format!("restored from the backup {}", b.file)
+            } else {
+                format!(
+                    "restored from the backup {} ({}); later changes could not be replayed",
+                    b.file, meta.backup_time
+                )
+            },
+            exact,
+            doc,
+            hash,
+        });
+    }
+    None
+}
+
+/// `<file>.corrupt-<ms>`: where a copy of a damaged store file is kept.
+fn quarantine_path(cfg: &LogConfig) -> PathBuf {
+    cfg.doc_path
+        .with_file_name(format!("{}.corrupt-{}", cfg.file_name(), now_ms() as u64))
+}
+
+/// The journal, the lock and the replica of one store in one process.
+pub struct Log {
+    pub cfg: LogConfig,
+    journal: Option<Box<dyn FileHandle>>,
+    lock_file: Option<Box<dyn FileHandle>>,
+    /// We hold the OS lock.
+    held: bool,
+    /// A failed append could not be cut back yet: the lock stays held until it
+    /// is, so no other process ever reads lines we did not acknowledge.
+    must_cut: bool,
+    /// Length of the valid journal.
+    len: u64,
+    /// `(offset, Some(seq))` of every change line, `(offset, None)` of every
+    /// checkpoint line in the journal file.
+    lines: Vec<(u64, Option<u64>)>,
+    /// The state after the last entry of the journal that we know.
+    pub replica: Document,
+    replica_hash: Option<String>,
+    /// The last change's (global) seq; 0 before the first.
+    pub seq: u64,
+    tip: ChainTip,
+    /// The document file.
+    pub file: FileState,
+    /// How long the last document write took.
+    pub last_checkpoint_took: Duration,
+    pub checkpoints: u64,
+    /// Damage found after opening (by catching up).
+    pub damage: Option<String>,
+}
+
+impl Log {
+    /// Opens the log of a store: creates its directories (0700) and lock file,
+    /// takes the lock, reads the document and the journal, repairs what a crash
+    /// left (torn last line, temp files), sets damage aside, and computes the
+    /// state. A directory that cannot be written opens read-only.
+    pub fn open(cfg: LogConfig) -> Result<(Log, OpenReport)> {
+        let fs = cfg.fs.clone();
+        let doc_dir = parent_of(&cfg.doc_path).to_path_buf();
+        if let Err(e) = ensure_dir(&*fs, &doc_dir) {
+            if fs.stat(&doc_dir, true).is_err() {
+                return Err(e);
+            }
+        }
+        let mut read_only = false;
+        match ensure_dir(&*fs, &cfg.history_dir) {
+            Ok(()) => {}
+            Err(Error::Io { source, .. }) if is_read_only_error(&source) => read_only = true,
+            Err(e) => return Err(e),
+        }
+        let lock_file = if read_only {
+            None
+        } else {
+            match fs.open_rw(&cfg.lock_path(), cfg.mode) {
+                Ok(f) => Some(f),
+                // a read-only directory: opened for reading
+                Err(e) if is_read_only_error(&e) => None,
+                Err(e) => return Err(Error::io("open lock file", cfg.lock_path())(e)),
+            }
+        };
+        let mut log = Log {
+            cfg,
+            journal: None,
+            lock_file,
+            held: false,
+            must_cut: false,
+            len: 0,
+            lines: Vec::new(),
+            replica: Document::default(),
+            replica_hash: None,
+            seq: 0,
+            tip: ChainTip::default(),
+            file: FileState::default(),
+            last_checkpoint_took: Duration::from_millis(1),
+            checkpoints: 0,
+            damage: None,
+        };
+        let report = log.with_lock(|log| log.load(true))?;
+        Ok((log, report))
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.lock_file.is_none()
+    }
+
+    /// Runs `f` with the OS lock held (released afterwards, also when `f` fails
+    /// or panics; a panic becomes `E_INTERNAL`). Read-only logs have no lock.
+    pub fn with_lock<R>(&mut self, f: impl FnOnce(&mut Log) -> Result<R>) -> Result<R> {
+        self.acquire()?;
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)))
+            .unwrap_or_else(|p| Err(Error::from_panic(&*p, "a journal operation")));
+        self.release();
+        r
+    }
+
+    fn acquire(&mut self) -> Result<()> {
+        if self.held {
+            return Ok(());
+        }
+        let Some(lock) = &self.lock_file else {
+            return Ok(());
+        };
+        let start = Instant::now();
+        let mut pause = Duration::from_micros(100);
+        loop {
+            match lock.try_lock() {
+                Ok(true) => {
+                    self.held = true;
+                    return Ok(());
+                }
+                Ok(false) => {}
+                Err(e) => return Err(Error::io("lock", self.cfg.lock_path())(e)),
+            }
+            if start.elapsed() >= LOCK_TIMEOUT {
+                return Err(Error::Locked(format!(
+                    "Another process has held the lock of {} for more than {} s; nothing was written (the change is kept and retried)",
+                    self.cfg.doc_path.display(),
+                    LOCK_TIMEOUT.as_secs()
+                )));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(5));
+        }
+    }
+
+    fn release(&mut self) {
+        if !self.held || self.must_cut {
+            return;
+        }
+        if let Some(lock) = &self.lock_file {
+            let _ = lock.unlock();
+        }
+        self.held = false;
+    }
+
+    fn journal(&mut self) -> Result<&mut Box<dyn FileHandle>> {
+        if self.journal.is_none() {
+            let path = self.cfg.journal_path();
+            let existed = self.cfg.fs.stat(&path, false).is_ok();
+            let f = self
+                .cfg
+                .fs
+                .open_rw(&path, self.cfg.mode)
+                .map_err(Error::io("open journal", &path))?;
+            self.journal = Some(f);
+            if !existed {
+                sync_dir(&*self.cfg.fs, &self.cfg.history_dir)?;
+            }
+        }
+        Ok(self.journal.as_mut().expect("just opened"))
+    }
+
+    /// The replica's Merkle hash (computed on first use).
+    pub fn replica_hash(&mut self) -> String {
+        if self.replica_hash.is_none() {
+            self.replica_hash = Some(hex(&merkle(self.replica.root())));
+        }
+        self.replica_hash.clone().unwrap_or_default()
+    }
+
+    /// Journal size in bytes.
+    pub fn journal_bytes(&self) -> u64 {
+        self.len
+    }
+
+    /// Change lines in the journal.
+    pub fn history_entries(&self) -> u64 {
+        self.lines.iter().filter(|l| l.1.is_some()).count() as u64
+    }
+
+    /// Keeps `bytes` (a damaged part of the journal) aside as
+    /// `<journal>.damaged-<ms>`.
+    fn keep_aside(&self, bytes: &[u8]) -> Option<PathBuf> {
+        let path = self
+            .cfg
+            .journal_path()
+            .with_extension(format!("damaged-{}", now_ms() as u64));
+        write_new(&*self.cfg.fs, &path, bytes, self.cfg.mode)
+            .ok()
+            .map(|_| path)
+    }
+
+    /// Cuts the journal back to `len` bytes, durably.
+    fn cut_to(&mut self, len: u64) -> Result<()> {
+        let path = self.cfg.journal_path();
+        let j = self.journal()?;
+        j.set_len(len)
+            .map_err(Error::io("truncate journal", &path))?;
+        j.sync_data().map_err(Error::io("fsync journal", &path))?;
+        Ok(())
+    }
+
+    /// Reads the document and the whole journal and makes the replica the state
+    /// they describe (see the module docs). `at_open`: also clean temp files.
+    fn load(&mut self, at_open: bool) -> Result<OpenReport> {
+        let writable = !self.read_only();
+        let cfg = self.cfg.clone();
+        let fs = &*cfg.fs;
+        let mut report = OpenReport {
+            read_only: !writable,
+            ..OpenReport::default()
+        };
+        if writable && at_open {
+            let name = cfg.file_name();
+            report.temps_removed = remove_stale_temps(fs, parent_of(&cfg.doc_path), Some(&name))
+                + remove_stale_temps(fs, &cfg.history_dir, None)
+                + remove_stale_temps(fs, &cfg.backup_dir, None)
+                + remove_stale_temps(fs, &cfg.migration_dir(), None);
+        }
+        // the journal
+        let bytes = if writable {
+            let path = cfg.journal_path();
+            let j = self.journal()?;
+            let len = j.len().map_err(Error::io("stat journal", &path))?;
+            let b = j
+                .read_at(0, len as usize)
+                .map_err(Error::io("read journal", &path))?;
+            tighten_mode(fs, &path, cfg.mode)?;
+            b
+        } else {
+            read_if_exists(fs, &cfg.journal_path())?.unwrap_or_default()
+        };
+        let sc = scan(&*cfg.codec, &bytes);
+        if let Some(d) = &sc.damaged {
+            let kept = if writable {
+                self.keep_aside(&bytes)
+            } else {
+                None
+            };
+            report.journal_damage = Some(match kept {
+                Some(p) => format!("{d}; the journal as found is kept as {}", p.display()),
+                None => d.clone(),
+            });
+        }
+        let mut good = sc.good_len;
+        let mut entries = sc.entries;
+        // the document file
+        let found = read_document(&cfg)?;
+        let changes: Vec<&ChangeRecord> = entries
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Entry::Change(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let checkpoints: Vec<&Checkpoint> = entries
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Entry::Checkpoint(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let last_seq = changes
+            .last()
+            .map(|c| c.seq)
+            .into_iter()
+            .chain(checkpoints.iter().map(|c| c.seq))
+            .max()
+            .unwrap_or(0);
+        // the state the history says it reached (for an entry that records an
+        // unexplained new state)
+        let history_hash = changes
+            .last()
+            .and_then(|c| c.hash_after.clone())
+            .or_else(|| checkpoints.last().and_then(|c| c.doc.clone()));
+        let has_history = !changes.is_empty() || !checkpoints.is_empty();
+
+        let mut doc;
+        let mut hash: Option<String> = None;
+        let mut file = FileState::default();
+        // an irreversible entry to record: the state changed in a way the
+        // history does not explain
+        let mut record: Option<&'static str> = None;
+        let mut write_now = false;
+        let mut stop: Option<(u64, String)> = None;
+        match found {
+            FileRead::Good { value, sha, len } => {
+                doc = Document::new(value)?;
+                file = FileState {
+                    seq: None,
+                    sha: Some(sha.clone()),
+                    merkle: None,
+                    len,
+                };
+                let by_checkpoint = checkpoints.iter().rev().find(|c| c.hash == sha);
+                let base: Option<u64> = match by_checkpoint {
+                    Some(c) => {
+                        file.merkle = c.doc.clone();
+                        Some(c.seq)
+                    }
+                    None if !changes.is_empty() => {
+                        // a file written just before a crash, its checkpoint line
+                        // not yet appended: recognise it by content
+                        let m = hex(&merkle(doc.root()));
+                        file.merkle = Some(m.clone());
+                        hash = Some(m.clone());
+                        changes
+                            .iter()
+                            .rev()
+                            .find(|c| c.hash_after.as_deref() == Some(m.as_str()))
+                            .map(|c| c.seq)
+                            .or_else(|| {
+                                let first = changes[0];
+                                (first.hash_before.as_deref() == Some(m.as_str()))
+                                    .then(|| first.seq - 1)
+                            })
+                    }
+                    None => None,
+                };
+                match base {
+                    Some(base) => {
+                        file.seq = Some(base);
+                        let todo: Vec<&ChangeRecord> =
+                            changes.iter().copied().filter(|c| c.seq > base).collect();
+                        if todo.is_empty() {
+                            hash = hash.or_else(|| file.merkle.clone());
+                        } else {
+                            let mut h = match hash.take().or_else(|| file.merkle.clone()) {
+                                Some(h) => h,
+                                None => hex(&merkle(doc.root())),
+                            };
+                            let r = replay_checked(&mut doc, &mut h, &todo);
+                            report.replayed = r.applied;
+                            if let Some((i, why)) = r.stopped {
+                                stop = Some((todo[i].seq, why));
+                            }
+                            hash = Some(h);
+                        }
+                    }
+                    None if has_history && file.sha.is_some() => {
+                        // edited by another program: taken as it is
+                        report.external_edit = true;
+                        record = Some("external-edit");
+                    }
+                    None => {}
+                }
+            }
+            FileRead::Missing => {
+                if changes.is_empty() {
+                    doc = Document::default();
+                    if has_history {
+                        // deleted by someone while the history only holds checkpoints
+                        report.missing_file = true;
+                        report.external_edit = true;
+                        record = Some("external-edit");
+                        write_now = true;
+                    }
+                } else {
+                    report.missing_file = true;
+                    match rebuild(&cfg, &changes) {
+                        Some(r) => {
+                            report.recovered = Some(r.how);
+                            if !r.exact {
+                                record = Some("recover");
+                            }
+                            hash = Some(r.hash);
+                            doc = r.doc;
+                        }
+                        None => {
+                            doc = Document::default();
+                            report.external_edit = true;
+                            record = Some("external-edit");
+                        }
+                    }
+                    write_now = true;
+                }
+            }
+            FileRead::Bad { detail, raw } => {
+                let rebuilt = rebuild(&cfg, &changes);
+                let q = quarantine_path(&cfg);
+                if rebuilt.is_none() && !cfg.clear_invalid_config {
+                    return Err(Error::Corrupt {
+                        path: cfg.doc_path.clone(),
+                        detail,
+                        quarantine: q.display().to_string(),
+                    });
+                }
+                if writable {
+                    // keep the damaged bytes before anything replaces them
+                    write_new(fs, &q, &raw, cfg.mode)?;
+                    report.quarantined = Some(q);
+                }
+                match rebuilt {
+                    Some(r) => {
+                        report.recovered = Some(r.how);
+                        if !r.exact {
+                            record = Some("recover");
+                        }
+                        hash = Some(r.hash);
+                        doc = r.doc;
+                    }
+                    None => {
+                        doc = Document::default();
+                        if has_history {
+                            record = Some("clear-invalid");
+                        }
+                    }
+                }
+                write_now = true;
+            }
+        }
+
+        // lines from a replay stop on are not trusted: set aside, cut off
+        if let Some((seq, why)) = stop {
+            let off = entries
+                .iter()
+                .find(|(_, e)| matches!(e, Entry::Change(c) if c.seq == seq))
+                .map(|(o, _)| *o)
+                .unwrap_or(good);
+            let kept = if writable {
+                self.keep_aside(&bytes)
+            } else {
+                None
+            };
+            let msg = match kept {
+                Some(p) => format!(
+                    "replay stopped at the last consistent state: {why}; the journal as found is kept as {}",
+                    p.display()
+                ),
+                None => format!("replay stopped at the last consistent state: {why}"),
+            };
+            report.journal_damage = Some(match report.journal_damage.take() {
+                Some(d) => format!("{d}; {msg}"),
+                None => msg,
+            });
+            good = off;
+            entries.retain(|(o, _)| *o < off);
+        }
+        if writable && good < bytes.len() as u64 {
+            self.cut_to(good)?;
+        }
+        self.len = good;
+        self.lines = entries
+            .iter()
+            .map(|(o, e)| {
+                (
+                    *o,
+                    match e {
+                        Entry::Change(c) => Some(c.seq),
+                        Entry::Checkpoint(_) => None,
+                    },
+                )
+            })
+            .collect();
+        let kept_changes: Vec<&ChangeRecord> = entries
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Entry::Change(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        self.tip = match kept_changes.last() {
+            Some(c) => ChainTip {
+                seq: Some(c.seq),
+                line: Some(c.line_hash.clone()),
+            },
+            None => ChainTip::default(),
+        };
+        self.seq = kept_changes
+            .last()
+            .map(|c| c.seq)
+            .into_iter()
+            .chain(entries.iter().filter_map(|(_, e)| match e {
+                Entry::Checkpoint(c) => Some(c.seq),
+                _ => None,
+            }))
+            .max()
+            .unwrap_or(0);
+        self.replica = doc;
+        self.replica_hash = hash;
+        self.file = file;
+        let _ = last_seq;
+
+        if writable {
+            if let Some(op) = record {
+                // The state before it is not known (only its hash is), so it
+                // cannot be rolled back past.
+                let change = Change {
+                    patch: vec![PatchOp::Replace {
+                        path: vec![],
+                        value: self.replica.root().clone(),
+                    }],
+                    inverse: vec![],
+                };
+                let keys: Vec<String> = self.replica.map().keys().map(|k| k.to_string()).collect();
+                let before = history_hash.unwrap_or_default();
+                let after = self.replica_hash();
+                let doc = self.replica.clone();
+                self.append_prepared(
+                    &[(
+                        NewEntry {
+                            ts: now_ms(),
+                            op,
+                            keys: &keys,
+                            change: &change,
+                            reversible: false,
+                        },
+                        after,
+                    )],
+                    Some(&before),
+                    doc,
+                )?;
+            }
+            if write_now {
+                self.write_document()?;
+            }
+            if self.file.sha.is_some() {
+                tighten_mode(fs, &cfg.doc_path, cfg.mode)?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Appends change entries whose changes the caller applied in order to
+    /// the replica, producing `after` (each entry with the Merkle hash of the
+    /// state after it), and fsyncs once. `hash_before` overrides the hash of
+    /// the state before the first entry (an entry recording a state the history
+    /// does not explain). The replica advances only when the entries are
+    /// durable.
+    pub fn append_prepared(
+        &mut self,
+        entries: &[(NewEntry, String)],
+        hash_before: Option<&str>,
+        after: Document,
+    ) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut hash = match hash_before {
+            Some(h) => h.to_string(),
+            None => self.replica_hash(),
+        };
+        let mut buf = Vec::new();
+        let mut lines = Vec::new();
+        let mut seq = self.seq;
+        let mut tip = self.tip.clone();
+        for (e, hash_after) in entries {
+            seq += 1;
+            let line = seal_line(
+                &*self.cfg.codec,
+                encode_change(&Encoded {
+                    seq,
+                    ts: e.ts,
+                    op: e.op,
+                    keys: e.keys,
+                    change: e.change,
+                    reversible: e.reversible,
+                    hash_before: &hash,
+                    hash_after,
+                    prev: tip.line.as_deref(),
+                }),
+            )?;
+            tip = ChainTip {
+                seq: Some(seq),
+                line: Some(crate::journal::line_hash(&line)),
+            };
+            lines.push((buf.len() as u64, Some(seq)));
+            buf.extend_from_slice(&line);
+            hash = hash_after.clone();
+        }
+        self.write_lines(&buf, lines)?;
+        self.replica = after;
+        self.replica_hash = Some(hash);
+        self.seq = seq;
+        self.tip = tip;
+        Ok(())
+    }
+
+    /// Appends whole stored lines at the end of the valid journal and fsyncs.
+    /// On any failure the journal is cut back to its previous length, so the
+    /// retry never writes duplicates; if even that fails, the lock stays held
+    /// until a later call manages it.
+    pub fn write_lines(&mut self, buf: &[u8], lines: Vec<(u64, Option<u64>)>) -> Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        if self.read_only() {
+            return Err(self.read_only_error());
+        }
+        crate::testing::point("journal.append");
+        let start = self.len;
+        if self.must_cut {
+            self.cut_to(start)?;
+            self.must_cut = false;
+        }
+        let path = self.cfg.journal_path();
+        let j = self.journal()?;
+        let r = j
+            .write_at(start, buf)
+            .map_err(Error::io("append to journal", &path))
+            .and_then(|_| j.sync_data().map_err(Error::io("fsync journal", &path)));
+        if let Err(e) = r {
+            if self.cut_to(start).is_err() {
+                self.must_cut = true;
+            }
+            return Err(e);
+        }
+        self.len = start + buf.len() as u64;
+        self.lines
+            .extend(lines.into_iter().map(|(o, s)| (start + o, s)));
+        Ok(())
+    }
+
+    /// The error for a write to a read-only store.
+    pub fn read_only_error(&self) -> Error {
+        Error::ReadOnly(format!(
+            "The store {} was opened read-only (its directory {} cannot be written); nothing was changed",
+            self.cfg.doc_path.display(),
+            self.cfg.history_dir.display()
+        ))
+    }
+
+    /// Applies what other processes appended since we last looked (the lock
+    /// must be held). Returns how many changes were applied (and whether the
+    /// whole state was reloaded).
+    pub fn catch_up(&mut self) -> Result<CaughtUp> {
+        if self.read_only() {
+            return Ok(CaughtUp::default());
+        }
+        let path = self.cfg.journal_path();
+        let replaced = match &self.journal {
+            Some(j) => !j.is_at(&path).map_err(Error::io("stat journal", &path))?,
+            None => false,
+        };
+        if replaced {
+            self.journal = None;
+            return self.resync();
+        }
+        let len = self
+            .journal()?
+            .len()
+            .map_err(Error::io("stat journal", &path))?;
+        if len == self.len {
+            return Ok(CaughtUp::default());
+        }
+        if len < self.len {
+            return self.resync();
+        }
+        let start = self.len;
+        let bytes = self
+            .journal()?
+            .read_at(start, (len - start) as usize)
+            .map_err(Error::io("read journal", &path))?;
+        let sc = scan_from(&*self.cfg.codec, &bytes, self.tip.clone(), start);
+        let mut applied = 0;
+        let mut stopped: Option<(u64, String)> = None;
+        for (i, (off, e)) in sc.entries.iter().enumerate() {
+            let end = sc
+                .entries
+                .get(i + 1)
+                .map(|(o, _)| *o)
+                .unwrap_or(sc.good_len);
+            match e {
+                Entry::Change(c) => {
+                    let mut h = self.replica_hash();
+                    let mut doc = self.replica.clone();
+                    let r = replay_checked(&mut doc, &mut h, &[c]);
+                    if let Some((_, why)) = r.stopped {
+                        stopped = Some((start + off, why));
+                        break;
+                    }
+                    self.replica = doc;
+                    self.replica_hash = Some(h);
+                    self.seq = c.seq;
+                    self.tip = ChainTip {
+                        seq: Some(c.seq),
+                        line: Some(c.line_hash.clone()),
+                    };
+                    self.lines.push((start + off, Some(c.seq)));
+                    applied += 1;
+                }
+                Entry::Checkpoint(cp) => {
+                    if self.file.seq.is_none_or(|s| cp.seq >= s) {
+                        self.file = FileState {
+                            seq: Some(cp.seq),
+                            sha: Some(cp.hash.clone()),
+                            merkle: cp.doc.clone(),
+                            len: cp.size as usize,
+                        };
+                    }
+                    self.seq = self.seq.max(cp.seq);
+                    self.lines.push((start + off, None));
+                }
+            }
+            self.len = start + end;
+        }
+        let damage = match (stopped, &sc.damaged) {
+            (Some((at, why)), _) => Some((at, why)),
+            (None, Some(d)) => Some((start + sc.good_len, d.clone())),
+            (None, None) => None,
+        };
+        if let Some((at, why)) = damage {
+            // nobody else is writing (we hold the lock): this is damage, not a
+            // line in progress
+            let tail = &bytes[(at - start) as usize..];
+            let kept = self.keep_aside(tail);
+            self.cut_to(at)?;
+            self.len = at;
+            self.lines.retain(|(o, _)| *o < at);
+            self.damage = Some(match kept {
+                Some(p) => format!(
+                    "{why}; the lines from byte {at} on are kept as {}",
+                    p.display()
+                ),
+                None => why,
+            });
+        } else if sc.torn {
+            // a process died in the middle of an append
+            let at = start + sc.good_len;
+            self.cut_to(at)?;
+            self.len = at;
+        }
+        Ok(CaughtUp {
+            applied,
+            reloaded: false,
+        })
+    }
+
+    /// The journal was replaced (trimmed by another process) or shrank:
+    /// continue from the entry we last saw if it is still there, else reload
+    /// the whole state from the document file and the journal.
+    fn resync(&mut self) -> Result<CaughtUp> {
+        let path = self.cfg.journal_path();
+        let j = self.journal()?;
+        let len = j.len().map_err(Error::io("stat journal", &path))?;
+        let bytes = j
+            .read_at(0, len as usize)
+            .map_err(Error::io("read journal", &path))?;
+        let sc = scan(&*self.cfg.codec, &bytes);
+        let known = self.tip.clone();
+        let pos = sc.entries.iter().position(|(_, e)| match e {
+            Entry::Change(c) => {
+                Some(c.seq) == known.seq && Some(&c.line_hash) == known.line.as_ref()
+            }
+            _ => false,
+        });
+        let continues = match pos {
+            Some(_) => true,
+            // we know no change yet; the new journal must not skip any
+            None => {
+                known.seq.is_none()
+                    && sc.entries.iter().all(|(_, e)| match e {
+                        Entry::Change(c) => c.seq > self.seq,
+                        _ => true,
+                    })
+                    && sc
+                        .entries
+                        .iter()
+                        .find_map(|(_, e)| match e {
+                            Entry::Change(c) => Some(c.seq),
+                            _ => None,
+                        })
+                        .is_none_or(|s| s == self.seq + 1)
+            }
+        };
+        if continues {
+            let from = match pos {
+                Some(i) => sc
+                    .entries
+                    .get(i + 1)
+                    .map(|(o, _)| *o)
+                    .unwrap_or(sc.good_len),
+                None => 0,
+            };
+            // everything before `from` is what we had: rebuild the line index
+            self.lines = sc
+                .entries
+                .iter()
+                .filter(|(o, _)| *o < from)
+                .map(|(o, e)| {
+                    (
+                        *o,
+                        match e {
+                            Entry::Change(c) => Some(c.seq),
+                            _ => None,
+                        },
+                    )
+                })
+                .collect();
+            self.len = from;
+            let mut r = self.catch_up()?;
+            r.reloaded = false;
+            return Ok(r);
+        }
+        let before = self.seq;
+        self.load(false)?;
+        Ok(CaughtUp {
+            applied: self.seq.saturating_sub(before) as usize,
+            reloaded: true,
+        })
+    }
+
+    /// Writes the document file from the replica (unless the file already
+    /// holds that state), then records the checkpoint line. The lock must be
+    /// held and the replica caught up.
+    pub fn write_document(&mut self) -> Result<()> {
+        if self.read_only() {
+            return Err(self.read_only_error());
+        }
+        let started = Instant::now();
+        let seq = self.seq;
+        let doc_hash = self.replica_hash();
+        let (sha, len) =
+            if self.file.merkle.as_deref() == Some(doc_hash.as_str()) && self.file.sha.is_some() {
+                // the file already holds exactly this state: keep its bytes
+                (self.file.sha.clone().unwrap_or_default(), self.file.len)
+            } else {
+                crate::testing::point("checkpoint.write");
+                let hint = self.file.len + self.file.len / 16 + 64;
+                let plain = to_json_sized(self.replica.root(), true, hint);
+                let stored = self.cfg.codec.encode(Kind::Document, Cow::Owned(plain))?;
+                atomic_write(&*self.cfg.fs, &self.cfg.doc_path, &stored, self.cfg.mode)?;
+                (sha256_hex(&stored), stored.len())
+            };
+        // the file is durably in place: only now may a checkpoint name it
+        self.file = FileState {
+            seq: Some(seq),
+            sha: Some(sha.clone()),
+            merkle: Some(doc_hash.clone()),
+            len,
+        };
+        let line = seal_line(
+            &*self.cfg.codec,
+            encode_checkpoint(&Checkpoint {
+                seq,
+                ts: now_ms(),
+                hash: sha,
+                size: len as u64,
+                doc: Some(doc_hash),
+            }),
+        )?;
+        self.write_lines(&line, vec![(0, None)])?;
+        self.checkpoints += 1;
+        self.last_checkpoint_took = started.elapsed();
+        self.trim()
+    }
+
+    /// Keeps the last `history_max` change lines (and everything from the last
+    /// checkpoint on) once the journal holds twice that many. The journal is
+    /// replaced atomically; other processes notice on their next look.
+    fn trim(&mut self) -> Result<()> {
+        let keep = self.cfg.history_max;
+        let changes = self.lines.iter().filter(|l| l.1.is_some()).count();
+        if changes <= keep.max(16) * 2 {
+            return Ok(());
+        }
+        let last_ckpt = self.lines.iter().rposition(|l| l.1.is_none()).unwrap_or(0);
+        let mut seen = 0;
+        let mut first = self.lines.len();
+        for (i, l) in self.lines.iter().enumerate().rev() {
+            if seen == keep {
+                break;
+            }
+            first = i;
+            if l.1.is_some() {
+                seen += 1;
+            }
+        }
+        let first = first.min(last_ckpt);
+        let from = self.lines[first].0;
+        let path = self.cfg.journal_path();
+        let len = self.len;
+        let tail = self
+            .journal()?
+            .read_at(from, (len - from) as usize)
+            .map_err(Error::io("read journal", &path))?;
+        atomic_write(&*self.cfg.fs, &path, &tail, self.cfg.mode)?;
+        self.journal = None;
+        self.journal()?;
+        self.len = tail.len() as u64;
+        self.lines = self.lines[first..]
+            .iter()
+            .map(|(off, c)| (off - from, *c))
+            .collect();
+        Ok(())
+    }
+
+    /// The journal's change entries as stored now (history reads).
+    pub fn read_history(&self) -> Result<Vec<ChangeRecord>> {
+        let bytes = read_if_exists(&*self.cfg.fs, &self.cfg.journal_path())?.unwrap_or_default();
+        Ok(crate::journal::changes(&*self.cfg.codec, &bytes))
+    }
+
+    /// Reloads the whole state from disk (lock held): the document file and
+    /// the journal, exactly as at open.
+    pub fn reload_all(&mut self) -> Result<OpenReport> {
+        self.load(false)
+    }
+}
+
+/// What catching up did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CaughtUp {
+    /// Changes of other processes applied.
+    pub applied: usize,
+    /// The whole state was reloaded from the document file.
+    pub reloaded: bool,
+}
+
+impl CaughtUp {
+    pub fn changed(&self) -> bool {
+        self.applied > 0 || self.reloaded
+    }
+}

@@ -1,0 +1,409 @@
+//! Store operations as *operations* (set this key, delete that one, merge
+//! these, replace the document), not as patches. A queued operation is planned
+//! again on the latest state when it is written, so a change another process
+//! made in between is kept rather than overwritten by a stale patch.
+//!
+//! Also here: the change lists JS gets for its events (`KeyChange`), computed
+//! from the document before and after an operation.
+
+use std::sync::Arc;
+
+use crate::doc::{Change, Document, PatchOp};
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+use crate::value::{depth, Map, Str, Value, MAX_DEPTH};
+
+/// The key `__internal__` (conf's migration state), kept by `clear()` and
+/// `store = ...`.
+pub const INTERNAL_KEY: &str = "__internal__";
+
+/// One changed key, for change events: the key (a dot path as given, or a
+/// top-level key for bulk changes) and its old and new values (`None` =
+/// absent; values only when asked for).
+#[derive(Clone, Debug)]
+pub struct KeyChange {
+    pub key: String,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+}
+
+/// An operation on the document.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// dot-prop `set` at a path (`key` as the caller gave it).
+    Set {
+        key: String,
+        segs: Vec<String>,
+        value: Value,
+    },
+    /// dot-prop `delete` at a path.
+    Delete { key: String, segs: Vec<String> },
+    /// Several sets as one change: `(key as given, path, value)`.
+    SetMany {
+        entries: Vec<(String, Vec<String>, Value)>,
+    },
+    /// Replace the whole document (`store = x`, `clear()`, restore, rollback,
+    /// reload). `keep_internal` carries `__internal__` over from the state it
+    /// is applied to.
+    Replace { value: Value, keep_internal: bool },
+    /// Add the top-level `defaults` the document lacks (conf's merge), then the
+    /// schema's defaults (Ajv `useDefaults`).
+    FillDefaults {
+        defaults: Arc<Map>,
+        schema: Option<Arc<Schema>>,
+    },
+    /// Repair what fails the schema.
+    Sanitize { schema: Arc<Schema> },
+    /// Several operations as one change (a transaction: a migration run).
+    Txn(Vec<Op>),
+}
+
+impl Op {
+    /// The change this operation makes to `doc` (empty when none).
+    pub fn plan(&self, doc: &Document) -> Result<Change> {
+        Ok(match self {
+            Op::Set { segs, value, .. } => doc.plan_set(segs, value.clone()),
+            Op::Delete { segs, .. } => doc.plan_delete(segs),
+            Op::SetMany { entries } => {
+                let mut work = doc.clone();
+                let mut total = Change::default();
+                for (_, segs, v) in entries {
+                    let c = work.plan_set(segs, v.clone());
+                    if c.is_empty() {
+                        continue;
+                    }
+                    work.apply(&c.patch)?;
+                    total.extend(c);
+                }
+                total
+            }
+            Op::Replace {
+                value,
+                keep_internal,
+            } => {
+                let mut new = value.clone();
+                if *keep_internal {
+                    if let (Some(internal), Value::Object(m)) =
+                        (doc.map().get(INTERNAL_KEY), &mut new)
+                    {
+                        if !m.contains_key(INTERNAL_KEY) {
+                            Arc::make_mut(m).insert(Str::from(INTERNAL_KEY), internal.clone());
+                        }
+                    }
+                }
+                doc.plan_replace(new)
+            }
+            Op::FillDefaults { defaults, schema } => {
+                doc.plan_replace(with_defaults(doc, defaults, schema.as_deref()))
+            }
+            Op::Sanitize { schema } => {
+                if schema.errors(doc, None).is_empty() {
+                    return Ok(Change::default());
+                }
+                let fixed = schema.sanitize(doc).ok_or_else(|| {
+                    Error::Schema(format!(
+                        "Config schema violation: {}. The data could not be repaired automatically (nothing was changed)",
+                        schema.errors(doc, None).join("; ")
+                    ))
+                })?;
+                doc.plan_replace(fixed)
+            }
+            Op::Txn(ops) => {
+                let mut work = doc.clone();
+                let mut total = Change::default();
+                for op in ops {
+                    let c = op.plan(&work)?;
+                    if c.is_empty() {
+                        continue;
+                    }
+                    work.apply(&c.patch)?;
+                    total.extend(c);
+                }
+                total
+            }
+        })
+    }
+
+    /// Whether the history entry names the top-level keys touched (bulk
+    /// changes) rather than the key given.
+    pub fn is_bulk(&self) -> bool {
+        !matches!(
+            self,
+            Op::Set { .. } | Op::Delete { .. } | Op::SetMany { .. }
+        )
+    }
+
+    /// The keys a history entry of this operation names (empty: the top-level
+    /// keys its change touches).
+    pub fn history_keys(&self) -> Vec<String> {
+        match self {
+            Op::Set { key, .. } | Op::Delete { key, .. } => vec![key.clone()],
+            Op::SetMany { entries } => entries.iter().map(|e| e.0.clone()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The changed keys for change events, given the document before and after
+    /// this operation.
+    pub fn key_changes(
+        &self,
+        before: &Document,
+        after: &Document,
+        with_values: bool,
+    ) -> Vec<KeyChange> {
+        let pick = |v: Option<&Value>| if with_values { v.cloned() } else { None };
+        match self {
+            Op::Set { key, segs, .. } | Op::Delete { key, segs } => {
+                let (o, n) = (before.get(segs), after.get(segs));
+                if same(o, n) {
+                    return Vec::new();
+                }
+                vec![KeyChange {
+                    key: key.clone(),
+                    old: pick(o),
+                    new: pick(n),
+                }]
+            }
+            Op::SetMany { entries } => {
+                let mut out: Vec<KeyChange> = Vec::new();
+                for (k, segs, _) in entries {
+                    if out.iter().any(|c| &c.key == k) {
+                        continue;
+                    }
+                    let (o, n) = (before.get(segs), after.get(segs));
+                    if !same(o, n) {
+                        out.push(KeyChange {
+                            key: k.clone(),
+                            old: pick(o),
+                            new: pick(n),
+                        });
+                    }
+                }
+                out
+            }
+            _ => top_level_diff(before.root(), after.root(), with_values),
+        }
+    }
+}
+
+fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(x), Some(y)) => x.eq_exact(y),
+        _ => false,
+    }
+}
+
+/// Top-level keys whose values differ between two documents.
+pub fn top_level_diff(old: &Value, new: &Value, with_values: bool) -> Vec<KeyChange> {
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return Vec::new();
+    };
+    if Arc::ptr_eq(
+        match old {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        },
+        match new {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        },
+    ) {
+        return Vec::new();
+    }
+    let pick = |v: Option<&Value>| if with_values { v.cloned() } else { None };
+    let mut out = Vec::new();
+    for (k, ov) in o.iter() {
+        match n.get(k) {
+            Some(nv) if nv.eq_exact(ov) => {}
+            nv => out.push(KeyChange {
+                key: k.to_string(),
+                old: pick(Some(ov)),
+                new: pick(nv),
+            }),
+        }
+    }
+    for (k, nv) in n.iter() {
+        if !o.contains_key(k) {
+            out.push(KeyChange {
+                key: k.to_string(),
+                old: None,
+                new: pick(Some(nv)),
+            });
+        }
+    }
+    out
+}
+
+/// The top-level keys a change touches (for history entries of bulk changes).
+pub fn touched_keys(doc: &Document, change: &Change) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut add = |k: &str| {
+        if !keys.iter().any(|x| x == k) {
+            keys.push(k.to_string());
+        }
+    };
+    for op in &change.patch {
+        match op.path().first() {
+            Some(k) => add(k),
+            None => {
+                let new = match op {
+                    PatchOp::Add { value, .. } | PatchOp::Replace { value, .. } => value,
+                    PatchOp::Remove { .. } => continue,
+                };
+                for c in top_level_diff(doc.root(), new, false) {
+                    add(&c.key);
+                }
+            }
+        }
+    }
+    keys
+}
+
+/// conf's defaults merge (`Object.assign({}, defaults, fileStore)`: the
+/// defaults' keys first, with the file's values where it has them, then the
+/// rest), then the schema's defaults, nested ones included.
+fn with_defaults(doc: &Document, defaults: &Map, schema: Option<&Schema>) -> Value {
+    let cur = doc.map();
+    let missing = defaults.keys().any(|k| !cur.contains_key(k));
+    let mut root = if missing {
+        let mut new = Map::new();
+        for (k, v) in defaults.iter() {
+            new.insert(k.clone(), cur.get(k).unwrap_or(v).clone());
+        }
+        for (k, v) in cur.iter() {
+            if !new.contains_key(k) {
+                new.insert(k.clone(), v.clone());
+            }
+        }
+        Value::Object(Arc::new(new))
+    } else {
+        // everything there: conf leaves the file (and its key order) alone
+        doc.root().clone()
+    };
+    if let Some(schema) = schema {
+        if let Ok(d) = Document::new(root.clone()) {
+            if let Some(filled) = schema.with_defaults(&d) {
+                root = filled;
+            }
+        }
+    }
+    root
+}
+
+/// Checks a value that will be stored at a path of `path_len` segments: it must
+/// fit the one depth limit (`MAX_DEPTH`).
+pub fn check_depth(key: &str, path_len: usize, v: &Value) -> Result<()> {
+    if depth(v) + path_len > MAX_DEPTH {
+        return Err(Error::InvalidArgument(format!(
+            "Value is not JSON-serializable: the value for `{key}` is nested too deeply (more than {MAX_DEPTH} levels)"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::segments;
+    use crate::value::{parse, to_json};
+
+    fn doc(s: &str) -> Document {
+        Document::new(parse(s.as_bytes()).unwrap()).unwrap()
+    }
+    fn text(d: &Document) -> String {
+        String::from_utf8(to_json(d.root(), false)).unwrap()
+    }
+    fn run(d: &Document, op: &Op) -> Document {
+        let c = op.plan(d).unwrap();
+        let mut out = d.clone();
+        out.apply(&c.patch).unwrap();
+        out
+    }
+    fn set(k: &str, v: &str) -> Op {
+        Op::Set {
+            key: k.into(),
+            segs: segments(k, true).unwrap(),
+            value: parse(v.as_bytes()).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_replanned_set_keeps_what_another_process_changed() {
+        // planned on {a:1}, written after another process set b
+        let op = set("a", "2");
+        let theirs = doc(r#"{"a":1,"b":"theirs"}"#);
+        assert_eq!(text(&run(&theirs, &op)), r#"{"a":2,"b":"theirs"}"#);
+        let many = Op::SetMany {
+            entries: vec![
+                (
+                    "x.y".into(),
+                    segments("x.y", true).unwrap(),
+                    Value::Bool(true),
+                ),
+                ("x.z".into(), segments("x.z", true).unwrap(), Value::Null),
+            ],
+        };
+        let theirs = doc(r#"{"x":{"keep":1}}"#);
+        assert_eq!(
+            text(&run(&theirs, &many)),
+            r#"{"x":{"keep":1,"y":true,"z":null}}"#
+        );
+        let before = theirs.clone();
+        let after = run(&theirs, &many);
+        let ch = many.key_changes(&before, &after, true);
+        assert_eq!(ch.len(), 2);
+        assert_eq!(ch[0].key, "x.y");
+    }
+
+    #[test]
+    fn replace_keeps_internal_state_of_the_state_it_is_applied_to() {
+        let op = Op::Replace {
+            value: parse(br#"{"fresh":1}"#).unwrap(),
+            keep_internal: true,
+        };
+        let d = doc(r#"{"old":1,"__internal__":{"migrations":{"version":"2.0.0"}}}"#);
+        assert_eq!(
+            text(&run(&d, &op)),
+            r#"{"fresh":1,"__internal__":{"migrations":{"version":"2.0.0"}}}"#
+        );
+        let ch = op.key_changes(&d, &run(&d, &op), false);
+        let keys: Vec<_> = ch.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["old", "fresh"]);
+    }
+
+    #[test]
+    fn defaults_merge_like_conf_and_a_transaction_is_one_change() {
+        let mut defaults = Map::new();
+        defaults.insert(Str::from("d"), Value::Number(1.0));
+        defaults.insert(Str::from("a"), Value::Number(9.0));
+        let op = Op::FillDefaults {
+            defaults: Arc::new(defaults),
+            schema: None,
+        };
+        let d = doc(r#"{"a":1,"z":2}"#);
+        assert_eq!(text(&run(&d, &op)), r#"{"d":1,"a":1,"z":2}"#);
+        let txn = Op::Txn(vec![
+            set("a", "2"),
+            set("b", "3"),
+            Op::Delete {
+                key: "z".into(),
+                segs: vec!["z".into()],
+            },
+        ]);
+        let c = txn.plan(&d).unwrap();
+        let mut after = d.clone();
+        after.apply(&c.patch).unwrap();
+        assert_eq!(text(&after), r#"{"a":2,"b":3}"#);
+        after.apply(&c.inverse).unwrap();
+        assert_eq!(text(&after), text(&d));
+        assert_eq!(touched_keys(&d, &c), ["a", "b", "z"]);
+    }
+
+    #[test]
+    fn depth_limit_counts_the_path() {
+        let v = parse(format!("{}{}", "[".repeat(999), "]".repeat(999)).as_bytes()).unwrap();
+        assert!(check_depth("k", 1, &v).is_ok());
+        assert!(check_depth("a.b", 2, &v).is_err());
+    }
+}

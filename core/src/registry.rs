@@ -1,0 +1,181 @@
+//! Store files open in this process: one [`Core`] per file (found by its real
+//! path, so two `cwd`s reaching one directory through a link share it), shared
+//! by every `Store` instance on it. An instance keeps its own schema,
+//! durability, dot notation and backup options; options the file's one journal
+//! shares (history directory and size, file mode, codec) must agree, or the
+//! second instance is refused with an error naming the option.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::fs::{ensure_dir, parent_of, resolve_links};
+use crate::handle::{Handle, HandleOptions};
+use crate::log::LogConfig;
+use crate::store::{Core, StoreOptions};
+
+struct Entry {
+    key: PathBuf,
+    core: Arc<Core>,
+    handles: usize,
+}
+
+static OPEN: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+
+fn open_list() -> std::sync::MutexGuard<'static, Vec<Entry>> {
+    OPEN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The real path of the store file: links followed (writes go through them to
+/// the target), the directory made canonical.
+fn real_path(opts: &StoreOptions) -> Result<PathBuf> {
+    let fs = &*opts.fs;
+    let target = resolve_links(fs, &opts.path)?;
+    let dir = parent_of(&target).to_path_buf();
+    if let Err(e) = ensure_dir(fs, &dir) {
+        if fs.stat(&dir, true).is_err() {
+            return Err(e);
+        }
+    }
+    let dir = fs
+        .canonicalize(&dir)
+        .map_err(Error::io("resolve directory", &dir))?;
+    Ok(match target.file_name() {
+        Some(name) => dir.join(name),
+        None => dir,
+    })
+}
+
+fn canonical_or_given(fs: &dyn crate::fs::FileSystem, p: &std::path::Path) -> PathBuf {
+    fs.canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The log configuration of a store file.
+pub fn log_config(opts: &StoreOptions, doc_path: PathBuf) -> LogConfig {
+    LogConfig {
+        fs: opts.fs.clone(),
+        codec: opts.codec.clone(),
+        doc_path,
+        history_dir: opts.history_dir.clone(),
+        backup_dir: opts.backup_dir.clone(),
+        mode: opts.mode,
+        history_max: opts.history_max,
+        clear_invalid_config: opts.clear_invalid_config,
+    }
+}
+
+fn handle_options(opts: &StoreOptions) -> HandleOptions {
+    HandleOptions {
+        durability: opts.durability,
+        dot_notation: opts.dot_notation,
+        schema: opts.schema.clone(),
+        backup_dir: opts.backup_dir.clone(),
+        max_backups: opts.max_backups,
+    }
+}
+
+/// Options the file's journal shares: a second instance must ask for the same.
+fn check_shared(opts: &StoreOptions, core: &Core) -> Result<()> {
+    let have = core.config();
+    let fs = &*opts.fs;
+    let conflict = |option: &str, mine: String, theirs: String| {
+        Err(Error::OptionConflict(format!(
+            "{} is already open in this process with `{option}` = {theirs}; this Store asks for {mine}. Every Store on one file shares its journal, so `{option}` must be the same (or leave it out)",
+            have.doc_path.display()
+        )))
+    };
+    if canonical_or_given(fs, &opts.history_dir) != canonical_or_given(fs, &have.history_dir) {
+        return conflict(
+            "history.directory",
+            opts.history_dir.display().to_string(),
+            have.history_dir.display().to_string(),
+        );
+    }
+    if opts.history_max != have.history_max {
+        return conflict(
+            "history.maxEntries",
+            opts.history_max.to_string(),
+            have.history_max.to_string(),
+        );
+    }
+    if opts.mode != have.mode {
+        return conflict(
+            "configFileMode",
+            format!("0o{:o}", opts.mode),
+            format!("0o{:o}", have.mode),
+        );
+    }
+    if opts.codec.name() != have.codec.name() {
+        return conflict(
+            "encryption",
+            opts.codec.name().to_string(),
+            have.codec.name().to_string(),
+        );
+    }
+    Ok(())
+}
+
+/// Opens a `Store` instance: the file's core (opened now, or the one already
+/// open in this process) and this instance's options.
+pub fn open(opts: StoreOptions) -> Result<Handle> {
+    let key = real_path(&opts)?;
+    let mut list = open_list();
+    if let Some(e) = list
+        .iter_mut()
+        .find(|e| e.key == key && !e.core.is_closed())
+    {
+        check_shared(&opts, &e.core)?;
+        e.handles += 1;
+        return Ok(Handle::new(e.core.clone(), handle_options(&opts)));
+    }
+    list.retain(|e| !e.core.is_closed());
+    let core = Core::open(log_config(&opts, key.clone()))?;
+    list.push(Entry {
+        key,
+        core: core.clone(),
+        handles: 1,
+    });
+    Ok(Handle::new(core, handle_options(&opts)))
+}
+
+/// Opens a core that is not shared with other opens (as another process
+/// would): for tests of several writers on one file.
+pub fn open_unshared(opts: StoreOptions) -> Result<Handle> {
+    let key = real_path(&opts)?;
+    let core = Core::open(log_config(&opts, key))?;
+    Ok(Handle::new(core, handle_options(&opts)))
+}
+
+/// Closes one instance (see `Handle::close`).
+pub(crate) fn close(h: &Handle, force: bool) -> Result<()> {
+    if h.is_closed() {
+        return Ok(());
+    }
+    let mut list = open_list();
+    let Some(i) = list.iter().position(|e| Arc::ptr_eq(&e.core, h.core())) else {
+        // unshared (or already gone): this handle is the only one
+        drop(list);
+        h.core().close(force)?;
+        h.mark_closed();
+        return Ok(());
+    };
+    if list[i].handles > 1 {
+        drop(list);
+        // the file stays open for the others; this instance's changes are flushed
+        if let Err(e) = h.core().flush() {
+            if !force {
+                return Err(e);
+            }
+        }
+        let mut list = open_list();
+        if let Some(e) = list.iter_mut().find(|e| Arc::ptr_eq(&e.core, h.core())) {
+            e.handles -= 1;
+        }
+        h.mark_closed();
+        return Ok(());
+    }
+    h.core().close(force)?;
+    list.remove(i);
+    h.mark_closed();
+    Ok(())
+}

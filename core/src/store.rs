@@ -1,0 +1,1420 @@
+//! The store core of one file in one process: the live document (what `get`
+//! returns), the queue of operations not yet durable, the background writer,
+//! transactions, flush and close.
+//!
+//! Invariant: the live document is the log's replica with the queued
+//! operations (and an open transaction's) applied in order. Callers (the JS
+//! thread) apply an operation to the live document and queue it; the writer
+//! takes the queue, and with the OS lock held catches up with other processes,
+//! plans each operation again on the latest state (the *operation*, not the old
+//! patch), appends, and fsyncs (group commit). When another process's changes
+//! arrive, or a queued operation cannot be written, the live document is
+//! rebuilt from the replica and the queue (a rebase) and the keys whose values
+//! changed are reported.
+//!
+//! Failures are honest: a sync write that cannot be made durable is undone in
+//! memory and its caller gets the OS error; deferred writes stay queued and are
+//! retried with backoff, the failure is reported at once (an event, `flush()`,
+//! `status().writer_error`), and the store heals when the disk does. A panic in
+//! the writer becomes an error, never a hang.
+//!
+//! Lock order: `log` → `state` → `queue`.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::backup;
+use crate::codec::{Codec, Kind, Plain};
+use crate::doc::{Change, Document};
+use crate::error::{Error, Result};
+use crate::events::{Event, Origin, Sink};
+use crate::fs::{read_if_exists, FileSystem, RealFs};
+use crate::history::{self, Target};
+use crate::journal::{now_ms, ChangeRecord};
+use crate::log::{Log, LogConfig, NewEntry, OpenReport};
+use crate::ops::{top_level_diff, touched_keys, KeyChange, Op};
+use crate::schema::Schema;
+use crate::value::{hex, merkle, sha256_hex, Value};
+
+/// When a change returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// At once; the background writer makes it durable right away.
+    Deferred,
+    /// Once it is durable (fsync'd in the journal).
+    Sync,
+}
+
+/// Everything needed to open a store (per file, and per `Store` instance).
+#[derive(Clone)]
+pub struct StoreOptions {
+    /// The document file (`<cwd>/<name>.<ext>`).
+    pub path: PathBuf,
+    /// Directory of the journal (`<cwd>/storeHistory`). Shared by every
+    /// instance on the file.
+    pub history_dir: PathBuf,
+    /// Change entries kept once checkpointed. Shared.
+    pub history_max: usize,
+    /// Mode of every file the store creates. Shared.
+    pub mode: u32,
+    /// Start from an empty document when the file is damaged (it is kept aside).
+    pub clear_invalid_config: bool,
+    /// Per instance: when `set` returns.
+    pub durability: Durability,
+    /// Per instance: keys are dot paths.
+    pub dot_notation: bool,
+    /// Per instance: every change is checked against it before anything is
+    /// written.
+    pub schema: Option<Arc<Schema>>,
+    /// Per instance: backups.
+    pub backup_dir: PathBuf,
+    pub max_backups: usize,
+    /// The file system (tests inject faults here).
+    pub fs: Arc<dyn FileSystem>,
+    /// How bytes are stored (shared).
+    pub codec: Arc<dyn Codec>,
+}
+
+impl StoreOptions {
+    pub fn new(path: impl Into<PathBuf>) -> StoreOptions {
+        let path = path.into();
+        let dir = crate::fs::parent_of(&path).to_path_buf();
+        StoreOptions {
+            history_dir: dir.join("storeHistory"),
+            backup_dir: dir.join("backups"),
+            path,
+            history_max: 100,
+            mode: 0o600,
+            clear_invalid_config: false,
+            durability: Durability::Deferred,
+            dot_notation: true,
+            schema: None,
+            max_backups: 10,
+            fs: Arc::new(RealFs),
+            codec: Arc::new(Plain),
+        }
+    }
+}
+
+/// Counters for the info/health surface.
+#[derive(Clone, Debug, Default)]
+pub struct Status {
+    /// The latest change this process knows (global seq).
+    pub seq: u64,
+    /// Every change this process made so far up to here is durable.
+    pub durable_seq: u64,
+    /// The document file holds the state after this change.
+    pub checkpointed_seq: u64,
+    /// Changes made here and not yet durable (queued, being written, or in an
+    /// open transaction).
+    pub pending: usize,
+    pub journal_bytes: u64,
+    /// The current write failure, if any (`(code, message)`).
+    pub writer_error: Option<(&'static str, String)>,
+    pub checkpoints: u64,
+    pub last_checkpoint_ms: f64,
+    pub history_entries: u64,
+    pub read_only: bool,
+    /// Damage found while catching up with other processes.
+    pub journal_damage: Option<String>,
+}
+
+struct State {
+    doc: Document,
+    closed: bool,
+    /// Bumped by every rebase: operations queued before it are re-checked
+    /// against the schema when written.
+    epoch: u64,
+    /// An open transaction's operations (applied to `doc`, not queued).
+    txn: Option<Vec<Op>>,
+}
+
+/// An operation applied to the live document, waiting for the writer.
+struct Pending {
+    id: u64,
+    ts: f64,
+    name: String,
+    op: Op,
+    epoch: u64,
+    /// Re-checked against this schema if the state changed under it.
+    schema: Option<Arc<Schema>>,
+    /// A caller waits for it (sync durability).
+    sync: bool,
+}
+
+#[derive(Default)]
+struct Queue {
+    records: VecDeque<Pending>,
+    /// Operations taken by the writer and not yet resolved.
+    inflight: usize,
+    next_id: u64,
+    /// Every operation up to this id was written (or resolved as failed).
+    durable_id: u64,
+    /// Operations that could not be written, for their waiting callers.
+    failed: HashMap<u64, Error>,
+    /// Operations up to this id were being written when the writer panicked:
+    /// their outcome is not known, and their callers are told so.
+    abandoned_upto: u64,
+    /// Write now, even while backing off after a failure (a caller waits).
+    kick: bool,
+    /// Mirrors of the log (read without its lock).
+    head_seq: u64,
+    written_seq: u64,
+    file_seq: u64,
+    needs_checkpoint: bool,
+    flush_wanted: bool,
+    stop: bool,
+    writer_done: bool,
+    writer_sleeping: bool,
+    /// The current write failure.
+    error: Option<Error>,
+    /// Write attempts that failed (flush waits for a new attempt's outcome).
+    failures: u64,
+    journal_bytes: u64,
+    history_entries: u64,
+    checkpoints: u64,
+    last_checkpoint_ms: f64,
+    damage: Option<String>,
+}
+
+/// A backup asked for: `(id, directory, reason, only if changed, backups kept,
+/// the state then and its seq)`.
+type QueuedBackup = (u64, PathBuf, String, bool, usize, (Value, u64));
+
+/// Backups asked for but not written yet, and what `close()` wrote for them.
+#[derive(Default)]
+struct QueuedBackups {
+    next: u64,
+    waiting: Vec<QueuedBackup>,
+    done: HashMap<u64, Result<Option<backup::Info>>>,
+}
+
+/// Changes queued for the writer beyond which a change waits for it (or fails
+/// at once while the writer cannot write): bounds memory.
+pub const MAX_QUEUED: usize = 20_000;
+
+/// Longest time the document file lags behind under a steady stream of changes.
+const MAX_CHECKPOINT_GAP: Duration = Duration::from_secs(1);
+
+/// Longest pause between two attempts after a write failure.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Plans `op` on `doc` and applies it; an operation that does not apply is
+/// skipped (it is rejected when written).
+fn replay(doc: &mut Document, op: &Op) {
+    if let Ok(c) = op.plan(doc) {
+        let _ = doc.apply(&c.patch);
+    }
+}
+
+/// One store file, open in this process (shared by every `Store` instance on
+/// it).
+pub struct Core {
+    cfg: LogConfig,
+    read_only: bool,
+    log: Mutex<Log>,
+    state: Mutex<State>,
+    queue: Mutex<Queue>,
+    /// Wakes the writer.
+    wake: Condvar,
+    /// Wakes callers waiting for the writer.
+    done: Condvar,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    writer_started: AtomicBool,
+    sink: RwLock<Option<Arc<dyn Sink>>>,
+    /// Held (shared) by backup work in flight; `close` takes it exclusively, so
+    /// nothing is written after `close` returns.
+    busy: RwLock<()>,
+    /// Serializes backups.
+    backup_lock: Mutex<()>,
+    queued_backups: Mutex<QueuedBackups>,
+    report: OpenReport,
+    me: std::sync::Weak<Core>,
+    id: u64,
+}
+
+static NEXT_CORE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl Core {
+    /// Opens the store file: the log (lock, recovery, replay) and the live
+    /// document. The writer starts on the first change.
+    pub fn open(cfg: LogConfig) -> Result<Arc<Core>> {
+        let (log, report) = Log::open(cfg.clone())?;
+        let read_only = log.read_only();
+        let queue = Queue {
+            head_seq: log.seq,
+            written_seq: 0,
+            file_seq: log.file.seq.unwrap_or(0),
+            needs_checkpoint: report.replayed > 0,
+            journal_bytes: log.journal_bytes(),
+            history_entries: log.history_entries(),
+            checkpoints: log.checkpoints,
+            ..Queue::default()
+        };
+        let needs_writer = queue.needs_checkpoint;
+        let doc = log.replica.clone();
+        let core = Arc::new_cyclic(|me| Core {
+            cfg,
+            read_only,
+            log: Mutex::new(log),
+            state: Mutex::new(State {
+                doc,
+                closed: false,
+                epoch: 0,
+                txn: None,
+            }),
+            queue: Mutex::new(queue),
+            wake: Condvar::new(),
+            done: Condvar::new(),
+            writer: Mutex::new(None),
+            writer_started: AtomicBool::new(false),
+            sink: RwLock::new(None),
+            busy: RwLock::new(()),
+            backup_lock: Mutex::new(()),
+            queued_backups: Mutex::new(QueuedBackups::default()),
+            report,
+            me: me.clone(),
+            id: NEXT_CORE_ID.fetch_add(1, Ordering::Relaxed),
+        });
+        if needs_writer {
+            core.start_writer()?;
+        }
+        Ok(core)
+    }
+
+    /// A number unique to this open file in this process.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn config(&self) -> &LogConfig {
+        &self.cfg
+    }
+
+    pub fn report(&self) -> &OpenReport {
+        &self.report
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Installs the sink background events go to (replacing any earlier one).
+    pub fn set_sink(&self, sink: Option<Arc<dyn Sink>>) {
+        *self.sink.write().unwrap_or_else(|p| p.into_inner()) = sink;
+    }
+
+    fn emit(&self, event: Event) {
+        if let Some(s) = self.sink.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            s.emit(event);
+        }
+    }
+
+    fn start_writer(&self) -> Result<()> {
+        if self.writer_started.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut slot = lock(&self.writer);
+        if slot.is_none() && !lock(&self.queue).writer_done {
+            let Some(me) = self.me.upgrade() else {
+                return Err(Error::Closed);
+            };
+            let handle = std::thread::Builder::new()
+                .name("tad-store-writer".into())
+                .stack_size(32 << 20)
+                .spawn(move || me.run_writer())
+                .map_err(Error::io("spawn writer thread", "."))?;
+            *slot = Some(handle);
+            self.writer_started.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    // -- reading -------------------------------------------------------------
+
+    /// Runs `f` on the live document.
+    pub fn read<R>(&self, f: impl FnOnce(&Document) -> R) -> Result<R> {
+        let st = lock(&self.state);
+        if st.closed {
+            return Err(Error::Closed);
+        }
+        Ok(f(&st.doc))
+    }
+
+    /// The whole live document (O(1)).
+    pub fn snapshot(&self) -> Result<Value> {
+        self.read(|d| d.root().clone())
+    }
+
+    // -- changing ------------------------------------------------------------
+
+    /// Applies `op` to the live document and queues it for the journal (or adds
+    /// it to the open transaction). `schema`: checked on the result first when
+    /// given. Returns the changed keys (`None`: nothing changed). With `sync`,
+    /// returns once the change is durable — or undoes it and returns the error.
+    pub fn commit(
+        &self,
+        name: &str,
+        op: Op,
+        schema: Option<&Arc<Schema>>,
+        sync: bool,
+        with_values: bool,
+    ) -> Result<Option<Vec<KeyChange>>> {
+        crate::testing::point("commit");
+        self.backpressure()?;
+        let (id, changes, wake) = {
+            let mut st = lock(&self.state);
+            if st.closed {
+                return Err(Error::Closed);
+            }
+            let change = op.plan(&st.doc)?;
+            if change.is_empty() {
+                return Ok(None);
+            }
+            if self.read_only {
+                drop(st);
+                return Err(lock(&self.log).read_only_error());
+            }
+            let mut after = st.doc.clone();
+            after.apply(&change.patch)?;
+            if let Some(schema) = schema {
+                let whole = op.is_bulk() || change.patch.iter().any(|p| p.path().is_empty());
+                let touched = touched_keys(&st.doc, &change);
+                schema.check(&after, if whole { None } else { Some(&touched) })?;
+            }
+            let changes = op.key_changes(&st.doc, &after, with_values);
+            st.doc = after;
+            if let Some(txn) = st.txn.as_mut() {
+                txn.push(op);
+                return Ok(Some(changes));
+            }
+            let mut q = lock(&self.queue);
+            q.next_id += 1;
+            let id = q.next_id;
+            q.records.push_back(Pending {
+                id,
+                ts: now_ms(),
+                name: name.to_string(),
+                op,
+                epoch: st.epoch,
+                schema: schema.cloned(),
+                sync,
+            });
+            if sync {
+                q.kick = true;
+            }
+            // waking a sleeping thread is a syscall: only when the writer sleeps
+            (id, changes, q.writer_sleeping)
+        };
+        self.start_writer()?;
+        if wake {
+            self.wake.notify_one();
+        }
+        if sync {
+            self.wait_for(id)?;
+        }
+        Ok(Some(changes))
+    }
+
+    /// Waits while the queue is full; fails at once while the writer cannot
+    /// write (the change is refused, nothing is applied).
+    fn backpressure(&self) -> Result<()> {
+        let mut q = lock(&self.queue);
+        if q.records.len() < MAX_QUEUED {
+            return Ok(());
+        }
+        loop {
+            if let Some(e) = &q.error {
+                return Err(Error::Internal(format!(
+                    "{} changes are waiting to be written and writing fails ({}: {e}); this change was refused and nothing was changed",
+                    q.records.len(),
+                    e.code()
+                )));
+            }
+            if q.records.len() < MAX_QUEUED / 2 || q.writer_done {
+                return Ok(());
+            }
+            self.wake.notify_one();
+            q = self
+                .done
+                .wait_timeout(q, Duration::from_millis(100))
+                .map(|r| r.0)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+
+    /// Waits until operation `id` is durable, or returns why it could not be
+    /// written (it was undone in memory).
+    fn wait_for(&self, id: u64) -> Result<()> {
+        let mut q = lock(&self.queue);
+        loop {
+            if let Some(e) = q.failed.remove(&id) {
+                return Err(e);
+            }
+            if q.durable_id >= id {
+                return Ok(());
+            }
+            if q.abandoned_upto >= id {
+                return Err(Error::Internal(format!(
+                    "the background writer failed while writing this change ({}); it may or may not be durable",
+                    q.error.as_ref().map(|e| e.to_string()).unwrap_or_default()
+                )));
+            }
+            if q.writer_done {
+                return Err(Error::Closed);
+            }
+            q = self
+                .done
+                .wait_timeout(q, Duration::from_millis(200))
+                .map(|r| r.0)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+
+    /// Opens a transaction: later operations change the live document but are
+    /// written only by `commit_txn`, as one journal entry (`abort_txn` undoes
+    /// them).
+    pub fn begin_txn(&self) -> Result<()> {
+        if self.read_only {
+            return Err(lock(&self.log).read_only_error());
+        }
+        let mut st = lock(&self.state);
+        if st.closed {
+            return Err(Error::Closed);
+        }
+        if st.txn.is_some() {
+            return Err(Error::Transaction(
+                "A transaction is already open on this store (migrations of another Store instance on the same file are running)".into(),
+            ));
+        }
+        st.txn = Some(Vec::new());
+        Ok(())
+    }
+
+    /// Writes the open transaction's operations as one entry named `name`.
+    pub fn commit_txn(&self, name: &str, sync: bool) -> Result<()> {
+        let (id, wake) = {
+            let mut st = lock(&self.state);
+            let Some(ops) = st.txn.take() else {
+                return Err(Error::Transaction("No transaction is open".into()));
+            };
+            if ops.is_empty() {
+                return Ok(());
+            }
+            let mut q = lock(&self.queue);
+            q.next_id += 1;
+            let id = q.next_id;
+            q.records.push_back(Pending {
+                id,
+                ts: now_ms(),
+                name: name.to_string(),
+                op: Op::Txn(ops),
+                epoch: st.epoch,
+                schema: None,
+                sync,
+            });
+            if sync {
+                q.kick = true;
+            }
+            (id, q.writer_sleeping)
+        };
+        self.start_writer()?;
+        if wake {
+            self.wake.notify_one();
+        }
+        if sync {
+            self.wait_for(id)?;
+        }
+        Ok(())
+    }
+
+    /// Drops the open transaction: the live document goes back to what it
+    /// would be without it. Returns the keys that changed back.
+    pub fn abort_txn(&self) -> Result<Vec<KeyChange>> {
+        let log = lock(&self.log);
+        let mut st = lock(&self.state);
+        if st.txn.take().is_none() {
+            return Ok(Vec::new());
+        }
+        let q = lock(&self.queue);
+        Ok(self.rebuild_live(&log, &mut st, &q, &[]))
+    }
+
+    pub fn in_txn(&self) -> bool {
+        lock(&self.state).txn.is_some()
+    }
+
+    /// Makes the live document the replica plus `inflight` plus the queue plus
+    /// the open transaction; returns the top-level keys whose values changed.
+    fn rebuild_live(
+        &self,
+        log: &Log,
+        st: &mut State,
+        q: &Queue,
+        inflight: &[Pending],
+    ) -> Vec<KeyChange> {
+        let mut d = log.replica.clone();
+        for p in inflight.iter().chain(q.records.iter()) {
+            replay(&mut d, &p.op);
+        }
+        if let Some(txn) = &st.txn {
+            for op in txn {
+                replay(&mut d, op);
+            }
+        }
+        let old = std::mem::replace(&mut st.doc, d);
+        st.epoch += 1;
+        top_level_diff(old.root(), st.doc.root(), true)
+    }
+
+    /// A rebase after the log changed under us (lock order: log held).
+    fn rebase(&self, log: &Log, inflight: &[Pending]) -> Vec<KeyChange> {
+        let mut st = lock(&self.state);
+        let q = lock(&self.queue);
+        self.rebuild_live(log, &mut st, &q, inflight)
+    }
+
+    // -- the writer ----------------------------------------------------------
+
+    /// How long to let changes gather before rewriting the document: long
+    /// enough that rewriting a big document takes at most about a fifth of the
+    /// time, and at least 10 ms, so a burst of sync sets is not slowed by a
+    /// document rewrite between every two of them.
+    fn checkpoint_delay(took: Duration) -> Duration {
+        (took * 4).clamp(Duration::from_millis(10), Duration::from_millis(500))
+    }
+
+    fn run_writer(self: Arc<Self>) {
+        let mut last_checkpoint = Instant::now();
+        let mut took = Duration::from_millis(1);
+        let mut backoff = Duration::ZERO;
+        let mut failed_at = Instant::now();
+        loop {
+            let (stop, want_checkpoint) = {
+                let mut q = lock(&self.queue);
+                loop {
+                    let dirty = q.needs_checkpoint
+                        || q.file_seq < q.written_seq
+                        || (q.flush_wanted && q.file_seq < q.head_seq);
+                    let delay = Self::checkpoint_delay(took);
+                    let due = dirty && last_checkpoint.elapsed() >= delay;
+                    let waiting_out = q.error.is_some() && failed_at.elapsed() < backoff;
+                    let urgent = q.flush_wanted || q.stop;
+                    let kicked = q.kick && !q.records.is_empty();
+                    if urgent || kicked || (!waiting_out && (!q.records.is_empty() || due)) {
+                        q.kick = false;
+                        break (q.stop, dirty && (due || urgent));
+                    }
+                    let timeout = if waiting_out {
+                        backoff.saturating_sub(failed_at.elapsed())
+                    } else if dirty {
+                        delay.saturating_sub(last_checkpoint.elapsed())
+                    } else {
+                        Duration::from_secs(3600)
+                    }
+                    .max(Duration::from_millis(1));
+                    q.writer_sleeping = true;
+                    q = self
+                        .wake
+                        .wait_timeout(q, timeout)
+                        .map(|r| r.0)
+                        .unwrap_or_else(|p| p.into_inner().0);
+                    q.writer_sleeping = false;
+                }
+            };
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.cycle(
+                    want_checkpoint,
+                    stop,
+                    last_checkpoint.elapsed() >= MAX_CHECKPOINT_GAP,
+                )
+            }));
+            let ok = match outcome {
+                Ok(Ok(Some(t))) => {
+                    took = t;
+                    last_checkpoint = Instant::now();
+                    true
+                }
+                Ok(Ok(None)) => true,
+                Ok(Err(())) => false,
+                Err(p) => {
+                    let e = Error::from_panic(&*p, "the background write");
+                    self.fail_inflight(e);
+                    false
+                }
+            };
+            if ok {
+                backoff = Duration::ZERO;
+            } else {
+                failed_at = Instant::now();
+                backoff = (backoff * 2).clamp(Duration::from_millis(50), MAX_BACKOFF);
+            }
+            let mut q = lock(&self.queue);
+            q.flush_wanted = false;
+            let idle = q.records.is_empty() && !(q.needs_checkpoint || q.file_seq < q.written_seq);
+            if stop && (idle || !ok) {
+                q.writer_done = true;
+                drop(q);
+                self.done.notify_all();
+                return;
+            }
+        }
+    }
+
+    /// A panic in the middle of a write: the operations taken are resolved as
+    /// failed (sync) or put back (deferred).
+    fn fail_inflight(&self, e: Error) {
+        let mut q = lock(&self.queue);
+        q.inflight = 0;
+        q.failures += 1;
+        q.abandoned_upto = q.next_id;
+        q.error = Some(e);
+        drop(q);
+        self.done.notify_all();
+    }
+
+    /// One round of the writer: write what is queued, then the document when
+    /// due. Returns how long a document write took (if one ran), or `Err` after
+    /// a failure (recorded in the queue).
+    fn cycle(
+        &self,
+        want_checkpoint: bool,
+        stop: bool,
+        overdue: bool,
+    ) -> Result<Option<Duration>, ()> {
+        let mut log = lock(&self.log);
+        let batch: Vec<Pending> = {
+            let mut q = lock(&self.queue);
+            let b: Vec<Pending> = q.records.drain(..).collect();
+            q.inflight = b.len();
+            b
+        };
+        let mut events: Vec<Event> = Vec::new();
+        if !batch.is_empty() {
+            let r = log.with_lock(|log| {
+                let caught = log.catch_up()?;
+                let remote = if caught.changed() {
+                    self.rebase(log, &batch)
+                } else {
+                    Vec::new()
+                };
+                let rejected = self.write_batch(log, &batch)?;
+                Ok((remote, rejected))
+            });
+            match r {
+                Ok((remote, rejected)) => {
+                    if !remote.is_empty() {
+                        events.push(Event::Changed {
+                            origin: Origin::Remote,
+                            changes: remote,
+                        });
+                    }
+                    self.resolve_batch(&log, &batch, rejected, &mut events);
+                }
+                Err(e) => {
+                    self.requeue_failed(&log, batch, e, &mut events);
+                    self.sync_counters(&log);
+                    drop(log);
+                    for ev in events {
+                        self.emit(ev);
+                    }
+                    return Err(());
+                }
+            }
+        }
+        let more_queued = !lock(&self.queue).records.is_empty();
+        let mut took = None;
+        if want_checkpoint && (!more_queued || stop || overdue) {
+            let r = log.with_lock(|log| {
+                let caught = log.catch_up()?;
+                let remote = if caught.changed() {
+                    self.rebase(log, &[])
+                } else {
+                    Vec::new()
+                };
+                if log.file.seq != Some(log.seq) || log.file.sha.is_none() {
+                    log.write_document()?;
+                }
+                Ok(remote)
+            });
+            match r {
+                Ok(remote) => {
+                    if !remote.is_empty() {
+                        events.push(Event::Changed {
+                            origin: Origin::Remote,
+                            changes: remote,
+                        });
+                    }
+                    let mut q = lock(&self.queue);
+                    q.needs_checkpoint = false;
+                    took = Some(log.last_checkpoint_took);
+                    if q.error.take().is_some() {
+                        events.push(Event::WriteRecovered);
+                    }
+                }
+                Err(e) => {
+                    let first = {
+                        let mut q = lock(&self.queue);
+                        q.failures += 1;
+                        q.error.replace(e.duplicate()).is_none()
+                    };
+                    if first {
+                        events.push(self.failure_event(&e));
+                    }
+                    self.sync_counters(&log);
+                    drop(log);
+                    self.done.notify_all();
+                    for ev in events {
+                        self.emit(ev);
+                    }
+                    return Err(());
+                }
+            }
+        }
+        self.sync_counters(&log);
+        drop(log);
+        self.done.notify_all();
+        for ev in events {
+            self.emit(ev);
+        }
+        Ok(took)
+    }
+
+    fn failure_event(&self, e: &Error) -> Event {
+        let q = lock(&self.queue);
+        Event::WriteFailed {
+            code: e.code(),
+            message: e.to_string(),
+            pending: q.records.len() + q.inflight,
+        }
+    }
+
+    /// Copies the log's counters to the queue (readable without the log lock).
+    fn sync_counters(&self, log: &Log) {
+        let mut q = lock(&self.queue);
+        q.head_seq = log.seq;
+        q.file_seq = log.file.seq.unwrap_or(0);
+        q.journal_bytes = log.journal_bytes();
+        q.history_entries = log.history_entries();
+        q.checkpoints = log.checkpoints;
+        q.last_checkpoint_ms = log.last_checkpoint_took.as_secs_f64() * 1000.0;
+        q.damage = log.damage.clone();
+    }
+
+    /// Plans every operation of the batch again on the replica, re-checks the
+    /// ones whose state changed under them, and appends them (one fsync).
+    /// Returns the operations rejected (with why).
+    fn write_batch(&self, log: &mut Log, batch: &[Pending]) -> Result<Vec<(u64, Error)>> {
+        crate::testing::point("writer.batch");
+        let epoch = lock(&self.state).epoch;
+        let mut work = log.replica.clone();
+        let mut rejected = Vec::new();
+        let mut planned: Vec<(usize, Vec<String>, Change, String)> = Vec::new();
+        for (i, p) in batch.iter().enumerate() {
+            let change = match p.op.plan(&work) {
+                Ok(c) => c,
+                Err(e) => {
+                    rejected.push((p.id, e));
+                    continue;
+                }
+            };
+            if change.is_empty() {
+                continue;
+            }
+            let mut next = work.clone();
+            if let Err(e) = next.apply(&change.patch) {
+                rejected.push((p.id, e));
+                continue;
+            }
+            if p.epoch != epoch {
+                if let Some(schema) = &p.schema {
+                    let whole = p.op.is_bulk() || change.patch.iter().any(|x| x.path().is_empty());
+                    let touched = touched_keys(&work, &change);
+                    if let Err(e) = schema.check(&next, if whole { None } else { Some(&touched) }) {
+                        rejected.push((
+                            p.id,
+                            Error::Schema(format!(
+                                "{e} (another process changed the store after this change was made, and the two do not fit together; this change was dropped)"
+                            )),
+                        ));
+                        continue;
+                    }
+                }
+            }
+            let keys = if p.op.is_bulk() {
+                touched_keys(&work, &change)
+            } else {
+                p.op.history_keys()
+            };
+            work = next;
+            let h = hex(&merkle(work.root()));
+            planned.push((i, keys, change, h));
+        }
+        let entries: Vec<(NewEntry, String)> = planned
+            .iter()
+            .map(|(i, keys, change, h)| {
+                let p = &batch[*i];
+                (
+                    NewEntry {
+                        ts: p.ts,
+                        op: &p.name,
+                        keys,
+                        change,
+                        reversible: true,
+                    },
+                    h.clone(),
+                )
+            })
+            .collect();
+        log.append_prepared(&entries, None, work)?;
+        Ok(rejected)
+    }
+
+    /// After a durable batch: wakes its waiters, reports rejected operations,
+    /// and rebuilds the live document if any was rejected.
+    fn resolve_batch(
+        &self,
+        log: &Log,
+        batch: &[Pending],
+        rejected: Vec<(u64, Error)>,
+        events: &mut Vec<Event>,
+    ) {
+        let recovered;
+        {
+            let mut st = lock(&self.state);
+            let mut q = lock(&self.queue);
+            q.inflight = 0;
+            if let Some(last) = batch.last() {
+                q.durable_id = q.durable_id.max(last.id);
+            }
+            q.written_seq = log.seq;
+            q.head_seq = log.seq;
+            recovered = q.error.take().is_some();
+            if !rejected.is_empty() {
+                for (id, e) in rejected {
+                    let p = batch.iter().find(|p| p.id == id);
+                    if p.is_some_and(|p| p.sync) {
+                        q.failed.insert(id, e);
+                    } else {
+                        events.push(Event::ChangeRejected {
+                            code: e.code(),
+                            message: e.to_string(),
+                            keys: p.map(|p| p.op.history_keys()).unwrap_or_default(),
+                        });
+                    }
+                }
+                let undone = self.rebuild_live(log, &mut st, &q, &[]);
+                if !undone.is_empty() {
+                    events.push(Event::Changed {
+                        origin: Origin::Remote,
+                        changes: undone,
+                    });
+                }
+            }
+        }
+        if recovered {
+            events.push(Event::WriteRecovered);
+        }
+        self.done.notify_all();
+    }
+
+    /// After a failed batch: sync operations fail (and are undone in memory),
+    /// deferred ones go back to the front of the queue.
+    fn requeue_failed(&self, log: &Log, batch: Vec<Pending>, e: Error, events: &mut Vec<Event>) {
+        let first;
+        {
+            let mut st = lock(&self.state);
+            let mut q = lock(&self.queue);
+            q.inflight = 0;
+            q.failures += 1;
+            let mut undo = false;
+            let mut back = Vec::new();
+            for p in batch {
+                if p.sync {
+                    q.failed.insert(p.id, e.duplicate());
+                    undo = true;
+                } else {
+                    back.push(p);
+                }
+            }
+            for p in back.into_iter().rev() {
+                q.records.push_front(p);
+            }
+            if undo {
+                // the live document must not show what will not be durable
+                self.rebuild_live(log, &mut st, &q, &[]);
+            }
+            first = q.error.replace(e.duplicate()).is_none();
+        }
+        if first {
+            events.push(self.failure_event(&e));
+        }
+        self.done.notify_all();
+    }
+
+    // -- flush, close, status --------------------------------------------------
+
+    /// Blocks until every change so far is durable and in the document file,
+    /// or the next write attempt fails (its error).
+    pub fn flush(&self) -> Result<()> {
+        if lock(&self.state).closed {
+            return Ok(());
+        }
+        {
+            let q = lock(&self.queue);
+            if q.records.is_empty()
+                && q.inflight == 0
+                && q.error.is_none()
+                && !q.needs_checkpoint
+                && q.file_seq >= q.head_seq
+            {
+                return Ok(());
+            }
+        }
+        self.start_writer()?;
+        self.wait(true, true)
+    }
+
+    /// Blocks until every change so far is durable in the journal (not
+    /// necessarily in the document file).
+    pub fn wait_durable(&self) -> Result<()> {
+        {
+            let q = lock(&self.queue);
+            if q.records.is_empty() && q.inflight == 0 {
+                return Ok(());
+            }
+        }
+        self.start_writer()?;
+        self.wait(false, true)
+    }
+
+    fn wait(&self, file_too: bool, kick: bool) -> Result<()> {
+        let mut q = lock(&self.queue);
+        let failures = q.failures;
+        loop {
+            let durable = q.records.is_empty() && q.inflight == 0;
+            let current = !q.needs_checkpoint && q.file_seq >= q.head_seq;
+            if durable && (!file_too || current) && q.error.is_none() {
+                return Ok(());
+            }
+            if q.failures > failures {
+                if let Some(e) = &q.error {
+                    return Err(e.duplicate());
+                }
+            }
+            if q.writer_done {
+                return match &q.error {
+                    Some(e) => Err(e.duplicate()),
+                    None => Err(Error::Closed),
+                };
+            }
+            if kick {
+                if file_too {
+                    q.flush_wanted = true;
+                } else {
+                    q.kick = true;
+                }
+                self.wake.notify_one();
+            }
+            q = self
+                .done
+                .wait_timeout(q, Duration::from_millis(200))
+                .map(|r| r.0)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+
+    /// Flushes, stops the writer and closes the files. When changes cannot be
+    /// written, returns the error and stays open (nothing is lost) unless
+    /// `force`, which closes anyway and drops them.
+    pub fn close(&self, force: bool) -> Result<()> {
+        let _busy = self.busy.write().unwrap_or_else(|p| p.into_inner());
+        if lock(&self.state).closed {
+            return Ok(());
+        }
+        // backups asked for before close are written now, not dropped
+        let jobs = std::mem::take(&mut lock(&self.queued_backups).waiting);
+        for (id, dir, reason, only, keep, snap) in jobs {
+            let r = self.write_backup(&dir, &reason, only, keep, Some(snap));
+            lock(&self.queued_backups).done.insert(id, r);
+        }
+        if lock(&self.state).txn.is_some() {
+            let _ = self.abort_txn();
+        }
+        if !self.read_only {
+            if let Err(e) = self.flush() {
+                if !force {
+                    return Err(e);
+                }
+            }
+        }
+        lock(&self.state).closed = true;
+        lock(&self.queue).stop = true;
+        self.wake.notify_one();
+        let handle = lock(&self.writer).take();
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+        {
+            let mut q = lock(&self.queue);
+            q.writer_done = true;
+            // anyone still waiting learns the store is gone
+            q.records.clear();
+        }
+        self.done.notify_all();
+        self.set_sink(None);
+        Ok(())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        lock(&self.state).closed
+    }
+
+    /// Writer and journal counters, once the changes made so far are numbered
+    /// (durable in the journal: a change gets its global seq when written), or
+    /// as they are when writing fails.
+    pub fn status_settled(&self) -> Status {
+        if !self.is_closed() {
+            let _ = self.wait_durable();
+        }
+        self.status()
+    }
+
+    /// Writer and journal counters.
+    pub fn status(&self) -> Status {
+        let txn = lock(&self.state).txn.as_ref().map(Vec::len).unwrap_or(0);
+        let q = lock(&self.queue);
+        Status {
+            seq: q.head_seq,
+            durable_seq: if q.records.is_empty() && q.inflight == 0 {
+                q.head_seq
+            } else {
+                q.written_seq
+            },
+            checkpointed_seq: q.file_seq,
+            pending: q.records.len() + q.inflight + txn,
+            journal_bytes: q.journal_bytes,
+            writer_error: q.error.as_ref().map(|e| (e.code(), e.to_string())),
+            checkpoints: q.checkpoints,
+            last_checkpoint_ms: q.last_checkpoint_ms,
+            history_entries: q.history_entries,
+            read_only: self.read_only,
+            journal_damage: q.damage.clone(),
+        }
+    }
+
+    // -- other processes, external edits, history -----------------------------
+
+    /// Catches up with other processes now (with the lock). Returns the keys
+    /// that changed. `emit`: report them to the sink too.
+    fn catch_up_now(&self, emit: bool) -> Result<Vec<KeyChange>> {
+        if self.read_only {
+            return Ok(Vec::new());
+        }
+        let mut log = lock(&self.log);
+        let changes = log.with_lock(|log| {
+            let caught = log.catch_up()?;
+            Ok(if caught.changed() {
+                self.rebase(log, &[])
+            } else {
+                Vec::new()
+            })
+        })?;
+        self.sync_counters(&log);
+        drop(log);
+        if emit && !changes.is_empty() {
+            self.emit(Event::Changed {
+                origin: Origin::Remote,
+                changes: changes.clone(),
+            });
+        }
+        Ok(changes)
+    }
+
+    /// Re-reads the shared log and the document file now: other processes'
+    /// changes are applied, and an edit another program made to the file is
+    /// taken (as one `reload` change). A damaged file is reported and not
+    /// applied. Returns the top-level keys whose values changed.
+    pub fn reload(&self, schema: Option<&Arc<Schema>>, sync: bool) -> Result<Vec<KeyChange>> {
+        let before = self.snapshot()?;
+        self.flush()?;
+        self.catch_up_now(false)?;
+        let (bytes, known) = {
+            let log = lock(&self.log);
+            (
+                read_if_exists(&*self.cfg.fs, &self.cfg.doc_path)?,
+                log.file.sha.clone(),
+            )
+        };
+        if let Some(bytes) = bytes {
+            if known.as_deref() != Some(sha256_hex(&bytes).as_str()) {
+                let not_moved = || "(not moved: reload leaves the file alone)".to_string();
+                let plain = self.cfg.codec.decode(Kind::Document, &bytes)?;
+                let v = match crate::value::parse(&plain) {
+                    Ok(v) if v.as_object().is_some() => v,
+                    Ok(_) => {
+                        return Err(Error::Corrupt {
+                            path: self.cfg.doc_path.clone(),
+                            detail: "the top level is not an object".into(),
+                            quarantine: not_moved(),
+                        })
+                    }
+                    Err(e) => {
+                        return Err(Error::Corrupt {
+                            path: self.cfg.doc_path.clone(),
+                            detail: e.to_string(),
+                            quarantine: not_moved(),
+                        })
+                    }
+                };
+                self.commit(
+                    "reload",
+                    Op::Replace {
+                        value: v,
+                        keep_internal: false,
+                    },
+                    schema,
+                    sync,
+                    false,
+                )?;
+                self.flush()?;
+            }
+        }
+        let after = self.snapshot()?;
+        Ok(top_level_diff(&before, &after, true))
+    }
+
+    /// Every change entry the journal keeps, oldest first, once every change
+    /// made here so far is durable in it.
+    pub fn history(&self) -> Result<Vec<ChangeRecord>> {
+        self.wait_durable()?;
+        lock(&self.log).read_history()
+    }
+
+    /// Makes the store exactly what it was at `target`: the state is computed
+    /// by undoing every later change, newest first, and checked against the
+    /// recorded hash before anything changes; the rollback is itself one change
+    /// (so it can be undone). `entries` may be a history read earlier.
+    pub fn rollback(
+        &self,
+        target: Target,
+        entries: Option<Arc<Vec<ChangeRecord>>>,
+        sync: bool,
+        with_values: bool,
+    ) -> Result<(history::Plan, Option<Vec<KeyChange>>)> {
+        if self.in_txn() {
+            return Err(Error::Transaction(
+                "A rollback cannot run inside a transaction (during migrations)".into(),
+            ));
+        }
+        self.wait_durable()?;
+        self.catch_up_now(true)?;
+        let plan = {
+            let log = lock(&self.log);
+            let entries = match entries {
+                Some(e) if e.last().map(|x| x.seq) == Some(log.seq) => e,
+                _ => Arc::new(log.read_history()?),
+            };
+            history::plan(&log.replica, log.seq, &entries, target)?
+        };
+        let changes = self.commit(
+            "rollback",
+            Op::Replace {
+                value: plan.state.clone(),
+                keep_internal: false,
+            },
+            None,
+            sync,
+            with_values,
+        )?;
+        Ok((plan, changes))
+    }
+
+    // -- backups ---------------------------------------------------------------
+
+    /// The state now (O(1)) and the latest change it includes.
+    fn snapshot_with_seq(&self) -> Result<(Value, u64)> {
+        let st = lock(&self.state);
+        if st.closed {
+            return Err(Error::Closed);
+        }
+        Ok((st.doc.root().clone(), lock(&self.queue).head_seq))
+    }
+
+    /// Takes a verified backup of the current state into `dir`, keeping `keep`.
+    /// With `only_if_changed`, nothing is written when the newest backup already
+    /// holds this state. Safe to call off the JS thread.
+    pub fn create_backup_in(
+        &self,
+        dir: &Path,
+        reason: &str,
+        only_if_changed: bool,
+        keep: usize,
+    ) -> Result<Option<backup::Info>> {
+        let _busy = self.busy.read().unwrap_or_else(|p| p.into_inner());
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        self.write_backup(dir, reason, only_if_changed, keep, None)
+    }
+
+    /// Takes the state now and registers a backup of it, to be written by
+    /// `run_queued_backup` (off the JS thread) — or by `close()`, if that comes
+    /// first, so a backup asked for is never lost.
+    pub fn queue_backup(
+        &self,
+        dir: PathBuf,
+        reason: &str,
+        only_if_changed: bool,
+        keep: usize,
+    ) -> Result<u64> {
+        let snapshot = self.snapshot_with_seq()?;
+        let mut q = lock(&self.queued_backups);
+        q.next += 1;
+        let id = q.next;
+        q.waiting
+            .push((id, dir, reason.to_string(), only_if_changed, keep, snapshot));
+        Ok(id)
+    }
+
+    /// Writes a backup registered by `queue_backup` (or returns what `close()`
+    /// wrote for it).
+    pub fn run_queued_backup(&self, id: u64) -> Result<Option<backup::Info>> {
+        // hold `busy` before taking the job, so `close()` either waits for this
+        // backup or has already written it
+        let _busy = self.busy.read().unwrap_or_else(|p| p.into_inner());
+        let job = {
+            let mut q = lock(&self.queued_backups);
+            if let Some(r) = q.done.remove(&id) {
+                return r;
+            }
+            let i = q.waiting.iter().position(|j| j.0 == id);
+            i.map(|i| q.waiting.remove(i))
+        };
+        match job {
+            Some((_, dir, reason, only, keep, snap)) if !self.is_closed() => {
+                self.write_backup(&dir, &reason, only, keep, Some(snap))
+            }
+            _ => Err(Error::Closed),
+        }
+    }
+
+    fn write_backup(
+        &self,
+        dir: &Path,
+        reason: &str,
+        only_if_changed: bool,
+        keep: usize,
+        snapshot: Option<(Value, u64)>,
+    ) -> Result<Option<backup::Info>> {
+        if self.read_only {
+            return Err(lock(&self.log).read_only_error());
+        }
+        crate::testing::point("backup");
+        // one backup at a time, so pruning never sees a half-written one
+        let _one = lock(&self.backup_lock);
+        let (snap, want_seq) = match snapshot {
+            Some(s) => s,
+            None => self.snapshot_with_seq()?,
+        };
+        let doc_hash = hex(&merkle(&snap));
+        let fs = &*self.cfg.fs;
+        let codec = &*self.cfg.codec;
+        let original = self.cfg.file_name();
+        if only_if_changed {
+            if let Some(newest) = backup::list_of(fs, codec, dir, &original)?
+                .into_iter()
+                .next()
+            {
+                if newest.meta.as_ref().map(|m| m.document_hash.as_str()) == Some(doc_hash.as_str())
+                {
+                    return Ok(None);
+                }
+            }
+        }
+        // When the store file holds exactly that state, its bytes are the backup.
+        self.flush()?;
+        let known = lock(&self.log).file.clone();
+        let from_file = (|| {
+            if known.merkle.as_deref() != Some(doc_hash.as_str()) {
+                return None;
+            }
+            let bytes = read_if_exists(fs, &self.cfg.doc_path).ok()??;
+            if known.sha.as_deref() != Some(sha256_hex(&bytes).as_str()) {
+                return None;
+            }
+            codec
+                .decode(Kind::Document, &bytes)
+                .ok()
+                .map(|p| p.into_owned())
+        })();
+        let plain = match from_file {
+            Some(p) => p,
+            None => crate::value::to_json(&snap, true),
+        };
+        // the change that produced this state (the snapshot may predate changes
+        // that were still being written when it was taken)
+        let seq = match known
+            .seq
+            .filter(|_| known.merkle.as_deref() == Some(doc_hash.as_str()))
+        {
+            Some(s) => s,
+            None => lock(&self.log)
+                .read_history()?
+                .iter()
+                .rev()
+                .find(|e| e.hash_after.as_deref() == Some(doc_hash.as_str()))
+                .map(|e| e.seq)
+                .unwrap_or(want_seq),
+        };
+        let info = backup::create(
+            fs,
+            codec,
+            dir,
+            &backup::Source {
+                bytes: &plain,
+                original_file: &original,
+                reason,
+                seq,
+                document_hash: &doc_hash,
+            },
+            self.cfg.mode,
+            keep,
+        )?;
+        Ok(Some(info))
+    }
+
+    /// The backups in `dir`, newest first.
+    pub fn list_backups_in(&self, dir: &Path) -> Result<Vec<backup::Info>> {
+        // not while a backup is half-written
+        let _one = lock(&self.backup_lock);
+        backup::list_of(&*self.cfg.fs, &*self.cfg.codec, dir, &self.cfg.file_name())
+    }
+
+    /// Finds and verifies a backup in `dir` (its name, or the path it was listed
+    /// with) and reads it.
+    pub fn read_backup_in(&self, dir: &Path, name_or_path: &str) -> Result<(Value, backup::Meta)> {
+        let path = backup::resolve_of(
+            &*self.cfg.fs,
+            &*self.cfg.codec,
+            dir,
+            name_or_path,
+            &self.cfg.file_name(),
+        )?;
+        backup::read_verified(&*self.cfg.fs, &*self.cfg.codec, &path)
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        let _ = self.close(true);
+    }
+}
