@@ -340,6 +340,8 @@ pub struct FaultPlan {
 #[derive(Default, Debug)]
 struct FaultState {
     plan: Option<FaultPlan>,
+    /// Refuse every create, open for writing and rename (`EROFS`).
+    read_only: bool,
     counts: std::collections::HashMap<FaultKind, u64>,
     tripped: bool,
     injected: u64,
@@ -359,6 +361,24 @@ impl FaultFs {
         fs
     }
 
+    /// A file system on which nothing can be created or written (as a
+    /// read-only mount).
+    pub fn read_only() -> FaultFs {
+        let fs = FaultFs::default();
+        fs.state.lock().unwrap().read_only = true;
+        fs
+    }
+
+    fn refuse_writes(&self) -> io::Result<()> {
+        if self.state.lock().unwrap().read_only {
+            #[cfg(unix)]
+            return Err(io::Error::from_raw_os_error(libc::EROFS));
+            #[cfg(not(unix))]
+            return Err(io::Error::from(io::ErrorKind::ReadOnlyFilesystem));
+        }
+        Ok(())
+    }
+
     /// How many operations of `kind` ran (failed ones included).
     pub fn count(&self, kind: FaultKind) -> u64 {
         self.state
@@ -373,6 +393,14 @@ impl FaultFs {
     /// How many failures were injected.
     pub fn injected(&self) -> u64 {
         self.state.lock().unwrap().injected
+    }
+
+    /// Sets a plan whose `at` counts from now (operations so far do not count).
+    pub fn arm(&self, mut plan: FaultPlan) {
+        let mut s = self.state.lock().unwrap();
+        plan.at += s.counts.get(&plan.kind).copied().unwrap_or(0);
+        s.plan = Some(plan);
+        s.tripped = false;
     }
 
     /// Stops failing (the disk has room again).
@@ -452,18 +480,21 @@ impl FileSystem for FaultFs {
         RealFs.read(path)
     }
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn FileHandle>> {
+        self.refuse_writes()?;
         Ok(Box::new(FaultFile {
             inner: RealFs.create_new(path)?,
             fs: self.clone(),
         }))
     }
     fn open_rw(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FileHandle>> {
+        self.refuse_writes()?;
         Ok(Box::new(FaultFile {
             inner: RealFs.open_rw(path, mode)?,
             fs: self.clone(),
         }))
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.refuse_writes()?;
         self.check(FaultKind::Rename)?;
         RealFs.rename(from, to)
     }
@@ -471,6 +502,7 @@ impl FileSystem for FaultFs {
         RealFs.remove_file(path)
     }
     fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()> {
+        self.refuse_writes()?;
         RealFs.create_dir(path, mode)
     }
     fn sync_dir(&self, path: &Path) -> io::Result<()> {

@@ -227,6 +227,7 @@ impl Handle {
             Op::Replace {
                 value,
                 keep_internal,
+                base: None,
             },
             self.schema(call),
             self.sync(),

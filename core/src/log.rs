@@ -123,6 +123,9 @@ pub struct FileState {
     /// Merkle hash of its document.
     pub merkle: Option<String>,
     pub len: usize,
+    /// A checkpoint line names this file (it may be missing when appending
+    /// the line failed after the file was written).
+    pub recorded: bool,
 }
 
 /// A change entry to append, planned by the caller.
@@ -395,6 +398,21 @@ impl Log {
         Ok((log, report))
     }
 
+    /// Closes the files and gives the lock back (also when a failed append
+    /// could not be cut back: the next process to open decides about those
+    /// lines, as after a crash).
+    pub fn close_files(&mut self) {
+        if self.held {
+            if let Some(lock) = &self.lock_file {
+                let _ = lock.unlock();
+            }
+            self.held = false;
+        }
+        self.must_cut = false;
+        self.journal = None;
+        self.lock_file = None;
+    }
+
     pub fn read_only(&self) -> bool {
         self.lock_file.is_none()
     }
@@ -597,11 +615,13 @@ impl Log {
                     sha: Some(sha.clone()),
                     merkle: None,
                     len,
+                    recorded: false,
                 };
                 let by_checkpoint = checkpoints.iter().rev().find(|c| c.hash == sha);
                 let base: Option<u64> = match by_checkpoint {
                     Some(c) => {
                         file.merkle = c.doc.clone();
+                        file.recorded = true;
                         Some(c.seq)
                     }
                     None if !changes.is_empty() => {
@@ -933,6 +953,12 @@ impl Log {
         if self.read_only() {
             return Ok(CaughtUp::default());
         }
+        // lines of ours that a failed append could not cut back are not
+        // another process's: cut them first (or fail, keeping the lock)
+        if self.must_cut {
+            self.cut_to(self.len)?;
+            self.must_cut = false;
+        }
         let path = self.cfg.journal_path();
         let replaced = match &self.journal {
             Some(j) => !j.is_at(&path).map_err(Error::io("stat journal", &path))?,
@@ -992,6 +1018,7 @@ impl Log {
                             sha: Some(cp.hash.clone()),
                             merkle: cp.doc.clone(),
                             len: cp.size as usize,
+                            recorded: true,
                         };
                     }
                     self.seq = self.seq.max(cp.seq);
@@ -1106,6 +1133,12 @@ impl Log {
         })
     }
 
+    /// Whether the document file holds the replica's state and a checkpoint
+    /// line says so.
+    pub fn document_current(&self) -> bool {
+        self.file.seq == Some(self.seq) && self.file.sha.is_some() && self.file.recorded
+    }
+
     /// Writes the document file from the replica (unless the file already
     /// holds that state), then records the checkpoint line. The lock must be
     /// held and the replica caught up.
@@ -1134,6 +1167,7 @@ impl Log {
             sha: Some(sha.clone()),
             merkle: Some(doc_hash.clone()),
             len,
+            recorded: false,
         };
         let line = seal_line(
             &*self.cfg.codec,
@@ -1146,6 +1180,7 @@ impl Log {
             }),
         )?;
         self.write_lines(&line, vec![(0, None)])?;
+        self.file.recorded = true;
         self.checkpoints += 1;
         self.last_checkpoint_took = started.elapsed();
         self.trim()

@@ -44,8 +44,15 @@ pub enum Op {
     },
     /// Replace the whole document (`store = x`, `clear()`, restore, rollback,
     /// reload). `keep_internal` carries `__internal__` over from the state it
-    /// is applied to.
-    Replace { value: Value, keep_internal: bool },
+    /// is applied to. `base` is the document the caller saw (set when the
+    /// operation is committed): planned on a state that changed since (another
+    /// process wrote in between), it is merged per top-level key — the keys it
+    /// changed take its values, the others keep the newer ones.
+    Replace {
+        value: Value,
+        keep_internal: bool,
+        base: Option<Value>,
+    },
     /// Add the top-level `defaults` the document lacks (conf's merge), then the
     /// schema's defaults (Ajv `useDefaults`).
     FillDefaults {
@@ -80,18 +87,24 @@ impl Op {
             Op::Replace {
                 value,
                 keep_internal,
+                base,
             } => {
                 let mut new = value.clone();
                 if *keep_internal {
-                    if let (Some(internal), Value::Object(m)) =
-                        (doc.map().get(INTERNAL_KEY), &mut new)
-                    {
+                    let internal = match base {
+                        Some(b) => b.as_object().and_then(|m| m.get(INTERNAL_KEY)),
+                        None => doc.map().get(INTERNAL_KEY),
+                    };
+                    if let (Some(internal), Value::Object(m)) = (internal, &mut new) {
                         if !m.contains_key(INTERNAL_KEY) {
                             Arc::make_mut(m).insert(Str::from(INTERNAL_KEY), internal.clone());
                         }
                     }
                 }
-                doc.plan_replace(new)
+                match base {
+                    Some(b) if !b.eq_exact(doc.root()) => doc.plan_replace(merge(b, &new, doc)),
+                    _ => doc.plan_replace(new),
+                }
             }
             Op::FillDefaults { defaults, schema } => {
                 doc.plan_replace(with_defaults(doc, defaults, schema.as_deref()))
@@ -235,6 +248,24 @@ pub fn top_level_diff(old: &Value, new: &Value, with_values: bool) -> Vec<KeyCha
     out
 }
 
+/// `target` as a change from `base`, applied per top-level key to `current`:
+/// the keys whose values differ between `base` and `target` take `target`'s
+/// (or are removed), the others keep `current`'s.
+fn merge(base: &Value, target: &Value, current: &Document) -> Value {
+    let mut out = current.map().clone();
+    for c in top_level_diff(base, target, false) {
+        match target.as_object().and_then(|m| m.get(&c.key)) {
+            Some(v) => {
+                out.insert(Str::from(c.key.as_str()), v.clone());
+            }
+            None => {
+                out.shift_remove(&c.key);
+            }
+        }
+    }
+    Value::Object(Arc::new(out))
+}
+
 /// The top-level keys a change touches (for history entries of bulk changes).
 pub fn touched_keys(doc: &Document, change: &Change) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
@@ -361,6 +392,7 @@ mod tests {
         let op = Op::Replace {
             value: parse(br#"{"fresh":1}"#).unwrap(),
             keep_internal: true,
+            base: None,
         };
         let d = doc(r#"{"old":1,"__internal__":{"migrations":{"version":"2.0.0"}}}"#);
         assert_eq!(
@@ -370,6 +402,21 @@ mod tests {
         let ch = op.key_changes(&d, &run(&d, &op), false);
         let keys: Vec<_> = ch.iter().map(|c| c.key.as_str()).collect();
         assert_eq!(keys, ["old", "fresh"]);
+    }
+
+    #[test]
+    fn a_replace_planned_on_a_newer_state_keeps_what_it_did_not_change() {
+        let base = doc(r#"{"a":1,"b":2,"c":3}"#);
+        // the caller made {a:1, b:20} (changed b, removed c) from what it saw
+        let op = Op::Replace {
+            value: parse(br#"{"a":1,"b":20}"#).unwrap(),
+            keep_internal: false,
+            base: Some(base.root().clone()),
+        };
+        assert_eq!(text(&run(&base, &op)), r#"{"a":1,"b":20}"#);
+        // meanwhile another process changed a and added d
+        let newer = doc(r#"{"a":100,"b":2,"c":3,"d":4}"#);
+        assert_eq!(text(&run(&newer, &op)), r#"{"a":100,"b":20,"d":4}"#);
     }
 
     #[test]

@@ -375,6 +375,11 @@ impl Core {
             if st.closed {
                 return Err(Error::Closed);
             }
+            let mut op = op;
+            if let Op::Replace { base, .. } = &mut op {
+                // what the caller replaces (a later re-plan merges against it)
+                base.get_or_insert_with(|| st.doc.root().clone());
+            }
             let change = op.plan(&st.doc)?;
             if change.is_empty() {
                 return Ok(None);
@@ -609,8 +614,15 @@ impl Core {
                     let waiting_out = q.error.is_some() && failed_at.elapsed() < backoff;
                     let urgent = q.flush_wanted || q.stop;
                     let kicked = q.kick && !q.records.is_empty();
-                    if urgent || kicked || (!waiting_out && (!q.records.is_empty() || due)) {
+                    let stale_error = q.error.is_some() && !waiting_out && !dirty;
+                    if urgent
+                        || kicked
+                        || (!waiting_out && (!q.records.is_empty() || due))
+                        || stale_error
+                    {
+                        // requests arriving during this round get another round
                         q.kick = false;
+                        q.flush_wanted = false;
                         break (q.stop, dirty && (due || urgent));
                     }
                     let timeout = if waiting_out {
@@ -658,7 +670,6 @@ impl Core {
                 backoff = (backoff * 2).clamp(Duration::from_millis(50), MAX_BACKOFF);
             }
             let mut q = lock(&self.queue);
-            q.flush_wanted = false;
             let idle = q.records.is_empty() && !(q.needs_checkpoint || q.file_seq < q.written_seq);
             if stop && (idle || !ok) {
                 q.writer_done = true;
@@ -683,7 +694,8 @@ impl Core {
 
     /// One round of the writer: write what is queued, then the document when
     /// due. Returns how long a document write took (if one ran), or `Err` after
-    /// a failure (recorded in the queue).
+    /// a failure (recorded in the queue). Events go out before waiters wake, so
+    /// a caller that sees the outcome has had its events.
     fn cycle(
         &self,
         want_checkpoint: bool,
@@ -691,13 +703,31 @@ impl Core {
         overdue: bool,
     ) -> Result<Option<Duration>, ()> {
         let mut log = lock(&self.log);
+        let mut events: Vec<Event> = Vec::new();
+        let r = self.cycle_with(&mut log, &mut events, want_checkpoint, stop, overdue);
+        self.sync_counters(&log);
+        drop(log);
+        for ev in events {
+            self.emit(ev);
+        }
+        self.done.notify_all();
+        r
+    }
+
+    fn cycle_with(
+        &self,
+        log: &mut Log,
+        events: &mut Vec<Event>,
+        want_checkpoint: bool,
+        stop: bool,
+        overdue: bool,
+    ) -> Result<Option<Duration>, ()> {
         let batch: Vec<Pending> = {
             let mut q = lock(&self.queue);
             let b: Vec<Pending> = q.records.drain(..).collect();
             q.inflight = b.len();
             b
         };
-        let mut events: Vec<Event> = Vec::new();
         if !batch.is_empty() {
             let r = log.with_lock(|log| {
                 let caught = log.catch_up()?;
@@ -717,35 +747,25 @@ impl Core {
                             changes: remote,
                         });
                     }
-                    self.resolve_batch(&log, &batch, rejected, &mut events);
+                    self.resolve_batch(log, &batch, rejected, events);
                 }
                 Err(e) => {
-                    self.requeue_failed(&log, batch, e, &mut events);
-                    self.sync_counters(&log);
-                    drop(log);
-                    for ev in events {
-                        self.emit(ev);
-                    }
+                    self.requeue_failed(log, batch, e, events);
                     return Err(());
                 }
             }
-        }
-        let more_queued = !lock(&self.queue).records.is_empty();
-        let mut took = None;
-        if want_checkpoint && (!more_queued || stop || overdue) {
-            let r = log.with_lock(|log| {
+        } else if !want_checkpoint && lock(&self.queue).error.is_some() {
+            // A standing error with nothing left to retry (the changes that
+            // failed were sync ones, dropped): look at the journal again — this
+            // cuts back what a failed append left — and clear it when that works.
+            match log.with_lock(|log| {
                 let caught = log.catch_up()?;
-                let remote = if caught.changed() {
+                Ok(if caught.changed() {
                     self.rebase(log, &[])
                 } else {
                     Vec::new()
-                };
-                if log.file.seq != Some(log.seq) || log.file.sha.is_none() {
-                    log.write_document()?;
-                }
-                Ok(remote)
-            });
-            match r {
+                })
+            }) {
                 Ok(remote) => {
                     if !remote.is_empty() {
                         events.push(Event::Changed {
@@ -754,38 +774,64 @@ impl Core {
                         });
                     }
                     let mut q = lock(&self.queue);
-                    q.needs_checkpoint = false;
-                    took = Some(log.last_checkpoint_took);
-                    if q.error.take().is_some() {
+                    let dirty = q.needs_checkpoint || q.file_seq < q.written_seq;
+                    if !dirty && q.error.take().is_some() {
                         events.push(Event::WriteRecovered);
                     }
                 }
                 Err(e) => {
-                    let first = {
-                        let mut q = lock(&self.queue);
-                        q.failures += 1;
-                        q.error.replace(e.duplicate()).is_none()
-                    };
-                    if first {
-                        events.push(self.failure_event(&e));
-                    }
-                    self.sync_counters(&log);
-                    drop(log);
-                    self.done.notify_all();
-                    for ev in events {
-                        self.emit(ev);
-                    }
+                    let mut q = lock(&self.queue);
+                    q.failures += 1;
+                    q.error = Some(e);
                     return Err(());
                 }
             }
         }
-        self.sync_counters(&log);
-        drop(log);
-        self.done.notify_all();
-        for ev in events {
-            self.emit(ev);
+        let more_queued = !lock(&self.queue).records.is_empty();
+        if !(want_checkpoint && (!more_queued || stop || overdue)) {
+            return Ok(None);
         }
-        Ok(took)
+        let r = log.with_lock(|log| {
+            let caught = log.catch_up()?;
+            let remote = if caught.changed() {
+                self.rebase(log, &[])
+            } else {
+                Vec::new()
+            };
+            if !log.document_current() {
+                log.write_document()?;
+            }
+            Ok(remote)
+        });
+        match r {
+            Ok(remote) => {
+                if !remote.is_empty() {
+                    events.push(Event::Changed {
+                        origin: Origin::Remote,
+                        changes: remote,
+                    });
+                }
+                let mut q = lock(&self.queue);
+                q.needs_checkpoint = false;
+                if q.error.take().is_some() {
+                    events.push(Event::WriteRecovered);
+                }
+                Ok(Some(log.last_checkpoint_took))
+            }
+            Err(e) => {
+                let first = {
+                    let mut q = lock(&self.queue);
+                    q.failures += 1;
+                    // retried: the file (or the line naming it) is still due
+                    q.needs_checkpoint = true;
+                    q.error.replace(e.duplicate()).is_none()
+                };
+                if first {
+                    events.push(self.failure_event(&e));
+                }
+                Err(())
+            }
+        }
     }
 
     fn failure_event(&self, e: &Error) -> Event {
@@ -923,7 +969,6 @@ impl Core {
         if recovered {
             events.push(Event::WriteRecovered);
         }
-        self.done.notify_all();
     }
 
     /// After a failed batch: sync operations fail (and are undone in memory),
@@ -957,7 +1002,6 @@ impl Core {
         if first {
             events.push(self.failure_event(&e));
         }
-        self.done.notify_all();
     }
 
     // -- flush, close, status --------------------------------------------------
@@ -1071,6 +1115,7 @@ impl Core {
         }
         self.done.notify_all();
         self.set_sink(None);
+        lock(&self.log).close_files();
         Ok(())
     }
 
@@ -1180,6 +1225,7 @@ impl Core {
                     Op::Replace {
                         value: v,
                         keep_internal: false,
+                        base: None,
                     },
                     schema,
                     sync,
@@ -1230,6 +1276,7 @@ impl Core {
             Op::Replace {
                 value: plan.state.clone(),
                 keep_internal: false,
+                base: None,
             },
             None,
             sync,
