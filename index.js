@@ -256,7 +256,6 @@ class Store {
     const fileExtension = opts.fileExtension ? `.${opts.fileExtension}` : '';
     /** Absolute path of the store file. */
     this.path = path.resolve(opts.cwd, `${opts.name}${fileExtension}`);
-    const existed = fs.existsSync(this.path);
     /** conf's event emitter: `'change'` after every change; `'error'` when writing fails. */
     this.events = new EventEmitter();
     this.#native = new NativeStore(binding, {
@@ -273,6 +272,9 @@ class Store {
       dotNotation: opts.accessPropertiesByDotNotation !== false,
     });
     this.#attach();
+    // (another instance in this process or another process may hold changes
+    // the file does not show yet: the state decides, not the file)
+    const existed = fs.existsSync(this.path) || this.#native.size() > 0;
     const report = this.#core.report;
     if (report.quarantined && !report.reported) {
       report.reported = true;

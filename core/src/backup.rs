@@ -132,7 +132,15 @@ pub fn create(
     keep: usize,
 ) -> Result<Info> {
     ensure_dir(fs, dir)?;
-    let now = crate::journal::now_ms();
+    // strictly after the newest backup, so "newest first" is never a tie
+    let newest = list(fs, codec, dir, Some(src.original_file))?
+        .first()
+        .and_then(|b| b.meta.as_ref())
+        .and_then(|m| parse_iso(&m.backup_time));
+    let now = match newest {
+        Some(t) => crate::journal::now_ms().max(t + 1.0),
+        None => crate::journal::now_ms(),
+    };
     let stored = codec.encode(Kind::Backup, Cow::Borrowed(src.bytes))?;
     let hash = sha256_hex(&stored);
     let file = file_name(now, &hash);
@@ -169,6 +177,27 @@ pub fn create(
         path,
         meta: Some(meta),
     })
+}
+
+/// Milliseconds since the epoch of an ISO time as `iso` writes it.
+fn parse_iso(t: &str) -> Option<f64> {
+    // YYYY-MM-DDTHH:MM:SS.mmmZ
+    let b = t.as_bytes();
+    if b.len() != 24 || b[10] != b'T' || b[23] != b'Z' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (h, mi, s, ms) = (n(11..13)?, n(14..16)?, n(17..19)?, n(20..23)?);
+    // days from civil (Howard Hinnant)
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((((days * 24 + h) * 60 + mi) * 60 + s) as f64 * 1000.0 + ms as f64)
 }
 
 fn meta_path(backup: &Path) -> PathBuf {
@@ -421,6 +450,18 @@ mod tests {
     }
 
     #[test]
+    fn iso_times_parse_back() {
+        for ms in [
+            0.0,
+            951_782_400_000.0,
+            1_795_678_408_748.0,
+            4_102_444_799_999.0,
+        ] {
+            assert_eq!(parse_iso(&iso(ms)), Some(ms));
+        }
+    }
+
+    #[test]
     fn names_outside_the_directory_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().join("backups");
@@ -431,6 +472,7 @@ mod tests {
             b.path
         );
         std::fs::write(dir.path().join("backup-evil.json"), b"{}").unwrap();
+        #[cfg(unix)]
         std::os::unix::fs::symlink(
             dir.path().join("backup-evil.json"),
             d.join("backup-link.json"),

@@ -447,7 +447,7 @@ impl Log {
             }
             if start.elapsed() >= LOCK_TIMEOUT {
                 return Err(Error::Locked(format!(
-                    "Another process has held the lock of {} for more than {} s; nothing was written (the change is kept and retried)",
+                    "Another process has held the lock of {} for more than {} s; nothing was written",
                     self.cfg.doc_path.display(),
                     LOCK_TIMEOUT.as_secs()
                 )));
