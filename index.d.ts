@@ -97,7 +97,7 @@ export interface HealthReport {
   durability: 'deferred' | 'sync';
   pendingWrites: number;
   lastCheckpointMs: number;
-  writerError: string | null;
+  writerError: { code: string; message: string } | null;
   recovery: StoreInfo['recovery'];
   healthy: boolean;
 }
@@ -183,27 +183,47 @@ export interface StoreInfo {
   /** Changes not yet durable. */
   pendingWrites: number;
   journalBytes: number;
-  /** The background writer's last error, if any (it retries). */
-  writerError: string | null;
+  /** The background writer's last error while it retries (`null` once a write succeeds again). */
+  writerError: { code: string; message: string } | null;
+  /** The store directory or file is not writable: reads work, writes throw `E_READONLY`. */
+  readOnly: boolean;
   /** What opening found: a quarantined file, journal changes replayed, an external edit. */
   recovery: {
+    /** Where a damaged store file was kept aside, if one was. */
     quarantined: string | null;
+    /** Journal changes applied on top of the file at open. */
     replayed: number;
-    skipped: number;
+    /** The file matched no checkpoint: another program edited it while the store was closed. */
     externalEdit: boolean;
+    /** The store file was missing while a journal existed (it was rebuilt). */
+    missingFile: boolean;
+    readOnly: boolean;
+    /** Temp files of interrupted writes removed at open. */
+    tempsRemoved: number;
+    /** Damage found in the journal (the untrusted rest is kept aside as `.damaged-<ms>`). */
     journalDamage: string | null;
     /** How a damaged store file was rebuilt (from the history, or a backup and the changes after it). */
     recovered: string | null;
   };
 }
 
+/** The stable `code` of every error the store throws. */
+export type StoreErrorCode =
+  | 'E_INVALID_ARGUMENT' | 'E_FORBIDDEN_KEY' | 'E_CLOSED' | 'E_CORRUPT' | 'E_IO' | 'E_NOSPC'
+  | 'E_READONLY' | 'E_LOCKED' | 'E_JOURNAL' | 'E_UNSUPPORTED' | 'E_OPTION_CONFLICT'
+  | 'E_HISTORY_TRUNCATED' | 'E_HISTORY_MISMATCH' | 'E_BACKUP_NOT_FOUND' | 'E_BACKUP_CORRUPT'
+  | 'E_SCHEMA' | 'E_MIGRATION' | 'E_TRANSACTION' | 'E_INTERNAL';
+
 /**
- * Errors thrown by the store carry a stable `code`: `E_CLOSED`, `E_CORRUPT`,
- * `E_IO`, `E_UNSUPPORTED`, `E_FORBIDDEN_KEY` (a `TypeError`), ... Argument errors
- * are `TypeError`s.
+ * Errors thrown by the store carry a stable `code` (set natively). Argument
+ * errors are `TypeError`s (`E_INVALID_ARGUMENT`, `E_FORBIDDEN_KEY`). I/O errors
+ * carry the OS error as `cause` (`cause.code` e.g. `'ENOSPC'`, `cause.errno`) and
+ * the file as `path`; `E_MIGRATION` carries the thrown error as `cause`.
  */
 export interface StoreError extends Error {
-  code: string;
+  code: StoreErrorCode | string;
+  path?: string;
+  cause?: unknown;
 }
 
 declare class Store<T extends Record<string, any> = Record<string, unknown>> implements Iterable<[keyof T, T[keyof T]]> {
@@ -211,7 +231,13 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
 
   /** Absolute path of the store file. */
   readonly path: string;
-  /** conf's emitter: `'change'` after every change; `'listenerError'` when a listener (or an automatic backup) fails; `'recovered'` when a damaged file was rebuilt at open. */
+  /**
+   * conf's emitter: `'change'` after every change (also another process's);
+   * `'error'` when a deferred write fails (it is retried) or another process's
+   * change makes a queued one fail the schema; `'writeRecovered'` when writing
+   * works again; `'listenerError'` when a listener (or an automatic backup)
+   * fails; `'recovered'` when a damaged file was rebuilt at open.
+   */
   readonly events: EventEmitter;
   /** Whether `close()` was called. */
   readonly closed: boolean;
@@ -264,8 +290,13 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   flush(): Promise<void>;
   /** Blocks until every change so far is durable and in the store file. */
   flushSync(): void;
-  /** Flushes and releases the store; its methods then throw `E_CLOSED`. */
-  close(): void;
+  /**
+   * Flushes and releases the store; its methods then throw `E_CLOSED`. When the
+   * pending changes cannot be written (disk full, I/O error) it throws that error
+   * and the store stays open with them; `{ force: true }` closes anyway and drops
+   * what could not be written.
+   */
+  close(options?: { force?: boolean }): void;
 
   /** Takes a verified backup; resolves to its path. */
   createBackup(reason?: string): Promise<string>;

@@ -693,6 +693,96 @@ async function benchRecovery(sizeName, label, startFile, doc, targets) {
 }
 
 // ---------------------------------------------------------------------------
+// Several processes on one store (the shared log)
+// ---------------------------------------------------------------------------
+
+/** Runs `n` writer processes of `lib` at once, each setting `count` distinct keys. */
+function writers(lib, dir, n, count, durability = 'deferred', historyMax = 100, base = 0) {
+  const mod = lib === 'tad' ? TAD_MODULE : CONF_MODULE;
+  const script = lib === 'tad'
+    ? `const Store = require(${JSON.stringify(mod)}); const s = new Store({ cwd: process.argv[1], durability: ${JSON.stringify(durability)}, backups: false, history: { maxEntries: ${historyMax} } });
+       const go = () => { for (let i = 0; i < ${count}; i++) s.set('w' + process.argv[2] + '.k' + i, i + Number(process.argv[3])); s.close(); process.exit(0); };`
+    : `const Conf = require(${JSON.stringify(mod)}); const s = new Conf({ cwd: process.argv[1], configName: 'config' });
+       const go = () => { for (let i = 0; i < ${count}; i++) s.set('w' + process.argv[2] + '.k' + i, i + Number(process.argv[3])); process.exit(0); };`;
+  const wrapped = `${script} process.stdout.write('ready\\n'); process.stdin.once('data', go);`;
+  const { spawn } = require('node:child_process');
+  const kids = [];
+  for (let id = 0; id < n; id++) kids.push(spawn(process.execPath, ['-e', wrapped, dir, String(id), String(base)], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  return Promise.all(kids.map((k) => new Promise((r) => k.stdout.once('data', r)))).then(() => {
+    const t0 = now();
+    for (const k of kids) k.stdin.end('go\n');
+    return Promise.all(kids.map((k) => new Promise((r) => k.once('exit', r)))).then(() => ns(t0, now()));
+  });
+}
+
+function keptWrites(dir, n) {
+  const data = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  let kept = 0;
+  for (let id = 0; id < n; id++) kept += Object.keys(data[`w${id}`] || {}).length;
+  return kept;
+}
+
+async function benchShared(targets) {
+  log('shared log: lock cost, catch-up, several processes');
+  const dir = path.join(TMP, 'shared');
+  fs.mkdirSync(dir, { recursive: true });
+  // the lock's cost: a deferred set never takes it on the calling thread; a sync
+  // set takes it once per write (with the catch-up check) — alone, and while
+  // another process writes the same store
+  const alone = openTad(dir, 'sync');
+  alone.set('settings', { fontSize: 0 });
+  const syncAlone = await timeOp(() => alone.set(SET_KEY, counter++), { budgetMs: 1500 * Q, batch: 1, maxSamples: 200 });
+  const deferred = openTad(path.join(TMP, 'shared-deferred'));
+  deferred.set('settings', { fontSize: 0 });
+  const setDeferred = await timeOp(() => deferred.set(SET_KEY, counter++), { budgetMs: 1500 * Q, after: () => deferred.flushSync() });
+  deferred.close();
+  const busy = writers('tad', dir, 1, 5000, 'sync');
+  const syncBusy = await timeOp(() => alone.set(SET_KEY, counter++), { budgetMs: 1000 * Q, batch: 1, maxSamples: 100 });
+  await busy;
+  row('set deferred, calling thread (shared-log build)', '1 KB', fmtStat(setDeferred), '—', '—', 'the calling thread takes no lock; the writer takes the OS lock once per group commit');
+  row('set sync, alone (OS lock + catch-up check + append + fdatasync)', '1 KB', fmtStat(syncAlone), '—', '—', `target: ≤ 2× fsync'd append`);
+  row('set sync while another process makes sync sets on the same store', '1 KB', fmtStat(syncBusy), '—', '—', 'each write waits for the lock and first applies the other process\'s changes');
+  targets.shared = { syncAlone: syncAlone.median, setDeferred: setDeferred.median };
+  // catching up with 1,000 changes another process made
+  alone.close();
+  const timeCatchUp = async (historyMax) => {
+    const cDir = path.join(TMP, `catchup-${historyMax}`);
+    fs.mkdirSync(cDir);
+    const me = new Store({ cwd: cDir, durability: 'sync', backups: NO_AUTO_BACKUPS, history: { maxEntries: historyMax } });
+    me.set('mine', 1);
+    const out = [];
+    for (let round = 0; round < Math.max(3, Math.round(8 * Q)); round++) {
+      await writers('tad', cDir, 1, 1000, 'deferred', historyMax, round * 1000);
+      const t0 = now();
+      me.reload();
+      out.push(ns(t0, now()));
+    }
+    if (Object.keys(me.get('w0') || {}).length !== 1000) throw new Error('catch-up missed changes');
+    me.close();
+    return summarize(out);
+  };
+  const replay = await timeCatchUp(100000);
+  const reload = await timeCatchUp(100);
+  row('catch up with 1,000 changes another process made, from the journal (`reload()`)', '1 KB', fmtStat(replay), '—', '—', 'read the journal tail, check each entry\'s hashBefore/hashAfter, apply, rebase, change list (the next write does the same on the writer thread)');
+  row('same, the other process trimmed them away (history.maxEntries 100)', '1 KB', fmtStat(reload), '—', '—', 'the journal was replaced: reload from the document file its checkpoint names');
+  targets.shared.catchUp = replay.median;
+  // several processes × 1,000 writes: time and lost updates
+  for (const n of [2, 4]) {
+    const tDir = path.join(TMP, `shared-${n}-tad`);
+    const cDir = path.join(TMP, `shared-${n}-conf`);
+    fs.mkdirSync(tDir);
+    fs.mkdirSync(cDir);
+    const tTime = await writers('tad', tDir, n, 1000);
+    const cTime = await writers('conf', cDir, n, 1000);
+    const tKept = keptWrites(tDir, n);
+    const cKept = keptWrites(cDir, n);
+    row(`${n} processes × 1,000 sets to distinct keys: updates kept`, '—', `${tKept} of ${n * 1000}`, `${cKept} of ${n * 1000}`, '—', 'final file; tad deferred, each process closes (flushes) at the end');
+    row(`${n} processes × 1,000 sets: wall time until all exit`, '—', fmtTime(tTime), fmtTime(cTime), ratio(cTime, tTime), 'conf rewrites the whole file on every set');
+    targets.shared[`lost${n}`] = n * 1000 - tKept;
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------
 
@@ -709,6 +799,11 @@ function targetChecks(t, ref) {
   if (t.mem['10mb']) {
     const m = t.mem['10mb'];
     check(m.tad <= m.conf, `peak memory at 10 MB ≤ conf's: maxRSS tad ${fmtKB(m.tad)} vs conf ${fmtKB(m.conf)} (delta over baseline: tad ${fmtKB(m.tadDelta)} vs conf ${fmtKB(m.confDelta)})`);
+  }
+  if (t.shared) {
+    check(t.shared.syncAlone <= 2 * ref.fsync.median, `sync set with the OS lock ≤ 2× fsync'd append (${fmtTime(2 * ref.fsync.median)}): ${fmtTime(t.shared.syncAlone)}`);
+    check(t.shared.setDeferred <= 5000, `deferred set with the shared log ≤ 5 µs: ${fmtTime(t.shared.setDeferred)}`);
+    for (const n of [2, 4]) if (t.shared[`lost${n}`] !== undefined) check(t.shared[`lost${n}`] === 0, `0 updates lost with ${n} processes × 1,000 writes: ${t.shared[`lost${n}`]} lost`);
   }
   const r10 = t.recovery['10mb'];
   if (r10) {
@@ -742,6 +837,7 @@ async function main() {
   const ref = await fsyncReference();
 
   for (const s of ARGS.sizes) await benchSize(s, targets);
+  if (!ARGS.onlyRecovery) await benchShared(targets);
 
   row('reference: 200-byte append + fsync (same temp dir)', '—', fmtStat(ref.fsync), '—', '—', 'target: tad sync set ≤ 2× this median');
   row('reference: 200-byte append + fdatasync', '—', fmtStat(ref.fdatasync), '—', '—', 'what tad\'s journal uses (sync_data)');

@@ -146,41 +146,68 @@ struct Replayed {
 
 /// Applies change entries (oldest first) to `doc`, whose Merkle hash is `hash`,
 /// checking each one against the state it is applied to and the state it
-/// should produce. Stops at the first that does not fit.
+/// should produce. Stops at the first that does not fit, leaving `doc` at the
+/// state before it. Entries are applied in place (the tree is copied once per
+/// changed path for the whole run, not once per entry).
 fn replay_checked(doc: &mut Document, hash: &mut String, entries: &[&ChangeRecord]) -> Replayed {
+    let start = (doc.clone(), hash.clone());
+    // Fast path: the recorded hashes form an unbroken chain from this state;
+    // apply everything and hash once. The final state matching the last
+    // recorded hash vouches for every step (each entry's state before is the
+    // previous one's recorded state after). Any doubt: the step-by-step check.
+    let chained = entries.len() > 1
+        && entries[0].hash_before.as_deref() == Some(hash.as_str())
+        && entries
+            .windows(2)
+            .all(|w| w[0].hash_after.is_some() && w[0].hash_after == w[1].hash_before);
+    if chained && entries.iter().all(|e| doc.apply(&e.patch).is_ok()) {
+        let after = hex(&merkle(doc.root()));
+        if entries.last().and_then(|e| e.hash_after.as_deref()) == Some(after.as_str()) {
+            *hash = after;
+            return Replayed {
+                applied: entries.len(),
+                stopped: None,
+            };
+        }
+    }
+    if chained {
+        *doc = start.0.clone();
+    }
+    let stop = |doc: &mut Document, hash: &mut String, i: usize, why: String| {
+        // back to the state after entry i - 1 (the entries before it fit)
+        *doc = start.0.clone();
+        *hash = start.1.clone();
+        for e in &entries[..i] {
+            let _ = doc.apply(&e.patch);
+        }
+        if i > 0 {
+            if let Some(h) = &entries[i - 1].hash_after {
+                *hash = h.clone();
+            }
+        }
+        Replayed {
+            applied: i,
+            stopped: Some((i, why)),
+        }
+    };
     for (i, e) in entries.iter().enumerate() {
         if e.hash_before.as_deref() != Some(hash.as_str()) {
-            return Replayed {
-                applied: i,
-                stopped: Some((
-                    i,
-                    format!(
-                        "change {} was made on a different state than the one before it (hashBefore {} is not {})",
-                        e.seq,
-                        e.hash_before.as_deref().unwrap_or("missing"),
-                        hash
-                    ),
-                )),
-            };
+            let why = format!(
+                "change {} was made on a different state than the one before it (hashBefore {} is not {})",
+                e.seq,
+                e.hash_before.as_deref().unwrap_or("missing"),
+                hash
+            );
+            return stop(doc, hash, i, why);
         }
-        let mut next = doc.clone();
-        if let Err(err) = next.apply(&e.patch) {
-            return Replayed {
-                applied: i,
-                stopped: Some((i, format!("change {} does not apply: {err}", e.seq))),
-            };
+        if let Err(err) = doc.apply(&e.patch) {
+            return stop(doc, hash, i, format!("change {} does not apply: {err}", e.seq));
         }
-        let after = hex(&merkle(next.root()));
+        let after = hex(&merkle(doc.root()));
         if e.hash_after.as_deref() != Some(after.as_str()) {
-            return Replayed {
-                applied: i,
-                stopped: Some((
-                    i,
-                    format!("change {} does not produce the state it recorded", e.seq),
-                )),
-            };
+            let why = format!("change {} does not produce the state it recorded", e.seq);
+            return stop(doc, hash, i, why);
         }
-        *doc = next;
         *hash = after;
     }
     Replayed {
@@ -984,8 +1011,21 @@ impl Log {
             .read_at(start, (len - start) as usize)
             .map_err(Error::io("read journal", &path))?;
         let sc = scan_from(&*self.cfg.codec, &bytes, self.tip.clone(), start);
-        let mut applied = 0;
+        // every change line first, checked in one run over the replica
+        let changes: Vec<&ChangeRecord> = sc
+            .entries
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Entry::Change(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let mut h = self.replica_hash();
+        let r = replay_checked(&mut self.replica, &mut h, &changes);
+        self.replica_hash = Some(h);
+        let applied = r.applied;
         let mut stopped: Option<(u64, String)> = None;
+        let mut done = 0;
         for (i, (off, e)) in sc.entries.iter().enumerate() {
             let end = sc
                 .entries
@@ -994,22 +1034,19 @@ impl Log {
                 .unwrap_or(sc.good_len);
             match e {
                 Entry::Change(c) => {
-                    let mut h = self.replica_hash();
-                    let mut doc = self.replica.clone();
-                    let r = replay_checked(&mut doc, &mut h, &[c]);
-                    if let Some((_, why)) = r.stopped {
-                        stopped = Some((start + off, why));
+                    if done == applied {
+                        if let Some((_, why)) = &r.stopped {
+                            stopped = Some((start + off, why.clone()));
+                        }
                         break;
                     }
-                    self.replica = doc;
-                    self.replica_hash = Some(h);
+                    done += 1;
                     self.seq = c.seq;
                     self.tip = ChainTip {
                         seq: Some(c.seq),
                         line: Some(c.line_hash.clone()),
                     };
                     self.lines.push((start + off, Some(c.seq)));
-                    applied += 1;
                 }
                 Entry::Checkpoint(cp) => {
                     if self.file.seq.is_none_or(|s| cp.seq >= s) {
