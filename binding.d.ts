@@ -82,6 +82,9 @@ export declare function storeFlushSync(h: number): R<undefined>
 /** The value at `key` as JSON text, or `null` when absent. */
 export declare function storeGet(h: number, flags: number, key: string): string | null
 
+/** This instance's id (slow-operation events name it). */
+export declare function storeHandleId(h: number): R<number>
+
 /** Whether `key` exists. */
 export declare function storeHas(h: number, flags: number, key: string): R<boolean>
 
@@ -90,6 +93,9 @@ export declare function storeHas(h: number, flags: number, key: string): R<boole
  * rollback by token.
  */
 export declare function storeHistory(h: number): Promise<string>
+
+/** Whether the file's watcher runs. */
+export declare function storeIsWatching(h: number): R<boolean>
 
 /** Top-level keys in insertion order. */
 export declare function storeKeys(h: number): R<Array<string>>
@@ -126,11 +132,16 @@ export declare function storeOpen(opts: BindingOptions): R<number>
 /** What opening found, as JSON. */
 export declare function storeOpenReport(h: number): R<string>
 
+/** `getPerformanceStats()` as JSON: `{ op: { count, mean, p50, p95, max } }` (µs). */
+export declare function storePerformance(h: number): R<string>
+
 /** Re-reads the shared journal and the file: the changed top-level keys. */
 export declare function storeReload(h: number): R<string>
 
 /** Replaces the whole document: `null` or the changed top-level keys. */
 export declare function storeReplaceAll(h: number, flags: number, json: string, op: string, keepInternal: boolean): R<string | undefined | null>
+
+export declare function storeResetPerformance(h: number): R<undefined>
 
 /** Commits a prepared restore: `null` or the changed top-level keys. */
 export declare function storeRestoreApply(h: number, token: number, flags: number): R<string | undefined | null>
@@ -172,6 +183,12 @@ export declare function storeSet(h: number, flags: number, key: string, json: st
 /** Sets every `key: value` of a JSON object as one change: `null` or `[{k, o?, n?}]`. */
 export declare function storeSetMany(h: number, flags: number, json: string, op: string): R<string | undefined | null>
 
+/**
+ * Operations slower than `ms` are reported (`slow` events); a negative value
+ * turns it off.
+ */
+export declare function storeSetSlowThreshold(h: number, ms: number): R<undefined>
+
 /** Number of top-level keys. */
 export declare function storeSize(h: number): R<number>
 
@@ -192,6 +209,13 @@ export declare function storeValidate(h: number, json: string): R<string>
  * `{"valid": bool, "errors": [...]}` (a missing snapshot rejects).
  */
 export declare function storeValidateMigrationBackup(h: number, name: string): Promise<string>
+
+/**
+ * `watch: true`: starts (or joins) the file's watcher. It runs on its own
+ * thread and reaches JS only through the file's weak event function, so it
+ * never keeps the process alive; it stops on `close()`.
+ */
+export declare function storeWatch(h: number): R<undefined>
 
 /**
  * Test hook: makes the core panic at the named point the next `times` times

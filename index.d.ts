@@ -86,6 +86,20 @@ export interface RollbackResult {
   seq: number;
 }
 
+/** One operation's timing in microseconds (`getPerformanceStats()`). */
+export interface OperationStats {
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  max: number;
+  /** `get` only: repeated reads of an unchanged key answered from the JS-side cache (counted, not timed). */
+  cached?: number;
+}
+
+/** Per operation: `get`, `has`, `set`, `delete`, `setMultiple`, `replace`, `reload`, `flush` (those called at least once). */
+export type PerformanceStats = Partial<Record<'get' | 'has' | 'set' | 'delete' | 'setMultiple' | 'replace' | 'reload' | 'flush', OperationStats>>;
+
 /** `getHealthReport()` */
 export interface HealthReport {
   storeSize: number;
@@ -98,7 +112,11 @@ export interface HealthReport {
   pendingWrites: number;
   lastCheckpointMs: number;
   writerError: { code: string; message: string } | null;
+  readOnly: boolean;
+  /** `watch: true` and the watcher runs. */
+  watching: boolean;
   recovery: StoreInfo['recovery'];
+  performance: PerformanceStats;
   healthy: boolean;
 }
 
@@ -139,8 +157,16 @@ export interface Options<T extends Record<string, any> = Record<string, unknown>
   history?: HistoryOptions;
   /** Backups; `false` turns the automatic ones off (createBackup() still works). */
   backups?: BackupOptions | false;
-  /** Not supported yet: passing `true` throws `E_UNSUPPORTED`; use `reload()`. */
+  /**
+   * Watch the file and the journal: other programs' edits (applied as one
+   * `external-change`, or reported as `'invalid-external-change'` when they do
+   * not parse or fail the schema) and other processes' changes arrive as change
+   * events within milliseconds. Own writes never echo. Stops on `close()`;
+   * never keeps the process alive.
+   */
   watch?: boolean;
+  /** Report operations of this instance slower than this many ms as `store.events` `'slowOperation'` (`{ operation, durationMs }`). */
+  slowOperationMs?: number;
   /** electron-store's schema: a JSON Schema `properties` map. Every write is checked first (`E_SCHEMA`). */
   schema?: Record<string, object>;
   /** A JSON Schema for the whole document. */
@@ -233,6 +259,8 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   readonly path: string;
   /**
    * conf's emitter: `'change'` after every change (also another process's);
+   * `'invalid-external-change'` (`{ code, reason, path, file }`) when another
+   * program's edit was not applied (`watch: true`);
    * `'error'` when a deferred write fails (it is retried) or another process's
    * change makes a queued one fail the schema; `'writeRecovered'` when writing
    * works again; `'listenerError'` when a listener (or an automatic backup)
@@ -286,6 +314,11 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   /** Re-reads the file now and emits events for what changed; a damaged file throws `E_CORRUPT` and is not applied. */
   reload(): true;
   getStoreInfo(): StoreInfo;
+  /** Timing of this instance's operations, measured in the core with a fixed-size histogram (reads: 1 in 16 timed). */
+  getPerformanceStats(): PerformanceStats;
+  resetPerformanceStats(): void;
+  /** electron-store 8's: in Electron's main process, answers the renderer-side Store's data request. A no-op outside Electron. */
+  static initRenderer(): void;
   /** Resolves when every change so far is durable and in the store file. */
   flush(): Promise<void>;
   /** Blocks until every change so far is durable and in the store file. */

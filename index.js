@@ -20,6 +20,8 @@ const createPlainObject = () => Object.create(null);
 // Electron integration (optional: no dependency on the `electron` package)
 // ---------------------------------------------------------------------------
 
+let rendererInitialized = false;
+
 function electronApp() {
   if (!process.versions.electron) return null;
   try {
@@ -84,9 +86,6 @@ function normalizeOptions(options) {
   for (const [name, why] of Object.entries(UNSUPPORTED_OPTIONS)) {
     if (options[name] !== undefined && options[name] !== null) throw storeError('E_UNSUPPORTED', `tad-store: ${why}`);
   }
-  if (options.watch) {
-    throw storeError('E_UNSUPPORTED', 'tad-store: `watch: true` is not supported yet; call `store.reload()` to pick up external edits');
-  }
   const electron = electronApp();
   const opts = {
     name: 'config',
@@ -111,6 +110,12 @@ function normalizeOptions(options) {
   }
   if (!Number.isInteger(opts.configFileMode) || opts.configFileMode < 0 || opts.configFileMode > 0o777) {
     throw new TypeError('Expected `configFileMode` to be a file mode such as 0o600');
+  }
+  if (opts.slowOperationMs !== undefined && !(typeof opts.slowOperationMs === 'number' && opts.slowOperationMs >= 0 && Number.isFinite(opts.slowOperationMs))) {
+    throw new TypeError('Expected `slowOperationMs` to be a number of milliseconds ≥ 0');
+  }
+  if (opts.watch !== undefined && typeof opts.watch !== 'boolean') {
+    throw new TypeError(`Expected \`watch\` to be a boolean, got ${typeof opts.watch}`);
   }
   if (opts.durability !== 'deferred' && opts.durability !== 'sync') {
     throw new TypeError(`Expected \`durability\` to be 'deferred' or 'sync', got ${JSON.stringify(opts.durability)}`);
@@ -312,6 +317,8 @@ class Store {
       throw error;
     }
     this.#startAutomaticBackups();
+    if (opts.watch) this.#run(() => this.#native.watch());
+    if (opts.slowOperationMs !== undefined) this.#native.setSlowThreshold(opts.slowOperationMs);
   }
 
   // -- internals -----------------------------------------------------------
@@ -360,9 +367,35 @@ class Store {
       for (const inst of instances) inst.events.emit('writeRecovered');
       return;
     }
+    if (e.type === 'slow') {
+      for (const inst of instances) {
+        if (inst.#handleId() !== e.handle) continue;
+        try {
+          inst.events.emit('slowOperation', { operation: e.op, durationMs: e.micros / 1000 });
+        } catch (listenerError) {
+          reportListenerError(inst, listenerError);
+        }
+      }
+      return;
+    }
+    if (e.type === 'invalid-external-change') {
+      const info = { code: e.code, reason: e.message, path: e.kept, file: instances[0].path };
+      let heard = false;
+      for (const inst of instances) {
+        if (inst.events.listenerCount('invalid-external-change') === 0) continue;
+        heard = true;
+        try {
+          inst.events.emit('invalid-external-change', info);
+        } catch (listenerError) {
+          reportListenerError(inst, listenerError);
+        }
+      }
+      if (!heard) process.emitWarning(`tad-store: ${info.file}: an external edit was not applied: ${info.reason}${info.path ? ` (kept as ${info.path})` : ''}`, { code: 'TAD_STORE_INVALID_EXTERNAL_CHANGE' });
+      return;
+    }
     const error = e.type === 'rejected'
       ? eventError(e, { keys: e.keys })
-      : eventError(e, { pending: e.pending });
+      : e.type === 'watch-error' ? eventError(e, {}) : eventError(e, { pending: e.pending });
     let heard = false;
     for (const inst of instances) {
       if (inst.events.listenerCount('error') > 0) {
@@ -375,9 +408,22 @@ class Store {
       }
     }
     if (!heard) {
-      const what = e.type === 'rejected' ? 'a change was dropped' : `writing failed (${e.pending} changes kept in memory and retried)`;
+      const what = e.type === 'rejected' ? 'a change was dropped' : e.type === 'watch-error' ? 'watching failed' : `writing failed (${e.pending} changes kept in memory and retried)`;
       process.emitWarning(`tad-store: ${instances[0].path}: ${what}: ${e.message}`, { code: e.type === 'rejected' ? 'TAD_STORE_CHANGE_REJECTED' : 'TAD_STORE_WRITE_ERROR' });
     }
+  }
+
+  #handleIdCache;
+  #cachedGets = 0;
+  #handleId() {
+    if (this.#handleIdCache === undefined) {
+      try {
+        this.#handleIdCache = this.#native.handleId();
+      } catch {
+        return -1;
+      }
+    }
+    return this.#handleIdCache;
   }
 
   /** Releases the handle after a failed construction (its transaction is undone). */
@@ -705,6 +751,8 @@ class Store {
     if (text === undefined) {
       text = native.get(key, this.#flags);
       if (this.#cache.size < 256) this.#cache.set(key, text);
+    } else {
+      this.#cachedGets++;
     }
     return text === null ? defaultValue : JSON.parse(text);
   }
@@ -1104,12 +1152,60 @@ class Store {
       lastCheckpointMs: status.lastCheckpointMs,
       writerError: status.writerError,
       readOnly: status.readOnly,
+      watching: native.isWatching(),
       recovery: { ...this.#core.report, journalDamage },
+      performance: this.getPerformanceStats(),
       healthy: status.writerError === null && !journalDamage,
     };
   }
 
+  /**
+   * Per operation (`get`, `has`, `set`, `delete`, `setMultiple`, `replace`,
+   * `reload`, `flush`) of this instance: `{ count, mean, p50, p95, max }` in
+   * microseconds, measured in the core with a fixed-size histogram (reads are
+   * counted every call and timed one call in 16).
+   */
+  getPerformanceStats() {
+    const stats = JSON.parse(this.#live().performance());
+    if (this.#cachedGets > 0) {
+      // repeated gets of an unchanged key are answered from the JS side's
+      // cache of the value's JSON (no native call): counted, not timed
+      const g = stats.get || { count: 0, mean: 0, p50: 0, p95: 0, max: 0 };
+      stats.get = { ...g, count: g.count + this.#cachedGets, cached: this.#cachedGets };
+    }
+    return stats;
+  }
+
+  resetPerformanceStats() {
+    this.#live().resetPerformance();
+    this.#cachedGets = 0;
+  }
+
   /** Whether `close()` was called. */
+  /** Whether keys are dot paths (read by tad-store/ipc to resolve key rules). */
+  get [Symbol.for('tad-store.dotNotation')]() {
+    return this.#opts.accessPropertiesByDotNotation !== false;
+  }
+
+  /**
+   * electron-store 8's `Store.initRenderer()`: in Electron's main process it
+   * answers the renderer-side `new Store()`'s synchronous
+   * 'electron-store-get-data' request ({ defaultCwd, appVersion }), as
+   * electron-store does. Outside Electron there is nothing to set up.
+   */
+  static initRenderer() {
+    const electron = electronApp();
+    if (!electron) return undefined;
+    const { app, ipcMain } = electron;
+    if (!ipcMain) throw new Error('Electron Store: You need to call `.initRenderer()` from the main process.');
+    const appData = { defaultCwd: app.getPath('userData'), appVersion: app.getVersion() };
+    if (!rendererInitialized) {
+      ipcMain.on('electron-store-get-data', (event) => { event.returnValue = appData; });
+      rendererInitialized = true;
+    }
+    return appData;
+  }
+
   get closed() {
     return this.#closed;
   }

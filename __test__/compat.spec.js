@@ -935,7 +935,6 @@ test('unsupported options are refused with E_UNSUPPORTED', t => {
     { encryptionKey: 'secret' },
     { serialize: JSON.stringify },
     { deserialize: JSON.parse },
-    { watch: true },
   ];
   for (const extra of cases) {
     const dir = fx.dir();

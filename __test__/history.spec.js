@@ -269,7 +269,7 @@ function randomValue(random, depth = 0) {
 }
 
 const DEFAULTS = { plain: 'default', list: [1, 2, 3] };
-const OPERATION = { set: 'set', reset: 'set', delete: 'delete', setMultiple: 'setMultiple', clear: 'clear', store: 'store', reload: 'reload', restore: 'restore' };
+const OPERATION = { set: 'set', reset: 'set', delete: 'delete', setMultiple: 'setMultiple', clear: 'clear', store: 'store', reload: 'external-change', restore: 'restore' };
 
 /**
  * Runs one random operation on `store`; returns its kind (the expected history
@@ -615,7 +615,7 @@ test('getHistorySummary(): shape, operation names, keys, hash chain', async t =>
       [7, 'set', ['d']],
       [8, 'clear', summary.entries[7].keys],
       [9, 'store', summary.entries[8].keys],
-      [10, 'reload', summary.entries[9].keys],
+      [10, 'external-change', summary.entries[9].keys],
       [11, 'set', ['z']],
       [12, 'restore', summary.entries[11].keys],
       [13, 'rollback', summary.entries[12].keys],

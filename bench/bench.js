@@ -783,6 +783,70 @@ async function benchShared(targets) {
 }
 
 // ---------------------------------------------------------------------------
+// Watching (watch: true)
+// ---------------------------------------------------------------------------
+
+async function benchWatch(targets) {
+  log('watching: latency, get/set cost');
+  const dir = path.join(TMP, 'watch');
+  fs.mkdirSync(dir, { recursive: true });
+  const s = new Store({ cwd: dir, watch: true, backups: NO_AUTO_BACKUPS });
+  // the watcher never keeps the process alive by itself (as in an app, where
+  // Electron's loop does): the bench keeps it alive while it waits for events
+  const keepAlive = setInterval(() => {}, 1000);
+  s.set('settings', { fontSize: 0, theme: 'dark' });
+  await s.flush();
+  // external editor save (temp file + rename over) -> change event
+  let waiting = null;
+  s.onDidChange('ext', (n) => { if (waiting && n === waiting.value) waiting.resolve(); });
+  const editorLat = [];
+  const rounds = Math.max(20, Math.round(60 * Q));
+  for (let i = 0; i < rounds; i++) {
+    const data = { ...JSON.parse(fs.readFileSync(s.path, 'utf8')), ext: i };
+    const tmp = path.join(dir, `.config.json.swp${i}`);
+    fs.writeFileSync(tmp, JSON.stringify(data, null, 2));
+    const p = new Promise((resolve) => { waiting = { value: i, resolve }; });
+    const t0 = now();
+    fs.renameSync(tmp, s.path);
+    await p;
+    editorLat.push(ns(t0, now()));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  // another process's set -> change event here
+  const { spawn } = require('node:child_process');
+  const child = spawn(process.execPath, ['-e', `
+    const Store = require(${JSON.stringify(TAD_MODULE)});
+    const s = new Store({ cwd: ${JSON.stringify(dir)}, backups: false });
+    process.stdin.on('data', d => { for (const l of String(d).split('\\n').filter(Boolean)) { s.set('remote', Number(l)); } });
+    process.stdin.on('end', () => s.close());
+    process.stdout.write('ready\\n');`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise((r) => child.stdout.once('data', r));
+  s.onDidChange('remote', (n) => { if (waiting && n === waiting.value) waiting.resolve(); });
+  const remoteLat = [];
+  for (let i = 0; i < rounds; i++) {
+    const p = new Promise((resolve) => { waiting = { value: i, resolve }; });
+    const t0 = now();
+    child.stdin.write(`${i}\n`);
+    await p;
+    remoteLat.push(ns(t0, now()));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  child.stdin.end();
+  await new Promise((r) => child.once('exit', r));
+  const e = summarize(editorLat);
+  const r = summarize(remoteLat);
+  const get = await timeOp(() => s.get(SET_KEY), { budgetMs: 800 });
+  const set = await timeOp(() => s.set(SET_KEY, counter++), { budgetMs: 1000, after: () => s.flushSync() });
+  s.close();
+  clearInterval(keepAlive);
+  row('watch: editor save (temp + rename over) → change event', '1 KB', fmtStat(e), 'up to ~10 s', '—', 'conf@10 on Linux: fs.watchFile polling + 5 s debounce');
+  row("watch: another process's `set` → change event here", '1 KB', fmtStat(r), 'up to ~10 s (once that process has rewritten the file)', '—', 'journal append seen by inotify, caught up on the watcher thread');
+  row('small `get` with watching on', '1 KB', fmtStat(get), '—', '—', 'target ≤ 1 µs');
+  row('set deferred with watching on (calling thread)', '1 KB', fmtStat(set), '—', '—', 'target ≤ 5 µs');
+  targets.watch = { editor: e, remote: r, get: get.median, set: set.median };
+}
+
+// ---------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------
 
@@ -799,6 +863,13 @@ function targetChecks(t, ref) {
   if (t.mem['10mb']) {
     const m = t.mem['10mb'];
     check(m.tad <= m.conf, `peak memory at 10 MB ≤ conf's: maxRSS tad ${fmtKB(m.tad)} vs conf ${fmtKB(m.conf)} (delta over baseline: tad ${fmtKB(m.tadDelta)} vs conf ${fmtKB(m.confDelta)})`);
+  }
+  if (t.watch) {
+    const w = t.watch;
+    check(w.editor.median <= 50e6 && w.editor.p95 <= 150e6, `watch latency (editor save) median ≤ 50 ms, p95 ≤ 150 ms: ${fmtTime(w.editor.median)} / ${fmtTime(w.editor.p95)}`);
+    check(w.remote.median <= 50e6 && w.remote.p95 <= 150e6, `watch latency (another process's set) median ≤ 50 ms, p95 ≤ 150 ms: ${fmtTime(w.remote.median)} / ${fmtTime(w.remote.p95)}`);
+    check(w.get <= 1000, `get with watching on ≤ 1 µs: ${fmtTime(w.get)}`);
+    check(w.set <= 5000, `deferred set with watching on ≤ 5 µs: ${fmtTime(w.set)}`);
   }
   if (t.shared) {
     check(t.shared.syncAlone <= 2 * ref.fsync.median, `sync set with the OS lock ≤ 2× fsync'd append (${fmtTime(2 * ref.fsync.median)}): ${fmtTime(t.shared.syncAlone)}`);
@@ -838,6 +909,7 @@ async function main() {
 
   for (const s of ARGS.sizes) await benchSize(s, targets);
   if (!ARGS.onlyRecovery) await benchShared(targets);
+  if (!ARGS.onlyRecovery) await benchWatch(targets);
 
   row('reference: 200-byte append + fsync (same temp dir)', '—', fmtStat(ref.fsync), '—', '—', 'target: tad sync set ≤ 2× this median');
   row('reference: 200-byte append + fdatasync', '—', fmtStat(ref.fdatasync), '—', '—', 'what tad\'s journal uses (sync_data)');

@@ -33,6 +33,12 @@ class NativeStore {
   commit(name) { return this.#b.storeCommit(this.#h, name); }
   abort() { return this.#b.storeAbort(this.#h); }
   reload() { return this.#b.storeReload(this.#h); }
+  watch() { return this.#b.storeWatch(this.#h); }
+  handleId() { return this.#b.storeHandleId(this.#h); }
+  performance() { return this.#b.storePerformance(this.#h); }
+  resetPerformance() { return this.#b.storeResetPerformance(this.#h); }
+  setSlowThreshold(ms) { return this.#b.storeSetSlowThreshold(this.#h, ms); }
+  isWatching() { return this.#b.storeIsWatching(this.#h); }
   toJson() { return this.#b.storeToJson(this.#h); }
   size() { return this.#b.storeSize(this.#h); }
   keys() { return this.#b.storeKeys(this.#h); }

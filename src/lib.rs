@@ -263,6 +263,27 @@ fn event_json(e: &Event) -> String {
             out.extend_from_slice(b",\"keys\":");
             write_list(&mut out, keys, |o, k| write_string(o, k));
         }
+        Event::InvalidExternalChange { code, reason, kept } => {
+            out.extend_from_slice(b"{\"type\":\"invalid-external-change\",\"code\":");
+            write_string(&mut out, code);
+            out.extend_from_slice(b",\"message\":");
+            write_string(&mut out, reason);
+            out.extend_from_slice(b",\"kept\":");
+            opt_str(&mut out, kept.as_deref());
+        }
+        Event::SlowOperation { handle, op, micros } => {
+            out.extend_from_slice(b"{\"type\":\"slow\",\"handle\":");
+            out.extend_from_slice(handle.to_string().as_bytes());
+            out.extend_from_slice(b",\"op\":");
+            write_string(&mut out, op);
+            out.extend_from_slice(format!(",\"micros\":{micros:.1}").as_bytes());
+        }
+        Event::WatchError { code, message } => {
+            out.extend_from_slice(b"{\"type\":\"watch-error\",\"code\":");
+            write_string(&mut out, code);
+            out.extend_from_slice(b",\"message\":");
+            write_string(&mut out, message);
+        }
     }
     out.push(b'}');
     text(out)
@@ -568,6 +589,67 @@ pub fn store_abort(env: Env, h: u32) -> R<String> {
 pub fn store_reload(env: Env, h: u32) -> R<String> {
     let s = store(&env, h)?;
     run(&env, "reload", || Ok(changes_json(&s.reload()?)))
+}
+
+/// `watch: true`: starts (or joins) the file's watcher. It runs on its own
+/// thread and reaches JS only through the file's weak event function, so it
+/// never keeps the process alive; it stops on `close()`.
+#[napi]
+pub fn store_watch(env: Env, h: u32) -> R<()> {
+    let s = store(&env, h)?;
+    run(&env, "watch", || s.watch())
+}
+
+/// This instance's id (slow-operation events name it).
+#[napi]
+pub fn store_handle_id(env: Env, h: u32) -> R<f64> {
+    Ok(store(&env, h)?.id() as f64)
+}
+
+/// `getPerformanceStats()` as JSON: `{ op: { count, mean, p50, p95, max } }` (µs).
+#[napi]
+pub fn store_performance(env: Env, h: u32) -> R<String> {
+    let s = store(&env, h)?;
+    let mut out = Vec::new();
+    out.push(b'{');
+    for (i, x) in s.performance().iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(&mut out, x.op);
+        out.extend_from_slice(
+            format!(
+                ":{{\"count\":{},\"mean\":{:.3},\"p50\":{:.3},\"p95\":{:.3},\"max\":{:.3}}}",
+                x.count, x.mean, x.p50, x.p95, x.max
+            )
+            .as_bytes(),
+        );
+    }
+    out.push(b'}');
+    Ok(text(out))
+}
+
+#[napi]
+pub fn store_reset_performance(env: Env, h: u32) -> R<()> {
+    store(&env, h)?.reset_performance();
+    Ok(())
+}
+
+/// Operations slower than `ms` are reported (`slow` events); a negative value
+/// turns it off.
+#[napi]
+pub fn store_set_slow_threshold(env: Env, h: u32, ms: f64) -> R<()> {
+    let s = store(&env, h)?;
+    s.set_slow_threshold(
+        (ms.is_finite() && ms >= 0.0).then(|| std::time::Duration::from_secs_f64(ms / 1000.0)),
+    );
+    Ok(())
+}
+
+/// Whether the file's watcher runs.
+#[napi]
+pub fn store_is_watching(env: Env, h: u32) -> R<bool> {
+    Ok(store(&env, h)?.core().is_watching())
 }
 
 /// The whole document as compact JSON.

@@ -9,12 +9,15 @@ use crate::ops::KeyChange;
 pub enum Origin {
     /// Another process appended to the shared journal.
     Remote,
+    /// Another program edited the document file.
+    External,
 }
 
 impl Origin {
     pub fn as_str(self) -> &'static str {
         match self {
             Origin::Remote => "remote",
+            Origin::External => "external",
         }
     }
 }
@@ -44,6 +47,21 @@ pub enum Event {
         message: String,
         keys: Vec<String>,
     },
+    /// Another program's edit of the document file was refused (it does not
+    /// parse, is not an object, or fails the schema); `kept` is a copy of it.
+    InvalidExternalChange {
+        code: &'static str,
+        reason: String,
+        kept: Option<String>,
+    },
+    /// An operation of instance `handle` took longer than its threshold.
+    SlowOperation {
+        handle: u64,
+        op: &'static str,
+        micros: f64,
+    },
+    /// Watching failed (the next file event tries again).
+    WatchError { code: &'static str, message: String },
 }
 
 /// Receives the core's events (on any thread).

@@ -28,6 +28,9 @@ pub struct Stat {
     /// Permission bits (0 on Windows).
     pub mode: u32,
     pub modified: Option<SystemTime>,
+    /// Inode number (0 where the platform has none): tells a replaced file
+    /// from a rewritten one.
+    pub ino: u64,
 }
 
 /// An open file.
@@ -64,6 +67,12 @@ pub trait FileSystem: Send + Sync + 'static {
     /// Opens a file for reading and writing, creating it with `mode` if missing.
     fn open_rw(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FileHandle>>;
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Atomically swaps two existing names (Linux `renameat2(RENAME_EXCHANGE)`):
+    /// after it `a` holds what `b` held at that instant. `Unsupported` where the
+    /// platform or file system cannot (callers fall back to `rename`).
+    fn exchange(&self, _a: &Path, _b: &Path) -> io::Result<()> {
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Creates one directory level with `mode`.
     fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()>;
@@ -199,6 +208,10 @@ fn to_stat(m: std::fs::Metadata, is_symlink: bool) -> Stat {
         is_symlink,
         mode,
         modified: m.modified().ok(),
+        #[cfg(unix)]
+        ino: std::os::unix::fs::MetadataExt::ino(&m),
+        #[cfg(not(unix))]
+        ino: 0,
     }
 }
 
@@ -228,6 +241,37 @@ impl FileSystem for RealFs {
         // files with FILE_SHARE_DELETE (std's default), so a file another process
         // holds open can still be replaced.
         std::fs::rename(from, to)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let ca = CString::new(a.as_os_str().as_bytes())?;
+        let cb = CString::new(b.as_os_str().as_bytes())?;
+        const RENAME_EXCHANGE: libc::c_uint = 2;
+        // SAFETY: two valid NUL-terminated paths; the syscall reads them only.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                libc::AT_FDCWD,
+                ca.as_ptr(),
+                libc::AT_FDCWD,
+                cb.as_ptr(),
+                RENAME_EXCHANGE,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        Err(match e.raw_os_error() {
+            // an old kernel, or a file system without exchange
+            Some(libc::ENOSYS) | Some(libc::EINVAL) | Some(libc::ENOTSUP) => {
+                io::Error::from(io::ErrorKind::Unsupported)
+            }
+            _ => e,
+        })
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
@@ -498,6 +542,11 @@ impl FileSystem for FaultFs {
         self.check(FaultKind::Rename)?;
         RealFs.rename(from, to)
     }
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
+        self.refuse_writes()?;
+        self.check(FaultKind::Rename)?;
+        RealFs.exchange(a, b)
+    }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         RealFs.remove_file(path)
     }
@@ -567,6 +616,30 @@ pub fn sync_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
 /// from the final directory fsync means the new content is in place but may not
 /// be durable yet; callers treat it as a failed write.)
 pub fn atomic_write(fs: &dyn FileSystem, target: &Path, data: &[u8], mode: u32) -> Result<()> {
+    atomic_write_with(fs, target, data, mode, |_| {})
+}
+
+/// What [`atomic_write_with`] tells its caller around the replace.
+pub enum ReplaceStep<'a> {
+    /// The temp file (our new content) is about to replace the target.
+    Before(&'a Path),
+    /// The target was swapped atomically with the temp file: this path now
+    /// holds what the target held at that instant (removed after the call).
+    Displaced(&'a Path),
+}
+
+/// `atomic_write`, telling `hook` about the replace: where the platform can
+/// swap the two names atomically (Linux), the file that was displaced is shown
+/// to the hook before it is removed, so an edit another program saved an
+/// instant before the replace is never lost unseen; elsewhere the hook gets
+/// `Before` right before the rename (a window of microseconds).
+pub fn atomic_write_with(
+    fs: &dyn FileSystem,
+    target: &Path,
+    data: &[u8],
+    mode: u32,
+    mut hook: impl FnMut(ReplaceStep<'_>),
+) -> Result<()> {
     let tmp = temp_path(target);
     let result = (|| {
         let mut f = fs
@@ -578,8 +651,22 @@ pub fn atomic_write(fs: &dyn FileSystem, target: &Path, data: &[u8], mode: u32) 
         }
         f.sync_all().map_err(Error::io("fsync", &tmp))?;
         drop(f);
-        fs.rename(&tmp, target)
-            .map_err(Error::io("rename over", target))
+        hook(ReplaceStep::Before(&tmp));
+        match fs.exchange(&tmp, target) {
+            Ok(()) => {
+                hook(ReplaceStep::Displaced(&tmp));
+                let _ = fs.remove_file(&tmp);
+                Ok(())
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::Unsupported
+                    || e.kind() == std::io::ErrorKind::NotFound =>
+            {
+                fs.rename(&tmp, target)
+                    .map_err(Error::io("rename over", target))
+            }
+            Err(e) => Err(Error::io("rename over", target)(e)),
+        }
     })();
     if result.is_err() {
         let _ = fs.remove_file(&tmp);

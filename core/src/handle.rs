@@ -17,6 +17,7 @@ use crate::log::OpenReport;
 use crate::ops::{check_depth, KeyChange, Op, INTERNAL_KEY};
 use crate::path::{segments, FORBIDDEN_SEGMENTS};
 use crate::schema::Schema;
+use crate::stats::Op as StatOp;
 use crate::store::{Core, Durability, Status};
 use crate::value::{parse, parse_nested, Map, Value};
 
@@ -48,6 +49,8 @@ pub enum Prepared {
 
 /// A `Store` instance.
 pub struct Handle {
+    id: u64,
+    stats: crate::stats::Stats,
     core: Arc<Core>,
     opts: HandleOptions,
     closed: AtomicBool,
@@ -61,7 +64,10 @@ fn not_json(e: impl std::fmt::Display) -> Error {
 
 impl Handle {
     pub(crate) fn new(core: Arc<Core>, opts: HandleOptions) -> Handle {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Handle {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            stats: crate::stats::Stats::default(),
             core,
             opts,
             closed: AtomicBool::new(false),
@@ -106,12 +112,50 @@ impl Handle {
         self.opts.durability == Durability::Sync
     }
 
+    /// Records a timed call; a slow one is reported as an event.
+    #[inline]
+    fn finish(&self, op: StatOp, started: Option<std::time::Instant>) {
+        if let Some(d) = self.stats.finish(op, started) {
+            self.core.emit_event(crate::events::Event::SlowOperation {
+                handle: self.id,
+                op: op.name(),
+                micros: d.as_secs_f64() * 1e6,
+            });
+        }
+    }
+
+    /// This instance's id (slow-operation events name it).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// `getPerformanceStats()`: per operation, in microseconds.
+    pub fn performance(&self) -> Vec<crate::stats::Summary> {
+        self.stats.summaries()
+    }
+
+    pub fn reset_performance(&self) {
+        self.stats.reset()
+    }
+
+    /// Operations slower than this are reported (`SlowOperation` events).
+    pub fn set_slow_threshold(&self, threshold: Option<std::time::Duration>) {
+        self.stats.set_slow_threshold(threshold)
+    }
+
     fn schema(&self, call: Call) -> Option<&Arc<Schema>> {
         self.opts.schema.as_ref().filter(|_| call.validate)
     }
 
     /// Runs `f` on the value at `key` (`None` when absent).
     pub fn get_with<R>(&self, key: &str, f: impl FnOnce(Option<&Value>) -> R) -> Result<R> {
+        let t = self.stats.start(StatOp::Get);
+        let r = self.get_with_inner(key, f);
+        self.finish(StatOp::Get, t);
+        r
+    }
+
+    fn get_with_inner<R>(&self, key: &str, f: impl FnOnce(Option<&Value>) -> R) -> Result<R> {
         let core = self.live()?;
         if self.opts.dot_notation && !key.contains('\\') {
             // fast path: split without allocating
@@ -125,6 +169,13 @@ impl Handle {
     }
 
     pub fn has(&self, key: &str) -> Result<bool> {
+        let t = self.stats.start(StatOp::Has);
+        let r = self.has_inner(key);
+        self.finish(StatOp::Has, t);
+        r
+    }
+
+    fn has_inner(&self, key: &str) -> Result<bool> {
         let segs = self.segs(key)?;
         self.live()?.read(|d| d.has(&segs))
     }
@@ -148,6 +199,13 @@ impl Handle {
     /// Sets `key` to the JSON `json` (which must fit the depth limit at that
     /// path). Returns the change (`None`: nothing changed).
     pub fn set(&self, key: &str, json: &[u8], call: Call) -> Result<Option<KeyChange>> {
+        let t = self.stats.start(StatOp::Set);
+        let r = self.set_inner(key, json, call);
+        self.finish(StatOp::Set, t);
+        r
+    }
+
+    fn set_inner(&self, key: &str, json: &[u8], call: Call) -> Result<Option<KeyChange>> {
         let segs = self.segs(key)?;
         let value = parse_nested(json, segs.len()).map_err(not_json)?;
         let core = self.live()?;
@@ -163,6 +221,13 @@ impl Handle {
 
     /// Deletes `key`. Returns the change (`None`: nothing changed).
     pub fn delete(&self, key: &str, call: Call) -> Result<Option<KeyChange>> {
+        let t = self.stats.start(StatOp::Delete);
+        let r = self.delete_inner(key, call);
+        self.finish(StatOp::Delete, t);
+        r
+    }
+
+    fn delete_inner(&self, key: &str, call: Call) -> Result<Option<KeyChange>> {
         let segs = self.segs(key)?;
         let core = self.live()?;
         let op = Op::Delete {
@@ -177,6 +242,18 @@ impl Handle {
     /// Sets every `key: value` of the JSON object `json` (keys are paths) as one
     /// change named `name`; returns each key whose value changed.
     pub fn set_many(&self, json: &[u8], name: &str, call: Call) -> Result<Option<Vec<KeyChange>>> {
+        let t = self.stats.start(StatOp::SetMultiple);
+        let r = self.set_many_inner(json, name, call);
+        self.finish(StatOp::SetMultiple, t);
+        r
+    }
+
+    fn set_many_inner(
+        &self,
+        json: &[u8],
+        name: &str,
+        call: Call,
+    ) -> Result<Option<Vec<KeyChange>>> {
         let value = parse(json).map_err(not_json)?;
         let Some(map) = value.as_object() else {
             return Err(Error::InvalidArgument(
@@ -202,6 +279,19 @@ impl Handle {
     /// Replaces the whole document with the JSON object `json` (`store = x`,
     /// `clear()`); `keep_internal` carries `__internal__` over.
     pub fn replace_all(
+        &self,
+        json: &[u8],
+        name: &str,
+        keep_internal: bool,
+        call: Call,
+    ) -> Result<Option<Vec<KeyChange>>> {
+        let t = self.stats.start(StatOp::Replace);
+        let r = self.replace_all_inner(json, name, keep_internal, call);
+        self.finish(StatOp::Replace, t);
+        r
+    }
+
+    fn replace_all_inner(
         &self,
         json: &[u8],
         name: &str,
@@ -306,6 +396,13 @@ impl Handle {
 
     /// Re-reads the shared log and the file now (see `Core::reload`).
     pub fn reload(&self) -> Result<Vec<KeyChange>> {
+        let t = self.stats.start(StatOp::Reload);
+        let r = self.reload_inner();
+        self.finish(StatOp::Reload, t);
+        r
+    }
+
+    fn reload_inner(&self) -> Result<Vec<KeyChange>> {
         self.live()?.reload(self.opts.schema.as_ref(), self.sync())
     }
 
@@ -332,6 +429,13 @@ impl Handle {
     }
 
     pub fn flush(&self) -> Result<()> {
+        let t = self.stats.start(StatOp::Flush);
+        let r = self.flush_inner();
+        self.finish(StatOp::Flush, t);
+        r
+    }
+
+    fn flush_inner(&self) -> Result<()> {
         self.live()?.flush()
     }
 
@@ -502,7 +606,26 @@ impl Handle {
     /// the other instances on it. When changes cannot be written, returns the
     /// error and stays open (unless `force`).
     pub fn close(&self, force: bool) -> Result<()> {
-        crate::registry::close(self, force)
+        crate::registry::close(self, force)?;
+        self.core.unwatch(self.id);
+        Ok(())
+    }
+
+    /// `watch: true`: external edits of the file and other processes' changes
+    /// arrive as events (checked against this instance's schema) without a
+    /// call. Idempotent; stops on `close()`.
+    pub fn watch(&self) -> Result<()> {
+        self.live()?.watch(self.id, self.opts.schema.clone())
+    }
+
+    /// `watch` with explicit debounce timing and clock (tests).
+    pub fn watch_with(
+        &self,
+        timing: crate::watch::WatchTiming,
+        clock: Arc<dyn crate::watch::Clock>,
+    ) -> Result<()> {
+        self.live()?
+            .watch_with(self.id, self.opts.schema.clone(), timing, clock)
     }
 }
 

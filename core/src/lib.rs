@@ -32,9 +32,11 @@ pub mod ops;
 pub mod path;
 pub mod registry;
 pub mod schema;
+pub mod stats;
 pub mod store;
 pub mod testing;
 pub mod value;
+pub mod watch;
 
 pub use error::{Error, Result};
 pub use handle::{Call, Handle, HandleOptions, Prepared};

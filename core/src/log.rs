@@ -22,7 +22,7 @@
 //! entry they last saw, or reload from the document file.
 
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,8 +31,8 @@ use crate::codec::{Codec, Kind};
 use crate::doc::{Change, Document, PatchOp};
 use crate::error::{Error, Result};
 use crate::fs::{
-    atomic_write, ensure_dir, is_read_only_error, parent_of, read_if_exists, remove_stale_temps,
-    sync_dir, tighten_mode, write_new, FileHandle, FileSystem,
+    atomic_write, atomic_write_with, ensure_dir, is_read_only_error, parent_of, read_if_exists,
+    remove_stale_temps, sync_dir, tighten_mode, write_new, FileHandle, FileSystem, ReplaceStep,
 };
 use crate::journal::{
     encode_change, encode_checkpoint, now_ms, scan, scan_from, seal_line, ChainTip, ChangeRecord,
@@ -201,7 +201,12 @@ fn replay_checked(doc: &mut Document, hash: &mut String, entries: &[&ChangeRecor
             return stop(doc, hash, i, why);
         }
         if let Err(err) = doc.apply(&e.patch) {
-            return stop(doc, hash, i, format!("change {} does not apply: {err}", e.seq));
+            return stop(
+                doc,
+                hash,
+                i,
+                format!("change {} does not apply: {err}", e.seq),
+            );
         }
         let after = hex(&merkle(doc.root()));
         if e.hash_after.as_deref() != Some(after.as_str()) {
@@ -373,6 +378,31 @@ pub struct Log {
     pub checkpoints: u64,
     /// Damage found after opening (by catching up).
     pub damage: Option<String>,
+    /// How the document file looked (length, mtime, inode) when we last knew
+    /// its bytes: a cheap test for "someone else replaced it".
+    stamp: Option<Stamp>,
+    /// An edit another program made to the document file that we have taken
+    /// (applied, or reported as invalid) but not yet overwritten: its sha and,
+    /// when applied, its content (the base for diffing the next edit).
+    seen: Option<(String, Option<Document>)>,
+    /// An external edit found just before the writer overwrote it, waiting
+    /// to be taken (`take_external`), with the document the file held before
+    /// that edit (its base).
+    external: Option<(Vec<u8>, Option<Document>)>,
+}
+
+/// `(len, mtime, inode)` of a file.
+pub type Stamp = (u64, Option<std::time::SystemTime>, u64);
+
+/// What the document file holds now, when it is not what this store knows.
+pub enum ExternalFile {
+    /// Bytes another program wrote, and the document the file held before
+    /// (what the edit is diffed against), and how the file looked before it
+    /// was read (so an edit landing right after the read is not mistaken for
+    /// this one).
+    Edited(Vec<u8>, Option<Document>, Option<Stamp>),
+    /// The file is gone.
+    Deleted,
 }
 
 impl Log {
@@ -420,6 +450,9 @@ impl Log {
             last_checkpoint_took: Duration::from_millis(1),
             checkpoints: 0,
             damage: None,
+            stamp: None,
+            seen: None,
+            external: None,
         };
         let report = log.with_lock(|log| log.load(true))?;
         Ok((log, report))
@@ -1195,10 +1228,35 @@ impl Log {
                 let hint = self.file.len + self.file.len / 16 + 64;
                 let plain = to_json_sized(self.replica.root(), true, hint);
                 let stored = self.cfg.codec.encode(Kind::Document, Cow::Owned(plain))?;
-                atomic_write(&*self.cfg.fs, &self.cfg.doc_path, &stored, self.cfg.mode)?;
+                // an edit another program made since we last looked is kept
+                // for the watcher / reload before we overwrite it
+                let fs = self.cfg.fs.clone();
+                let path = self.cfg.doc_path.clone();
+                let mut ours = None;
+                atomic_write_with(&*fs, &path, &stored, self.cfg.mode, |step| match step {
+                    ReplaceStep::Before(tmp) => {
+                        // an edit saved since we last looked (where the
+                        // platform cannot swap atomically, only the
+                        // microseconds from here to the rename are left)
+                        if let Some(ExternalFile::Edited(b, base, _)) = self.peek_external() {
+                            self.external = Some((b, base));
+                        }
+                        // the replace keeps inode, length and mtime: the stamp
+                        // of what we are about to put in place
+                        ours = fs
+                            .stat(tmp, false)
+                            .ok()
+                            .map(|st| (st.len, st.modified, st.ino));
+                    }
+                    ReplaceStep::Displaced(old) => self.keep_displaced(old),
+                })?;
+                self.stamp = ours;
                 (sha256_hex(&stored), stored.len())
             };
         // the file is durably in place: only now may a checkpoint name it
+        if self.seen.as_ref().is_some_and(|(h, _)| *h != sha) {
+            self.seen = None;
+        }
         self.file = FileState {
             seq: Some(seq),
             sha: Some(sha.clone()),
@@ -1261,6 +1319,144 @@ impl Log {
             .map(|(off, c)| (off - from, *c))
             .collect();
         Ok(())
+    }
+
+    fn stamp_now(&self) -> Option<Stamp> {
+        let st = self.cfg.fs.stat(&self.cfg.doc_path, true).ok()?;
+        Some((st.len, st.modified, st.ino))
+    }
+
+    /// What the document file holds if that is not what this store wrote,
+    /// checkpointed or already took: cheap (one `stat`) while the file is
+    /// untouched. Does not consume a stashed edit.
+    fn peek_external(&mut self) -> Option<ExternalFile> {
+        self.peek_external_with(false)
+    }
+
+    /// `peek_external`; `verify_fresh`: a file whose stamp matches but whose
+    /// mtime is recent is read and hashed anyway (an in-place rewrite of the
+    /// same length within one file-system timestamp tick keeps the stamp).
+    fn peek_external_with(&mut self, verify_fresh: bool) -> Option<ExternalFile> {
+        let stamp = self.stamp_now();
+        let Some(stamp) = stamp else {
+            // gone: only news if a file was there
+            return self.file.sha.is_some().then_some(ExternalFile::Deleted);
+        };
+        if self.stamp == Some(stamp) {
+            let fresh = stamp
+                .1
+                .and_then(|m| m.elapsed().ok())
+                .is_none_or(|age| age < Duration::from_millis(100));
+            if !(verify_fresh && fresh) {
+                return None;
+            }
+        }
+        let bytes = read_if_exists(&*self.cfg.fs, &self.cfg.doc_path).ok()??;
+        let sha = sha256_hex(&bytes);
+        let known = self.file.sha.as_deref() == Some(sha.as_str())
+            || self.seen.as_ref().is_some_and(|(h, _)| *h == sha);
+        if known {
+            self.stamp = Some(stamp);
+            return None;
+        }
+        // replaced again while we read it: no stamp, so the next look reads
+        // the newer file instead of taking it for this one
+        let stamp = (self.stamp_now() == Some(stamp)).then_some(stamp);
+        Some(ExternalFile::Edited(bytes, self.file_doc(), stamp))
+    }
+
+    /// The writer swapped its new file in: `old` holds what was in place an
+    /// instant before. When that is not what the store knows, another program
+    /// saved it: kept for the watcher / `reload()` (the newest edit wins).
+    fn keep_displaced(&mut self, old: &Path) {
+        let Ok(bytes) = self.cfg.fs.read(old) else {
+            return;
+        };
+        let sha = sha256_hex(&bytes);
+        let known = self.file.sha.as_deref() == Some(sha.as_str())
+            || self.seen.as_ref().is_some_and(|(h, _)| *h == sha);
+        if !known {
+            let base = self.file_doc();
+            self.external = Some((bytes, base));
+        }
+    }
+
+    /// Takes an edit another program made to the document file (a stashed one
+    /// first), or `None` when the file is ours. The lock must be held and the
+    /// log caught up (a checkpoint of another process names its file).
+    pub fn take_external(&mut self) -> Option<ExternalFile> {
+        let Some((b, base)) = self.external.take() else {
+            return self.peek_external_with(true);
+        };
+        let sha = sha256_hex(&b);
+        let taken = self.file.sha.as_deref() == Some(sha.as_str())
+            || self.seen.as_ref().is_some_and(|(h, _)| *h == sha);
+        if taken {
+            // read from the file and taken before the writer stashed it
+            return self.peek_external_with(true);
+        }
+        // the file may have been edited again since: the newest wins
+        Some(match self.peek_external_with(true) {
+            Some(newer @ ExternalFile::Edited(..)) => newer,
+            _ => ExternalFile::Edited(b, base, None),
+        })
+    }
+
+    /// Records that the document file now holds `bytes` written by another
+    /// program and taken by the store (`content`: its document when applied,
+    /// `None` when refused): it is not taken again, and the next edit is
+    /// diffed against it.
+    pub fn mark_taken(&mut self, bytes: &[u8], content: Option<Document>, stamp: Option<Stamp>) {
+        self.seen = Some((sha256_hex(bytes), content));
+        if stamp.is_some() {
+            self.stamp = stamp;
+        }
+    }
+
+    /// The file must be written again from the replica (it was deleted, or
+    /// holds an edit that was refused).
+    pub fn forget_file(&mut self) {
+        self.file.sha = None;
+        self.file.merkle = None;
+        self.file.recorded = false;
+    }
+
+    /// The document the file held when the store last knew it (an external
+    /// edit is diffed against it): the taken edit, the replica, or the replica
+    /// with the later changes undone (checked against the file's hash).
+    pub fn file_doc(&mut self) -> Option<Document> {
+        if let Some((_, d)) = &self.seen {
+            return d.clone();
+        }
+        let target = self.file.merkle.clone()?;
+        if self.replica_hash() == target {
+            return Some(self.replica.clone());
+        }
+        let fseq = self.file.seq?;
+        let history = self.read_history().ok()?;
+        let mut d = self.replica.clone();
+        for e in history.iter().rev().filter(|e| e.seq > fseq) {
+            d.apply(e.inverse.as_ref()?).ok()?;
+        }
+        (hex(&merkle(d.root())) == target).then_some(d)
+    }
+
+    /// The writer found an external edit before overwriting the file.
+    pub fn has_external(&self) -> bool {
+        self.external.is_some()
+    }
+
+    /// Cheap test (no OS lock) that the journal is still the one we read, as
+    /// long as we read it: nothing to catch up with.
+    pub fn journal_unchanged(&mut self) -> bool {
+        if self.must_cut || self.read_only() {
+            return !self.must_cut;
+        }
+        let path = self.cfg.journal_path();
+        match &self.journal {
+            Some(j) => j.is_at(&path).unwrap_or(false) && j.len().ok() == Some(self.len),
+            None => false,
+        }
     }
 
     /// The journal's change entries as stored now (history reads).

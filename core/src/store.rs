@@ -39,6 +39,7 @@ use crate::log::{Log, LogConfig, NewEntry, OpenReport};
 use crate::ops::{top_level_diff, touched_keys, KeyChange, Op};
 use crate::schema::Schema;
 use crate::value::{hex, merkle, sha256_hex, Value};
+use crate::watch::{Clock, Source, SystemClock, WatchTiming, Watcher};
 
 /// When a change returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,6 +240,38 @@ pub struct Core {
     report: OpenReport,
     me: std::sync::Weak<Core>,
     id: u64,
+    /// `watch: true` instances (their schemas check external edits) and the
+    /// watcher they share; `None` until the first one asks.
+    watching: Mutex<WatchSet>,
+}
+
+#[derive(Default)]
+struct WatchSet {
+    handles: Vec<(u64, Option<Arc<Schema>>)>,
+    watcher: Option<Watcher>,
+    /// The last watch error reported (reported once, not on every event).
+    last_error: Option<String>,
+}
+
+/// What looking at the document file found.
+#[derive(Debug)]
+pub enum ExternalOutcome {
+    /// It holds what the store wrote, checkpointed or already took.
+    Unchanged,
+    /// Another program's edit, applied: the top-level keys whose values changed
+    /// (empty when the edit changed nothing the store holds).
+    Applied(Vec<KeyChange>),
+    /// Another program's edit, refused (and the file written again from the
+    /// store). `kept`: where a copy of it was kept.
+    Invalid {
+        code: &'static str,
+        reason: String,
+        kept: Option<PathBuf>,
+    },
+    /// It does not parse yet: maybe a save in progress; look again later.
+    Retry,
+    /// The file was deleted (it is written again from the store).
+    Deleted,
 }
 
 static NEXT_CORE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -283,6 +316,7 @@ impl Core {
             report,
             me: me.clone(),
             id: NEXT_CORE_ID.fetch_add(1, Ordering::Relaxed),
+            watching: Mutex::new(WatchSet::default()),
         });
         if needs_writer {
             core.start_writer()?;
@@ -310,6 +344,11 @@ impl Core {
     /// Installs the sink background events go to (replacing any earlier one).
     pub fn set_sink(&self, sink: Option<Arc<dyn Sink>>) {
         *self.sink.write().unwrap_or_else(|p| p.into_inner()) = sink;
+    }
+
+    /// Sends an event to the sink (for the instances' own events).
+    pub(crate) fn emit_event(&self, event: Event) {
+        self.emit(event)
     }
 
     fn emit(&self, event: Event) {
@@ -706,7 +745,13 @@ impl Core {
         let mut events: Vec<Event> = Vec::new();
         let r = self.cycle_with(&mut log, &mut events, want_checkpoint, stop, overdue);
         self.sync_counters(&log);
+        let stashed = log.has_external();
         drop(log);
+        if stashed {
+            if let Some(w) = &lock(&self.watching).watcher {
+                w.poke(Source::Document);
+            }
+        }
         for ev in events {
             self.emit(ev);
         }
@@ -1084,6 +1129,7 @@ impl Core {
         if lock(&self.state).closed {
             return Ok(());
         }
+        self.stop_watcher();
         // backups asked for before close are written now, not dropped
         let jobs = std::mem::take(&mut lock(&self.queued_backups).waiting);
         for (id, dir, reason, only, keep, snap) in jobs {
@@ -1186,56 +1232,332 @@ impl Core {
 
     /// Re-reads the shared log and the document file now: other processes'
     /// changes are applied, and an edit another program made to the file is
-    /// taken (as one `reload` change). A damaged file is reported and not
-    /// applied. Returns the top-level keys whose values changed.
+    /// taken the way the watcher takes it (diffed against what the file held,
+    /// applied on top of the current state as one `external-change`). An edit
+    /// that does not parse, is not an object or fails `schema` is refused with
+    /// an error (a copy is kept; the file is written again from the store).
+    /// Returns the top-level keys whose values changed.
     pub fn reload(&self, schema: Option<&Arc<Schema>>, sync: bool) -> Result<Vec<KeyChange>> {
         let before = self.snapshot()?;
         self.flush()?;
         self.catch_up_now(false)?;
-        let (bytes, known) = {
-            let log = lock(&self.log);
-            (
-                read_if_exists(&*self.cfg.fs, &self.cfg.doc_path)?,
-                log.file.sha.clone(),
-            )
-        };
-        if let Some(bytes) = bytes {
-            if known.as_deref() != Some(sha256_hex(&bytes).as_str()) {
-                let not_moved = || "(not moved: reload leaves the file alone)".to_string();
-                let plain = self.cfg.codec.decode(Kind::Document, &bytes)?;
-                let v = match crate::value::parse(&plain) {
-                    Ok(v) if v.as_object().is_some() => v,
-                    Ok(_) => {
-                        return Err(Error::Corrupt {
-                            path: self.cfg.doc_path.clone(),
-                            detail: "the top level is not an object".into(),
-                            quarantine: not_moved(),
-                        })
-                    }
-                    Err(e) => {
-                        return Err(Error::Corrupt {
-                            path: self.cfg.doc_path.clone(),
-                            detail: e.to_string(),
-                            quarantine: not_moved(),
-                        })
-                    }
+        let schemas: Vec<Arc<Schema>> = schema.into_iter().cloned().collect();
+        if let ExternalOutcome::Invalid { code, reason, kept } =
+            self.check_external(&schemas, false, sync)?
+        {
+            {
+                let kept = match kept {
+                    Some(p) => format!("a copy of it is kept as {}", p.display()),
+                    None => "no copy could be kept".into(),
                 };
-                self.commit(
-                    "reload",
-                    Op::Replace {
-                        value: v,
-                        keep_internal: false,
-                        base: None,
-                    },
-                    schema,
-                    sync,
-                    false,
-                )?;
-                self.flush()?;
+                return Err(if code == "E_SCHEMA" {
+                    // conf's message as it is; the kept copy is named by the
+                    // watcher's event (and in the E_CORRUPT case below)
+                    let _ = kept;
+                    Error::Schema(reason)
+                } else {
+                    Error::Corrupt {
+                        path: self.cfg.doc_path.clone(),
+                        detail: reason,
+                        quarantine: format!("(not applied; {kept})"),
+                    }
+                });
             }
+        }
+        if sync {
+            self.flush()?;
         }
         let after = self.snapshot()?;
         Ok(top_level_diff(&before, &after, true))
+    }
+
+    /// Looks at the document file: when another program edited it, the edit
+    /// is diffed against the state the file held before and applied on top of
+    /// the current one (a local change made since is kept) as one
+    /// `external-change` history entry. A file that does not parse, is not an
+    /// object, or fails one of `schemas` is refused: kept aside, reported, and
+    /// the file written again from the store. `retry`: a file that does not
+    /// parse may be a save in progress — say so instead of refusing it.
+    pub fn check_external(
+        &self,
+        schemas: &[Arc<Schema>],
+        retry: bool,
+        sync: bool,
+    ) -> Result<ExternalOutcome> {
+        if self.read_only || self.is_closed() {
+            return Ok(ExternalOutcome::Unchanged);
+        }
+        enum Found {
+            Edit(Value, Option<Value>),
+            Bad(&'static str, String, Option<PathBuf>),
+        }
+        let (remote, found) = {
+            let mut log = lock(&self.log);
+            let r = log.with_lock(|log| {
+                let caught = log.catch_up()?;
+                let remote = if caught.changed() {
+                    self.rebase(log, &[])
+                } else {
+                    Vec::new()
+                };
+                let found = match log.take_external() {
+                    None => None,
+                    Some(crate::log::ExternalFile::Deleted) => {
+                        log.forget_file();
+                        Some(None)
+                    }
+                    Some(crate::log::ExternalFile::Edited(bytes, base, stamp)) => {
+                        let parsed = self
+                            .cfg
+                            .codec
+                            .decode(Kind::Document, &bytes)
+                            .map_err(|e| e.to_string())
+                            .and_then(|plain| {
+                                crate::value::parse(&plain).map_err(|e| e.to_string())
+                            })
+                            .and_then(|v| {
+                                if v.as_object().is_some() {
+                                    Ok(v)
+                                } else {
+                                    Err("the top level is not an object".to_string())
+                                }
+                            });
+                        match parsed {
+                            Err(_) if retry => {
+                                // maybe half-written: looked at again later
+                                return Ok((remote, Some(Some(Err(())))));
+                            }
+                            Err(why) => {
+                                let kept = self.keep_external(&bytes);
+                                log.mark_taken(&bytes, None, stamp);
+                                log.forget_file();
+                                Some(Some(Ok(Found::Bad(
+                                    "E_CORRUPT",
+                                    format!("the file is not a JSON object: {why}"),
+                                    kept,
+                                ))))
+                            }
+                            Ok(v) => {
+                                let doc = Document::new(v.clone())?;
+                                let errors: Vec<String> =
+                                    schemas.iter().flat_map(|s| s.errors(&doc, None)).collect();
+                                if errors.is_empty() {
+                                    let base = base.map(|d| d.root().clone());
+                                    log.mark_taken(&bytes, Some(doc), stamp);
+                                    Some(Some(Ok(Found::Edit(v, base))))
+                                } else {
+                                    let kept = self.keep_external(&bytes);
+                                    log.mark_taken(&bytes, None, stamp);
+                                    log.forget_file();
+                                    Some(Some(Ok(Found::Bad(
+                                        "E_SCHEMA",
+                                        format!("Config schema violation: {}", errors.join("; ")),
+                                        kept,
+                                    ))))
+                                }
+                            }
+                        }
+                    }
+                };
+                Ok((remote, found))
+            });
+            self.sync_counters(&log);
+            r?
+        };
+        if !remote.is_empty() {
+            self.emit(Event::Changed {
+                origin: Origin::Remote,
+                changes: remote,
+            });
+        }
+        let outcome = match found {
+            None => ExternalOutcome::Unchanged,
+            Some(None) => {
+                self.request_rewrite()?;
+                ExternalOutcome::Deleted
+            }
+            Some(Some(Err(()))) => ExternalOutcome::Retry,
+            Some(Some(Ok(Found::Bad(code, reason, kept)))) => {
+                self.request_rewrite()?;
+                ExternalOutcome::Invalid { code, reason, kept }
+            }
+            Some(Some(Ok(Found::Edit(value, base)))) => {
+                let changes = self
+                    .commit(
+                        "external-change",
+                        Op::Replace {
+                            value,
+                            keep_internal: true,
+                            base,
+                        },
+                        None,
+                        sync,
+                        true,
+                    )?
+                    .unwrap_or_default();
+                ExternalOutcome::Applied(changes)
+            }
+        };
+        Ok(outcome)
+    }
+
+    /// Keeps a copy of a refused external edit beside the journal.
+    fn keep_external(&self, bytes: &[u8]) -> Option<PathBuf> {
+        let dir = self.cfg.journal_path().parent()?.to_path_buf();
+        let path = dir.join(format!(
+            "{}.invalid-{}",
+            self.cfg.file_name(),
+            now_ms() as u64
+        ));
+        crate::fs::write_new(&*self.cfg.fs, &path, bytes, self.cfg.mode)
+            .ok()
+            .map(|_| path)
+    }
+
+    /// The document file must be written again (deleted, or holding a refused
+    /// edit).
+    fn request_rewrite(&self) -> Result<()> {
+        lock(&self.queue).needs_checkpoint = true;
+        self.start_writer()?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    // -- watching --------------------------------------------------------------
+
+    /// Starts watching for instance `handle` (its `schema` checks external
+    /// edits). The watcher is shared by every watching instance of the file.
+    pub fn watch(&self, handle: u64, schema: Option<Arc<Schema>>) -> Result<()> {
+        self.watch_with(
+            handle,
+            schema,
+            WatchTiming::default(),
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// `watch` with explicit debounce timing and clock (tests).
+    pub fn watch_with(
+        &self,
+        handle: u64,
+        schema: Option<Arc<Schema>>,
+        timing: WatchTiming,
+        clock: Arc<dyn Clock>,
+    ) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        let mut w = lock(&self.watching);
+        w.handles.retain(|(h, _)| *h != handle);
+        w.handles.push((handle, schema));
+        if w.watcher.is_none() {
+            w.watcher = Some(Watcher::start(
+                self.me.clone(),
+                self.cfg.doc_path.clone(),
+                self.cfg.journal_path(),
+                timing,
+                clock,
+            )?);
+        }
+        Ok(())
+    }
+
+    /// Instance `handle` stops watching; the watcher stops with the last one.
+    pub fn unwatch(&self, handle: u64) {
+        let stopped = {
+            let mut w = lock(&self.watching);
+            w.handles.retain(|(h, _)| *h != handle);
+            if w.handles.is_empty() {
+                w.watcher.take()
+            } else {
+                None
+            }
+        };
+        if let Some(w) = stopped {
+            w.stop();
+        }
+    }
+
+    pub fn is_watching(&self) -> bool {
+        lock(&self.watching).watcher.is_some()
+    }
+
+    fn stop_watcher(&self) {
+        let w = {
+            let mut w = lock(&self.watching);
+            w.handles.clear();
+            w.watcher.take()
+        };
+        if let Some(w) = w {
+            w.stop();
+        }
+    }
+
+    /// The watcher saw `s` change (on its thread).
+    pub(crate) fn on_watch(&self, s: Source, retry: bool) -> Option<ExternalOutcome> {
+        let r = match s {
+            Source::Journal => {
+                if lock(&self.log).journal_unchanged() {
+                    return None;
+                }
+                self.catch_up_now(true).map(|_| None)
+            }
+            Source::Document => {
+                let schemas: Vec<Arc<Schema>> = lock(&self.watching)
+                    .handles
+                    .iter()
+                    .filter_map(|(_, s)| s.clone())
+                    .collect();
+                self.check_external(&schemas, retry, false).map(Some)
+            }
+        };
+        match r {
+            Ok(Some(ExternalOutcome::Applied(changes))) => {
+                if !changes.is_empty() {
+                    self.emit(Event::Changed {
+                        origin: Origin::External,
+                        changes,
+                    });
+                }
+                lock(&self.watching).last_error = None;
+                None
+            }
+            Ok(Some(ExternalOutcome::Invalid { code, reason, kept })) => {
+                self.emit(Event::InvalidExternalChange {
+                    code,
+                    reason,
+                    kept: kept.map(|p| p.display().to_string()),
+                });
+                None
+            }
+            Ok(Some(ExternalOutcome::Retry)) => Some(ExternalOutcome::Retry),
+            Ok(_) => {
+                lock(&self.watching).last_error = None;
+                None
+            }
+            Err(Error::Closed) => None,
+            Err(e) => {
+                self.report_watch_error(e);
+                None
+            }
+        }
+    }
+
+    /// A failure while handling a watch event: reported once per distinct
+    /// error (the next event tries again).
+    pub(crate) fn report_watch_error(&self, e: Error) {
+        let msg = e.to_string();
+        {
+            let mut w = lock(&self.watching);
+            if w.last_error.as_deref() == Some(msg.as_str()) {
+                return;
+            }
+            w.last_error = Some(msg.clone());
+        }
+        self.emit(Event::WatchError {
+            code: e.code(),
+            message: msg,
+        });
     }
 
     /// Every change entry the journal keeps, oldest first, once every change
