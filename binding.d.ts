@@ -32,6 +32,8 @@ export interface BindingOptions {
   schema?: string
   /** A JSON Schema for the whole document, as JSON. */
   rootSchema?: string
+  /** Write the document as compact JSON (`serialize: JSON.stringify`). */
+  compact?: boolean
 }
 
 /** Undoes the open transaction: the keys that changed back. */

@@ -165,6 +165,10 @@ export interface Options<T extends Record<string, any> = Record<string, unknown>
    * never keeps the process alive.
    */
   watch?: boolean;
+  /** Only `JSON.stringify` (honoured natively: the file is compact JSON); other functions throw `E_UNSUPPORTED`. */
+  serialize?: (value: T) => string;
+  /** Only `JSON.parse`; other functions throw `E_UNSUPPORTED`. */
+  deserialize?: (text: string) => T;
   /** Report operations of this instance slower than this many ms as `store.events` `'slowOperation'` (`{ operation, durationMs }`). */
   slowOperationMs?: number;
   /** electron-store's schema: a JSON Schema `properties` map. Every write is checked first (`E_SCHEMA`). */

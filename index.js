@@ -75,9 +75,24 @@ function installExitHook() {
 
 const UNSUPPORTED_OPTIONS = {
   encryptionKey: 'the `encryptionKey` option is not supported yet; the data would be written unencrypted, so the store refuses to open',
-  serialize: 'custom `serialize` functions are not supported: the file is always electron-store\'s JSON with tabs',
-  deserialize: 'custom `deserialize` functions are not supported: the file is always electron-store\'s JSON with tabs',
 };
+
+/**
+ * `serialize` / `deserialize`: `JSON.stringify` / `JSON.parse` as the seed
+ * passes them are honoured natively (the file is then compact JSON, as
+ * conf's `serialize: JSON.stringify` writes it); other functions are refused.
+ * Returns whether the document is written compact.
+ */
+function serializeOption(options) {
+  const { serialize, deserialize } = options;
+  if (serialize !== undefined && serialize !== null && serialize !== JSON.stringify) {
+    throw storeError('E_UNSUPPORTED', 'tad-store: custom `serialize` functions are not supported yet (only `JSON.stringify`, honoured natively: the file is then compact JSON)');
+  }
+  if (deserialize !== undefined && deserialize !== null && deserialize !== JSON.parse) {
+    throw storeError('E_UNSUPPORTED', 'tad-store: custom `deserialize` functions are not supported yet (only `JSON.parse`, which is what the store reads with)');
+  }
+  return serialize === JSON.stringify;
+}
 
 function normalizeOptions(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -86,6 +101,7 @@ function normalizeOptions(options) {
   for (const [name, why] of Object.entries(UNSUPPORTED_OPTIONS)) {
     if (options[name] !== undefined && options[name] !== null) throw storeError('E_UNSUPPORTED', `tad-store: ${why}`);
   }
+  const compact = serializeOption(options);
   const electron = electronApp();
   const opts = {
     name: 'config',
@@ -133,6 +149,7 @@ function normalizeOptions(options) {
     cwd = path.resolve(userData || process.cwd(), cwd);
   }
   opts.cwd = cwd;
+  opts.compact = compact;
   if (opts.projectVersion === undefined && electron) opts.projectVersion = electron.app.getVersion();
   const history = opts.history || {};
   if (typeof history !== 'object') throw new TypeError('Expected `history` to be an object');
@@ -273,6 +290,7 @@ class Store {
       mode: opts.configFileMode,
       durability: opts.durability,
       clearInvalidConfig: Boolean(opts.clearInvalidConfig),
+      compact: opts.compact,
       historyMax: opts.historyMax,
       dotNotation: opts.accessPropertiesByDotNotation !== false,
     });

@@ -933,12 +933,43 @@ test('unsupported options are refused with E_UNSUPPORTED', t => {
   const fx = fixture(t);
   const cases = [
     { encryptionKey: 'secret' },
-    { serialize: JSON.stringify },
-    { deserialize: JSON.parse },
+    { serialize: (v) => JSON.stringify(v, null, 1) },
+    { deserialize: (t) => JSON.parse(t) },
   ];
   for (const extra of cases) {
     const dir = fx.dir();
     assert.throws(() => new Store({ cwd: dir, ...extra }), e => e.code === 'E_UNSUPPORTED' && !(e instanceof TypeError), Object.keys(extra)[0]);
     assert.ok(!fs.existsSync(path.join(dir, 'config.json')), 'nothing written');
   }
+});
+
+test('serialize: JSON.stringify / deserialize: JSON.parse (the seed\'s StoreManager options) are honoured natively', async t => {
+  const fx = fixture(t);
+  // the seed's StoreManager constructor options, as it passes them
+  const seedOptions = { name: 'tad-config', fileExtension: 'json', clearInvalidConfig: false, serialize: JSON.stringify, deserialize: JSON.parse, watch: true };
+  const tadDir = fx.dir();
+  const confDir = fx.dir();
+  const tad = new Store({ cwd: tadDir, ...seedOptions, backups: false });
+  const { watch, name, ...confOptions } = seedOptions;
+  const conf = fx.conf({ cwd: confDir, name, ...confOptions });
+  for (const s of [tad, conf]) {
+    s.set('settings', { theme: 'dark', fontSize: 14 });
+    s.set('list', [1, 'two', { three: 3 }]);
+  }
+  tad.close();
+  const tadText = fs.readFileSync(path.join(tadDir, 'tad-config.json'), 'utf8');
+  const confText = fs.readFileSync(path.join(confDir, 'tad-config.json'), 'utf8');
+  assert.equal(tadText, confText, 'the same compact JSON conf writes');
+  assert.ok(!tadText.includes('\n'));
+  // reopened, by either
+  const again = new Store({ cwd: tadDir, ...seedOptions, watch: false, backups: false });
+  assert.deepStrictEqual(again.get('list'), [1, 'two', { three: 3 }]);
+  // a second instance asking for the default format is refused, naming the option
+  assert.throws(() => new Store({ cwd: tadDir, name: 'tad-config', backups: false }), e => e.code === 'E_OPTION_CONFLICT' && /serialize/.test(e.message));
+  again.close();
+  // other functions are refused, nothing written
+  const dir = fx.dir();
+  assert.throws(() => new Store({ cwd: dir, serialize: v => JSON.stringify(v, null, 1) }), e => e.code === 'E_UNSUPPORTED');
+  assert.throws(() => new Store({ cwd: dir, deserialize: t => JSON.parse(t) }), e => e.code === 'E_UNSUPPORTED');
+  assert.ok(!fs.existsSync(path.join(dir, 'config.json')));
 });

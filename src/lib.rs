@@ -341,6 +341,8 @@ pub struct BindingOptions {
     pub schema: Option<String>,
     /// A JSON Schema for the whole document, as JSON.
     pub root_schema: Option<String>,
+    /// Write the document as compact JSON (`serialize: JSON.stringify`).
+    pub compact: Option<bool>,
 }
 
 fn store_options(o: BindingOptions) -> tad_store_core::Result<StoreOptions> {
@@ -357,6 +359,7 @@ fn store_options(o: BindingOptions) -> tad_store_core::Result<StoreOptions> {
         }
     };
     s.clear_invalid_config = o.clear_invalid_config;
+    s.compact = o.compact.unwrap_or(false);
     s.history_max = o.history_max as usize;
     s.dot_notation = o.dot_notation;
     s.backup_dir = PathBuf::from(&o.backup_dir);

@@ -62,6 +62,9 @@ pub struct LogConfig {
     /// Start from an empty document when the file is damaged and cannot be
     /// rebuilt (the damaged file is kept aside).
     pub clear_invalid_config: bool,
+    /// Write the document as compact JSON (`serialize: JSON.stringify`)
+    /// instead of electron-store's tab-indented JSON.
+    pub compact: bool,
 }
 
 impl LogConfig {
@@ -1226,7 +1229,7 @@ impl Log {
             } else {
                 crate::testing::point("checkpoint.write");
                 let hint = self.file.len + self.file.len / 16 + 64;
-                let plain = to_json_sized(self.replica.root(), true, hint);
+                let plain = to_json_sized(self.replica.root(), !self.cfg.compact, hint);
                 let stored = self.cfg.codec.encode(Kind::Document, Cow::Owned(plain))?;
                 // an edit another program made since we last looked is kept
                 // for the watcher / reload before we overwrite it

@@ -61,6 +61,7 @@ pub fn log_config(opts: &StoreOptions, doc_path: PathBuf) -> LogConfig {
         mode: opts.mode,
         history_max: opts.history_max,
         clear_invalid_config: opts.clear_invalid_config,
+        compact: opts.compact,
     }
 }
 
@@ -104,6 +105,10 @@ fn check_shared(opts: &StoreOptions, core: &Core) -> Result<()> {
             format!("0o{:o}", opts.mode),
             format!("0o{:o}", have.mode),
         );
+    }
+    if opts.compact != have.compact {
+        let name = |c: bool| if c { "JSON.stringify" } else { "the default" }.to_string();
+        return conflict("serialize", name(opts.compact), name(have.compact));
     }
     if opts.codec.name() != have.codec.name() {
         return conflict(

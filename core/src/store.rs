@@ -78,6 +78,8 @@ pub struct StoreOptions {
     pub fs: Arc<dyn FileSystem>,
     /// How bytes are stored (shared).
     pub codec: Arc<dyn Codec>,
+    /// The document as compact JSON (`serialize: JSON.stringify`). Shared.
+    pub compact: bool,
 }
 
 impl StoreOptions {
@@ -91,6 +93,7 @@ impl StoreOptions {
             history_max: 100,
             mode: 0o600,
             clear_invalid_config: false,
+            compact: false,
             durability: Durability::Deferred,
             dot_notation: true,
             schema: None,
@@ -344,6 +347,17 @@ impl Core {
     /// Installs the sink background events go to (replacing any earlier one).
     pub fn set_sink(&self, sink: Option<Arc<dyn Sink>>) {
         *self.sink.write().unwrap_or_else(|p| p.into_inner()) = sink;
+    }
+
+    /// Catches up with other processes (lock held) and, when they changed
+    /// something, rebases the live document: the keys that changed.
+    fn catch_up_rebased(&self, log: &mut Log) -> Result<Vec<KeyChange>> {
+        let caught = log.catch_up()?;
+        Ok(if caught.changed() {
+            self.rebase(log, &[])
+        } else {
+            Vec::new()
+        })
     }
 
     /// Sends an event to the sink (for the instances' own events).
@@ -803,14 +817,7 @@ impl Core {
             // A standing error with nothing left to retry (the changes that
             // failed were sync ones, dropped): look at the journal again — this
             // cuts back what a failed append left — and clear it when that works.
-            match log.with_lock(|log| {
-                let caught = log.catch_up()?;
-                Ok(if caught.changed() {
-                    self.rebase(log, &[])
-                } else {
-                    Vec::new()
-                })
-            }) {
+            match log.with_lock(|log| self.catch_up_rebased(log)) {
                 Ok(remote) => {
                     if !remote.is_empty() {
                         events.push(Event::Changed {
@@ -837,12 +844,7 @@ impl Core {
             return Ok(None);
         }
         let r = log.with_lock(|log| {
-            let caught = log.catch_up()?;
-            let remote = if caught.changed() {
-                self.rebase(log, &[])
-            } else {
-                Vec::new()
-            };
+            let remote = self.catch_up_rebased(log)?;
             if !log.document_current() {
                 log.write_document()?;
             }
@@ -1211,14 +1213,7 @@ impl Core {
             return Ok(Vec::new());
         }
         let mut log = lock(&self.log);
-        let changes = log.with_lock(|log| {
-            let caught = log.catch_up()?;
-            Ok(if caught.changed() {
-                self.rebase(log, &[])
-            } else {
-                Vec::new()
-            })
-        })?;
+        let changes = log.with_lock(|log| self.catch_up_rebased(log))?;
         self.sync_counters(&log);
         drop(log);
         if emit && !changes.is_empty() {
@@ -1294,12 +1289,7 @@ impl Core {
         let (remote, found) = {
             let mut log = lock(&self.log);
             let r = log.with_lock(|log| {
-                let caught = log.catch_up()?;
-                let remote = if caught.changed() {
-                    self.rebase(log, &[])
-                } else {
-                    Vec::new()
-                };
+                let remote = self.catch_up_rebased(log)?;
                 let found = match log.take_external() {
                     None => None,
                     Some(crate::log::ExternalFile::Deleted) => {

@@ -324,18 +324,7 @@ mod tests {
     use super::*;
 
     fn timing() -> WatchTiming {
-        WatchTiming {
-            journal: Timing {
-                quiet: Duration::from_millis(2),
-                max_wait: Duration::from_millis(20),
-            },
-            document: Timing {
-                quiet: Duration::from_millis(15),
-                max_wait: Duration::from_millis(60),
-            },
-            retry_after: Duration::from_millis(60),
-            retries: 3,
-        }
+        WatchTiming::default()
     }
 
     #[test]
