@@ -441,15 +441,47 @@ impl Core {
                 drop(st);
                 return Err(lock(&self.log).read_only_error());
             }
-            let mut after = st.doc.clone();
-            after.apply(&change.patch)?;
-            if let Some(schema) = schema {
-                let whole = op.is_bulk() || change.patch.iter().any(|p| p.path().is_empty());
+            let changes = if let Op::Set { key, segs, .. } | Op::Delete { key, segs } = &op {
+                // one key: applied in place (a copy of the document would make
+                // the change copy every container on its path, however wide),
+                // undone by its inverse if the schema refuses it
+                let old = if with_values {
+                    st.doc.get(segs).cloned()
+                } else {
+                    None
+                };
                 let touched = touched_keys(&st.doc, &change);
-                schema.check(&after, if whole { None } else { Some(&touched) })?;
-            }
-            let changes = op.key_changes(&st.doc, &after, with_values);
-            st.doc = after;
+                st.doc.apply(&change.patch)?;
+                if let Some(schema) = schema {
+                    let whole = change.patch.iter().any(|p| p.path().is_empty());
+                    if let Err(e) = schema.check(&st.doc, if whole { None } else { Some(&touched) })
+                    {
+                        st.doc.apply(&change.inverse)?;
+                        return Err(e);
+                    }
+                }
+                let new = if with_values {
+                    st.doc.get(segs).cloned()
+                } else {
+                    None
+                };
+                vec![KeyChange {
+                    key: key.clone(),
+                    old,
+                    new,
+                }]
+            } else {
+                let mut after = st.doc.clone();
+                after.apply(&change.patch)?;
+                if let Some(schema) = schema {
+                    let whole = op.is_bulk() || change.patch.iter().any(|p| p.path().is_empty());
+                    let touched = touched_keys(&st.doc, &change);
+                    schema.check(&after, if whole { None } else { Some(&touched) })?;
+                }
+                let changes = op.key_changes(&st.doc, &after, with_values);
+                st.doc = after;
+                changes
+            };
             if let Some(txn) = st.txn.as_mut() {
                 txn.push(op);
                 return Ok(Some(changes));

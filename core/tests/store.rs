@@ -645,3 +645,49 @@ fn a_second_instance_shares_the_file_with_its_own_options_or_is_refused_naming_t
         values: false,
     };
 }
+
+#[test]
+fn a_single_key_change_the_schema_refuses_is_undone_in_place_exactly() {
+    use std::sync::Arc;
+    use tad_store_core::schema::Schema;
+    let dir = tmp();
+    let mut o = opts(dir.path());
+    o.schema = Some(Arc::new(
+        Schema::new(
+            Some(&serde_json::json!({ "n": { "type": "number" }, "w": { "type": "object", "properties": { "k5": { "type": "string" } } } })),
+            None,
+        )
+        .unwrap(),
+    ));
+    let h = open(o);
+    let mut wide = String::from("{");
+    for i in 0..2000 {
+        wide.push_str(&format!(
+            "{}\"k{i}\":\"v{i}\"",
+            if i > 0 { "," } else { "" }
+        ));
+    }
+    wide.push('}');
+    set(&h, "w", &wide);
+    set(&h, "n", "1");
+    let before = text(&h);
+    // refused: a wrong type at the top, a wrong type deep in a wide object,
+    // a new key inserted (its removal must restore the order), a delete
+    assert!(h.set("n", b"\"x\"", C).is_err());
+    assert!(h.set("w.k5", b"5", C).is_err());
+    assert_eq!(text(&h), before, "byte-identical after refused changes");
+    // accepted ones still apply in place and are durable
+    set(&h, "w.k5", "\"new\"");
+    set(&h, "w.added", "1");
+    h.delete("w.k0", C).unwrap();
+    h.flush().unwrap();
+    let after = text(&h);
+    h.close(false).unwrap();
+    let again = open(opts(dir.path()));
+    assert_eq!(text(&again), after);
+    assert!(
+        after.contains("\"k5\":\"new\"")
+            && after.contains("\"added\":1")
+            && !after.contains("\"k0\"")
+    );
+}
