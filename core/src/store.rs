@@ -246,6 +246,8 @@ pub struct Core {
     /// `watch: true` instances (their schemas check external edits) and the
     /// watcher they share; `None` until the first one asks.
     watching: Mutex<WatchSet>,
+    /// The journal length the log knows (for the watcher's lock-free look).
+    journal_len: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -320,6 +322,7 @@ impl Core {
             me: me.clone(),
             id: NEXT_CORE_ID.fetch_add(1, Ordering::Relaxed),
             watching: Mutex::new(WatchSet::default()),
+            journal_len: std::sync::atomic::AtomicU64::new(0),
         });
         if needs_writer {
             core.start_writer()?;
@@ -928,6 +931,8 @@ impl Core {
         q.head_seq = log.seq;
         q.file_seq = log.file.seq.unwrap_or(0);
         q.journal_bytes = log.journal_bytes();
+        self.journal_len
+            .store(log.journal_bytes(), Ordering::Release);
         q.history_entries = log.history_entries();
         q.checkpoints = log.checkpoints;
         q.last_checkpoint_ms = log.last_checkpoint_took.as_secs_f64() * 1000.0;
@@ -1519,6 +1524,18 @@ impl Core {
     pub(crate) fn on_watch(&self, s: Source, retry: bool) -> Option<ExternalOutcome> {
         let r = match s {
             Source::Journal => {
+                // our own appends are the common case: a stat, no lock (the
+                // writer holds the log's mutex through its fsync)
+                let known = self.journal_len.load(Ordering::Acquire);
+                let on_disk = self
+                    .cfg
+                    .fs
+                    .stat(&self.cfg.journal_path(), true)
+                    .ok()
+                    .map(|s| s.len);
+                if on_disk == Some(known) && known > 0 {
+                    return None;
+                }
                 if lock(&self.log).journal_unchanged() {
                     return None;
                 }
