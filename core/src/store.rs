@@ -41,6 +41,16 @@ use crate::schema::Schema;
 use crate::value::{hex, merkle, sha256_hex, Value};
 use crate::watch::{Clock, Source, SystemClock, WatchTiming, Watcher};
 
+/// Queues the event for other processes' changes, if there were any.
+fn push_remote(events: &mut Vec<Event>, remote: Vec<KeyChange>) {
+    if !remote.is_empty() {
+        events.push(Event::Changed {
+            origin: Origin::Remote,
+            changes: remote,
+        });
+    }
+}
+
 /// When a change returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
@@ -835,12 +845,7 @@ impl Core {
             });
             match r {
                 Ok((remote, rejected)) => {
-                    if !remote.is_empty() {
-                        events.push(Event::Changed {
-                            origin: Origin::Remote,
-                            changes: remote,
-                        });
-                    }
+                    push_remote(events, remote);
                     self.resolve_batch(log, &batch, rejected, events);
                 }
                 Err(e) => {
@@ -854,12 +859,7 @@ impl Core {
             // cuts back what a failed append left — and clear it when that works.
             match log.with_lock(|log| self.catch_up_rebased(log)) {
                 Ok(remote) => {
-                    if !remote.is_empty() {
-                        events.push(Event::Changed {
-                            origin: Origin::Remote,
-                            changes: remote,
-                        });
-                    }
+                    push_remote(events, remote);
                     let mut q = lock(&self.queue);
                     let dirty = q.needs_checkpoint || q.file_seq < q.written_seq;
                     if !dirty && q.error.take().is_some() {
@@ -887,12 +887,7 @@ impl Core {
         });
         match r {
             Ok(remote) => {
-                if !remote.is_empty() {
-                    events.push(Event::Changed {
-                        origin: Origin::Remote,
-                        changes: remote,
-                    });
-                }
+                push_remote(events, remote);
                 let mut q = lock(&self.queue);
                 q.needs_checkpoint = false;
                 if q.error.take().is_some() {
