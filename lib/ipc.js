@@ -219,7 +219,6 @@ function registerStoreIpc(ipcMain, store, options = {}) {
     walk(all, out, []);
     return out;
   };
-  const plain = (v) => (v && typeof v === 'object' ? JSON.parse(JSON.stringify(v)) : v);
 
   // -- change delivery ----------------------------------------------------------
   const unsubscribeStore = store.onChange('*', (newValue, oldValue, key) => {
@@ -245,7 +244,8 @@ function registerStoreIpc(ipcMain, store, options = {}) {
       store.clear();
       return true;
     },
-    'store-get-all': () => visible(plain(store.getAll())),
+    // getAll() is already a fresh copy (IPC clones it again): no JSON round trip
+    'store-get-all': () => visible(store.getAll()),
     'store-set-multiple': (event, data) => {
       if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new TypeError('Expected `data` to be an object');
       for (const k of Object.keys(data)) writeCheck(k);

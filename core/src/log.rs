@@ -1329,6 +1329,12 @@ impl Log {
         Some((st.len, st.modified, st.ino))
     }
 
+    /// Whether the file bytes with this sha are ones the store wrote,
+    /// checkpointed or already took from another program.
+    fn is_known(&self, sha: &str) -> bool {
+        self.file.sha.as_deref() == Some(sha) || self.seen.as_ref().is_some_and(|(h, _)| h == sha)
+    }
+
     /// What the document file holds if that is not what this store wrote,
     /// checkpointed or already took: cheap (one `stat`) while the file is
     /// untouched. Does not consume a stashed edit.
@@ -1356,8 +1362,7 @@ impl Log {
         }
         let bytes = read_if_exists(&*self.cfg.fs, &self.cfg.doc_path).ok()??;
         let sha = sha256_hex(&bytes);
-        let known = self.file.sha.as_deref() == Some(sha.as_str())
-            || self.seen.as_ref().is_some_and(|(h, _)| *h == sha);
+        let known = self.is_known(&sha);
         if known {
             self.stamp = Some(stamp);
             return None;
@@ -1376,8 +1381,7 @@ impl Log {
             return;
         };
         let sha = sha256_hex(&bytes);
-        let known = self.file.sha.as_deref() == Some(sha.as_str())
-            || self.seen.as_ref().is_some_and(|(h, _)| *h == sha);
+        let known = self.is_known(&sha);
         if !known {
             let base = self.file_doc();
             self.external = Some((bytes, base));
@@ -1392,8 +1396,7 @@ impl Log {
             return self.peek_external_with(true);
         };
         let sha = sha256_hex(&b);
-        let taken = self.file.sha.as_deref() == Some(sha.as_str())
-            || self.seen.as_ref().is_some_and(|(h, _)| *h == sha);
+        let taken = self.is_known(&sha);
         if taken {
             // read from the file and taken before the writer stashed it
             return self.peek_external_with(true);

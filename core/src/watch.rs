@@ -207,17 +207,16 @@ impl Watcher {
         let fs_tx = tx.clone();
         let (d, j) = (doc.clone(), journal.clone());
         let mut os = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-            let Ok(ev) = res else {
-                // the OS dropped events (queue overflow): look at both
-                let _ = fs_tx.send(Msg::Fs(Source::Journal));
-                let _ = fs_tx.send(Msg::Fs(Source::Document));
-                return;
+            let ev = match res {
+                // an error or dropped events (queue overflow): look at both
+                Ok(ev) if !ev.need_rescan() => ev,
+                _ => {
+                    for s in Source::ALL {
+                        let _ = fs_tx.send(Msg::Fs(s));
+                    }
+                    return;
+                }
             };
-            if ev.need_rescan() {
-                let _ = fs_tx.send(Msg::Fs(Source::Journal));
-                let _ = fs_tx.send(Msg::Fs(Source::Document));
-                return;
-            }
             if !relevant(&ev.kind) {
                 return;
             }
