@@ -302,3 +302,36 @@ test('native errors carry their code natively: TypeErrors for bad arguments, Err
   fs.writeFileSync(s.path, '{broken');
   assert.throws(() => new Store({ cwd: path.dirname(s.path), backups: false }), e => e.code === 'E_CORRUPT' && e.path === s.path && !(e instanceof TypeError));
 });
+
+test('kill -9 at random moments of a rollback: reopens as before it or as after it, never a mix', async t => {
+  const ROOT = path.join(__dirname, '..');
+  for (let round = 0; round < 12; round++) {
+    const dir = fixture(t).dir();
+    const script = `
+      const Store = require(${JSON.stringify(ROOT)});
+      const s = new Store({ cwd: ${JSON.stringify(dir)}, durability: 'sync', backups: false, history: { maxEntries: 1000 } });
+      const wide = {}; for (let i = 0; i < 3000; i++) wide['k' + i] = i;
+      s.set('wide', wide);
+      for (let i = 0; i < 50; i++) s.set('n', i);
+      process.stdout.write('ready\\n');
+      s.rollbackToSeq(2).then(() => { process.stdout.write('rolled\\n'); s.set('n', 100); process.stdout.write('after\\n'); });
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', d => {
+      out += d;
+      if (out.includes('ready') && !child.killTimer) child.killTimer = setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 25));
+    });
+    await new Promise(r => child.once('exit', r));
+    assert.ok(out.includes('ready'), out);
+    const s = new Store({ cwd: dir, backups: false, history: { maxEntries: 1000 } });
+    const n = s.get('n');
+    const wide = s.get('wide');
+    if (out.includes('after')) assert.equal(n, 100, `round ${round}: acknowledged set after the rollback kept`);
+    else if (out.includes('rolled')) assert.ok(n === 0 || n === 100, `round ${round}: the acknowledged rollback kept (n=${n})`);
+    else assert.ok(n === 49 || n === 0 || n === 100, `round ${round}: before or after, never a mix (n=${n})`);
+    assert.equal(Object.keys(wide).length, 3000, `round ${round}: the untouched key is whole`);
+    assert.equal(s.getStoreInfo().recovery.journalDamage, null, `round ${round}`);
+    s.close();
+  }
+});
