@@ -90,9 +90,16 @@ fn own_writes_do_not_echo_and_an_edit_racing_the_writer_is_kept() {
             &doc_path(dir.path()),
             &format!(r#"{{"n": {i}, "k": 1999, "own": {i}}}"#),
         );
-        wait_for(&rec, |_| {
-            get(&h, "n").as_deref() == Some(i.to_string().as_str())
+        // the live document changes before the event is sent: wait for the
+        // event itself
+        wait_for(&rec, |e| {
+            external_keys(e)
+                .iter()
+                .filter(|k| k.contains(&"n".to_string()))
+                .count()
+                == i
         });
+        assert_eq!(get(&h, "n").as_deref(), Some(i.to_string().as_str()));
     }
     let ev = rec.take();
     assert!(
