@@ -34,6 +34,12 @@ export interface BindingOptions {
   rootSchema?: string
   /** Write the document as compact JSON (`serialize: JSON.stringify`). */
   compact?: boolean
+  /** `secretKeys`: dot paths whose values are encrypted at rest. */
+  secretKeys?: Array<string>
+  /** The key for `secretKeys` (at least 16 bytes). */
+  secretKey?: Buffer
+  /** electron-store 8's `encryptionKey`, as bytes (a string as UTF-8). */
+  encryptionKey?: Buffer
 }
 
 /** Undoes the open transaction: the keys that changed back. */
@@ -166,6 +172,13 @@ export declare function storeRestorePrepare(h: number, name: string): Promise<st
  * Returns `{targetSeq, reverted, changes}`.
  */
 export declare function storeRollbackApply(h: number, token: number, kind: number, value: number, flags: number): R<string>
+
+/**
+ * `rotateSecretKey(newKey)`: every file re-encrypted under `key`; a JSON
+ * report `{ document, journalEntries, snapshots, quarantined, backups:
+ * { rotated, failed: [{ path, code, message }] } }`.
+ */
+export declare function storeRotateSecretKey(h: number, key: Buffer): R<string>
 
 /**
  * Repairs the document where it fails the schema (after backing it up):

@@ -868,6 +868,7 @@ module.exports.storeRestoreApply = nativeBinding.storeRestoreApply
 module.exports.storeRestoreMigrationPrepare = nativeBinding.storeRestoreMigrationPrepare
 module.exports.storeRestorePrepare = nativeBinding.storeRestorePrepare
 module.exports.storeRollbackApply = nativeBinding.storeRollbackApply
+module.exports.storeRotateSecretKey = nativeBinding.storeRotateSecretKey
 module.exports.storeSanitize = nativeBinding.storeSanitize
 module.exports.storeSchemaDefaults = nativeBinding.storeSchemaDefaults
 module.exports.storeSet = nativeBinding.storeSet

@@ -73,25 +73,107 @@ function installExitHook() {
 // Options
 // ---------------------------------------------------------------------------
 
-const UNSUPPORTED_OPTIONS = {
-  encryptionKey: 'the `encryptionKey` option is not supported yet; the data would be written unencrypted, so the store refuses to open',
-};
+const UNSUPPORTED_OPTIONS = {};
+
+/** Bytes of a key option: a string (UTF-8), Buffer, TypedArray or DataView. */
+function keyBytes(value, name, allowString) {
+  if (typeof value === 'string' && allowString) return Buffer.from(value, 'utf8');
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  // copies: the store zeroes its copy once the native side holds the key
+  if (ArrayBuffer.isView(value)) return Buffer.from(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+  if (value instanceof ArrayBuffer) return Buffer.from(Buffer.from(value));
+  const want = allowString ? 'a string, Buffer, TypedArray or DataView' : 'a Buffer or Uint8Array (or a function returning one)';
+  throw storeError('E_SECRET_KEY', `tad-store: \`${name}\` must be ${want}, got ${value === null ? 'null' : typeof value}`);
+}
+
+/**
+ * `secretKeys` + `secretKey` (a Buffer, or a function returning one — e.g.
+ * `() => safeStorage.decryptString(...)`), or electron-store 8's
+ * `encryptionKey`. Returns what the native store takes.
+ */
+function cryptoOptions(options) {
+  const out = {};
+  const { secretKeys, encryptionKey } = options;
+  let { secretKey } = options;
+  if (secretKeys !== undefined && secretKeys !== null) {
+    if (!Array.isArray(secretKeys) || secretKeys.some((k) => typeof k !== 'string' || k === '')) {
+      throw new TypeError('Expected `secretKeys` to be an array of non-empty key paths such as [\'ai.apiKey\']');
+    }
+    if (secretKeys.length > 0) out.secretKeys = [...new Set(secretKeys)];
+  }
+  if (typeof secretKey === 'function') {
+    try {
+      secretKey = secretKey();
+    } catch (error) {
+      throw storeError('E_SECRET_KEY', `tad-store: the \`secretKey\` function threw: ${error && error.message}`, { cause: error });
+    }
+    if (secretKey && typeof secretKey.then === 'function') {
+      throw storeError('E_SECRET_KEY', 'tad-store: the `secretKey` function returned a Promise; it must return the key synchronously (read it before creating the Store)');
+    }
+  }
+  if (secretKey !== undefined && secretKey !== null) {
+    if (!out.secretKeys) throw new TypeError('`secretKey` was given without `secretKeys` (the key paths to encrypt)');
+    out.secretKey = keyBytes(secretKey, 'secretKey', false);
+  }
+  if (encryptionKey !== undefined && encryptionKey !== null && encryptionKey !== '') {
+    out.encryptionKey = keyBytes(encryptionKey, 'encryptionKey', true);
+  }
+  return out;
+}
 
 /**
  * `serialize` / `deserialize`: `JSON.stringify` / `JSON.parse` as the seed
  * passes them are honoured natively (the file is then compact JSON, as
- * conf's `serialize: JSON.stringify` writes it); other functions are refused.
- * Returns whether the document is written compact.
+ * conf's `serialize: JSON.stringify` writes it). Other functions: the store
+ * file is written through them (see `#exportSerialized`) while the store keeps
+ * its own JSON document and journal under `storeHistory/`.
+ * Returns `{ compact, custom: { serialize, deserialize } | null }`.
  */
 function serializeOption(options) {
   const { serialize, deserialize } = options;
-  if (serialize !== undefined && serialize !== null && serialize !== JSON.stringify) {
-    throw storeError('E_UNSUPPORTED', 'tad-store: custom `serialize` functions are not supported yet (only `JSON.stringify`, honoured natively: the file is then compact JSON)');
+  const given = f => f !== undefined && f !== null;
+  for (const [name, f] of [['serialize', serialize], ['deserialize', deserialize]]) {
+    if (given(f) && typeof f !== 'function') throw new TypeError(`Expected \`${name}\` to be a function, got ${typeof f}`);
   }
-  if (deserialize !== undefined && deserialize !== null && deserialize !== JSON.parse) {
-    throw storeError('E_UNSUPPORTED', 'tad-store: custom `deserialize` functions are not supported yet (only `JSON.parse`, which is what the store reads with)');
+  const customSerialize = given(serialize) && serialize !== JSON.stringify;
+  const customDeserialize = given(deserialize) && deserialize !== JSON.parse;
+  if (!customSerialize && !customDeserialize) return { compact: serialize === JSON.stringify, custom: null };
+  const fallback = serialize === JSON.stringify ? v => JSON.stringify(v) : v => JSON.stringify(v, undefined, '\t');
+  return {
+    compact: false,
+    custom: { serialize: customSerialize ? serialize : fallback, deserialize: customDeserialize ? deserialize : JSON.parse },
+  };
+}
+
+/** Structural equality of two JSON-like values, key order and prototypes aside. */
+function sameJson(a, b) {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
+}
+
+function sha256(text) {
+  return require('node:crypto').createHash('sha256').update(text).digest('hex');
+}
+
+/** Temp file + rename, with `mode` whatever the umask. */
+function writeFileAtomic(file, data, mode) {
+  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
+  const fd = fs.openSync(tmp, 'w', mode);
+  try {
+    fs.fchmodSync(fd, mode);
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fs.fsyncSync(fd);
+  } catch (error) {
+    fs.closeSync(fd);
+    try { fs.unlinkSync(tmp); } catch {}
+    throw error;
   }
-  return serialize === JSON.stringify;
+  fs.closeSync(fd);
+  try {
+    fs.renameSync(tmp, file);
+  } catch (error) {
+    try { fs.unlinkSync(tmp); } catch {}
+    throw error;
+  }
 }
 
 function normalizeOptions(options) {
@@ -101,7 +183,14 @@ function normalizeOptions(options) {
   for (const [name, why] of Object.entries(UNSUPPORTED_OPTIONS)) {
     if (options[name] !== undefined && options[name] !== null) throw storeError('E_UNSUPPORTED', `tad-store: ${why}`);
   }
-  const compact = serializeOption(options);
+  const { compact, custom } = serializeOption(options);
+  const crypt = cryptoOptions(options);
+  if (custom && (crypt.secretKeys || crypt.encryptionKey)) {
+    throw storeError('E_UNSUPPORTED', 'tad-store: custom `serialize` / `deserialize` functions write the file outside the store\'s encryption; they cannot be combined with `secretKeys` or `encryptionKey`');
+  }
+  if (custom && options.watch) {
+    throw storeError('E_UNSUPPORTED', 'tad-store: `watch` is not supported with custom `serialize` / `deserialize` functions (the watcher reads the store\'s own JSON)');
+  }
   const electron = electronApp();
   const opts = {
     name: 'config',
@@ -150,6 +239,11 @@ function normalizeOptions(options) {
   }
   opts.cwd = cwd;
   opts.compact = compact;
+  opts.custom = custom;
+  // keys stay out of `opts` (which other code may log or copy)
+  delete opts.secretKey;
+  delete opts.encryptionKey;
+  opts.crypto = crypt;
   if (opts.projectVersion === undefined && electron) opts.projectVersion = electron.app.getVersion();
   const history = opts.history || {};
   if (typeof history !== 'object') throw new TypeError('Expected `history` to be an object');
@@ -280,8 +374,11 @@ class Store {
     this.path = path.resolve(opts.cwd, `${opts.name}${fileExtension}`);
     /** conf's event emitter: `'change'` after every change; `'error'` when writing fails. */
     this.events = new EventEmitter();
+    // with custom serialize functions the store keeps its own JSON document
+    // beside its journal, and writes `path` through them
+    const nativePath = opts.custom ? path.join(opts.historyDir, `${path.basename(this.path)}.data.json`) : this.path;
     this.#native = new NativeStore(binding, {
-      path: this.path,
+      path: nativePath,
       historyDir: opts.historyDir,
       backupDir: opts.backup.directory,
       maxBackups: opts.backup.maxBackups,
@@ -291,9 +388,14 @@ class Store {
       durability: opts.durability,
       clearInvalidConfig: Boolean(opts.clearInvalidConfig),
       compact: opts.compact,
+      ...opts.crypto,
       historyMax: opts.historyMax,
       dotNotation: opts.accessPropertiesByDotNotation !== false,
     });
+    // the native store holds its own copy of the keys
+    if (opts.crypto.secretKey) opts.crypto.secretKey.fill(0);
+    if (opts.crypto.encryptionKey) opts.crypto.encryptionKey.fill(0);
+    opts.crypto = { legacy: Boolean(opts.crypto.encryptionKey), secretKeys: opts.crypto.secretKeys };
     this.#attach();
     // (another instance in this process or another process may hold changes
     // the file does not show yet: the state decides, not the file)
@@ -315,6 +417,8 @@ class Store {
         this.#native.begin();
         began = true;
       }
+      this.#opening = true;
+      if (opts.custom && this.#importSerialized(opts)) name = 'external-change';
       // conf: schema defaults (truthy ones) under `defaults`, for reset() and clear()
       if (opts.schema || opts.rootSchema) {
         const truthy = {};
@@ -331,15 +435,113 @@ class Store {
       if (this.#checkLoaded(opts)) name = 'sanitize';
       if (began) this.#native.commit(name);
     } catch (error) {
+      this.#opening = false;
       this.#abandon(began);
       throw error;
     }
+    this.#opening = false;
+    if (opts.custom) this.#exportSerialized(undefined, true);
     this.#startAutomaticBackups();
     if (opts.watch) this.#run(() => this.#native.watch());
     if (opts.slowOperationMs !== undefined) this.#native.setSlowThreshold(opts.slowOperationMs);
   }
 
   // -- internals -----------------------------------------------------------
+
+  #opening = false;
+  #exportGiven = undefined;
+
+  /** `storeHistory/<file>.serialized.json`: what the last export wrote. */
+  #markPath() {
+    return path.join(this.#opts.historyDir, `${path.basename(this.path)}.serialized.json`);
+  }
+
+  #readMark() {
+    try {
+      return JSON.parse(fs.readFileSync(this.#markPath(), 'utf8'));
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Custom `deserialize`: at open, the store file is read through it. When it
+   * holds what the store itself last wrote, the store's journal decides (it
+   * may hold later changes). Otherwise — a file conf or electron-store wrote,
+   * or an edit — its content replaces the store's as one history entry
+   * (reversible). A file `deserialize` cannot read throws as conf does, unless
+   * the store has its own copy of the data (then that is kept, the file is
+   * set aside as `<file>.corrupt-<ms>` and written again).
+   */
+  #importSerialized(opts) {
+    let text;
+    try {
+      text = fs.readFileSync(this.path, 'utf8');
+    } catch (error) {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    }
+    const mark = this.#readMark();
+    if (mark && mark.sha === sha256(text)) return false;
+    let value;
+    try {
+      value = opts.custom.deserialize(text);
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new TypeError(`Expected \`deserialize\` to return an object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+      }
+    } catch (error) {
+      const haveOwn = mark !== null || this.#native.size() > 0;
+      if (!haveOwn && !(opts.clearInvalidConfig && error && error.name === 'SyntaxError')) throw error;
+      const kept = `${this.path}.corrupt-${Date.now()}`;
+      try { fs.renameSync(this.path, kept); } catch {}
+      process.emitWarning(`tad-store: ${this.path} could not be read through \`deserialize\` (${error && error.message}); it was kept as ${kept} and ${haveOwn ? 'the store kept its own copy of the data' : 'the store started from defaults'}`, { code: 'TAD_STORE_QUARANTINED' });
+      return false;
+    }
+    if (sameJson(value, this.store)) return false;
+    const json = toJsonText('store', value);
+    this.#run(() => this.#native.replaceAll(json, 'external-change', true, this.#listFlags() | NativeStore.NO_SCHEMA), true);
+    return true;
+  }
+
+  /**
+   * Custom `serialize`: after every change the whole store is written through
+   * it (as conf does: a full serialize per change, on the calling thread),
+   * checked first — `deserialize(serialize(store))` must give the store back,
+   * or the file is not written. The store's own journal and document hold the
+   * change either way; a failed export is an 'error' event (E_SERIALIZE) and
+   * the next change writes the file again. `given`: the object passed to
+   * `store =` (serialized as it is when it equals the new state).
+   */
+  #exportSerialized(given, onlyIfStale = false) {
+    const custom = this.#opts.custom;
+    if (!custom || this.#opening || this.#closed || this.#core.report.readOnly) return;
+    const state = this.store;
+    if (onlyIfStale) {
+      const mark = this.#readMark();
+      const seq = JSON.parse(this.#native.status()).seq;
+      const exists = fs.existsSync(this.path);
+      if (exists ? (mark && mark.seq === seq) : Object.keys(state).length === 0) return;
+    }
+    try {
+      const value = given !== undefined && sameJson(given, state) ? given : state;
+      const text = custom.serialize(value);
+      if (typeof text !== 'string' && !Buffer.isBuffer(text)) throw new TypeError(`Expected \`serialize\` to return a string, got ${text === null ? 'null' : typeof text}`);
+      const back = custom.deserialize(typeof text === 'string' ? text : text.toString('utf8'));
+      if (!sameJson(back, state)) {
+        throw storeError('E_SERIALIZE', `tad-store: deserialize(serialize(store)) does not give the store back, so ${this.path} was not written (the change is kept in the store's journal)`);
+      }
+      writeFileAtomic(this.path, text, this.#opts.configFileMode);
+      const mark = JSON.stringify({ sha: sha256(typeof text === 'string' ? text : text.toString('utf8')), seq: JSON.parse(this.#native.status()).seq });
+      writeFileAtomic(this.#markPath(), mark, this.#opts.configFileMode);
+    } catch (error) {
+      const e = error && error.code === 'E_SERIALIZE' ? error : storeError('E_SERIALIZE', `tad-store: writing ${this.path} through \`serialize\` failed: ${error && error.message} (the change is kept in the store's journal)`, { cause: error });
+      if (this.events.listenerCount('error') > 0) {
+        try { this.events.emit('error', e); } catch (listenerError) { reportListenerError(this, listenerError); }
+      } else {
+        process.emitWarning(e.message, { code: 'TAD_STORE_SERIALIZE_ERROR' });
+      }
+    }
+  }
 
   /** Joins the JS side of the file's core (shared with the other instances on it). */
   #attach() {
@@ -598,6 +800,11 @@ class Store {
    * names (else paths as given).
    */
   #afterChange(entries, literal) {
+    if (this.#opts.custom) {
+      const given = this.#exportGiven;
+      this.#exportGiven = undefined;
+      this.#exportSerialized(given);
+    }
     const instances = [...this.#core.instances];
     for (const inst of instances) inst.#noteCritical(entries, literal);
     if (!this.#listening()) {
@@ -859,7 +1066,12 @@ class Store {
       throw new TypeError(`Expected the store to be an object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
     }
     const text = toJsonText('store', value);
-    this.#run(() => native.replaceAll(text, 'store', true, this.#listFlags()), true);
+    this.#exportGiven = value;
+    try {
+      this.#run(() => native.replaceAll(text, 'store', true, this.#listFlags()), true);
+    } finally {
+      this.#exportGiven = undefined;
+    }
   }
 
   /** Number of top-level items. */
@@ -927,6 +1139,26 @@ class Store {
    * an edit another program made to the file are applied, and change events
    * fire for what changed. A damaged file throws `E_CORRUPT` and is not applied.
    */
+  /**
+   * Re-encrypts everything the store wrote (document, journal, backups,
+   * migration snapshots, quarantined copies) under `newKey` (`secretKeys`
+   * stores: a Buffer of at least 16 bytes; `encryptionKey` stores: the new
+   * password). Atomic across a crash: until it completes the store opens with
+   * either key, and the next open finishes it (new key) or undoes it (old
+   * key). Returns `{ document, journalEntries, snapshots, quarantined,
+   * backups: { rotated, failed: [{ path, code, message }] } }`; backups it
+   * could not re-encrypt are left as they were and listed in `failed`.
+   */
+  rotateSecretKey(newKey) {
+    const native = this.#live();
+    const key = keyBytes(newKey, 'newKey', Boolean(this.#opts.crypto && this.#opts.crypto.legacy));
+    try {
+      return JSON.parse(native.rotateSecretKey(key));
+    } finally {
+      key.fill(0);
+    }
+  }
+
   reload() {
     const native = this.#live();
     this.#run(() => native.reload(), true);

@@ -929,20 +929,6 @@ test('odd number spellings in a loaded file are normalised like JSON.parse+strin
   tad.close();
 });
 
-test('unsupported options are refused with E_UNSUPPORTED', t => {
-  const fx = fixture(t);
-  const cases = [
-    { encryptionKey: 'secret' },
-    { serialize: (v) => JSON.stringify(v, null, 1) },
-    { deserialize: (t) => JSON.parse(t) },
-  ];
-  for (const extra of cases) {
-    const dir = fx.dir();
-    assert.throws(() => new Store({ cwd: dir, ...extra }), e => e.code === 'E_UNSUPPORTED' && !(e instanceof TypeError), Object.keys(extra)[0]);
-    assert.ok(!fs.existsSync(path.join(dir, 'config.json')), 'nothing written');
-  }
-});
-
 test('serialize: JSON.stringify / deserialize: JSON.parse (the seed\'s StoreManager options) are honoured natively', async t => {
   const fx = fixture(t);
   // the seed's StoreManager constructor options, as it passes them
@@ -967,9 +953,65 @@ test('serialize: JSON.stringify / deserialize: JSON.parse (the seed\'s StoreMana
   // a second instance asking for the default format is refused, naming the option
   assert.throws(() => new Store({ cwd: tadDir, name: 'tad-config', backups: false }), e => e.code === 'E_OPTION_CONFLICT' && /serialize/.test(e.message));
   again.close();
-  // other functions are refused, nothing written
+});
+
+test('custom serialize / deserialize: the file is written through them, checked, and read back as conf reads it', async t => {
+  const fx = fixture(t);
+  // a line format: `key=<JSON>` per top-level key
+  const serialize = v => Object.entries(v).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join('\n') + '\n';
+  const deserialize = text => Object.fromEntries(text.split('\n').filter(Boolean).map(l => [l.slice(0, l.indexOf('=')), JSON.parse(l.slice(l.indexOf('=') + 1))]));
   const dir = fx.dir();
-  assert.throws(() => new Store({ cwd: dir, serialize: v => JSON.stringify(v, null, 1) }), e => e.code === 'E_UNSUPPORTED');
-  assert.throws(() => new Store({ cwd: dir, deserialize: t => JSON.parse(t) }), e => e.code === 'E_UNSUPPORTED');
-  assert.ok(!fs.existsSync(path.join(dir, 'config.json')));
+  const s = new Store({ cwd: dir, serialize, deserialize, backups: false });
+  assert.ok(!fs.existsSync(s.path), 'an empty new store writes no file (as conf)');
+  s.set('theme', 'dark');
+  s.set({ list: [1, 'two'], nested: { a: { b: true } } });
+  s.delete('theme');
+  assert.equal(fs.readFileSync(s.path, 'utf8'), serialize(s.store), 'written on every change');
+  s.close();
+  // conf with the same functions reads it, and the reverse
+  const conf = new (require('conf'))({ cwd: dir, serialize, deserialize });
+  assert.deepEqual({ ...conf.store }, { list: [1, 'two'], nested: { a: { b: true } } });
+  conf.set('fromConf', 42);
+  const r = new Store({ cwd: dir, serialize, deserialize, backups: false });
+  assert.equal(r.get('fromConf'), 42, 'a file changed outside the store is taken at open');
+  const { entries } = await r.getHistorySummary();
+  assert.equal(entries[entries.length - 1].operation, 'external-change', 'as one history entry');
+  await r.rollbackToSeq(entries[entries.length - 1].seq - 1);
+  assert.equal(r.get('fromConf'), undefined, 'which can be undone');
+  assert.equal(fs.readFileSync(r.path, 'utf8'), serialize(r.store));
+  // a serializer that does not round-trip: the file is not written, the
+  // change is kept (journal), and the error is reported
+  const errors = [];
+  r.close();
+  let broken = false;
+  const lossy = v => (broken ? serialize({ ...v, extra: 1 }) : serialize(v));
+  const b = new Store({ cwd: dir, serialize: lossy, deserialize, backups: false });
+  b.events.on('error', e => errors.push(e));
+  broken = true;
+  const before = fs.readFileSync(b.path, 'utf8');
+  b.set('kept', 'yes');
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].code, 'E_SERIALIZE');
+  assert.equal(fs.readFileSync(b.path, 'utf8'), before, 'the file was not written');
+  assert.equal(b.get('kept'), 'yes');
+  broken = false;
+  b.set('next', 1);
+  assert.equal(fs.readFileSync(b.path, 'utf8'), serialize(b.store), 'the next change writes it again');
+  b.close();
+  const c = new Store({ cwd: dir, serialize, deserialize, backups: false });
+  assert.equal(c.get('kept'), 'yes');
+  // a file deserialize cannot read: the store keeps its own copy, the file is kept aside
+  c.close();
+  fs.writeFileSync(path.join(dir, 'config.json'), 'garbage without equals');
+  const w = captureWarnings(() => {
+    const d = new Store({ cwd: dir, serialize, deserialize: text => { if (!text.includes('=')) throw new SyntaxError('bad line'); return deserialize(text); }, backups: false });
+    assert.equal(d.get('kept'), 'yes');
+    d.close();
+  });
+  assert.ok(w.warnings.some(x => /corrupt-/.test(x.message)), 'reported');
+  assert.ok(fs.readdirSync(dir).some(f => f.startsWith('config.json.corrupt-')));
+  // combinations that would bypass encryption or the watcher are refused
+  assert.throws(() => new Store({ cwd: fx.dir(), serialize, deserialize, secretKeys: ['a'], secretKey: Buffer.alloc(32) }), { code: 'E_UNSUPPORTED' });
+  assert.throws(() => new Store({ cwd: fx.dir(), serialize, deserialize, watch: true }), { code: 'E_UNSUPPORTED' });
+  assert.throws(() => new Store({ cwd: fx.dir(), serialize: 'JSON' }), TypeError);
 });

@@ -33,6 +33,7 @@ class NativeStore {
   commit(name) { return this.#b.storeCommit(this.#h, name); }
   abort() { return this.#b.storeAbort(this.#h); }
   reload() { return this.#b.storeReload(this.#h); }
+  rotateSecretKey(key) { return this.#b.storeRotateSecretKey(this.#h, key); }
   watch() { return this.#b.storeWatch(this.#h); }
   handleId() { return this.#b.storeHandleId(this.#h); }
   performance() { return this.#b.storePerformance(this.#h); }

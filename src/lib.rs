@@ -343,6 +343,12 @@ pub struct BindingOptions {
     pub root_schema: Option<String>,
     /// Write the document as compact JSON (`serialize: JSON.stringify`).
     pub compact: Option<bool>,
+    /// `secretKeys`: dot paths whose values are encrypted at rest.
+    pub secret_keys: Option<Vec<String>>,
+    /// The key for `secretKeys` (at least 16 bytes).
+    pub secret_key: Option<Buffer>,
+    /// electron-store 8's `encryptionKey`, as bytes (a string as UTF-8).
+    pub encryption_key: Option<Buffer>,
 }
 
 fn store_options(o: BindingOptions) -> tad_store_core::Result<StoreOptions> {
@@ -360,6 +366,7 @@ fn store_options(o: BindingOptions) -> tad_store_core::Result<StoreOptions> {
     };
     s.clear_invalid_config = o.clear_invalid_config;
     s.compact = o.compact.unwrap_or(false);
+    s.codec = codec_of(&o, s.compact)?;
     s.history_max = o.history_max as usize;
     s.dot_notation = o.dot_notation;
     s.backup_dir = PathBuf::from(&o.backup_dir);
@@ -381,6 +388,82 @@ fn store_options(o: BindingOptions) -> tad_store_core::Result<StoreOptions> {
         s.schema = Some(Arc::new(Schema::new(props.as_ref(), root.as_ref())?));
     }
     Ok(s)
+}
+
+/// The codec for `secretKeys` + `secretKey`, or `encryptionKey`, or none.
+fn codec_of(
+    o: &BindingOptions,
+    compact: bool,
+) -> tad_store_core::Result<Arc<dyn tad_store_core::codec::Codec>> {
+    use tad_store_core::crypto::{LegacyCodec, SecretCodec};
+    let secrets = o.secret_keys.as_deref().unwrap_or_default();
+    match (&o.encryption_key, secrets.is_empty(), &o.secret_key) {
+        (Some(_), false, _) => Err(CoreError::Unsupported(
+            "`encryptionKey` encrypts the whole file already: leave `secretKeys` out, or use `secretKeys` with `secretKey` instead".into(),
+        )),
+        (Some(k), true, _) => Ok(Arc::new(LegacyCodec::new(k)?)),
+        (None, false, None) => Err(CoreError::SecretKey(format!(
+            "`secretKeys` ({}) needs `secretKey`: a Buffer of at least 16 bytes, or a function returning one (e.g. from Electron's safeStorage)",
+            secrets.join(", ")
+        ))),
+        (None, false, Some(k)) => {
+            let mut paths = Vec::with_capacity(secrets.len());
+            for name in secrets {
+                if name.is_empty() {
+                    return Err(CoreError::InvalidArgument(
+                        "`secretKeys` holds an empty key".into(),
+                    ));
+                }
+                paths.push(tad_store_core::path::segments(name, o.dot_notation)?);
+            }
+            Ok(Arc::new(SecretCodec::new(
+                paths,
+                secrets.to_vec(),
+                k,
+                !compact,
+            )?))
+        }
+        (None, true, _) => Ok(Arc::new(tad_store_core::codec::Plain)),
+    }
+}
+
+/// `rotateSecretKey(newKey)`: every file re-encrypted under `key`; a JSON
+/// report `{ document, journalEntries, snapshots, quarantined, backups:
+/// { rotated, failed: [{ path, code, message }] } }`.
+#[napi(catch_unwind)]
+pub fn store_rotate_secret_key(env: Env, h: u32, key: Buffer) -> R<String> {
+    let s = store(&env, h)?;
+    run(&env, "rotateSecretKey", || {
+        let r = s.core().rotate_key(&key)?;
+        let failed: Vec<String> = r
+            .failed
+            .iter()
+            .map(|(p, e)| {
+                let mut o = String::from("{\"path\":");
+                o.push_str(&json_str(&p.display().to_string()));
+                o.push_str(",\"code\":");
+                o.push_str(&json_str(e.code()));
+                o.push_str(",\"message\":");
+                o.push_str(&json_str(&e.to_string()));
+                o.push('}');
+                o
+            })
+            .collect();
+        Ok(format!(
+            "{{\"document\":true,\"journalEntries\":{},\"snapshots\":{},\"quarantined\":{},\"backups\":{{\"rotated\":{},\"failed\":[{}]}}}}",
+            r.journal_entries,
+            r.snapshots,
+            r.quarantined,
+            r.backups,
+            failed.join(",")
+        ))
+    })
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = Vec::new();
+    tad_store_core::value::write_string(&mut out, s);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Opens a `Store` instance on a file (the file's core is shared with the

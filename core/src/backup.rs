@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::codec::{Codec, Kind};
 use crate::error::{Error, Result};
-use crate::fs::{atomic_write, ensure_dir, FileSystem};
+use crate::fs::{atomic_write, FileSystem};
 use crate::history::iso;
 use crate::value::{parse, sha256_hex, write_string, Value};
 
@@ -131,7 +131,7 @@ pub fn create(
     mode: u32,
     keep: usize,
 ) -> Result<Info> {
-    ensure_dir(fs, dir)?;
+    crate::fs::ensure_private_dir(fs, dir)?;
     // strictly after the newest backup, so "newest first" is never a tie
     let newest = list(fs, codec, dir, Some(src.original_file))?
         .first()
@@ -398,6 +398,74 @@ pub fn read_verified(fs: &dyn FileSystem, codec: &dyn Codec, path: &Path) -> Res
         return Err(corrupt("is not a JSON object".into()));
     }
     Ok((v, meta))
+}
+
+/// What re-encrypting a directory of backups did.
+#[derive(Debug, Default)]
+pub struct Reencoded {
+    pub rotated: usize,
+    /// Backups that could not be re-encrypted (left as they were), and why.
+    pub failed: Vec<(PathBuf, Error)>,
+}
+
+/// Re-encodes every backup of `original` in `dir` (and its metadata) from
+/// `old` to `new` in place, each file replaced atomically: the content first,
+/// then the metadata with the content's new hash. (A crash between the two
+/// leaves a backup whose recorded hash is stale; the key rotation that called
+/// this is then unfinished and does it again at the next open.) Backups whose
+/// metadata is sealed under a key `old` does not hold are reported.
+pub fn reencode_all(
+    fs: &dyn FileSystem,
+    old: &dyn Codec,
+    new: &dyn Codec,
+    dir: &Path,
+    original: &str,
+    mode: u32,
+) -> Reencoded {
+    let mut out = Reencoded::default();
+    let names = match fs.read_dir(dir) {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return out,
+        Err(e) => {
+            out.failed
+                .push((dir.to_path_buf(), Error::io("list backups in", dir)(e)));
+            return out;
+        }
+    };
+    for name in names {
+        if !is_backup_name(&name) {
+            continue;
+        }
+        let path = dir.join(&name);
+        let mpath = meta_path(&path);
+        let one = || -> Result<bool> {
+            let Ok(meta_stored) = fs.read(&mpath) else {
+                return Ok(false);
+            };
+            let meta_plain = old.decode(Kind::BackupMeta, &meta_stored)?;
+            let Some(mut meta) = Meta::from_json(&meta_plain) else {
+                return Ok(false);
+            };
+            if meta.original_file != original {
+                return Ok(false);
+            }
+            let stored = fs.read(&path).map_err(Error::io("read backup", &path))?;
+            let plain = old.decode(Kind::Backup, &stored)?;
+            let again = new.encode(Kind::Backup, Cow::Borrowed(&plain))?;
+            atomic_write(fs, &path, &again, mode)?;
+            meta.hash = sha256_hex(&again);
+            meta.size = again.len() as u64;
+            let meta_again = new.encode(Kind::BackupMeta, Cow::Owned(meta.to_json()))?;
+            atomic_write(fs, &mpath, &meta_again, mode)?;
+            Ok(true)
+        };
+        match one() {
+            Ok(true) => out.rotated += 1,
+            Ok(false) => {}
+            Err(e) => out.failed.push((path, e)),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

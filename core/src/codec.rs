@@ -23,6 +23,12 @@ pub enum Kind {
     Backup,
     /// A backup's `.meta.json`.
     BackupMeta,
+    /// A copy of damaged or refused bytes kept aside (`.corrupt-`, `.invalid-`,
+    /// `.damaged-`): encrypting codecs seal it whole, since what it holds
+    /// cannot be parsed to find the secrets in it.
+    Quarantine,
+    /// A key sealed for a key rotation (`crypto::RekeyRecord`).
+    KeyRecord,
 }
 
 /// Turns plain bytes into stored bytes and back.
@@ -30,7 +36,19 @@ pub trait Codec: Send + Sync + 'static {
     fn encode<'a>(&self, kind: Kind, plain: Cow<'a, [u8]>) -> Result<Cow<'a, [u8]>>;
     fn decode<'a>(&self, kind: Kind, stored: &'a [u8]) -> Result<Cow<'a, [u8]>>;
     /// A name for conflict messages (two `Store`s on one file must agree).
-    fn name(&self) -> &str;
+    fn name(&self) -> String;
+    /// The public id of the key it writes with (encrypting codecs).
+    fn key_id(&self) -> Option<String> {
+        None
+    }
+    /// Something this codec would have encrypted was read in clear (a store
+    /// written before its key was given): everything should be re-encoded.
+    fn plain_seen(&self) -> bool {
+        false
+    }
+    fn clear_plain_seen(&self) {}
+    /// For downcasting (key rotation needs the concrete codec).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// Bytes are stored as they are.
@@ -42,11 +60,79 @@ impl Codec for Plain {
         Ok(plain)
     }
 
-    fn decode<'a>(&self, _kind: Kind, stored: &'a [u8]) -> Result<Cow<'a, [u8]>> {
+    fn decode<'a>(&self, kind: Kind, stored: &'a [u8]) -> Result<Cow<'a, [u8]>> {
+        // an encrypted store opened without its key: refuse, never "repair"
+        if kind == Kind::JournalLine && stored.starts_with(crate::crypto::SEALED.as_bytes()) {
+            return Err(crate::error::Error::SecretKey(
+                "this store is encrypted (its journal is sealed): open it with `secretKeys` and `secretKey`, or with `encryptionKey`, as it was written".into(),
+            ));
+        }
         Ok(Cow::Borrowed(stored))
     }
 
-    fn name(&self) -> &str {
-        "plain"
+    fn name(&self) -> String {
+        "plain".into()
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// A codec that can be replaced while the store is open (a key rotation):
+/// every holder of the `Arc` sees the new one at once.
+pub struct Swap {
+    inner: std::sync::RwLock<std::sync::Arc<dyn Codec>>,
+}
+
+impl Swap {
+    pub fn new(codec: std::sync::Arc<dyn Codec>) -> Swap {
+        Swap {
+            inner: std::sync::RwLock::new(codec),
+        }
+    }
+
+    pub fn get(&self) -> std::sync::Arc<dyn Codec> {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set(&self, codec: std::sync::Arc<dyn Codec>) {
+        *self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = codec;
+    }
+}
+
+impl Codec for Swap {
+    fn encode<'a>(&self, kind: Kind, plain: Cow<'a, [u8]>) -> Result<Cow<'a, [u8]>> {
+        self.get().encode(kind, plain)
+    }
+
+    fn decode<'a>(&self, kind: Kind, stored: &'a [u8]) -> Result<Cow<'a, [u8]>> {
+        self.get().decode(kind, stored)
+    }
+
+    fn name(&self) -> String {
+        self.get().name()
+    }
+
+    fn key_id(&self) -> Option<String> {
+        self.get().key_id()
+    }
+
+    fn plain_seen(&self) -> bool {
+        self.get().plain_seen()
+    }
+
+    fn clear_plain_seen(&self) {
+        self.get().clear_plain_seen()
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

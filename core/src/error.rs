@@ -88,6 +88,11 @@ pub enum Error {
     #[error("{0}")]
     Transaction(String),
 
+    /// The key for `secretKeys` / `encryptionKey` is missing, wrong, or cannot
+    /// decrypt what the store holds (never a silently wrong value).
+    #[error("{0}")]
+    SecretKey(String),
+
     /// A bug: a panic was caught, or an invariant did not hold. The store stays
     /// usable (or was closed cleanly); the message says what happened.
     #[error("tad-store internal error: {0}")]
@@ -156,6 +161,7 @@ impl Error {
             Error::BackupCorrupt(_) => "E_BACKUP_CORRUPT",
             Error::Schema(_) => "E_SCHEMA",
             Error::Transaction(_) => "E_TRANSACTION",
+            Error::SecretKey(_) => "E_SECRET_KEY",
             Error::Internal(_) => "E_INTERNAL",
         }
     }
@@ -227,6 +233,7 @@ impl Error {
             Error::BackupCorrupt(m) => Error::BackupCorrupt(m.clone()),
             Error::Schema(m) => Error::Schema(m.clone()),
             Error::Transaction(m) => Error::Transaction(m.clone()),
+            Error::SecretKey(m) => Error::SecretKey(m.clone()),
             Error::Internal(m) => Error::Internal(m.clone()),
         }
     }

@@ -744,6 +744,14 @@ pub fn ensure_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
     }
 }
 
+/// `ensure_dir` for a directory only the store uses (`storeHistory/`,
+/// `backups/`, migration snapshots): created 0700, and an existing one with
+/// looser permissions is tightened to 0700.
+pub fn ensure_private_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    ensure_dir(fs, dir)?;
+    tighten_mode(fs, dir, 0o700)
+}
+
 /// Tightens a file's mode to `mode` if it has any permission bit beyond it.
 pub fn tighten_mode(fs: &dyn FileSystem, path: &Path, mode: u32) -> Result<()> {
     if cfg!(not(unix)) {

@@ -192,7 +192,9 @@ fn decode_line(codec: &dyn Codec, stored: &[u8]) -> Result<Entry> {
         hash_before: opt_str(m, "hashBefore"),
         hash_after: opt_str(m, "hashAfter"),
         prev: opt_str(m, "prev"),
-        line_hash: line_hash(stored),
+        // the chain is over the plain text, so re-encrypting the journal
+        // (a key rotation) keeps it
+        line_hash: line_hash(&plain),
     }))
 }
 
@@ -219,6 +221,9 @@ pub struct Scan {
     pub damaged: Option<String>,
     /// The chain after the valid prefix.
     pub tip: ChainTip,
+    /// A line could not be read with the key given (`E_SECRET_KEY`): nothing
+    /// is damaged, the scan stopped, and the caller must fail, not repair.
+    pub fatal: Option<Error>,
 }
 
 /// Parses journal bytes up to the first torn or damaged line. `tip` is where
@@ -266,6 +271,10 @@ pub fn scan_from(codec: &dyn Codec, bytes: &[u8], tip: ChainTip, base: u64) -> S
                 s.entries.push((off as u64, entry));
                 off += nl + 1;
                 s.good_len = off as u64;
+            }
+            Err(e @ Error::SecretKey(_)) => {
+                s.fatal = Some(e);
+                break;
             }
             Err(e) => {
                 s.damaged = Some(format!("unreadable line at byte {at}: {e}"));

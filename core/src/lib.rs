@@ -20,6 +20,7 @@
 
 pub mod backup;
 pub mod codec;
+pub mod crypto;
 pub mod doc;
 pub mod error;
 pub mod events;

@@ -27,12 +27,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::backup;
-use crate::codec::{Codec, Kind};
+use crate::codec::{Codec, Kind, Swap};
 use crate::doc::{Change, Document, PatchOp};
 use crate::error::{Error, Result};
 use crate::fs::{
-    atomic_write, atomic_write_with, ensure_dir, is_read_only_error, parent_of, read_if_exists,
-    remove_stale_temps, sync_dir, tighten_mode, write_new, FileHandle, FileSystem, ReplaceStep,
+    atomic_write, atomic_write_with, ensure_dir, ensure_private_dir, is_read_only_error, parent_of,
+    read_if_exists, remove_stale_temps, sync_dir, tighten_mode, write_new, FileHandle, FileSystem,
+    ReplaceStep,
 };
 use crate::journal::{
     encode_change, encode_checkpoint, now_ms, scan, scan_from, seal_line, ChainTip, ChangeRecord,
@@ -92,6 +93,19 @@ impl LogConfig {
     pub fn migration_dir(&self) -> PathBuf {
         self.history_dir.join("migrations")
     }
+}
+
+/// What re-encrypting a store's files did (`Log::reseal`).
+#[derive(Debug, Default)]
+pub struct Resealed {
+    /// Change entries in the journal, re-encrypted.
+    pub journal_entries: usize,
+    pub backups: usize,
+    pub snapshots: usize,
+    /// Quarantined copies (damaged or refused files kept aside).
+    pub quarantined: usize,
+    /// Files left as they were, and why.
+    pub failed: Vec<(PathBuf, Error)>,
 }
 
 /// What opening found.
@@ -245,6 +259,8 @@ fn read_document(cfg: &LogConfig) -> Result<FileRead> {
     let sha = sha256_hex(&raw);
     let plain = match cfg.codec.decode(Kind::Document, &raw) {
         Ok(p) => p,
+        // a wrong key is not damage: nothing may be repaired or set aside
+        Err(e @ Error::SecretKey(_)) => return Err(e),
         Err(e) => {
             return Ok(FileRead::Bad {
                 detail: format!("it cannot be decoded: {e}"),
@@ -422,7 +438,7 @@ impl Log {
             }
         }
         let mut read_only = false;
-        match ensure_dir(&*fs, &cfg.history_dir) {
+        match ensure_private_dir(&*fs, &cfg.history_dir) {
             Ok(()) => {}
             Err(Error::Io { source, .. }) if is_read_only_error(&source) => read_only = true,
             Err(e) => return Err(e),
@@ -572,7 +588,12 @@ impl Log {
             .cfg
             .journal_path()
             .with_extension(format!("damaged-{}", now_ms() as u64));
-        write_new(&*self.cfg.fs, &path, bytes, self.cfg.mode)
+        let sealed = self
+            .cfg
+            .codec
+            .encode(Kind::Quarantine, Cow::Borrowed(bytes))
+            .ok()?;
+        write_new(&*self.cfg.fs, &path, &sealed, self.cfg.mode)
             .ok()
             .map(|_| path)
     }
@@ -617,7 +638,10 @@ impl Log {
         } else {
             read_if_exists(fs, &cfg.journal_path())?.unwrap_or_default()
         };
-        let sc = scan(&*cfg.codec, &bytes);
+        let mut sc = scan(&*cfg.codec, &bytes);
+        if let Some(e) = sc.fatal.take() {
+            return Err(e);
+        }
         if let Some(d) = &sc.damaged {
             let kept = if writable {
                 self.keep_aside(&bytes)
@@ -776,7 +800,8 @@ impl Log {
                 }
                 if writable {
                     // keep the damaged bytes before anything replaces them
-                    write_new(fs, &q, &raw, cfg.mode)?;
+                    let sealed = cfg.codec.encode(Kind::Quarantine, Cow::Borrowed(&raw))?;
+                    write_new(fs, &q, &sealed, cfg.mode)?;
                     report.quarantined = Some(q);
                 }
                 match rebuilt {
@@ -935,24 +960,22 @@ impl Log {
         let mut tip = self.tip.clone();
         for (e, hash_after) in entries {
             seq += 1;
-            let line = seal_line(
-                &*self.cfg.codec,
-                encode_change(&Encoded {
-                    seq,
-                    ts: e.ts,
-                    op: e.op,
-                    keys: e.keys,
-                    change: e.change,
-                    reversible: e.reversible,
-                    hash_before: &hash,
-                    hash_after,
-                    prev: tip.line.as_deref(),
-                }),
-            )?;
+            let plain = encode_change(&Encoded {
+                seq,
+                ts: e.ts,
+                op: e.op,
+                keys: e.keys,
+                change: e.change,
+                reversible: e.reversible,
+                hash_before: &hash,
+                hash_after,
+                prev: tip.line.as_deref(),
+            });
             tip = ChainTip {
                 seq: Some(seq),
-                line: Some(crate::journal::line_hash(&line)),
+                line: Some(crate::journal::line_hash(&plain)),
             };
+            let line = seal_line(&*self.cfg.codec, plain)?;
             lines.push((buf.len() as u64, Some(seq)));
             buf.extend_from_slice(&line);
             hash = hash_after.clone();
@@ -1046,7 +1069,10 @@ impl Log {
             .journal()?
             .read_at(start, (len - start) as usize)
             .map_err(Error::io("read journal", &path))?;
-        let sc = scan_from(&*self.cfg.codec, &bytes, self.tip.clone(), start);
+        let mut sc = scan_from(&*self.cfg.codec, &bytes, self.tip.clone(), start);
+        if let Some(e) = sc.fatal.take() {
+            return Err(e);
+        }
         // every change line first, checked in one run over the replica
         let changes: Vec<&ChangeRecord> = sc
             .entries
@@ -1142,7 +1168,10 @@ impl Log {
         let bytes = j
             .read_at(0, len as usize)
             .map_err(Error::io("read journal", &path))?;
-        let sc = scan(&*self.cfg.codec, &bytes);
+        let mut sc = scan(&*self.cfg.codec, &bytes);
+        if let Some(e) = sc.fatal.take() {
+            return Err(e);
+        }
         let known = self.tip.clone();
         let pos = sc.entries.iter().position(|(_, e)| match e {
             Entry::Change(c) => {
@@ -1465,10 +1494,110 @@ impl Log {
         }
     }
 
+    /// Re-encodes every file of the store with `to` (a key rotation, or
+    /// encrypting a store first opened with a key): the journal (replaced
+    /// atomically; its hash chain is over the plain lines, so it holds), the
+    /// document (written again, with a checkpoint), backups, migration
+    /// snapshots and quarantined copies. `cell` is the store's codec: it reads
+    /// with the old key(s) until the journal is replaced, then writes with
+    /// `to`. The lock must be held and the log caught up. Backups and copies
+    /// that cannot be re-encoded are left as they are and reported.
+    pub fn reseal(&mut self, cell: &Swap, to: Arc<dyn Codec>) -> Result<Resealed> {
+        if self.read_only() {
+            return Err(self.read_only_error());
+        }
+        let old = cell.get();
+        let fs = self.cfg.fs.clone();
+        let mode = self.cfg.mode;
+        let path = self.cfg.journal_path();
+        let len = self.len;
+        let bytes = self
+            .journal()?
+            .read_at(0, len as usize)
+            .map_err(Error::io("read journal", &path))?;
+        let stored: Vec<&[u8]> = bytes
+            .split(|&b| b == b'\n')
+            .take(bytes.iter().filter(|&&b| b == b'\n').count())
+            .collect();
+        if stored.len() != self.lines.len() {
+            return Err(Error::Internal(format!(
+                "the journal holds {} lines where {} were known; nothing was re-encrypted",
+                stored.len(),
+                self.lines.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
+        let mut lines = Vec::with_capacity(self.lines.len());
+        let mut report = Resealed::default();
+        for (line, &(_, seq)) in stored.iter().zip(&self.lines) {
+            let plain = old.decode(Kind::JournalLine, line)?;
+            let again = seal_line(&*to, plain.into_owned())?;
+            lines.push((out.len() as u64, seq));
+            out.extend_from_slice(&again);
+            report.journal_entries += usize::from(seq.is_some());
+        }
+        crate::testing::point("reseal.journal");
+        atomic_write(&*fs, &path, &out, mode)?;
+        self.journal = None;
+        self.journal()?;
+        self.len = out.len() as u64;
+        self.lines = lines;
+        cell.set(to.clone());
+        crate::testing::point("reseal.document");
+        self.file.merkle = None;
+        self.write_document()?;
+        crate::testing::point("reseal.backups");
+        let name = self.cfg.file_name();
+        let b = backup::reencode_all(&*fs, &*old, &*to, &self.cfg.backup_dir, &name, mode);
+        let m = backup::reencode_all(&*fs, &*old, &*to, &self.cfg.migration_dir(), &name, mode);
+        report.backups = b.rotated;
+        report.snapshots = m.rotated;
+        report.failed.extend(b.failed);
+        report.failed.extend(m.failed);
+        // copies kept aside: `<file>.corrupt-*` beside the document,
+        // `<file>.invalid-*` and `<file>.damaged-*` beside the journal
+        let doc_dir = parent_of(&self.cfg.doc_path).to_path_buf();
+        let spots = [
+            (doc_dir, format!("{name}.corrupt-")),
+            (self.cfg.history_dir.clone(), format!("{name}.invalid-")),
+            (self.cfg.history_dir.clone(), format!("{name}.damaged-")),
+        ];
+        for (dir, prefix) in spots {
+            let Ok(names) = fs.read_dir(&dir) else {
+                continue;
+            };
+            for n in names.into_iter().filter(|n| n.starts_with(&prefix)) {
+                let p = dir.join(&n);
+                let one = || -> Result<()> {
+                    let stored = fs.read(&p).map_err(Error::io("read", &p))?;
+                    let plain = old.decode(Kind::Quarantine, &stored)?;
+                    let again = to.encode(Kind::Quarantine, Cow::Borrowed(&plain))?;
+                    atomic_write(&*fs, &p, &again, mode)
+                };
+                match one() {
+                    Ok(()) => report.quarantined += 1,
+                    Err(e) => report.failed.push((p, e)),
+                }
+            }
+        }
+        Ok(report)
+    }
+
     /// The journal's change entries as stored now (history reads).
     pub fn read_history(&self) -> Result<Vec<ChangeRecord>> {
         let bytes = read_if_exists(&*self.cfg.fs, &self.cfg.journal_path())?.unwrap_or_default();
-        Ok(crate::journal::changes(&*self.cfg.codec, &bytes))
+        let mut sc = scan(&*self.cfg.codec, &bytes);
+        if let Some(e) = sc.fatal.take() {
+            return Err(e);
+        }
+        Ok(sc
+            .entries
+            .into_iter()
+            .filter_map(|(_, e)| match e {
+                Entry::Change(c) => Some(c),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Reloads the whole state from disk (lock held): the document file and

@@ -111,11 +111,15 @@ fn check_shared(opts: &StoreOptions, core: &Core) -> Result<()> {
         return conflict("serialize", name(opts.compact), name(have.compact));
     }
     if opts.codec.name() != have.codec.name() {
-        return conflict(
-            "encryption",
-            opts.codec.name().to_string(),
-            have.codec.name().to_string(),
-        );
+        return conflict("encryption", opts.codec.name(), have.codec.name());
+    }
+    if let (Some(mine), Some(theirs)) = (opts.codec.key_id(), have.codec.key_id()) {
+        if mine != theirs {
+            return Err(Error::SecretKey(format!(
+                "{} is already open in this process with another key (key id {theirs}; this Store gives key id {mine})",
+                have.doc_path.display()
+            )));
+        }
     }
     Ok(())
 }

@@ -28,14 +28,15 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::backup;
-use crate::codec::{Codec, Kind, Plain};
+use crate::codec::{Codec, Kind, Plain, Swap};
+use crate::crypto::{self, RekeyRecord};
 use crate::doc::{Change, Document};
 use crate::error::{Error, Result};
 use crate::events::{Event, Origin, Sink};
 use crate::fs::{read_if_exists, FileSystem, RealFs};
 use crate::history::{self, Target};
 use crate::journal::{now_ms, ChangeRecord};
-use crate::log::{Log, LogConfig, NewEntry, OpenReport};
+use crate::log::{Log, LogConfig, NewEntry, OpenReport, Resealed};
 use crate::ops::{top_level_diff, touched_keys, KeyChange, Op};
 use crate::schema::Schema;
 use crate::value::{hex, merkle, sha256_hex, Value};
@@ -258,6 +259,8 @@ pub struct Core {
     watching: Mutex<WatchSet>,
     /// The journal length the log knows (for the watcher's lock-free look).
     journal_len: std::sync::atomic::AtomicU64,
+    /// The codec every file goes through (`cfg.codec` is this cell).
+    cell: Arc<Swap>,
 }
 
 #[derive(Default)]
@@ -294,7 +297,20 @@ static NEXT_CORE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64
 impl Core {
     /// Opens the store file: the log (lock, recovery, replay) and the live
     /// document. The writer starts on the first change.
-    pub fn open(cfg: LogConfig) -> Result<Arc<Core>> {
+    pub fn open(mut cfg: LogConfig) -> Result<Arc<Core>> {
+        // the codec can be swapped (a key rotation); while a rotation a crash
+        // interrupted is unfinished it reads with both keys
+        let given = cfg.codec.clone();
+        let cell = Arc::new(Swap::new(given.clone()));
+        let rekey = crypto::rekey_path(&cfg.history_dir, &cfg.file_name());
+        let record = match read_if_exists(&*cfg.fs, &rekey)? {
+            Some(b) => Some(RekeyRecord::from_json(&b)?),
+            None => None,
+        };
+        if let Some(r) = &record {
+            cell.set(r.reader(&*given)?);
+        }
+        cfg.codec = cell.clone();
         let (log, report) = Log::open(cfg.clone())?;
         let read_only = log.read_only();
         let queue = Queue {
@@ -333,11 +349,76 @@ impl Core {
             id: NEXT_CORE_ID.fetch_add(1, Ordering::Relaxed),
             watching: Mutex::new(WatchSet::default()),
             journal_len: std::sync::atomic::AtomicU64::new(0),
+            cell,
         });
+        // finish (or undo) an interrupted key rotation, or encrypt what a
+        // store opened with a key for the first time holds in clear
+        if !core.read_only
+            && (record.is_some() || (given.key_id().is_some() && core.cell.plain_seen()))
+        {
+            core.reseal(given, false)?;
+        }
         if needs_writer {
             core.start_writer()?;
         }
         Ok(core)
+    }
+
+    /// Re-encrypts every file of the store under `key` (`rotateSecretKey`):
+    /// see `Log::reseal`. Atomic across a crash: a record holding each key
+    /// sealed under the other is written first and removed last, so the
+    /// store opens with either key and the next open finishes the rotation
+    /// (new key) or undoes it (old key).
+    pub fn rotate_key(&self, key: &[u8]) -> Result<Resealed> {
+        if self.read_only {
+            return Err(Error::ReadOnly(format!(
+                "{} is open read-only: its key cannot be rotated",
+                self.cfg.doc_path.display()
+            )));
+        }
+        if self.in_txn() {
+            return Err(Error::Transaction(
+                "rotateSecretKey cannot run inside a transaction".into(),
+            ));
+        }
+        let to = crypto::rekeyed(&*self.cell.get(), key)?;
+        self.reseal(to, true)
+    }
+
+    fn reseal(&self, to: Arc<dyn Codec>, write_record: bool) -> Result<Resealed> {
+        let _backups = lock(&self.backup_lock);
+        self.flush()?;
+        self.catch_up_now(true)?;
+        let rekey = crypto::rekey_path(&self.cfg.history_dir, &self.cfg.file_name());
+        let fs = self.cfg.fs.clone();
+        let mut log = lock(&self.log);
+        let r = log.with_lock(|log| {
+            let remote = self.catch_up_rebased(log)?;
+            if write_record {
+                let rec = RekeyRecord::new(&*self.cell.get(), &*to)?;
+                crate::fs::atomic_write(&*fs, &rekey, &rec.to_json(), self.cfg.mode)?;
+            }
+            crate::testing::point("reseal.start");
+            let done = log.reseal(&self.cell, to.clone())?;
+            crate::testing::point("reseal.end");
+            match fs.remove_file(&rekey) {
+                Ok(()) => crate::fs::sync_dir(&*fs, &self.cfg.history_dir)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("remove", &rekey)(e)),
+            }
+            self.cell.clear_plain_seen();
+            Ok((done, remote))
+        });
+        self.sync_counters(&log);
+        drop(log);
+        let (done, remote) = r?;
+        if !remote.is_empty() {
+            self.emit(Event::Changed {
+                origin: Origin::Remote,
+                changes: remote,
+            });
+        }
+        Ok(done)
     }
 
     /// A number unique to this open file in this process.
@@ -1431,7 +1512,12 @@ impl Core {
             self.cfg.file_name(),
             now_ms() as u64
         ));
-        crate::fs::write_new(&*self.cfg.fs, &path, bytes, self.cfg.mode)
+        let sealed = self
+            .cfg
+            .codec
+            .encode(Kind::Quarantine, std::borrow::Cow::Borrowed(bytes))
+            .ok()?;
+        crate::fs::write_new(&*self.cfg.fs, &path, &sealed, self.cfg.mode)
             .ok()
             .map(|_| path)
     }
