@@ -305,6 +305,10 @@ class Store {
       process.emitWarning(`tad-store: the store file ${this.path} was damaged; it was kept as ${report.quarantined} and ${how}`, { code: 'TAD_STORE_QUARANTINED' });
       process.nextTick(() => this.events.emit('recovered', { ...report }));
     }
+    if (report.invalidUtf8 && !this.#core.utf8Warned) {
+      this.#core.utf8Warned = true;
+      process.emitWarning(`tad-store: the store file ${this.path} holds bytes that are not UTF-8 (saved in another encoding?); they read as U+FFFD, as electron-store reads them, and the file is left as it is until the next change`, { code: 'TAD_STORE_INVALID_UTF8' });
+    }
     // Opening is one transaction: defaults, migrations and the check of the
     // loaded data are written as one change, or not at all.
     let name = 'defaults';
