@@ -8,7 +8,7 @@ const { isDeepStrictEqual } = require('node:util');
 const binding = require('./binding.js');
 const NativeStore = require('./lib/native.js');
 const { storeError, closedError } = require('./lib/errors.js');
-const { checkValueType, toJsonText, segmentsOf, related } = require('./lib/values.js');
+const { checkValueType, toJsonText, segmentsOf, setPath, related } = require('./lib/values.js');
 const migrationsLib = require('./lib/migrations.js');
 
 const MIGRATION_KEY = '__internal__.migrations.version';
@@ -837,8 +837,14 @@ class Store {
   /** Deletes everything but `defaults` (and the internal migration state), as one change. */
   clear() {
     const native = this.#live();
+    // conf empties the store, then reset()s each default key — a `set(key)`,
+    // so with dot notation a default named 'a.b' lands at a → b
+    const dot = this.#opts.accessPropertiesByDotNotation !== false;
     const fresh = {};
-    for (const [k, v] of Object.entries(this.#defaults)) if (v !== undefined && v !== null) fresh[k] = v;
+    for (const [k, v] of Object.entries(this.#defaults)) {
+      if (v === undefined || v === null) continue;
+      setPath(fresh, segmentsOf(k, dot), JSON.parse(toJsonText(k, v, this.#propertyName(k, v))));
+    }
     const text = toJsonText('defaults', fresh);
     this.#run(() => native.replaceAll(text, 'clear', true, this.#listFlags()), true);
   }

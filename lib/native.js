@@ -97,4 +97,3 @@ NativeStore.NO_SCHEMA = 4;
 NativeStore.VALUES = 8;
 
 module.exports = NativeStore;
-module.exports.nativeKey = nativeKey;
