@@ -105,8 +105,11 @@ export declare function storeHistory(h: number): Promise<string>
 /** Whether the file's watcher runs. */
 export declare function storeIsWatching(h: number): R<boolean>
 
-/** Top-level keys in insertion order. */
-export declare function storeKeys(h: number): R<Array<string>>
+/**
+ * Top-level keys in insertion order, as a JSON array (keys may hold
+ * unpaired surrogates, which only JSON text carries exactly).
+ */
+export declare function storeKeys(h: number): R<string>
 
 /** Resolves to the backups as JSON, newest first. */
 export declare function storeListBackups(h: number): Promise<string>

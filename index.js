@@ -8,7 +8,7 @@ const { isDeepStrictEqual } = require('node:util');
 const binding = require('./binding.js');
 const NativeStore = require('./lib/native.js');
 const { storeError, closedError } = require('./lib/errors.js');
-const { checkValueType, toJsonText, segmentsOf, related } = require('./lib/values.js');
+const { checkValueType, toJsonText, segmentsOf, setPath, related } = require('./lib/values.js');
 const migrationsLib = require('./lib/migrations.js');
 
 const MIGRATION_KEY = '__internal__.migrations.version';
@@ -406,6 +406,10 @@ class Store {
       const how = report.recovered ? `it was ${report.recovered}` : 'the store started from defaults';
       process.emitWarning(`tad-store: the store file ${this.path} was damaged; it was kept as ${report.quarantined} and ${how}`, { code: 'TAD_STORE_QUARANTINED' });
       process.nextTick(() => this.events.emit('recovered', { ...report }));
+    }
+    if (report.invalidUtf8 && !this.#core.utf8Warned) {
+      this.#core.utf8Warned = true;
+      process.emitWarning(`tad-store: the store file ${this.path} holds bytes that are not UTF-8 (saved in another encoding?); they read as U+FFFD, as electron-store reads them, and the file is left as it is until the next change`, { code: 'TAD_STORE_INVALID_UTF8' });
     }
     // Opening is one transaction: defaults, migrations and the check of the
     // loaded data are written as one change, or not at all.
@@ -1040,8 +1044,14 @@ class Store {
   /** Deletes everything but `defaults` (and the internal migration state), as one change. */
   clear() {
     const native = this.#live();
+    // conf empties the store, then reset()s each default key — a `set(key)`,
+    // so with dot notation a default named 'a.b' lands at a → b
+    const dot = this.#opts.accessPropertiesByDotNotation !== false;
     const fresh = {};
-    for (const [k, v] of Object.entries(this.#defaults)) if (v !== undefined && v !== null) fresh[k] = v;
+    for (const [k, v] of Object.entries(this.#defaults)) {
+      if (v === undefined || v === null) continue;
+      setPath(fresh, segmentsOf(k, dot), JSON.parse(toJsonText(k, v, this.#propertyName(k, v))));
+    }
     const text = toJsonText('defaults', fresh);
     this.#run(() => native.replaceAll(text, 'clear', true, this.#listFlags()), true);
   }

@@ -394,6 +394,8 @@ test('hostile listeners: throwing non-errors and closing the store mid-dispatch 
 // Damaged files on open
 // ---------------------------------------------------------------------------
 
+// (invalid UTF-8 inside a string is not damage: it opens as electron-store
+// reads it, U+FFFD for each bad sequence — see differential.spec.js)
 const DAMAGED = [
   ['empty', Buffer.alloc(0)],
   ['truncated JSON', Buffer.from('{\n\t"a": {\n\t\t"b": 1,\n\t\t"c": [1, 2')],
@@ -402,7 +404,6 @@ const DAMAGED = [
   ['top-level array', Buffer.from('[\n\t1,\n\t2\n]')],
   ['top-level string', Buffer.from('"config"')],
   ['top-level null', Buffer.from('null')],
-  ['invalid UTF-8 inside a string', Buffer.concat([Buffer.from('{"a": "'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')])],
   ['trailing garbage', Buffer.from('{"a": 1}\n}garbage')],
   ['two documents', Buffer.from('{"a": 1}{"b": 2}')],
   ['NaN literal', Buffer.from('{"a": NaN}')],

@@ -9,6 +9,36 @@
  * them. `flags` are per call: NO_SCHEMA (while migrations run) and VALUES
  * (someone listens, so change lists carry old and new values).
  */
+// Keys cross to the native side as Node-API strings, which turn an unpaired
+// surrogate into U+FFFD (so 'k\ud800' and 'k\udc00' would be one key). Such
+// keys, and keys holding U+FDD0, are sent in the core's JS-string encoding
+// instead: an unpaired surrogate U+D800+n as U+FDD0 U+E000+n, U+FDD0 doubled
+// (see core/src/value.rs, `MARK`). Other keys are sent as they are.
+const NEEDS_ENCODING = /[\ud800-\udfff\ufdd0]/;
+
+function encodeString(s) {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const u = s.charCodeAt(i);
+    if (u === 0xfdd0) {
+      out += '\ufdd0\ufdd0';
+    } else if (u >= 0xd800 && u <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      out += s[i] + s[i + 1];
+      i++;
+    } else if (u >= 0xd800 && u <= 0xdfff) {
+      out += `\ufdd0${String.fromCharCode(0xe000 + (u - 0xd800))}`;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+/** `key` as the native side takes it (see above). */
+function nativeKey(key) {
+  return NEEDS_ENCODING.test(key) ? encodeString(key) : key;
+}
+
 class NativeStore {
   #b;
   #h;
@@ -21,10 +51,10 @@ class NativeStore {
   coreId() { return this.#b.storeCoreId(this.#h); }
   listen(callback) { return this.#b.storeListen(this.#h, callback); }
   openReport() { return this.#b.storeOpenReport(this.#h); }
-  get(key, flags) { return this.#b.storeGet(this.#h, flags, key); }
-  has(key, flags) { return this.#b.storeHas(this.#h, flags, key); }
-  set(key, json, wantOld, flags) { return this.#b.storeSet(this.#h, flags, key, json, wantOld); }
-  delete(key, wantOld, flags) { return this.#b.storeDelete(this.#h, flags, key, wantOld); }
+  get(key, flags) { return this.#b.storeGet(this.#h, flags, nativeKey(key)); }
+  has(key, flags) { return this.#b.storeHas(this.#h, flags, nativeKey(key)); }
+  set(key, json, wantOld, flags) { return this.#b.storeSet(this.#h, flags, nativeKey(key), json, wantOld); }
+  delete(key, wantOld, flags) { return this.#b.storeDelete(this.#h, flags, nativeKey(key), wantOld); }
   setMany(json, op, flags) { return this.#b.storeSetMany(this.#h, flags, json, op); }
   replaceAll(json, op, keepInternal, flags) { return this.#b.storeReplaceAll(this.#h, flags, json, op, keepInternal); }
   fillDefaults(json, flags) { return this.#b.storeFillDefaults(this.#h, flags, json); }
@@ -42,7 +72,7 @@ class NativeStore {
   isWatching() { return this.#b.storeIsWatching(this.#h); }
   toJson() { return this.#b.storeToJson(this.#h); }
   size() { return this.#b.storeSize(this.#h); }
-  keys() { return this.#b.storeKeys(this.#h); }
+  keys() { return JSON.parse(this.#b.storeKeys(this.#h)); }
   flushSync() { return this.#b.storeFlushSync(this.#h); }
   flush() { return this.#b.storeFlush(this.#h); }
   status() { return this.#b.storeStatus(this.#h); }

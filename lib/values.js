@@ -95,6 +95,24 @@ function segmentsOf(key, dotNotation) {
   return out;
 }
 
+const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);
+
+/**
+ * dot-prop 6's `set` on plain JS values (each missing or non-object step
+ * becomes `{}`); a path with a forbidden segment is ignored, as dot-prop does.
+ */
+function setPath(object, segs, value) {
+  if (segs.some(s => FORBIDDEN_SEGMENTS.has(s))) return;
+  let node = object;
+  for (let i = 0; i < segs.length; i++) {
+    const p = segs[i];
+    const child = node[p];
+    if (child === null || typeof child !== 'object') node[p] = {};
+    if (i === segs.length - 1) node[p] = value;
+    node = node[p];
+  }
+}
+
 /** True when one path is a prefix of the other (a change at one affects the other). */
 function related(a, b) {
   const n = Math.min(a.length, b.length);
@@ -102,4 +120,4 @@ function related(a, b) {
   return true;
 }
 
-module.exports = { checkValueType, toJsonText, segmentsOf, related };
+module.exports = { checkValueType, toJsonText, segmentsOf, setPath, related };

@@ -27,7 +27,9 @@ use tad_store_core::history::{iso, Target};
 use tad_store_core::journal::ChangeRecord;
 use tad_store_core::ops::KeyChange;
 use tad_store_core::schema::{self, Schema};
-use tad_store_core::value::{to_json, write_json, write_list, write_number, write_string, Value};
+use tad_store_core::value::{
+    display, encode, to_json, write_json, write_list, write_number, write_string, Value,
+};
 use tad_store_core::{
     registry, Call, Durability, Error as CoreError, Handle, Prepared, StoreOptions,
 };
@@ -47,9 +49,12 @@ type R<T> = napi::Result<T>;
 /// Builds the JS error for a core error: `Error` or `TypeError` with `code`,
 /// plus `cause` (the OS error) and `path` for I/O failures.
 fn error_object<'e>(env: &'e Env, e: &CoreError) -> R<Object<'e>> {
-    let message = e.to_string();
+    // keys in messages are in the JS-string encoding: shown as text
+    let message = display(&e.to_string()).into_owned();
     let raw = if e.is_type_error() {
         unsafe { JsTypeError::from(napi::Error::new(e.code(), message)).into_value(env.raw()) }
+    } else if e.is_range_error() {
+        unsafe { JsRangeError::from(napi::Error::new(e.code(), message)).into_value(env.raw()) }
     } else {
         unsafe { JsError::from(napi::Error::new(e.code(), message)).into_value(env.raw()) }
     };
@@ -530,8 +535,8 @@ pub fn store_open_report(env: Env, h: u32) -> R<String> {
     );
     out.extend_from_slice(
         format!(
-            ",\"replayed\":{},\"externalEdit\":{},\"missingFile\":{},\"readOnly\":{},\"tempsRemoved\":{},\"journalDamage\":",
-            r.replayed, r.external_edit, r.missing_file, r.read_only, r.temps_removed
+            ",\"replayed\":{},\"externalEdit\":{},\"missingFile\":{},\"readOnly\":{},\"tempsRemoved\":{},\"invalidUtf8\":{},\"journalDamage\":",
+            r.replayed, r.external_edit, r.missing_file, r.read_only, r.temps_removed, r.invalid_utf8
         )
         .as_bytes(),
     );
@@ -754,11 +759,12 @@ pub fn store_size(env: Env, h: u32) -> R<u32> {
     run(&env, "size", || Ok(s.size()? as u32))
 }
 
-/// Top-level keys in insertion order.
+/// Top-level keys in insertion order, as a JSON array (keys may hold
+/// unpaired surrogates, which only JSON text carries exactly).
 #[napi]
-pub fn store_keys(env: Env, h: u32) -> R<Vec<String>> {
+pub fn store_keys(env: Env, h: u32) -> R<String> {
     let s = store(&env, h)?;
-    run(&env, "keys", || s.keys())
+    run(&env, "keys", || Ok(strings_json(&s.keys()?)))
 }
 
 /// Blocks until every change so far is durable and in the document file.
@@ -881,7 +887,9 @@ pub fn store_create_backup(
 ) -> R<AsyncTask<Job>> {
     let s = store(&env, h)?;
     // the state now, written on a worker thread (or by close(), if sooner)
-    let id = run(&env, "backup", || s.queue_backup(&reason, only_if_changed))?;
+    let id = run(&env, "backup", || {
+        s.queue_backup(&encode(&reason), only_if_changed)
+    })?;
     Ok(Job::task(move || Ok(backup_json(s.run_queued_backup(id)?))))
 }
 
@@ -895,7 +903,9 @@ pub fn store_create_backup_sync(
 ) -> R<String> {
     let s = store(&env, h)?;
     run(&env, "backup", || {
-        Ok(backup_json(s.create_backup(&reason, only_if_changed)?))
+        Ok(backup_json(
+            s.create_backup(&encode(&reason), only_if_changed)?,
+        ))
     })
 }
 

@@ -9,11 +9,14 @@
 //! replaces intermediate objects, array elements are addressed by index, deleting
 //! an array element leaves `null` (a hole, as `JSON.stringify` writes it).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::path::{from_pointer, to_pointer};
-use crate::value::{is_array_index, write_json, write_string, Map, Str, Value};
+use crate::value::{
+    encode_utf16, is_array_index, utf16_len, utf16_units, write_json, write_string, Map, Str, Value,
+};
 
 /// One RFC 6902 operation. `pos` (an extra member, ignored by other RFC 6902
 /// tools) puts a re-added object key back at its original position so that an
@@ -125,6 +128,32 @@ impl Change {
     }
 }
 
+/// `value[seg]` for a JSON value, own data only (see [`Document::lookup`]).
+fn member<'a>(v: &'a Value, seg: &str) -> Option<Cow<'a, Value>> {
+    match v {
+        Value::Object(m) => m.get(seg).map(Cow::Borrowed),
+        Value::Array(a) => match is_array_index(seg) {
+            Some(i) => a.get(i as usize).map(Cow::Borrowed),
+            None if seg == "length" => Some(Cow::Owned(Value::Number(a.len() as f64))),
+            None => None,
+        },
+        Value::String(s) => {
+            if seg == "length" {
+                return Some(Cow::Owned(Value::Number(utf16_len(s) as f64)));
+            }
+            let i = is_array_index(seg)? as usize;
+            let unit = if s.is_ascii() {
+                s.get(i..i + 1).map(Str::from)?
+            } else {
+                let u = *utf16_units(s).get(i)?;
+                Str::from(encode_utf16(&[u]))
+            };
+            Some(Cow::Owned(Value::String(unit)))
+        }
+        _ => None,
+    }
+}
+
 /// Builds `{a: {b: value}}` for the remaining segments `[a, b]`.
 fn nest(rest: &[String], value: Value) -> Value {
     rest.iter().rev().fold(value, |acc, seg| {
@@ -185,9 +214,64 @@ impl Document {
         Some(node)
     }
 
-    /// dot-prop `has`.
+    /// electron-store's `get` (dot-prop 6: `object = object[segment]` at each
+    /// step): an object's own keys, an array's indices and its `length`, a
+    /// string's indices (one UTF-16 code unit each) and its `length`.
+    /// Inherited members (`toString`, `map`, `toFixed`…) read as absent, where
+    /// conf returns the prototype's function.
+    pub fn lookup<'s>(&self, segs: impl IntoIterator<Item = &'s str>) -> Option<Cow<'_, Value>> {
+        let mut node = Cow::Borrowed(&self.root);
+        for seg in segs {
+            node = match node {
+                Cow::Borrowed(v) => member(v, seg)?,
+                Cow::Owned(v) => Cow::Owned(member(&v, seg)?.into_owned()),
+            };
+        }
+        Some(node)
+    }
+
+    /// electron-store's `has` (dot-prop 6: `segment in object` while the value
+    /// is an object or an array): an array has its `length`, a string has
+    /// nothing (it is not an object). Inherited members are not had (conf:
+    /// `has('a.toString')` is true).
     pub fn has(&self, segs: &[String]) -> bool {
-        self.get(segs).is_some()
+        let mut node = &self.root;
+        for (i, seg) in segs.iter().enumerate() {
+            node = match node {
+                Value::Object(m) => match m.get(seg) {
+                    Some(c) => c,
+                    None => return false,
+                },
+                Value::Array(a) => match is_array_index(seg).and_then(|n| a.get(n as usize)) {
+                    Some(c) => c,
+                    // the length is a number: nothing is in it
+                    None => return seg == "length" && i + 1 == segs.len(),
+                },
+                _ => return false,
+            };
+        }
+        true
+    }
+
+    /// The first step of `segs` that names an array's `length` (where
+    /// electron-store's `set` throws `RangeError: Invalid array length`,
+    /// and its `delete` of it a `TypeError`), walking the existing values as
+    /// dot-prop's `set` does.
+    pub fn array_length_step(&self, segs: &[String]) -> Option<usize> {
+        let mut node = &self.root;
+        for (i, seg) in segs.iter().enumerate() {
+            node = match node {
+                Value::Object(m) => m.get(seg)?,
+                Value::Array(a) => {
+                    if seg == "length" {
+                        return Some(i);
+                    }
+                    a.get(is_array_index(seg)? as usize)?
+                }
+                _ => return None,
+            };
+        }
+        None
     }
 
     /// Computes the change `set(path, value)` would make (dot-prop `set`).
@@ -587,6 +671,63 @@ mod tests {
         let c = d.plan_set(&segments(k, true).unwrap(), v(val));
         d.apply(&c.patch).unwrap();
         c
+    }
+
+    #[test]
+    fn lookup_and_has_follow_dot_prop_on_arrays_and_strings() {
+        let d = doc(r#"{"list":[1,{"x":2}],"name":"a\ud83d\ude00\ud800","n":5,"o":{"length":7}}"#);
+        let get = |k: &str| {
+            d.lookup(segments(k, true).unwrap().iter().map(String::as_str))
+                .map(|v| String::from_utf8(to_json(&v, false)).unwrap())
+        };
+        let has = |k: &str| d.has(&segments(k, true).unwrap());
+        assert_eq!(get("list.length").as_deref(), Some("2"));
+        assert_eq!(get("list.1.x").as_deref(), Some("2"));
+        assert_eq!(get("name.length").as_deref(), Some("4"), "UTF-16 units");
+        assert_eq!(get("name.0").as_deref(), Some(r#""a""#));
+        assert_eq!(get("name.1").as_deref(), Some(r#""\ud83d""#), "half a pair");
+        assert_eq!(get("name.3").as_deref(), Some(r#""\ud800""#));
+        assert_eq!(get("name.3.length").as_deref(), Some("1"));
+        assert_eq!(get("name.4"), None);
+        assert_eq!(get("name.01"), None);
+        assert_eq!(get("o.length").as_deref(), Some("7"));
+        for absent in [
+            "list.2",
+            "list.length.x",
+            "list.map",
+            "n.toFixed",
+            "n.length",
+            "o.toString",
+        ] {
+            assert_eq!(get(absent), None, "{absent}");
+        }
+        assert!(has("list.length"));
+        assert!(has("list.0"));
+        assert!(!has("list.length.x"));
+        assert!(!has("list.2"));
+        assert!(has("name"));
+        assert!(
+            !has("name.length"),
+            "a string is not an object for dot-prop's has"
+        );
+        assert!(!has("name.0"));
+        assert!(has("o.length"));
+        assert_eq!(
+            d.array_length_step(&segments("list.length", true).unwrap()),
+            Some(1)
+        );
+        assert_eq!(
+            d.array_length_step(&segments("list.1.length", true).unwrap()),
+            None
+        );
+        assert_eq!(
+            d.array_length_step(&segments("o.length", true).unwrap()),
+            None
+        );
+        assert_eq!(
+            d.array_length_step(&segments("name.length", true).unwrap()),
+            None
+        );
     }
 
     #[test]

@@ -19,6 +19,11 @@ pub enum Error {
     #[error("{0}")]
     InvalidArgument(String),
 
+    /// A path that sets an array's `length` (a `RangeError` in JS, as
+    /// electron-store throws it).
+    #[error("{0}")]
+    InvalidLength(String),
+
     /// The store file exists but is not a valid JSON object.
     #[error("The store file {path} is damaged ({detail}). It was left untouched; fix or remove it, or open with `clearInvalidConfig: true` to start from defaults (the damaged file is then kept beside it as {quarantine})")]
     Corrupt {
@@ -143,7 +148,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::ForbiddenKey { .. } => "E_FORBIDDEN_KEY",
-            Error::InvalidArgument(_) => "E_INVALID_ARGUMENT",
+            Error::InvalidArgument(_) | Error::InvalidLength(_) => "E_INVALID_ARGUMENT",
             Error::Corrupt { .. } => "E_CORRUPT",
             Error::Io { source, .. } => match os_code(source) {
                 Some("ENOSPC") | Some("EDQUOT") => "E_NOSPC",
@@ -169,6 +174,11 @@ impl Error {
     /// Whether JS should see this as a `TypeError` (a bad argument).
     pub fn is_type_error(&self) -> bool {
         matches!(self, Error::ForbiddenKey { .. } | Error::InvalidArgument(_))
+    }
+
+    /// Whether JS should see this as a `RangeError`.
+    pub fn is_range_error(&self) -> bool {
+        matches!(self, Error::InvalidLength(_))
     }
 
     /// The OS error behind an I/O failure: `(code such as "ENOSPC", errno, message)`.
@@ -204,6 +214,7 @@ impl Error {
                 segment: segment.clone(),
             },
             Error::InvalidArgument(m) => Error::InvalidArgument(m.clone()),
+            Error::InvalidLength(m) => Error::InvalidLength(m.clone()),
             Error::Corrupt {
                 path,
                 detail,

@@ -162,10 +162,10 @@ impl Handle {
             if key.split('.').any(|s| FORBIDDEN_SEGMENTS.contains(&s)) {
                 self.segs(key)?; // reports the forbidden segment
             }
-            return core.read(|d| f(d.get_iter(key.split('.'))));
+            return core.read(|d| f(d.lookup(key.split('.')).as_deref()));
         }
         let segs = self.segs(key)?;
-        core.read(|d| f(d.get(&segs)))
+        core.read(|d| f(d.lookup(segs.iter().map(String::as_str)).as_deref()))
     }
 
     pub fn has(&self, key: &str) -> Result<bool> {

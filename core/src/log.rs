@@ -39,7 +39,7 @@ use crate::journal::{
     encode_change, encode_checkpoint, now_ms, scan, scan_from, seal_line, ChainTip, ChangeRecord,
     Checkpoint, Encoded, Entry,
 };
-use crate::value::{hex, merkle, parse, sha256_hex, to_json_sized, Value};
+use crate::value::{hex, merkle, parse_document, sha256_hex, to_json_sized, Value};
 
 /// How long a process waits for another one's lock before giving up with
 /// `E_LOCKED` (a holder only keeps it for one append or one document write).
@@ -127,6 +127,10 @@ pub struct OpenReport {
     pub read_only: bool,
     /// Temp files left by crashed processes that were removed.
     pub temps_removed: usize,
+    /// The store file held bytes that are not UTF-8 (say, saved by a Latin-1
+    /// editor): they were read as U+FFFD, as electron-store reads them, and the
+    /// file is left as it is until the next write.
+    pub invalid_utf8: bool,
 }
 
 /// The document file as the log last knew it.
@@ -245,6 +249,8 @@ enum FileRead {
         value: Value,
         sha: String,
         len: usize,
+        /// The bytes held invalid UTF-8 (decoded as U+FFFD, as Node does).
+        invalid_utf8: bool,
     },
     Bad {
         detail: String,
@@ -268,11 +274,12 @@ fn read_document(cfg: &LogConfig) -> Result<FileRead> {
             })
         }
     };
-    match parse(&plain) {
-        Ok(v) if v.as_object().is_some() => Ok(FileRead::Good {
+    match parse_document(&plain) {
+        Ok((v, invalid_utf8)) if v.as_object().is_some() => Ok(FileRead::Good {
             value: v,
             sha,
             len: raw.len(),
+            invalid_utf8,
         }),
         other => {
             let detail = match other {
@@ -695,7 +702,13 @@ impl Log {
         let mut write_now = false;
         let mut stop: Option<(u64, String)> = None;
         match found {
-            FileRead::Good { value, sha, len } => {
+            FileRead::Good {
+                value,
+                sha,
+                len,
+                invalid_utf8,
+            } => {
+                report.invalid_utf8 = invalid_utf8;
                 doc = Document::new(value)?;
                 file = FileState {
                     seq: None,

@@ -13,6 +13,22 @@ use crate::error::{Error, Result};
 use crate::schema::Schema;
 use crate::value::{depth, Map, Str, Value, MAX_DEPTH};
 
+/// dot-prop's `set` throws `RangeError: Invalid array length` on a path that
+/// names an array's `length` (it assigns `{}` to it on the way): refused the
+/// same way, before anything changes.
+fn check_set_path(doc: &Document, key: &str, segs: &[String]) -> Result<()> {
+    if !segs.iter().any(|s| s == "length") {
+        return Ok(());
+    }
+    match doc.array_length_step(segs) {
+        Some(i) => Err(Error::InvalidLength(format!(
+            "Cannot set `{key}`: `{}` is an array, and an array's `length` cannot be set (Invalid array length)",
+            segs[..i].join(".")
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The key `__internal__` (conf's migration state), kept by `clear()` and
 /// `store = ...`.
 pub const INTERNAL_KEY: &str = "__internal__";
@@ -69,12 +85,25 @@ impl Op {
     /// The change this operation makes to `doc` (empty when none).
     pub fn plan(&self, doc: &Document) -> Result<Change> {
         Ok(match self {
-            Op::Set { segs, value, .. } => doc.plan_set(segs, value.clone()),
-            Op::Delete { segs, .. } => doc.plan_delete(segs),
+            Op::Set { key, segs, value } => {
+                check_set_path(doc, key, segs)?;
+                doc.plan_set(segs, value.clone())
+            }
+            Op::Delete { key, segs } => {
+                if segs.last().is_some_and(|s| s == "length")
+                    && doc.array_length_step(segs) == Some(segs.len() - 1)
+                {
+                    return Err(Error::InvalidArgument(format!(
+                        "Cannot delete `{key}`: an array's `length` cannot be deleted"
+                    )));
+                }
+                doc.plan_delete(segs)
+            }
             Op::SetMany { entries } => {
                 let mut work = doc.clone();
                 let mut total = Change::default();
-                for (_, segs, v) in entries {
+                for (key, segs, v) in entries {
+                    check_set_path(&work, key, segs)?;
                     let c = work.plan_set(segs, v.clone());
                     if c.is_empty() {
                         continue;

@@ -14,7 +14,7 @@ use jsonschema::Validator;
 
 use crate::doc::Document;
 use crate::error::{Error, Result};
-use crate::value::{write_number, Map, Str, Value};
+use crate::value::{display, encode, write_number, Map, Str, Value};
 
 /// A JSON Schema as given in the options.
 pub type Json = serde_json::Value;
@@ -38,16 +38,12 @@ pub fn to_serde(v: &Value) -> serde_json::Value {
                     .unwrap_or(serde_json::Value::Null)
             }
         }
-        Value::String(s) => serde_json::Value::String(s.to_string()),
-        Value::LoneSurrogates(_) => {
-            let mut b = Vec::new();
-            crate::value::write_json(&mut b, v, false);
-            serde_json::from_slice(&b).unwrap_or(serde_json::Value::Null)
-        }
+        // (an unpaired surrogate is seen as U+FFFD: one character, as Ajv counts it)
+        Value::String(s) => serde_json::Value::String(display(s).into_owned()),
         Value::Array(a) => serde_json::Value::Array(a.iter().map(to_serde).collect()),
         Value::Object(m) => serde_json::Value::Object(
             m.iter()
-                .map(|(k, v)| (k.to_string(), to_serde(v)))
+                .map(|(k, v)| (display(k).into_owned(), to_serde(v)))
                 .collect(),
         ),
     }
@@ -59,12 +55,12 @@ pub fn from_serde(v: &serde_json::Value) -> Value {
         serde_json::Value::Null => Value::Null,
         serde_json::Value::Bool(b) => Value::Bool(*b),
         serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
-        serde_json::Value::String(s) => Value::String(Str::from(s.as_str())),
+        serde_json::Value::String(s) => Value::String(Str::from(encode(s).as_ref())),
         serde_json::Value::Array(a) => crate::value::array(a.iter().map(from_serde).collect()),
         serde_json::Value::Object(m) => {
             let mut out = Map::new();
             for (k, v) in m {
-                out.insert(Str::from(k.as_str()), from_serde(v));
+                out.insert(Str::from(encode(k).as_ref()), from_serde(v));
             }
             Value::Object(Arc::new(out))
         }

@@ -1416,7 +1416,10 @@ impl Core {
                             .decode(Kind::Document, &bytes)
                             .map_err(|e| e.to_string())
                             .and_then(|plain| {
-                                crate::value::parse(&plain).map_err(|e| e.to_string())
+                                // invalid UTF-8 reads as U+FFFD, as electron-store reads it
+                                crate::value::parse_document(&plain)
+                                    .map(|(v, _)| v)
+                                    .map_err(|e| e.to_string())
                             })
                             .and_then(|v| {
                                 if v.as_object().is_some() {
@@ -1844,6 +1847,9 @@ impl Core {
                 .decode(Kind::Document, &bytes)
                 .ok()
                 .map(|p| p.into_owned())
+                // a backup is read strictly: a file with invalid UTF-8 (read as
+                // U+FFFD) is backed up as the state it was read as
+                .filter(|p| std::str::from_utf8(p).is_ok())
         })();
         let plain = match from_file {
             Some(p) => p,

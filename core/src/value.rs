@@ -29,11 +29,9 @@ pub enum Value {
     Null,
     Bool(bool),
     Number(f64),
+    /// A string, in the JS-string encoding of [`MARK`] (so unpaired surrogates
+    /// are kept exactly).
     String(Str),
-    /// A string with unpaired UTF-16 surrogates (legal in JS, impossible in a Rust
-    /// `str`), kept losslessly as its `JSON.stringify` body (without the quotes,
-    /// surrogates written as `\udxxx`).
-    LoneSurrogates(Str),
     Array(Arc<Array>),
     Object(Arc<Map>),
 }
@@ -63,7 +61,6 @@ impl Value {
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Number(a), Value::Number(b)) => a == b || (a.is_nan() && b.is_nan()),
             (Value::String(a), Value::String(b)) => a == b,
-            (Value::LoneSurrogates(a), Value::LoneSurrogates(b)) => a == b,
             (Value::Array(a), Value::Array(b)) => {
                 Arc::ptr_eq(a, b)
                     || (a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.eq_exact(y)))
@@ -130,8 +127,9 @@ pub fn merkle(v: &Value) -> Hash {
             let mut h = Sha256::new();
             h.update(b"{");
             for (k, child) in m.iter() {
+                let k = wtf8(k);
                 h.update((k.len() as u64).to_le_bytes());
-                h.update(k.as_bytes());
+                h.update(&k);
                 feed(&mut h, child);
             }
             h.finalize().into()
@@ -398,10 +396,24 @@ impl std::fmt::Display for ParseError {
 }
 
 /// Parses JSON text with `JSON.parse` semantics (duplicate keys: last value wins
-/// at the first key's position; numbers are IEEE doubles). A leading UTF-8 BOM is
-/// skipped. Invalid UTF-8 is an error.
+/// at the first key's position; numbers are IEEE doubles; strings in the
+/// JS-string encoding, see [`MARK`]). A leading UTF-8 BOM is skipped. Invalid
+/// UTF-8 is an error: the store's own files (journal, backups) are never
+/// repaired silently. For the store file, see [`parse_document`].
 pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
     parse_nested(bytes, 0)
+}
+
+/// Parses the store file as electron-store reads it: `JSON.parse` of the bytes
+/// decoded the way Node's `buffer.toString('utf8')` does, where each maximal
+/// invalid subpart becomes U+FFFD (the WHATWG decoder; `from_utf8_lossy`
+/// implements the same rule). Returns the value and whether the bytes held
+/// invalid UTF-8 (a file saved by a Latin-1 editor, say).
+pub fn parse_document(bytes: &[u8]) -> Result<(Value, bool), ParseError> {
+    match std::str::from_utf8(bytes) {
+        Ok(_) => parse(bytes).map(|v| (v, false)),
+        Err(_) => parse(String::from_utf8_lossy(bytes).as_bytes()).map(|v| (v, true)),
+    }
 }
 
 /// `parse` for a value that will sit `depth` levels deep in a document: it may
@@ -603,24 +615,21 @@ impl<'a> Parser<'a> {
         Ok(n)
     }
 
-    /// A key: unpaired surrogates become U+FFFD (keys with them are not kept).
+    /// A key (the same encoding as string values: distinct JS keys stay distinct).
     fn string(&mut self) -> Result<Str, ParseError> {
-        Ok(match self.string_value()? {
-            Value::String(s) => s,
-            Value::LoneSurrogates(body) => {
-                let units = wtf_units(&body);
-                Str::from(String::from_utf16_lossy(&units))
-            }
-            _ => unreachable!(),
-        })
+        match self.string_value()? {
+            Value::String(s) => Ok(s),
+            _ => unreachable!("string_value returns strings"),
+        }
     }
 
+    /// A string, in the JS-string encoding (see [`MARK`]).
     fn string_value(&mut self) -> Result<Value, ParseError> {
         // at the opening quote
         self.i += 1;
         let start = self.i;
         let b = self.b;
-        // fast path: no escapes
+        // fast path: no escapes and no literal MARK (the text is taken as it is)
         loop {
             match b.get(self.i) {
                 None => return Err(self.err("unterminated string")),
@@ -631,26 +640,20 @@ impl<'a> Parser<'a> {
                     return Ok(Value::String(Str::from(s)));
                 }
                 Some(b'\\') => break,
+                Some(0xEF) if b[self.i..].starts_with(&MARK_UTF8) => break,
                 Some(&c) if c < 0x20 => return Err(self.err("control character in string")),
                 Some(_) => self.i += 1,
             }
         }
         let mut out: Vec<u8> = b[start..self.i].to_vec();
-        // positions in `out` where an unpaired surrogate stands (as U+FFFD)
-        let mut lone: Vec<(usize, u32)> = Vec::new();
         loop {
             match b.get(self.i) {
                 None => return Err(self.err("unterminated string")),
                 Some(b'"') => {
                     self.i += 1;
-                    // escapes only produce valid UTF-8
+                    // escapes and the encoding only produce valid UTF-8
                     let text = String::from_utf8(out).unwrap();
-                    if lone.is_empty() {
-                        return Ok(Value::String(Str::from(text)));
-                    }
-                    return Ok(Value::LoneSurrogates(Str::from(escape_with_surrogates(
-                        &text, &lone,
-                    ))));
+                    return Ok(Value::String(Str::from(text)));
                 }
                 Some(b'\\') => {
                     self.i += 1;
@@ -682,18 +685,17 @@ impl<'a> Parser<'a> {
                                     self.i = save;
                                 }
                             }
-                            // A lone surrogate cannot live in a Rust string: mark it.
-                            if (0xD800..0xE000).contains(&cp) {
-                                lone.push((out.len(), cp));
-                            }
-                            let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
-                            let mut buf = [0u8; 4];
-                            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                            push_unit_or_char(&mut out, cp);
                         }
                         _ => return Err(self.err("bad escape")),
                     }
                 }
                 Some(&c) if c < 0x20 => return Err(self.err("control character in string")),
+                Some(0xEF) if b[self.i..].starts_with(&MARK_UTF8) => {
+                    out.extend_from_slice(&MARK_UTF8);
+                    out.extend_from_slice(&MARK_UTF8);
+                    self.i += MARK_UTF8.len();
+                }
                 Some(&c) => {
                     out.push(c);
                     self.i += 1;
@@ -703,57 +705,165 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// The `JSON.stringify` body of `text` where the U+FFFD at each byte offset in
-/// `lone` stands for the unpaired surrogate given beside it.
-fn escape_with_surrogates(text: &str, lone: &[(usize, u32)]) -> String {
-    let mut out = Vec::with_capacity(text.len() + 8 * lone.len());
-    let mut last = 0;
-    for &(at, cp) in lone {
-        let mut piece = Vec::new();
-        write_string(&mut piece, &text[last..at]);
-        out.extend_from_slice(&piece[1..piece.len() - 1]);
-        out.extend_from_slice(format!("\\u{cp:04x}").as_bytes());
-        last = at + '\u{FFFD}'.len_utf8();
+// ---------------------------------------------------------------------------
+// JS strings
+// ---------------------------------------------------------------------------
+
+/// JS strings are UTF-16 and may hold unpaired surrogates (`'\ud800'` is a
+/// legal key and value; `JSON.stringify` writes it as `"\ud800"`), which a
+/// Rust `str` cannot. Every string of the tree — keys, values, path segments —
+/// is kept in one injective encoding into UTF-8: an unpaired surrogate
+/// U+D800+n becomes `MARK` followed by the private-use character U+E000+n, and
+/// a literal `MARK` is doubled. Any other text is stored as it is, so the
+/// common case costs nothing; [`write_string`] writes the JS string back
+/// (`\udxxx` escapes, as `JSON.stringify` does). `MARK` is U+FDD0, a
+/// noncharacter, "reserved for internal use" by Unicode.
+pub const MARK: char = '\u{FDD0}';
+const MARK_UTF8: [u8; 3] = [0xEF, 0xB7, 0x90];
+
+/// One UTF-16 code unit or code point of a JS string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsChar {
+    Char(char),
+    /// An unpaired surrogate (0xD800..=0xDFFF).
+    Lone(u16),
+}
+
+/// Appends a decoded code point or unpaired surrogate, encoded.
+fn push_unit_or_char(out: &mut Vec<u8>, cp: u32) {
+    let mut buf = [0u8; 4];
+    if (0xD800..0xE000).contains(&cp) {
+        out.extend_from_slice(&MARK_UTF8);
+        let pua = char::from_u32(0xE000 + (cp - 0xD800)).unwrap_or('\u{FFFD}');
+        out.extend_from_slice(pua.encode_utf8(&mut buf).as_bytes());
+        return;
     }
-    let mut piece = Vec::new();
-    write_string(&mut piece, &text[last..]);
-    out.extend_from_slice(&piece[1..piece.len() - 1]);
+    let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
+    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+    if ch == MARK {
+        out.extend_from_slice(&MARK_UTF8);
+    }
+}
+
+/// The JS string an encoded `str` stands for, as code points and unpaired
+/// surrogates.
+pub fn js_chars(s: &str) -> impl Iterator<Item = JsChar> + '_ {
+    let mut it = s.chars().peekable();
+    std::iter::from_fn(move || {
+        let c = it.next()?;
+        if c != MARK {
+            return Some(JsChar::Char(c));
+        }
+        match it.peek().copied() {
+            Some(MARK) => {
+                it.next();
+                Some(JsChar::Char(MARK))
+            }
+            Some(p @ '\u{E000}'..='\u{E7FF}') => {
+                it.next();
+                Some(JsChar::Lone(0xD800 + (p as u32 - 0xE000) as u16))
+            }
+            // not produced by the encoding; read as the character itself
+            _ => Some(JsChar::Char(MARK)),
+        }
+    })
+}
+
+/// Whether `s` holds no encoding at all (it is the JS string's own text).
+#[inline]
+pub fn is_plain(s: &str) -> bool {
+    !s.as_bytes().windows(3).any(|w| w == MARK_UTF8)
+}
+
+/// Encodes text that is valid Unicode (no surrogates possible): doubles `MARK`.
+pub fn encode(s: &str) -> std::borrow::Cow<'_, str> {
+    if is_plain(s) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 3);
+    for c in s.chars() {
+        out.push(c);
+        if c == MARK {
+            out.push(MARK);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Encodes UTF-16 code units (a JS string).
+pub fn encode_utf16(units: &[u16]) -> String {
+    let mut out = Vec::with_capacity(units.len());
+    for r in char::decode_utf16(units.iter().copied()) {
+        match r {
+            Ok(c) => push_unit_or_char(&mut out, c as u32),
+            Err(e) => push_unit_or_char(&mut out, e.unpaired_surrogate() as u32),
+        }
+    }
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// UTF-16 code units of a `LoneSurrogates` body.
-fn wtf_units(body: &str) -> Vec<u16> {
-    let quoted = format!("\"{body}\"");
-    // decode the JSON escapes by hand, keeping surrogates as they are
-    let mut units = Vec::new();
-    let b = quoted.as_bytes();
-    let mut i = 1;
-    while i < b.len() - 1 {
-        if b[i] == b'\\' {
-            let c = b[i + 1];
-            i += 2;
-            let u = match c {
-                b'u' => {
-                    let h = std::str::from_utf8(&b[i..i + 4]).unwrap_or("fffd");
-                    i += 4;
-                    u16::from_str_radix(h, 16).unwrap_or(0xFFFD)
-                }
-                b'n' => 10,
-                b'r' => 13,
-                b't' => 9,
-                b'b' => 8,
-                b'f' => 12,
-                other => other as u16,
-            };
-            units.push(u);
-        } else {
-            let ch = quoted[i..].chars().next().unwrap_or('\u{FFFD}');
-            let mut buf = [0u16; 2];
-            units.extend_from_slice(ch.encode_utf16(&mut buf));
-            i += ch.len_utf8();
+/// The UTF-16 code units of the JS string `s` stands for.
+pub fn utf16_units(s: &str) -> Vec<u16> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut buf = [0u16; 2];
+    for c in js_chars(s) {
+        match c {
+            JsChar::Char(c) => out.extend_from_slice(c.encode_utf16(&mut buf)),
+            JsChar::Lone(u) => out.push(u),
         }
     }
-    units
+    out
+}
+
+/// The JS string's `length` (UTF-16 code units).
+pub fn utf16_len(s: &str) -> usize {
+    if is_plain(s) {
+        return s.encode_utf16().count();
+    }
+    js_chars(s)
+        .map(|c| match c {
+            JsChar::Char(c) => c.len_utf16(),
+            JsChar::Lone(_) => 1,
+        })
+        .sum()
+}
+
+/// The JS string for display (messages): unpaired surrogates as U+FFFD, as
+/// Node-API hands such a string to native code.
+pub fn display(s: &str) -> std::borrow::Cow<'_, str> {
+    if is_plain(s) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        js_chars(s)
+            .map(|c| match c {
+                JsChar::Char(c) => c,
+                JsChar::Lone(_) => '\u{FFFD}',
+            })
+            .collect(),
+    )
+}
+
+/// The JS string as generalized UTF-8 (unpaired surrogates as their 3-byte
+/// form): the bytes a key is hashed by. Text without the encoding is its own
+/// bytes, so hashes of such keys are what they always were.
+pub fn wtf8(s: &str) -> std::borrow::Cow<'_, [u8]> {
+    if is_plain(s) {
+        return std::borrow::Cow::Borrowed(s.as_bytes());
+    }
+    let mut out = Vec::with_capacity(s.len());
+    let mut buf = [0u8; 4];
+    for c in js_chars(s) {
+        match c {
+            JsChar::Char(c) => out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes()),
+            JsChar::Lone(u) => out.extend_from_slice(&[
+                0xE0 | (u >> 12) as u8,
+                0x80 | ((u >> 6) & 0x3F) as u8,
+                0x80 | (u & 0x3F) as u8,
+            ]),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -810,11 +920,6 @@ fn write_value(out: &mut Vec<u8>, v: &Value, indent: Option<usize>) {
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(f) => write_number(out, *f),
         Value::String(s) => write_string(out, s),
-        Value::LoneSurrogates(body) => {
-            out.push(b'"');
-            out.extend_from_slice(body.as_bytes());
-            out.push(b'"');
-        }
         Value::Array(a) => {
             if a.is_empty() {
                 out.extend_from_slice(b"[]");
@@ -863,13 +968,16 @@ fn write_value(out: &mut Vec<u8>, v: &Value, indent: Option<usize>) {
     }
 }
 
-/// Writes a string with `JSON.stringify`'s escaping.
+/// Writes a string with `JSON.stringify`'s escaping. `s` is in the JS-string
+/// encoding (see [`MARK`]): an unpaired surrogate is written as `\udxxx`.
 pub fn write_string(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let b = s.as_bytes();
     let mut start = 0;
-    for (i, &c) in b.iter().enumerate() {
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
         let esc: &[u8] = match c {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -879,7 +987,33 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
             8 => b"\\b",
             12 => b"\\f",
             0..=0x1f => b"",
-            _ => continue,
+            0xEF if b[i..].starts_with(&MARK_UTF8) => {
+                out.extend_from_slice(&b[start..i]);
+                let next = &b[i + 3..];
+                if next.starts_with(&MARK_UTF8) {
+                    // a literal MARK
+                    out.extend_from_slice(&MARK_UTF8);
+                    i += 6;
+                } else if next.len() >= 3 && next[0] == 0xEE && (0x80..=0x9F).contains(&next[1]) {
+                    // U+E000+n: the unpaired surrogate U+D800+n
+                    let n = (((next[1] & 0x3F) as u16) << 6) | (next[2] & 0x3F) as u16;
+                    let u = 0xD800 + n;
+                    out.extend_from_slice(b"\\u");
+                    for shift in [12, 8, 4, 0] {
+                        out.push(HEX[((u >> shift) & 15) as usize]);
+                    }
+                    i += 6;
+                } else {
+                    out.extend_from_slice(&MARK_UTF8);
+                    i += 3;
+                }
+                start = i;
+                continue;
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.extend_from_slice(&b[start..i]);
         if esc.is_empty() {
@@ -889,7 +1023,8 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
         } else {
             out.extend_from_slice(esc);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&b[start..]);
     out.push(b'"');
@@ -1086,19 +1221,111 @@ mod tests {
     fn lone_surrogates_are_kept_exactly() {
         let src = br#""a\ud800b\udc00\n\ud83d\ude00\udfff""#;
         let v = parse(src).unwrap();
-        assert!(matches!(v, Value::LoneSurrogates(_)));
         assert_eq!(
             String::from_utf8(to_json(&v, false)).unwrap(),
             r#""a\ud800b\udc00\n😀\udfff""#
         );
         let again = parse(&to_json(&v, false)).unwrap();
         assert!(again.eq_exact(&v));
-        // as a key it degrades to U+FFFD
-        let o = parse(br#"{"\ud800":1}"#).unwrap();
+        let Value::String(s) = &v else { panic!() };
+        assert_eq!(utf16_len(s), 8);
+        assert_eq!(
+            utf16_units(s),
+            [0x61, 0xD800, 0x62, 0xDC00, 0x0A, 0xD83D, 0xDE00, 0xDFFF]
+        );
+        assert_eq!(display(s), "a\u{FFFD}b\u{FFFD}\n😀\u{FFFD}");
+        // as keys: two distinct keys stay two
+        let o = parse(br#"{"\ud800":1,"\udc00":2,"\ufffd":3}"#).unwrap();
+        assert_eq!(o.as_object().unwrap().len(), 3);
         assert_eq!(
             String::from_utf8(to_json(&o, false)).unwrap(),
-            "{\"\u{FFFD}\":1}"
+            "{\"\\ud800\":1,\"\\udc00\":2,\"\u{FFFD}\":3}"
         );
+    }
+
+    #[test]
+    fn the_mark_itself_round_trips_and_never_forges_a_surrogate() {
+        // a literal U+FDD0 followed by U+E000 is text, not an encoded surrogate
+        for src in [
+            "\"\u{FDD0}\u{E000}\"",
+            "\"\\ufdd0\\ue000\"",
+            "\"x\u{FDD0}\"",
+            "\"\u{FDD0}\u{FDD0}\\ud800\"",
+        ] {
+            let v = parse(src.as_bytes()).unwrap();
+            let out = String::from_utf8(to_json(&v, false)).unwrap();
+            let expect = src
+                .replace("\\ufdd0", "\u{FDD0}")
+                .replace("\\ue000", "\u{E000}");
+            assert_eq!(out, expect, "{src}");
+            assert!(parse(out.as_bytes()).unwrap().eq_exact(&v));
+        }
+        let a = parse("{\"\u{FDD0}\u{E000}\":1,\"\\ud800\":2}".as_bytes()).unwrap();
+        assert_eq!(a.as_object().unwrap().len(), 2);
+        // UTF-16 round trip of every kind of unit
+        let units: Vec<u16> = vec![0x41, 0xD800, 0xFDD0, 0xE000, 0xD83D, 0xDE00, 0xDC00, 0xDBFF];
+        let enc = encode_utf16(&units);
+        assert_eq!(utf16_units(&enc), units);
+        assert_eq!(utf16_len(&enc), units.len());
+        assert_eq!(encode("a\u{FDD0}b"), "a\u{FDD0}\u{FDD0}b");
+        assert_eq!(encode("plain"), "plain");
+        assert_eq!(&*wtf8(&encode_utf16(&[0xD800])), &[0xED, 0xA0, 0x80]);
+        assert_eq!(&*wtf8("\u{FDD0}\u{FDD0}"), "\u{FDD0}".as_bytes());
+    }
+
+    #[test]
+    fn invalid_utf8_in_the_store_file_decodes_as_node_does() {
+        // (bytes, Node's buffer.toString('utf8') of them as code points), from
+        // Node 20; the WHATWG decoder's replacement of maximal subparts
+        let table: &[(&[u8], &[u32])] = &[
+            (b"\xc0\x80", &[0xfffd, 0xfffd]),
+            (b"\xc1\xbf", &[0xfffd, 0xfffd]),
+            (b"\xc2", &[0xfffd]),
+            (b"\xc2\x41", &[0xfffd, 0x41]),
+            (b"\xe0\x80\x80", &[0xfffd, 0xfffd, 0xfffd]),
+            (b"\xe0\xa0", &[0xfffd]),
+            (b"\xe0\xa0\x41", &[0xfffd, 0x41]),
+            (b"\xed\xa0\x80", &[0xfffd, 0xfffd, 0xfffd]),
+            (b"\xed\xbf\xbf", &[0xfffd, 0xfffd, 0xfffd]),
+            (b"\xed\x9f\xbf", &[0xd7ff]),
+            (b"\xef\xbf", &[0xfffd]),
+            (b"\xf0\x80\x80\x80", &[0xfffd, 0xfffd, 0xfffd, 0xfffd]),
+            (b"\xf0\x90\x80", &[0xfffd]),
+            (b"\xf0\x90\x80\x41", &[0xfffd, 0x41]),
+            (b"\xf4\x90\x80\x80", &[0xfffd, 0xfffd, 0xfffd, 0xfffd]),
+            (b"\xf5\x80\x80\x80", &[0xfffd, 0xfffd, 0xfffd, 0xfffd]),
+            (b"\xf8\x88\x80\x80\x80", &[0xfffd; 5]),
+            (b"\xfe", &[0xfffd]),
+            (b"\xff", &[0xfffd]),
+            (b"\x80", &[0xfffd]),
+            (b"\xbf\x80", &[0xfffd, 0xfffd]),
+            (b"\xe1\x80\xe1\x80", &[0xfffd, 0xfffd]),
+            (b"\xf1\x80\x80\xe1\x80\xc2", &[0xfffd, 0xfffd, 0xfffd]),
+            (
+                b"a\xed\xa0\x80\xed\xb0\x80b",
+                &[0x61, 0xfffd, 0xfffd, 0xfffd, 0xfffd, 0xfffd, 0xfffd, 0x62],
+            ),
+            (b"\xe9", &[0xfffd]),
+            (b"caf\xe9", &[0x63, 0x61, 0x66, 0xfffd]),
+            (b"\xf4\x8f\xbf\xbf", &[0x10ffff]),
+            (b"\xf0\x9f\x98", &[0xfffd]),
+        ];
+        for (bytes, want) in table {
+            let mut doc = b"{\"k\":\"".to_vec();
+            doc.extend_from_slice(bytes);
+            doc.extend_from_slice(b"\"}");
+            let (v, invalid) = parse_document(&doc).unwrap();
+            let got: Vec<u32> = match v.as_object().unwrap().get("k") {
+                Some(Value::String(s)) => s.chars().map(|c| c as u32).collect(),
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(&got, want, "{bytes:x?}");
+            let valid = std::str::from_utf8(bytes).is_ok();
+            assert_eq!(invalid, !valid, "{bytes:x?}");
+            assert_eq!(parse(&doc).is_err(), !valid, "parse() stays strict");
+        }
+        // invalid bytes outside strings are still a syntax error
+        assert!(parse_document(b"{\"a\":1\xff}").is_err());
     }
 
     #[test]
