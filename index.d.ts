@@ -145,8 +145,14 @@ export interface Options<T extends Record<string, any> = Record<string, unknown>
   accessPropertiesByDotNotation?: boolean;
   /** Mode of the files the store creates. Default `0o600` (conf: 0o666). A looser existing file is tightened. */
   configFileMode?: number;
-  /** Your app's version (Electron: `app.getVersion()`). */
+  /** Your app's version (Electron: `app.getVersion()`; else, when there are migrations, the nearest package.json's, as conf). */
   projectVersion?: string;
+  /** Outside Electron without `cwd`: the store goes in env-paths' config directory of `<projectName>-<projectSuffix>` (conf). Default: the nearest package.json's name. */
+  projectName?: string;
+  /** See `projectName`. Default `'nodejs'`; `''` for none. */
+  projectSuffix?: string;
+  /** `false`: a new store only records `projectVersion` instead of running every migration from 0.0.0 as conf does. Default `true`. */
+  migrateNewStore?: boolean;
   /**
    * `'deferred'` (default): `set` returns at once and a background writer makes
    * the change durable immediately (changes queued during a write go in the next

@@ -1,6 +1,7 @@
 'use strict';
 
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { EventEmitter } = require('node:events');
 const { isDeepStrictEqual } = require('node:util');
@@ -30,6 +31,54 @@ function electronApp() {
   } catch {
     return null;
   }
+}
+
+// ---------------------------------------------------------------------------
+// Outside Electron: conf's project name, version and config directory
+// ---------------------------------------------------------------------------
+
+// conf infers the project from the package.json nearest to the directory of
+// the module that required it (conf re-evaluates itself on every require to
+// know each one; tad-store keeps one Store class, so it is the module that
+// required it first). No parent module (ESM, a REPL): the working directory.
+let parentDir = '.';
+try {
+  parentDir = path.dirname((module.parent && module.parent.filename) || '.');
+} catch {}
+
+/** conf's `getPackageData()`: the nearest package.json above `parentDir` (as pkg-up finds it), parsed; `{}` if none. */
+function packageData() {
+  let dir = path.resolve(parentDir);
+  for (;;) {
+    const file = path.join(dir, 'package.json');
+    let isFile = false;
+    try {
+      isFile = fs.statSync(file).isFile();
+    } catch {}
+    if (isFile) {
+      const text = fs.readFileSync(file, 'utf8');
+      let data;
+      try {
+        data = JSON.parse(text);
+      } catch (error) {
+        throw storeError('E_INVALID_ARGUMENT', `${file} is not valid JSON (${error.message}); it was read to infer the project's name or version: pass \`cwd\` or \`projectName\`, and \`projectVersion\``, { cause: error });
+      }
+      return data !== null && typeof data === 'object' ? data : {};
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return {};
+    dir = up;
+  }
+}
+
+/** env-paths 2's `config` directory for `name` and `suffix`: conf's default `cwd`. */
+function envPathsConfig(name, suffix) {
+  if (typeof name !== 'string') throw new TypeError(`Expected \`projectName\` to be a string, got ${typeof name}`);
+  if (suffix) name += `-${suffix}`;
+  const home = os.homedir();
+  if (process.platform === 'darwin') return path.join(home, 'Library', 'Preferences', name);
+  if (process.platform === 'win32') return path.join(process.env.APPDATA || path.join(home, 'AppData', 'Roaming'), name, 'Config');
+  return path.join(process.env.XDG_CONFIG_HOME || path.join(home, '.config'), name);
 }
 
 // ---------------------------------------------------------------------------
@@ -195,6 +244,7 @@ function normalizeOptions(options) {
   const opts = {
     name: 'config',
     fileExtension: 'json',
+    projectSuffix: 'nodejs',
     clearInvalidConfig: false,
     accessPropertiesByDotNotation: true,
     configFileMode: 0o600,
@@ -226,12 +276,19 @@ function normalizeOptions(options) {
     throw new TypeError(`Expected \`durability\` to be 'deferred' or 'sync', got ${JSON.stringify(opts.durability)}`);
   }
   const userData = electron ? electron.app.getPath('userData') : undefined;
+  // conf reads the package.json once per store, and only if it needs it
+  let pkg;
+  const getPackage = () => (pkg === undefined ? (pkg = packageData()) : pkg);
   let cwd = opts.cwd;
   if (cwd === undefined || cwd === null || cwd === '') {
-    if (!userData) {
-      throw new TypeError('Expected the `cwd` option: outside Electron there is no userData directory to default to');
+    if (userData) {
+      cwd = userData;
+    } else {
+      // conf: env-paths' config directory of `projectName` (or the package's name)
+      const projectName = opts.projectName || getPackage().name;
+      if (!projectName) throw storeError('E_INVALID_ARGUMENT', 'Project name could not be inferred. Please specify the `projectName` option.');
+      cwd = envPathsConfig(projectName, opts.projectSuffix);
     }
-    cwd = userData;
   } else if (typeof cwd !== 'string') {
     throw new TypeError(`Expected \`cwd\` to be a string, got ${typeof cwd}`);
   } else if (!path.isAbsolute(cwd)) {
@@ -244,7 +301,14 @@ function normalizeOptions(options) {
   delete opts.secretKey;
   delete opts.encryptionKey;
   opts.crypto = crypt;
-  if (opts.projectVersion === undefined && electron) opts.projectVersion = electron.app.getVersion();
+  if (!opts.projectVersion) {
+    // electron-store: the app's version; conf: the package's, when there are migrations
+    if (electron) opts.projectVersion = electron.app.getVersion();
+    else if (opts.migrations !== undefined && opts.migrations !== null) opts.projectVersion = getPackage().version;
+  }
+  if (opts.migrateNewStore !== undefined && typeof opts.migrateNewStore !== 'boolean') {
+    throw new TypeError(`Expected \`migrateNewStore\` to be a boolean, got ${typeof opts.migrateNewStore}`);
+  }
   const history = opts.history || {};
   if (typeof history !== 'object') throw new TypeError('Expected `history` to be an object');
   opts.historyDir = history.directory ? path.resolve(cwd, history.directory) : path.join(cwd, 'storeHistory');
@@ -674,10 +738,12 @@ class Store {
   }
 
   /**
-   * Runs the migrations (inside the opening transaction): a snapshot is
-   * written durably first; if a step throws, E_MIGRATION names it and the
-   * transaction is undone, so the file stays byte-identical. Returns whether
-   * a step ran.
+   * Runs the migrations (inside the opening transaction), as conf does: from
+   * the recorded version (0.0.0 when none, a new store included unless
+   * `migrateNewStore: false`) up to `projectVersion`. A snapshot of an
+   * existing store is written durably first; if a step throws, E_MIGRATION
+   * names it and the transaction is undone, so the file stays byte-identical.
+   * Returns whether a step ran.
    */
   #migrate(opts, existed) {
     const { semver, isRange, plan } = migrationsLib;
@@ -685,8 +751,8 @@ class Store {
     if (!target) throw storeError('E_MIGRATION', 'Project version could not be inferred. Please specify the `projectVersion` option.');
     if (!semver.valid(target)) throw new TypeError(`Expected \`projectVersion\` to be a semver version, got ${JSON.stringify(target)}`);
     const recorded = this.get(MIGRATION_KEY);
-    if (!existed && recorded === undefined) {
-      // a new store starts at the current version: nothing to migrate
+    if (!existed && recorded === undefined && opts.migrateNewStore === false) {
+      // `migrateNewStore: false`: a new store starts at the current version
       this.#setInternal(target);
       return false;
     }
@@ -702,7 +768,8 @@ class Store {
       if (isRange(previous) || !semver.eq(previous, target)) this.#setInternal(target);
       return false;
     }
-    const snapshot = JSON.parse(this.#native.migrationSnapshotSync(`migration ${previous} -> ${target}`));
+    // (a new store has nothing to keep: its transaction undoes a failed run)
+    const snapshot = existed ? JSON.parse(this.#native.migrationSnapshotSync(`migration ${previous} -> ${target}`)) : null;
     const flags = this.#flags;
     this.#flags |= NativeStore.NO_SCHEMA;
     let step;
@@ -722,7 +789,7 @@ class Store {
       if (isRange(previous) || !semver.eq(previous, target)) this.#setInternal(target);
     } catch (error) {
       const message = error && error.message ? error.message : String(error);
-      throw storeError('E_MIGRATION', `Migration ${JSON.stringify(step.name)} failed: ${message}. The store was left as it was before the migrations; the snapshot ${snapshot ? snapshot.file : '(none)'} is kept (see listMigrationBackups())`, { cause: error, migration: step.name });
+      throw storeError('E_MIGRATION', `Migration ${JSON.stringify(step.name)} failed: ${message}. The store was left as it was before the migrations${snapshot ? `; the snapshot ${snapshot.file} is kept (see listMigrationBackups())` : ''}`, { cause: error, migration: step.name });
     } finally {
       this.#flags = flags;
     }

@@ -8,6 +8,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 
 const { Store, fixture, plain, assertSame, same, rng, writeFile, captureWarnings } = require('./helpers.js');
 
@@ -307,6 +308,79 @@ test('a missing cwd is created', t => {
   s.set('x', 1);
   s.close();
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(cwd, 'config.json'), 'utf8')), { x: 1 });
+});
+
+/**
+ * Runs `body` as an app's main module in a fresh directory (with `pkg` as its
+ * package.json, or none), with HOME and XDG_CONFIG_HOME inside it, where
+ * `Store` (tad-store) and `Conf` (conf@10) are both required by the app;
+ * returns what the script printed as JSON.
+ */
+function runApp(fx, pkg, body) {
+  const dir = fx.dir();
+  if (pkg) fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg));
+  const script = path.join(dir, 'app.js');
+  fs.writeFileSync(script, `
+    const path = require('path');
+    const Store = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const Conf = require(${JSON.stringify(require.resolve('conf'))});
+    const attempt = fn => { try { const s = fn(); const p = s.path; if (s.close) s.close(); return { path: p }; } catch (e) { return { error: e.message }; } };
+    ${body}
+  `);
+  const out = execFileSync(process.execPath, [script], {
+    cwd: dir,
+    env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'xdg') },
+    encoding: 'utf8',
+  });
+  return { dir, out: JSON.parse(out.trim().split('\n').pop()) };
+}
+
+test("without cwd (outside Electron) the file is in env-paths' config directory of projectName / projectSuffix, as conf puts it", t => {
+  const fx = fixture(t);
+  const { dir, out } = runApp(fx, { name: 'app-from-package', version: '3.1.4' }, `
+    const cases = [
+      {}, { projectName: 'my-project' }, { projectName: 'my-project', projectSuffix: '' },
+      { projectName: 'my-project', projectSuffix: 'beta' }, { projectSuffix: 'x' },
+      { cwd: 'relative', projectName: '' }, { projectName: 'named', configName: 'other', fileExtension: 'cfg' },
+    ];
+    const results = [];
+    for (const platform of ['linux', 'darwin', 'win32']) {
+      Object.defineProperty(process, 'platform', { value: platform });
+      for (const options of cases) {
+        results.push({ platform, options, tad: attempt(() => new Store(options)), conf: attempt(() => new Conf(options)) });
+      }
+    }
+    console.log(JSON.stringify(results));
+  `);
+  assert.equal(out.length, 21);
+  for (const r of out) assert.deepEqual(r.tad, r.conf, `${r.platform} ${JSON.stringify(r.options)}`);
+  const linux = out.filter(r => r.platform === 'linux').map(r => r.tad.path);
+  assert.deepEqual(linux.slice(0, 5), [
+    path.join(dir, 'xdg', 'app-from-package-nodejs', 'config.json'),
+    path.join(dir, 'xdg', 'my-project-nodejs', 'config.json'),
+    path.join(dir, 'xdg', 'my-project', 'config.json'),
+    path.join(dir, 'xdg', 'my-project-beta', 'config.json'),
+    path.join(dir, 'xdg', 'app-from-package-x', 'config.json'),
+  ]);
+  assert.equal(out.find(r => r.platform === 'darwin').tad.path, path.join(dir, 'Library', 'Preferences', 'app-from-package-nodejs', 'config.json'));
+  assert.equal(out.find(r => r.platform === 'win32').tad.path, path.join(dir, 'AppData', 'Roaming', 'app-from-package-nodejs', 'Config', 'config.json'));
+});
+
+test('without cwd, projectName or a package.json name: conf\'s "Project name could not be inferred" error', t => {
+  const fx = fixture(t);
+  const noName = runApp(fx, { version: '1.0.0' }, `
+    console.log(JSON.stringify([attempt(() => new Store()), attempt(() => new Conf())]));
+  `).out;
+  assert.deepEqual(noName[0], { error: 'Project name could not be inferred. Please specify the `projectName` option.' });
+  assert.deepEqual(noName[0], noName[1]);
+  const none = runApp(fx, null, `
+    let code;
+    try { new Store({ projectSuffix: '' }); } catch (e) { code = e.code; }
+    console.log(JSON.stringify({ tad: attempt(() => new Store()), code, named: attempt(() => new Store({ projectName: 5 })) }));
+  `).out;
+  assert.deepEqual(none.tad, { error: 'Project name could not be inferred. Please specify the `projectName` option.' });
+  assert.equal(none.code, 'E_INVALID_ARGUMENT');
+  assert.deepEqual(none.named, { error: 'Expected `projectName` to be a string, got number' });
 });
 
 test('configFileMode: 0o600 by default, a custom mode is honoured', t => {

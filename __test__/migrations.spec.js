@@ -9,6 +9,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 
 const { Store, fixture, plain, writeFile, captureWarnings } = require('./helpers.js');
 
@@ -30,20 +31,57 @@ const isMigrationError = check => error => {
   return true;
 };
 
+/**
+ * Runs `source` as an app's main module in a fresh directory (with `pkg` as its
+ * package.json, or none), with HOME and XDG_CONFIG_HOME inside it; returns the
+ * JSON the script printed last.
+ */
+function runApp(fx, pkg, source, env = {}) {
+  const dir = fx.dir();
+  if (pkg) fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg));
+  const script = path.join(dir, 'app.js');
+  fs.writeFileSync(script, source);
+  const out = execFileSync(process.execPath, [script], {
+    cwd: dir,
+    env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'xdg'), ...env },
+    encoding: 'utf8',
+  });
+  const lines = out.trim().split('\n');
+  return { ...JSON.parse(lines[lines.length - 1]), dir };
+}
+
 // ---------------------------------------------------------------------------
 // Options
 // ---------------------------------------------------------------------------
 
-test('migrations without projectVersion throw E_MIGRATION "Project version could not be inferred..."', t => {
+test('projectVersion defaults to the version in the package.json nearest to the module that required tad-store (conf)', t => {
+  const fx = fixture(t);
+  const own = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
+  const ran = [];
+  // (helpers.js required tad-store first: the nearest package.json is this repository's)
+  const s = fx.open({ migrations: { '0.0.1': () => ran.push('0.0.1'), '999.0.0': () => ran.push('999.0.0') } });
+  assert.deepEqual(ran, ['0.0.1']);
+  assert.equal(s.get(VERSION_KEY), own.version);
+  // no migrations: nothing is inferred or recorded
+  assert.equal(fx.open().get(VERSION_KEY), undefined);
+  assert.throws(() => fx.open({ projectVersion: 'not semver', migrations: {} }), TypeError);
+});
+
+test('migrations without projectVersion and without a package.json throw E_MIGRATION "Project version could not be inferred..."', t => {
   const fx = fixture(t);
   const { dir, file, bytes } = seeded(fx, { a: 1 });
-  assert.throws(() => new Store({ cwd: dir, migrations: { '1.0.0': s => s.set('x', 1) } }), isMigrationError(error => {
-    assert.match(error.message, /^Project version could not be inferred\. Please specify the `projectVersion` option\./);
-  }));
+  const out = runApp(fx, null, `
+    const Store = require(${JSON.stringify(path.join(__dirname, '..'))});
+    try {
+      new Store({ cwd: ${JSON.stringify(dir)}, migrations: { '1.0.0': s => s.set('x', 1) } });
+      console.log(JSON.stringify({ opened: true }));
+    } catch (error) {
+      console.log(JSON.stringify({ code: error.code, message: error.message }));
+    }
+  `);
+  assert.equal(out.code, 'E_MIGRATION');
+  assert.match(out.message, /^Project version could not be inferred\. Please specify the `projectVersion` option\./);
   assert.deepEqual(fs.readFileSync(file), bytes);
-  // (conf would infer the version from the nearest package.json; tad-store only
-  // infers it inside Electron, from app.getVersion())
-  assert.throws(() => fx.open({ projectVersion: 'not semver', migrations: {} }), TypeError);
 });
 
 test('bad migration definitions are TypeErrors', t => {
@@ -104,7 +142,7 @@ test("ranges (>=1.2 <2, 1.0.x, ^1.2.0, ||) follow conf's rules: same steps run a
   }
 });
 
-test('range steps are ordered by their lowest version', t => {
+test('a range step runs where it is declared (as in conf); the exact versions due run in semver order', t => {
   const fx = fixture(t);
   const { dir } = seeded(fx, at('0.1.0'));
   const ran = [];
@@ -113,7 +151,16 @@ test('range steps are ordered by their lowest version', t => {
     projectVersion: '1.5.0',
     migrations: { '>=1.2 <2': () => ran.push('>=1.2 <2'), '1.1.0': () => ran.push('1.1.0'), '^1.0.0': () => ran.push('^1.0.0'), '0.5.0': () => ran.push('0.5.0') },
   });
-  assert.deepEqual(ran, ['0.5.0', '^1.0.0', '1.1.0', '>=1.2 <2']);
+  assert.deepEqual(ran, ['>=1.2 <2', '0.5.0', '^1.0.0', '1.1.0']);
+  // ranges only: the same order as conf (a later range can overwrite an earlier one's value)
+  const keys = ['>=1.0', '>2.0.0', '<3.0.0'];
+  const make = log => Object.fromEntries(keys.map(k => [k, st => { log.push(k); st.set('last', k); }]));
+  const tadRan = [];
+  const confRan = [];
+  const tad = fx.open({ projectVersion: '2.4.0', migrations: make(tadRan) });
+  const conf = fx.conf({ projectVersion: '2.4.0', migrations: make(confRan) });
+  assert.deepEqual(tadRan, confRan);
+  assert.equal(tad.get('last'), conf.get('last'));
 });
 
 test('the array form [{ version, name, up }] works and names the step', t => {
@@ -131,20 +178,59 @@ test('the array form [{ version, name, up }] works and names the step', t => {
   assert.equal(s.get(VERSION_KEY), '3.0.0');
 });
 
-test('a fresh store (no file) records projectVersion without running the migrations (conf runs them)', t => {
+test('a new store (no file) runs every migration up to projectVersion from 0.0.0, as conf does', t => {
   const fx = fixture(t);
+  const steps = log => ({
+    '0.5.0': st => { log.push('0.5.0'); st.set('seeded', [...(st.get('seeded') || []), '0.5.0']); },
+    '1.0.0': st => { log.push('1.0.0'); st.set('seeded', [...(st.get('seeded') || []), '1.0.0']); },
+    '3.0.0': st => { log.push('3.0.0'); },
+    '>=1.5': st => { log.push('>=1.5'); st.set('range', true); },
+  });
   const ran = [];
   const confRan = [];
-  const s = fx.open({ projectVersion: '2.0.0', migrations: { '1.0.0': st => { ran.push('1.0.0'); st.set('x', 1); } } });
-  assert.deepEqual(ran, []);
-  assert.equal(s.get('x'), undefined);
+  const s = fx.open({ projectVersion: '2.0.0', migrations: steps(ran) });
+  const conf = fx.conf({ projectVersion: '2.0.0', migrations: steps(confRan) });
+  assert.deepEqual(ran, ['0.5.0', '1.0.0', '>=1.5']);
+  assert.deepEqual(ran, confRan);
+  assert.deepEqual(plain(s), { ...plain(conf) });
   assert.equal(s.get(VERSION_KEY), '2.0.0');
   s.flushSync();
-  assert.equal(JSON.parse(fs.readFileSync(s.path, 'utf8')).__internal__.migrations.version, '2.0.0');
-  assert.deepEqual(s.listMigrationBackups ? typeof s.listMigrationBackups : null, 'function');
-  // electron-store/conf run every migration on a brand-new store
-  fx.conf({ projectVersion: '2.0.0', migrations: { '1.0.0': () => confRan.push('1.0.0') } });
-  assert.deepEqual(confRan, ['1.0.0']);
+  const file = JSON.parse(fs.readFileSync(s.path, 'utf8'));
+  assert.deepEqual(file.seeded, ['0.5.0', '1.0.0']);
+  assert.equal(file.__internal__.migrations.version, '2.0.0');
+});
+
+test("`migrateNewStore: false`: a new store only records projectVersion (the seed's behaviour); an existing one migrates", t => {
+  const fx = fixture(t);
+  const ran = [];
+  const migrations = { '1.0.0': st => { ran.push('1.0.0'); st.set('x', 1); }, '2.0.0': st => { ran.push('2.0.0'); st.set('y', 2); } };
+  const s = fx.open({ projectVersion: '1.0.0', migrateNewStore: false, migrations });
+  assert.deepEqual(ran, []);
+  assert.equal(s.get('x'), undefined);
+  assert.equal(s.get(VERSION_KEY), '1.0.0');
+  s.close();
+  const again = fx.open({ cwd: path.dirname(s.path), projectVersion: '2.0.0', migrateNewStore: false, migrations });
+  assert.deepEqual(ran, ['2.0.0']);
+  assert.equal(again.get('y'), 2);
+  assert.throws(() => fx.open({ projectVersion: '1.0.0', migrateNewStore: 'no', migrations }), TypeError);
+});
+
+test('a second instance in the same process runs its own migrations (new store, and a newer projectVersion)', t => {
+  const fx = fixture(t);
+  const dir = fx.dir();
+  const ran = [];
+  const a = fx.open({ cwd: dir, projectVersion: '1.0.0', migrations: { '1.0.0': st => { ran.push('a 1.0.0'); st.set('a', 1); } } });
+  // the file may not be written yet: the shared state decides, not the file
+  const b = fx.open({ cwd: dir, projectVersion: '2.0.0', migrations: { '1.0.0': () => ran.push('b 1.0.0'), '2.0.0': st => { ran.push('b 2.0.0'); st.set('b', 2); } } });
+  assert.deepEqual(ran, ['a 1.0.0', 'b 2.0.0']);
+  assert.equal(a.get('b'), 2, 'one shared document');
+  assert.equal(b.get(VERSION_KEY), '2.0.0');
+  // a second instance on a new store that nobody has written to yet
+  const dir2 = fx.dir();
+  const plainFirst = fx.open({ cwd: dir2 });
+  const migrated = fx.open({ cwd: dir2, projectVersion: '1.0.0', migrations: { '0.1.0': st => st.set('seed', true) } });
+  assert.equal(migrated.get('seed'), true);
+  assert.equal(plainFirst.get('seed'), true);
 });
 
 test('an existing file without a recorded version migrates from 0.0.0', t => {
@@ -483,7 +569,7 @@ test('the migration backup functions take names only: paths reject E_BACKUP_NOT_
   assert.deepEqual(plain(s), { ...at('2.0.0'), a: 2, b: true });
 });
 
-test('listMigrationBackups() is empty when nothing was migrated', async t => {
+test('listMigrationBackups() is empty when nothing was migrated, or only a new store (nothing to keep)', async t => {
   const fx = fixture(t);
   const s = fx.open({ projectVersion: '1.0.0', migrations: { '1.0.0': () => {} } });
   assert.deepEqual(await s.listMigrationBackups(), []);

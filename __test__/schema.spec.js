@@ -75,6 +75,55 @@ for (const [label, key, value, expected] of KEYWORD_CASES) {
   });
 }
 
+// Several violations: every error Ajv reports, in Ajv's order (keyword groups,
+// composite keywords' branch errors, the deferred type error, schema order of
+// the top-level keys), for every keyword the schema engine words
+const ORDER_SCHEMA = {
+  str: { type: 'string', maxLength: 3, pattern: '[def]+', enum: ['x'] },
+  arr: { type: 'array', uniqueItems: true, maxItems: 3, items: { type: 'integer' } },
+  pairs: { type: 'array', uniqueItems: true, minItems: 5, contains: { type: 'boolean' } },
+  int: { type: 'integer', minimum: 5, multipleOf: 3, exclusiveMaximum: 1 },
+  obj: {
+    type: 'object',
+    maxProperties: 1,
+    required: ['need', 'also'],
+    propertyNames: { maxLength: 3 },
+    additionalProperties: false,
+    dependencies: { a: ['b', 'c'], d: { required: ['e'] } },
+    properties: { a: { type: 'string' }, d: { type: 'number' } },
+    patternProperties: { '^x': { type: 'boolean' } },
+  },
+  any: { anyOf: [{ type: 'string' }, { type: 'number', minimum: 10 }] },
+  one: { oneOf: [{ type: 'string' }, { type: 'boolean' }], not: { type: 'number', maximum: 0 } },
+  cond: { if: { type: 'number' }, then: { minimum: 10 }, else: { type: 'string' } },
+  mixed: { type: 'string', maxLength: 1, minimum: 9 },
+  multi: { type: ['string', 'null'], nullable: true },
+};
+
+const ORDER_CASES = [
+  ['str', 5], ['str', 'abca'],
+  ['arr', [1, 1, 2, 'a']], ['arr', 'nope'],
+  ['pairs', [{ a: 1 }, [2], { a: 1 }, [2]]],
+  ['int', 2.5], ['int', 4],
+  ['obj', { a: 1, d: 'x', xyz: 1, long: 2, zz: 3 }],
+  ['any', 1], ['one', 0], ['one', 5], ['cond', 5], ['cond', true],
+  ['mixed', 1], ['multi', 1],
+];
+
+test("several violations: Ajv's errors in Ajv's order, for every keyword (conf's message)", t => {
+  const { tad, conf } = fixture(t).pair({ schema: ORDER_SCHEMA });
+  for (const [key, value] of ORDER_CASES) {
+    const fromConf = confMessage(conf, c => c.set(key, value));
+    assert.ok(fromConf, `conf rejects ${key}=${JSON.stringify(value)}`);
+    assert.throws(() => tad.set(key, value), isSchemaError(fromConf), `${key}=${JSON.stringify(value)}`);
+  }
+  // errors of several top-level keys come in schema order, not in the order of the change
+  const both = { one: 0, str: 5 };
+  const fromConf = confMessage(conf, c => c.set(both));
+  assert.throws(() => tad.set(both), isSchemaError(fromConf));
+  assert.match(fromConf, /^Config schema violation: `str` .*; `one` /);
+});
+
 test('valid values pass the same schema in tad-store and conf', t => {
   const { tad, conf } = fixture(t).pair({ schema: KEYWORD_SCHEMA });
   const values = { 'foo.bar': 1.5, e: 'b', c: 5, n: 10, s: 'abc', em: 'a@b.co', uri: 'https://example.com/x', r: { x: 1 } };

@@ -2,7 +2,7 @@
 
 /**
  * Migration planning with conf's rules (npm semver, including ranges such as
- * `>=1.2 <2`, `1.0.x`, `^1.2.0` and `||`), but run in semver order.
+ * `>=1.2 <2`, `1.0.x`, `^1.2.0` and `||`); exact versions run in semver order.
  */
 const semver = require('semver');
 
@@ -17,13 +17,6 @@ function shouldPerform(candidate, previous, target) {
   if (semver.lte(candidate, previous)) return false;
   if (semver.gt(candidate, target)) return false;
   return true;
-}
-
-/** The lowest version a key covers (a version, or a range's minimum). */
-function floor(key) {
-  if (!isRange(key)) return semver.clean(key);
-  const min = semver.minVersion(key);
-  return min ? min.version : '0.0.0';
 }
 
 /**
@@ -55,11 +48,18 @@ function normalize(migrations) {
   return steps;
 }
 
-/** The steps to run from `previous` to `target`, in semver order. */
+/**
+ * The steps to run from `previous` to `target`. A range runs where it is
+ * declared, as in conf (it has no place on the version line: `<3.0.0` is not
+ * "before 1.0.0"); the exact versions due run in semver order, in the places
+ * exact versions take in the declaration (conf runs them in declaration
+ * order too, so `{ '2.0.0': b, '1.0.0': a }` runs b before a there).
+ */
 function plan(steps, previous, target) {
-  return steps
-    .filter(s => shouldPerform(s.key, previous, target))
-    .sort((a, b) => semver.compare(floor(a.key), floor(b.key)));
+  const due = steps.filter(s => shouldPerform(s.key, previous, target));
+  const exact = due.filter(s => !isRange(s.key)).sort((a, b) => semver.compare(a.key, b.key));
+  let next = 0;
+  return due.map(s => (isRange(s.key) ? s : exact[next++]));
 }
 
 module.exports = { semver, isRange, shouldPerform, normalize, plan };

@@ -5,9 +5,15 @@
 //! compiled on its own, so a change is checked against the schemas of the
 //! top-level keys it touches only (properties are independent there). A
 //! `rootSchema` is checked against the whole document.
+//!
+//! The validator decides whether a document is valid; a failure is then
+//! explained as conf reports it: Ajv's errors, in Ajv's order (`ajv`), the
+//! top-level keys in schema order as in conf's `{ type: 'object', properties }`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+
+mod ajv;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::Validator;
@@ -67,7 +73,7 @@ pub fn from_serde(v: &serde_json::Value) -> Value {
     }
 }
 
-fn js_number(v: &serde_json::Value) -> String {
+pub(crate) fn js_number(v: &serde_json::Value) -> String {
     match v.as_f64() {
         Some(f) => {
             let mut b = Vec::new();
@@ -192,8 +198,24 @@ impl Schema {
     ) -> Vec<(String, String, Vec<String>)> {
         let mut out = Vec::new();
         let map = doc.map();
-        let mut check = |prefix: &str, v: &Validator, instance: &Value| {
+        let mut check = |prefix: &str, v: &Validator, schema: &Json, instance: &Value| {
             let inst = to_serde(instance);
+            if v.is_valid(&inst) {
+                return;
+            }
+            // Ajv's errors where the walk reproduces them; else the validator's, in Ajv's words
+            if let Ok(found) = ajv::errors(schema, &inst) {
+                if !found.is_empty() {
+                    for e in found {
+                        out.push((
+                            format!("{prefix}{}", e.path),
+                            e.message,
+                            e.additional.into_iter().collect(),
+                        ));
+                    }
+                    return;
+                }
+            }
             for e in v.iter_errors(&inst) {
                 let unexpected = match e.kind() {
                     ValidationErrorKind::AdditionalProperties { unexpected } => unexpected.clone(),
@@ -204,24 +226,17 @@ impl Schema {
             }
         };
         let prefix = |k: &str| crate::path::to_pointer(&[k.to_string()]);
-        match touched {
-            Some(keys) => {
-                for k in keys {
-                    if let (Some(v), Some(instance)) = (self.properties.get(k), map.get(k)) {
-                        check(&prefix(k), v, instance);
-                    }
-                }
+        // in schema order, as Ajv walks conf's `properties`
+        for (k, schema) in &self.property_schemas {
+            if touched.is_some_and(|keys| !keys.iter().any(|t| t == k)) {
+                continue;
             }
-            None => {
-                for (k, instance) in map.iter() {
-                    if let Some(v) = self.properties.get(&**k) {
-                        check(&prefix(k), v, instance);
-                    }
-                }
+            if let (Some(v), Some(instance)) = (self.properties.get(k), map.get(k.as_str())) {
+                check(&prefix(k), v, schema, instance);
             }
         }
-        if let Some((root, _)) = &self.root {
-            check("", root, doc.root());
+        if let Some((root, schema)) = &self.root {
+            check("", root, schema, doc.root());
         }
         out
     }
