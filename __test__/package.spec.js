@@ -18,12 +18,22 @@ const pkg = require('../package.json');
 const platform = current().name;
 const win = process.platform === 'win32';
 
-/** PATH without any directory that holds cargo or rustc (node and npm stay reachable). */
-function pathWithoutRust() {
-  const exe = win ? ['cargo.exe', 'rustc.exe', 'cargo', 'rustc'] : ['cargo', 'rustc'];
-  const dirs = (process.env.PATH || '').split(path.delimiter)
-    .filter(d => d && !exe.some(e => fs.existsSync(path.join(d, e))));
-  return [path.dirname(process.execPath), ...dirs].join(path.delimiter);
+/**
+ * A PATH on which cargo and rustc cannot be found, but node and npm can: the
+ * directories without them, plus (where node or npm share a directory with
+ * cargo, as with a distribution's /usr/bin) links to node and npm alone.
+ */
+function pathWithoutRust(work) {
+  const rust = win ? ['cargo.exe', 'rustc.exe'] : ['cargo', 'rustc'];
+  const dirs = (process.env.PATH || '').split(path.delimiter).filter(Boolean);
+  const clean = dirs.filter(d => !rust.some(e => fs.existsSync(path.join(d, e))));
+  if (win) return [path.dirname(process.execPath), ...clean].join(path.delimiter);
+  const bin = path.join(work, 'bin');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+  const npmDir = dirs.find(d => fs.existsSync(path.join(d, 'npm')));
+  if (npmDir) fs.symlinkSync(path.join(npmDir, 'npm'), path.join(bin, 'npm'));
+  return [bin, ...clean].join(path.delimiter);
 }
 
 function npm(args, cwd, env = process.env) {
@@ -40,7 +50,9 @@ function installAndUse(work, tarballs, label) {
   const app = path.join(work, `app-${label}`);
   fs.mkdirSync(app);
   fs.writeFileSync(path.join(app, 'package.json'), '{"name":"app","version":"1.0.0","private":true}');
-  const env = { ...process.env, PATH: pathWithoutRust(), npm_config_cache: path.join(work, 'npm-cache') };
+  // (Windows spells it Path: drop every spelling before setting it)
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.toUpperCase() !== 'PATH'));
+  Object.assign(env, { PATH: pathWithoutRust(path.join(work, `bin-${label}`)), npm_config_cache: path.join(work, 'npm-cache') });
   assert.equal(spawnSync('cargo', ['--version'], { env, shell: win }).status === 0, false, 'cargo is not reachable');
   // install scripts are allowed: there are none that would need cargo
   npm(['install', '--offline', '--no-audit', '--no-fund', ...tarballs], app, env);
