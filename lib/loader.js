@@ -2,11 +2,12 @@
 
 /**
  * Loads the native addon through the loader `napi build` generates
- * (`binding.js`: `./tad-store.<platform>.node` beside it, else the package
- * `tad-store-<platform>`, else `NAPI_RS_NATIVE_LIBRARY_PATH`), and turns its
- * failure into an error that says what is wrong on this machine. The generated
- * loader blames an npm bug whatever happened; that hint is kept here only when
- * it can be the cause: a supported platform whose package is not installed.
+ * (`binding.js`: the file `NAPI_RS_NATIVE_LIBRARY_PATH` names if set, else
+ * `./tad-store.<platform>.node` beside it, else the package
+ * `tad-store-<platform>`), and turns its failure into an error that says what
+ * is wrong on this machine. The generated loader blames an npm bug whatever
+ * happened; that hint is kept here only when it can be the cause: a supported
+ * platform whose package is not installed.
  */
 
 const fs = require('node:fs');
