@@ -6,7 +6,7 @@ const path = require('node:path');
 const { EventEmitter } = require('node:events');
 const { isDeepStrictEqual } = require('node:util');
 
-const binding = require('./binding.js');
+const binding = require('./lib/loader.js');
 const NativeStore = require('./lib/native.js');
 const { storeError, closedError } = require('./lib/errors.js');
 const { checkValueType, toJsonText, segmentsOf, setPath, related } = require('./lib/values.js');
