@@ -1,1 +1,4 @@
+import * as ipc from './ipc.js';
+
 export * from './ipc.js';
+export default ipc;

@@ -1,4 +1,4 @@
-import Store from './index.js';
+import Store = require('./index.js');
 
 /** The shape of Electron's `ipcMain` that the bridge uses. */
 export interface IpcMainLike {
@@ -61,4 +61,4 @@ export const CHANNELS: readonly string[];
  * that removes every handler and listener it added. Errors reach the renderer
  * with their code at the start of the message (`E_SCHEMA: ...`).
  */
-export function registerStoreIpc(ipcMain: IpcMainLike, store: Store, options?: StoreIpcOptions): () => void;
+export function registerStoreIpc<T extends Record<string, any>>(ipcMain: IpcMainLike, store: Store<T>, options?: StoreIpcOptions): () => void;

@@ -1,0 +1,25 @@
+// A CommonJS consumer without esModuleInterop: `import Store = require('tad-store')`,
+// as electron-store 8's own docs write it.
+import Store = require('tad-store');
+// without esModuleInterop these compile to `.default` / `.Store`, which index.js also exports
+import Default from 'tad-store';
+import { Store as NamedImport } from 'tad-store';
+import { registerStoreIpc } from 'tad-store/ipc';
+import type { IpcMainLike } from 'tad-store/ipc';
+
+type Config = { theme: 'dark' | 'light'; recent: string[] };
+
+const options: Store.Options<Config> = { cwd: '/tmp/app', defaults: { theme: 'dark', recent: [] } };
+const store = new Store<Config>(options);
+const theme: 'dark' | 'light' = store.get('theme');
+store.set('recent', [theme]);
+const schema: Store.Schema<Config> = { theme: { enum: ['dark', 'light'] }, recent: { type: 'array', items: { type: 'string' } } };
+new Store<Config>({ cwd: '/tmp/app', schema });
+const { Store: Named } = Store;
+new Named();
+const same: typeof Store[] = [Default, NamedImport, Store.default];
+void same;
+declare const ipcMain: IpcMainLike;
+const unregister: () => void = registerStoreIpc(ipcMain, store);
+unregister();
+void store.flush().then(() => store.close());
