@@ -124,6 +124,12 @@ fn check_shared(opts: &StoreOptions, core: &Core) -> Result<()> {
     Ok(())
 }
 
+fn with_codec(opts: &StoreOptions, codec: Arc<dyn crate::codec::Codec>) -> StoreOptions {
+    let mut o = opts.clone();
+    o.codec = codec;
+    o
+}
+
 /// Opens a `Store` instance: the file's core (opened now, or the one already
 /// open in this process) and this instance's options.
 pub fn open(opts: StoreOptions) -> Result<Handle> {
@@ -133,6 +139,12 @@ pub fn open(opts: StoreOptions) -> Result<Handle> {
         .iter_mut()
         .find(|e| e.key == key && !e.core.is_closed())
     {
+        // a file open in clear here, asked for with a key (conf's "encryption
+        // upgrade"): every file of it is encrypted now, for every instance
+        if opts.codec.key_id().is_some() && e.core.config().codec.key_id().is_none() {
+            check_shared(&with_codec(&opts, e.core.config().codec.clone()), &e.core)?;
+            e.core.encrypt_with(opts.codec.clone())?;
+        }
         check_shared(&opts, &e.core)?;
         e.handles += 1;
         return Ok(Handle::new(e.core.clone(), handle_options(&opts)));

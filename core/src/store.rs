@@ -385,6 +385,21 @@ impl Core {
         self.reseal(to, true)
     }
 
+    /// Encrypts a store open in clear with `codec` (a second instance in this
+    /// process gave a key): see `Log::reseal`.
+    pub fn encrypt_with(&self, codec: Arc<dyn Codec>) -> Result<Resealed> {
+        if self.cell.key_id().is_some() {
+            return Err(Error::Internal("the store is encrypted already".into()));
+        }
+        if self.read_only {
+            return Err(Error::ReadOnly(format!(
+                "{} is open read-only: it cannot be encrypted",
+                self.cfg.doc_path.display()
+            )));
+        }
+        self.reseal(codec, false)
+    }
+
     fn reseal(&self, to: Arc<dyn Codec>, write_record: bool) -> Result<Resealed> {
         let _backups = lock(&self.backup_lock);
         self.flush()?;
