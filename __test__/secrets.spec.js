@@ -147,8 +147,22 @@ test('kill -9 at random moments: no file, temp files included, ever holds the ca
     const child = spawn(process.execPath, [CHILD, cwd, 'write', canary, KEY.toString('hex')], { stdio: ['ignore', 'pipe', 'inherit'] });
     let acks = 0;
     child.stdout.on('data', d => { acks += String(d).split('\n').filter(l => l.startsWith('ack')).length; });
-    const delay = 30 + rand.int(400);
-    await new Promise(r => setTimeout(r, delay));
+    // odd rounds: killed the moment a temp file (a document, backup or
+    // metadata write in progress) appears; even rounds: at a random moment
+    let delay = 30 + rand.int(600);
+    if (round % 2 === 1) {
+      const t0 = Date.now();
+      await new Promise(r => {
+        const poll = setInterval(() => {
+          let hit = false;
+          try { hit = allFiles(cwd).some(f => /\.tmp$/.test(f)); } catch {}
+          if (hit || Date.now() - t0 > 5000) { clearInterval(poll); r(); }
+        }, 1);
+      });
+      delay = Date.now() - t0;
+    } else {
+      await new Promise(r => setTimeout(r, delay));
+    }
     child.kill('SIGKILL');
     await new Promise(r => child.once('exit', r));
     // scanned before anything reopens (temp files are still there)
@@ -160,6 +174,7 @@ test('kill -9 at random moments: no file, temp files included, ever holds the ca
     s.close();
   }
   t.diagnostic(`temp files caught mid-write: ${tempsSeen}`);
+  assert.ok(tempsSeen > 0, 'some kill caught a write in progress');
 });
 
 test('a wrong, missing or malformed key is E_SECRET_KEY and changes no byte', async t => {
@@ -376,6 +391,17 @@ test('encryptionKey: files conf@10 writes open in tad-store and the reverse; no 
   enc.close();
   assertClean(up, [canary], 'a plain store after its first open with encryptionKey');
   assert.equal(new Conf({ cwd: up, encryptionKey: 'abc123' }).get('foo'), canary);
+  // rotating the password re-encrypts the file in electron-store's format
+  const rk = new Store({ cwd: up, encryptionKey: 'abc123', backups: false });
+  const rep = rk.rotateSecretKey('new password');
+  assert.equal(rep.document, true);
+  rk.close();
+  assert.equal(new Conf({ cwd: up, encryptionKey: 'new password' }).get('foo'), canary);
+  assert.throws(() => new Store({ cwd: up, encryptionKey: 'abc123', backups: false }), { code: 'E_SECRET_KEY' });
+  const rotated = new Store({ cwd: up, encryptionKey: 'new password', backups: false });
+  assert.equal(rotated.get('foo'), canary);
+  rotated.close();
+  assertClean(up, [canary], 'after rotating the encryptionKey');
 });
 
 test('store files are 0600 and store directories 0700 under umask 000, looser modes tightened', { skip: process.platform === 'win32' }, () => {

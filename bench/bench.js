@@ -847,6 +847,60 @@ async function benchWatch(targets) {
 }
 
 // ---------------------------------------------------------------------------
+// Secrets at rest: secretKeys, encryptionKey (vs conf@10 with encryptionKey)
+// ---------------------------------------------------------------------------
+
+async function benchSecrets(targets) {
+  log('secrets: get / set of an encrypted value');
+  const settings = { theme: 'dark', fontSize: 14, recent: Array.from({ length: 20 }, (_, i) => `/home/u/p${i}`) };
+  const mk = (name) => {
+    const dir = path.join(TMP, `secrets-${name}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+  const secret = new Store({ cwd: mk('tad-secret'), secretKeys: ['ai.apiKey'], secretKey: require('node:crypto').randomBytes(32), backups: NO_AUTO_BACKUPS });
+  const legacy = new Store({ cwd: mk('tad-legacy'), encryptionKey: 'bench-password', backups: NO_AUTO_BACKUPS });
+  const conf = new Conf({ cwd: mk('conf'), encryptionKey: 'bench-password' });
+  for (const s of [secret, legacy, conf]) { s.set('settings', settings); s.set('ai', { apiKey: 'sk-0', model: 'x' }); }
+  await secret.flush();
+  await legacy.flush();
+  let sink = 0;
+  const get = async (s, budget) => timeOp(() => { if (s.get('ai.apiKey')) sink++; }, { budgetMs: budget, targetBatchMs: 1, maxSamples: 300 });
+  await settle();
+  const sg = await get(secret, 1000);
+  const lg = await get(legacy, 1000);
+  await settle();
+  const cg = await timeOp(() => { if (conf.get('ai.apiKey')) sink++; }, { budgetMs: 1500, batch: 1, maxSamples: 100, minSamples: 5 });
+  await settle();
+  const ss = await timeOp((i) => secret.set('ai.apiKey', `sk-${i}`), { budgetMs: 1500, targetBatchMs: 1, maxSamples: 300, after: () => secret.flush() });
+  const ls = await timeOp((i) => legacy.set('ai.apiKey', `sk-${i}`), { budgetMs: 1500, targetBatchMs: 1, maxSamples: 300, after: () => legacy.flush() });
+  await settle();
+  const cs = await timeOp((i) => conf.set('ai.apiKey', `sk-${i}`), { budgetMs: 1500, batch: 1, maxSamples: 100, minSamples: 5 });
+  const t0 = now();
+  secret.set('ai.apiKey', 'sk-flush');
+  await secret.flush();
+  const sf = ns(t0, now());
+  const t1 = now();
+  legacy.set('ai.apiKey', 'sk-flush');
+  await legacy.flush();
+  const lf = ns(t1, now());
+  const t2 = now();
+  const rot = secret.rotateSecretKey(require('node:crypto').randomBytes(32));
+  const rotNs = ns(t2, now());
+  row('get of a secret `get(\'ai.apiKey\')` (secretKeys)', '2 KB', fmtStat(sg), fmtStat(cg), ratio(cg.median, sg.median), 'conf column: conf@10 with encryptionKey (decrypts the file on every get)');
+  row('get, encryptionKey store', '2 KB', fmtStat(lg), fmtStat(cg), ratio(cg.median, lg.median), 'both electron-store 8 format');
+  row('set deferred of a secret, calling thread (secretKeys)', '2 KB', fmtStat(ss), fmtStat(cs), ratio(cs.median, ss.median), 'sealing happens on the writer thread; conf column: conf@10 with encryptionKey');
+  row('set deferred, encryptionKey store, calling thread', '2 KB', fmtStat(ls), fmtStat(cs), ratio(cs.median, ls.median), '');
+  row('one secret set until `await flush()` (secretKeys / encryptionKey)', '2 KB', `${fmtTime(sf)} / ${fmtTime(lf)}`, '—', '—', 'journal line sealed (AES-GCM) + document written; encryptionKey adds a PBKDF2 (10,000 × SHA-512) per document write, as electron-store 8');
+  row('`rotateSecretKey()` (journal, document, backups)', '2 KB', fmtTime(rotNs), '—', '—', `${rot.journalEntries} journal entries re-encrypted`);
+  targets.secrets = { get: sg.median, set: ss.median };
+  secret.close();
+  legacy.close();
+  if (sink < 0) console.log(sink);
+}
+
+// ---------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------
 
@@ -855,6 +909,10 @@ function targetChecks(t, ref) {
   const check = (ok, text) => out.push(`- ${ok ? 'PASS' : 'FAIL'}: ${text}`);
   for (const [s, v] of Object.entries(t.get)) check(v <= 1000, `small get ≤ 1 µs at ${s}: ${fmtTime(v)}`);
   for (const [s, v] of Object.entries(t.setDeferred)) check(v <= 5000, `deferred set ≤ 5 µs (calling thread) at ${s}: ${fmtTime(v)}`);
+  if (t.secrets) {
+    check(t.secrets.get <= 2000, `get of a secret ≤ 2 µs: ${fmtTime(t.secrets.get)}`);
+    check(t.secrets.set <= 10000, `deferred set of a secret ≤ 10 µs (calling thread): ${fmtTime(t.secrets.set)}`);
+  }
   for (const [s, v] of Object.entries(t.setSync)) check(v <= 2 * ref.fsync.median, `sync set ≤ 2× fsync'd append (${fmtTime(2 * ref.fsync.median)}) at ${s}: ${fmtTime(v)}`);
   if (t.open['10mb']) check(t.open['10mb'].tad <= t.open['10mb'].conf, `open at 10 MB ≤ conf's: tad ${fmtTime(t.open['10mb'].tad)} vs conf ${fmtTime(t.open['10mb'].conf)}`);
   for (const s of ['1mb', '10mb']) {
@@ -910,6 +968,7 @@ async function main() {
   for (const s of ARGS.sizes) await benchSize(s, targets);
   if (!ARGS.onlyRecovery) await benchShared(targets);
   if (!ARGS.onlyRecovery) await benchWatch(targets);
+  if (!ARGS.onlyRecovery) await benchSecrets(targets);
 
   row('reference: 200-byte append + fsync (same temp dir)', '—', fmtStat(ref.fsync), '—', '—', 'target: tad sync set ≤ 2× this median');
   row('reference: 200-byte append + fdatasync', '—', fmtStat(ref.fdatasync), '—', '—', 'what tad\'s journal uses (sync_data)');
