@@ -180,6 +180,32 @@ fn what_of(kind: Kind) -> &'static str {
 /// The app's raw key, kept to seal it into a rekey record.
 type RawKey = Arc<Zeroizing<Vec<u8>>>;
 
+/// The `Codec` methods both encrypting codecs share (fields `name`, `ring`,
+/// `plain_seen`).
+macro_rules! codec_common {
+    () => {
+        fn name(&self) -> String {
+            self.name.clone()
+        }
+
+        fn key_id(&self) -> Option<String> {
+            Some(self.ring.writer().id.clone())
+        }
+
+        fn plain_seen(&self) -> bool {
+            self.plain_seen.load(Ordering::Relaxed)
+        }
+
+        fn clear_plain_seen(&self) {
+            self.plain_seen.store(false, Ordering::Relaxed)
+        }
+
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+    };
+}
+
 /// `secretKeys`: values at these paths are encrypted wherever they are written.
 pub struct SecretCodec {
     paths: Vec<Vec<String>>,
@@ -420,25 +446,7 @@ impl Codec for SecretCodec {
         }
     }
 
-    fn name(&self) -> String {
-        self.name.clone()
-    }
-
-    fn key_id(&self) -> Option<String> {
-        Some(self.ring.writer().id.clone())
-    }
-
-    fn plain_seen(&self) -> bool {
-        self.plain_seen.load(Ordering::Relaxed)
-    }
-
-    fn clear_plain_seen(&self) {
-        self.plain_seen.store(false, Ordering::Relaxed)
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    codec_common!();
 }
 
 /// electron-store 8's `encryptionKey`.
@@ -594,25 +602,7 @@ impl Codec for LegacyCodec {
         }
     }
 
-    fn name(&self) -> String {
-        self.name.clone()
-    }
-
-    fn key_id(&self) -> Option<String> {
-        Some(self.ring.writer().id.clone())
-    }
-
-    fn plain_seen(&self) -> bool {
-        self.plain_seen.load(Ordering::Relaxed)
-    }
-
-    fn clear_plain_seen(&self) {
-        self.plain_seen.store(false, Ordering::Relaxed)
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    codec_common!();
 }
 
 /// A key rotation in progress: `storeHistory/<file>.rekey`. Written (durably)

@@ -484,23 +484,7 @@ impl<'s> Walker<'s> {
         let text = data.as_str().ok_or(Unsupported)?;
         // Ajv's ucs2length: code points
         let len = text.chars().count() as f64;
-        for (keyword, comp) in [("maxLength", "more"), ("minLength", "fewer")] {
-            if let Some(limit) = s.get(keyword) {
-                let l = limit.as_f64().ok_or(Unsupported)?;
-                let bad = if keyword == "maxLength" {
-                    len > l
-                } else {
-                    len < l
-                };
-                if bad {
-                    push(
-                        out,
-                        path,
-                        format!("must NOT have {comp} than {} characters", js_number(limit)?),
-                    );
-                }
-            }
-        }
+        count_limits(s, len, ("maxLength", "minLength"), "characters", path, out)?;
         if let Some(p) = s.get("pattern") {
             let p = p.as_str().ok_or(Unsupported)?;
             if !self.matches(p, text)? {
@@ -525,23 +509,7 @@ impl<'s> Walker<'s> {
     ) -> R<()> {
         let items = data.as_array().ok_or(Unsupported)?;
         let len = items.len() as f64;
-        for (keyword, comp) in [("maxItems", "more"), ("minItems", "fewer")] {
-            if let Some(limit) = s.get(keyword) {
-                let l = limit.as_f64().ok_or(Unsupported)?;
-                let bad = if keyword == "maxItems" {
-                    len > l
-                } else {
-                    len < l
-                };
-                if bad {
-                    push(
-                        out,
-                        path,
-                        format!("must NOT have {comp} than {} items", js_number(limit)?),
-                    );
-                }
-            }
-        }
+        count_limits(s, len, ("maxItems", "minItems"), "items", path, out)?;
         // additionalItems (only beside a tuple `items`)
         if let (Some(extra), Some(Json::Array(tuple))) = (s.get("additionalItems"), s.get("items"))
         {
@@ -612,23 +580,14 @@ impl<'s> Walker<'s> {
     ) -> R<()> {
         let map = data.as_object().ok_or(Unsupported)?;
         let n = map.len() as f64;
-        for (keyword, comp) in [("maxProperties", "more"), ("minProperties", "fewer")] {
-            if let Some(limit) = s.get(keyword) {
-                let l = limit.as_f64().ok_or(Unsupported)?;
-                let bad = if keyword == "maxProperties" {
-                    n > l
-                } else {
-                    n < l
-                };
-                if bad {
-                    push(
-                        out,
-                        path,
-                        format!("must NOT have {comp} than {} properties", js_number(limit)?),
-                    );
-                }
-            }
-        }
+        count_limits(
+            s,
+            n,
+            ("maxProperties", "minProperties"),
+            "properties",
+            path,
+            out,
+        )?;
         if let Some(required) = s.get("required") {
             for name in required.as_array().ok_or(Unsupported)? {
                 let name = name.as_str().ok_or(Unsupported)?;
@@ -744,6 +703,31 @@ impl<'s> Walker<'s> {
         }
         Ok(())
     }
+}
+
+/// `max*` / `min*` of a count (characters, items, properties), Ajv's words.
+fn count_limits(
+    s: &serde_json::Map<String, Json>,
+    count: f64,
+    (max, min): (&str, &str),
+    noun: &str,
+    path: &str,
+    out: &mut Vec<AjvError>,
+) -> R<()> {
+    for (keyword, comp) in [(max, "more"), (min, "fewer")] {
+        if let Some(limit) = s.get(keyword) {
+            let l = limit.as_f64().ok_or(Unsupported)?;
+            let bad = if keyword == max { count > l } else { count < l };
+            if bad {
+                push(
+                    out,
+                    path,
+                    format!("must NOT have {comp} than {} {noun}", js_number(limit)?),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn push(out: &mut Vec<AjvError>, path: &str, message: String) {
