@@ -584,9 +584,9 @@ class Store {
     const custom = this.#opts.custom;
     if (!custom || this.#opening || this.#closed || this.#core.report.readOnly) return;
     const state = this.store;
+    const seq = JSON.parse(this.#native.status()).seq;
     if (onlyIfStale) {
       const mark = this.#readMark();
-      const seq = JSON.parse(this.#native.status()).seq;
       const exists = fs.existsSync(this.path);
       if (exists ? (mark && mark.seq === seq) : Object.keys(state).length === 0) return;
     }
@@ -594,12 +594,13 @@ class Store {
       const value = given !== undefined && sameJson(given, state) ? given : state;
       const text = custom.serialize(value);
       if (typeof text !== 'string' && !Buffer.isBuffer(text)) throw new TypeError(`Expected \`serialize\` to return a string, got ${text === null ? 'null' : typeof text}`);
-      const back = custom.deserialize(typeof text === 'string' ? text : text.toString('utf8'));
+      const asText = typeof text === 'string' ? text : text.toString('utf8');
+      const back = custom.deserialize(asText);
       if (!sameJson(back, state)) {
         throw storeError('E_SERIALIZE', `tad-store: deserialize(serialize(store)) does not give the store back, so ${this.path} was not written (the change is kept in the store's journal)`);
       }
       writeFileAtomic(this.path, text, this.#opts.configFileMode);
-      const mark = JSON.stringify({ sha: sha256(typeof text === 'string' ? text : text.toString('utf8')), seq: JSON.parse(this.#native.status()).seq });
+      const mark = JSON.stringify({ sha: sha256(asText), seq });
       writeFileAtomic(this.#markPath(), mark, this.#opts.configFileMode);
     } catch (error) {
       const e = error && error.code === 'E_SERIALIZE' ? error : storeError('E_SERIALIZE', `tad-store: writing ${this.path} through \`serialize\` failed: ${error && error.message} (the change is kept in the store's journal)`, { cause: error });

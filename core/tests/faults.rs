@@ -54,6 +54,27 @@ fn workload() -> Vec<Step> {
 
 type Model = BTreeMap<String, i64>;
 
+thread_local! {
+    /// The workload runs with `secretKeys` (k1, m0) on this test's thread.
+    static SECRET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `o` with the secret-keys codec when this test asks for it.
+fn encrypted(mut o: tad_store_core::StoreOptions) -> tad_store_core::StoreOptions {
+    if SECRET.with(|c| c.get()) {
+        o.codec = Arc::new(
+            tad_store_core::crypto::SecretCodec::new(
+                vec![vec!["k1".into()], vec!["m0".into()]],
+                vec!["k1".into(), "m0".into()],
+                &[7u8; 32],
+                true,
+            )
+            .unwrap(),
+        );
+    }
+    o
+}
+
 fn apply(m: &mut Model, s: &Step) {
     match s {
         Step::Set(k, v) => {
@@ -108,7 +129,7 @@ fn io_code(e: &tad_store_core::Error) -> bool {
 
 /// Opens on the real file system and checks the journal is trusted.
 fn reopen(dir: &std::path::Path) -> Handle {
-    let h = registry::open_unshared(opts(dir)).unwrap_or_else(|e| panic!("reopen: {e}"));
+    let h = registry::open_unshared(encrypted(opts(dir))).unwrap_or_else(|e| panic!("reopen: {e}"));
     assert!(
         h.report().journal_damage.is_none(),
         "the journal is distrusted after a fault: {:?}",
@@ -133,7 +154,7 @@ fn temps_left(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 fn counts(durability: Durability) -> Vec<(FaultKind, u64)> {
     let dir = tmp();
     let fs = FaultFs::new(None);
-    let mut o = opts_fs(dir.path(), Arc::new(fs.clone()));
+    let mut o = encrypted(opts_fs(dir.path(), Arc::new(fs.clone())));
     o.durability = durability;
     o.history_max = 4;
     let h = registry::open_unshared(o).unwrap();
@@ -156,7 +177,7 @@ fn counts(durability: Durability) -> Vec<(FaultKind, u64)> {
 fn sync_run(plan: FaultPlan) -> (bool, usize) {
     let dir = tmp();
     let fs = FaultFs::new(Some(plan.clone()));
-    let mut o = opts_fs(dir.path(), Arc::new(fs.clone()));
+    let mut o = encrypted(opts_fs(dir.path(), Arc::new(fs.clone())));
     o.durability = Durability::Sync;
     o.history_max = 4;
     let label = format!("{plan:?}");
@@ -261,7 +282,7 @@ fn sync_workload_with_a_fault_at_every_k() {
 fn deferred_run(plan: FaultPlan) {
     let dir = tmp();
     let fs = FaultFs::new(Some(plan.clone()));
-    let mut o = opts_fs(dir.path(), Arc::new(fs.clone()));
+    let mut o = encrypted(opts_fs(dir.path(), Arc::new(fs.clone())));
     o.history_max = 4;
     let label = format!("deferred {plan:?}");
     let h = match registry::open_unshared(o) {
@@ -364,6 +385,41 @@ fn deferred_workload_with_a_fault_at_every_k() {
     assert!(runs > 50, "{runs}");
 }
 
+/// The same fault runs with `secretKeys`: sealed journal lines, envelopes in
+/// the document and backups, the same guarantees.
+#[test]
+fn sync_and_deferred_workloads_with_secret_keys_and_a_fault_at_every_k() {
+    SECRET.with(|c| c.set(true));
+    let started = Instant::now();
+    let mut runs = 0;
+    for (kind, n) in counts(Durability::Sync) {
+        for at in 1..=n + 1 {
+            for (errno, sticky) in [(ENOSPC, false), (EIO, true)] {
+                sync_run(FaultPlan {
+                    kind,
+                    at,
+                    errno,
+                    sticky,
+                });
+                runs += 1;
+            }
+        }
+    }
+    for (kind, n) in counts(Durability::Deferred) {
+        for at in 1..=n + 1 {
+            deferred_run(FaultPlan {
+                kind,
+                at,
+                errno: EIO,
+                sticky: false,
+            });
+            runs += 1;
+        }
+    }
+    eprintln!("secret-keys fault runs: {runs}, {:?}", started.elapsed());
+    assert!(runs > 100, "{runs}");
+}
+
 #[test]
 fn a_failed_fsync_never_duplicates_journal_lines() {
     // the old bug: the length advanced before the fsync, and the retry wrote the
@@ -371,7 +427,7 @@ fn a_failed_fsync_never_duplicates_journal_lines() {
     for at in 1..=6 {
         let dir = tmp();
         let fs = FaultFs::new(None);
-        let h = open(opts_fs(dir.path(), Arc::new(fs.clone())));
+        let h = open(encrypted(opts_fs(dir.path(), Arc::new(fs.clone()))));
         fs.arm(FaultPlan {
             kind: FaultKind::Sync,
             at,
@@ -401,7 +457,7 @@ fn a_failed_fsync_never_duplicates_journal_lines() {
 fn a_sync_set_that_cannot_be_made_durable_is_undone_and_says_why() {
     let dir = tmp();
     let fs = FaultFs::new(None);
-    let h = open(sync(opts_fs(dir.path(), Arc::new(fs.clone()))));
+    let h = open(sync(encrypted(opts_fs(dir.path(), Arc::new(fs.clone())))));
     fs.arm(FaultPlan {
         kind: FaultKind::Sync,
         at: 1,
@@ -429,7 +485,7 @@ fn a_sync_set_that_cannot_be_made_durable_is_undone_and_says_why() {
 fn close_with_changes_it_cannot_write_throws_and_keeps_them() {
     let dir = tmp();
     let fs = FaultFs::new(None);
-    let h = open(opts_fs(dir.path(), Arc::new(fs.clone())));
+    let h = open(encrypted(opts_fs(dir.path(), Arc::new(fs.clone()))));
     fs.arm(FaultPlan {
         kind: FaultKind::Write,
         at: 1,
@@ -462,7 +518,7 @@ fn close_with_changes_it_cannot_write_throws_and_keeps_them() {
 fn a_full_queue_refuses_new_changes_while_writing_fails() {
     let dir = tmp();
     let fs = FaultFs::new(None);
-    let h = open(opts_fs(dir.path(), Arc::new(fs.clone())));
+    let h = open(encrypted(opts_fs(dir.path(), Arc::new(fs.clone()))));
     fs.arm(FaultPlan {
         kind: FaultKind::Write,
         at: 1,
