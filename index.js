@@ -203,7 +203,22 @@ function sha256(text) {
   return require('node:crypto').createHash('sha256').update(text).digest('hex');
 }
 
-/** Temp file + rename, with `mode` whatever the umask. */
+/**
+ * fsyncs a directory, so a rename into it survives a power cut (the file's own
+ * fsync does not make its new name durable). Windows has no directory fsync:
+ * NTFS journals the rename itself.
+ */
+function syncDir(dir) {
+  if (process.platform === 'win32') return;
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Temp file + fsync + rename + directory fsync, with `mode` whatever the umask. */
 function writeFileAtomic(file, data, mode) {
   const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
   const fd = fs.openSync(tmp, 'w', mode);
@@ -223,6 +238,8 @@ function writeFileAtomic(file, data, mode) {
     try { fs.unlinkSync(tmp); } catch {}
     throw error;
   }
+  // the export's mark (written next) must never be durable without the export
+  syncDir(path.dirname(file));
 }
 
 function normalizeOptions(options) {

@@ -722,7 +722,14 @@ pub fn remove_stale_temps(fs: &dyn FileSystem, dir: &Path, only_for: Option<&str
     removed
 }
 
-/// Creates `dir` and any missing parents, each with mode 0700.
+/// Creates `dir` and any missing parents, each with mode 0700, durably: after
+/// each directory it creates, its parent is fsynced (up to the first
+/// directory that already existed). A new directory's name lives in its
+/// parent, and fsyncing the files made inside it does not make that name
+/// durable (POSIX; file systems that persist each directory on its own), so
+/// without this a power cut could take a new store's `cwd`, `storeHistory/`
+/// or `backups/` away with every acknowledged change written into them
+/// (`__test__/powercut.spec.js`).
 pub fn ensure_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
     match fs.stat(dir, true) {
         Ok(s) if s.is_dir => return Ok(()),
@@ -734,14 +741,18 @@ pub fn ensure_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
         }
         Err(_) => {}
     }
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+    let parent = parent_of(dir);
+    if dir.parent().is_some_and(|p| !p.as_os_str().is_empty()) {
         ensure_dir(fs, parent)?;
     }
     match fs.create_dir(dir, 0o700) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(Error::io("create directory", dir)(e)),
+        Ok(()) => {}
+        // another process created it an instant ago and may not have made its
+        // name durable yet: the fsync below does
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io("create directory", dir)(e)),
     }
+    sync_dir(fs, parent)
 }
 
 /// `ensure_dir` for a directory only the store uses (`storeHistory/`,
