@@ -98,6 +98,11 @@ pub enum Error {
     #[error("{0}")]
     SecretKey(String),
 
+    /// Watching the store's files stopped (the OS watcher failed, its thread
+    /// ended, or the watched directory was removed). Reported as an event.
+    #[error("{0}")]
+    Watch(String),
+
     /// A bug: a panic was caught, or an invariant did not hold. The store stays
     /// usable (or was closed cleanly); the message says what happened.
     #[error("tad-store internal error: {0}")]
@@ -167,6 +172,7 @@ impl Error {
             Error::Schema(_) => "E_SCHEMA",
             Error::Transaction(_) => "E_TRANSACTION",
             Error::SecretKey(_) => "E_SECRET_KEY",
+            Error::Watch(_) => "E_WATCH",
             Error::Internal(_) => "E_INTERNAL",
         }
     }
@@ -245,6 +251,7 @@ impl Error {
             Error::Schema(m) => Error::Schema(m.clone()),
             Error::Transaction(m) => Error::Transaction(m.clone()),
             Error::SecretKey(m) => Error::SecretKey(m.clone()),
+            Error::Watch(m) => Error::Watch(m.clone()),
             Error::Internal(m) => Error::Internal(m.clone()),
         }
     }

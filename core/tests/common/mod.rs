@@ -122,3 +122,78 @@ pub fn files_with(dir: &Path, part: &str) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+// -- a watch backend double --------------------------------------------------
+
+use std::sync::mpsc::{channel, Sender};
+use tad_store_core::watch::{Backend, Signal, SignalTx};
+
+enum Cmd {
+    Signal(Signal),
+    Panic,
+}
+
+#[derive(Default)]
+struct DoubleState {
+    starts: u32,
+    refuse: bool,
+    ctl: Option<Sender<Cmd>>,
+}
+
+/// A watch backend that reports only what the test tells it to: every real
+/// change is dropped (as a backend that overflowed or stopped silently would),
+/// it can refuse to start, and its thread (which owns what the watcher gave
+/// it) can panic.
+#[derive(Default)]
+pub struct DoubleBackend(Mutex<DoubleState>);
+
+impl Backend for DoubleBackend {
+    fn start(&self, _dirs: &[PathBuf], tx: SignalTx) -> std::io::Result<Box<dyn Send>> {
+        let mut st = self.0.lock().unwrap();
+        if st.refuse {
+            return Err(std::io::Error::other("the test refuses to start a backend"));
+        }
+        st.starts += 1;
+        let (ctl, rx) = channel::<Cmd>();
+        std::thread::spawn(move || {
+            // `tx` lives on this thread: dropped when it ends or panics
+            let tx = tx;
+            while let Ok(cmd) = rx.recv() {
+                match cmd {
+                    Cmd::Signal(s) => tx.send(s),
+                    Cmd::Panic => panic!("the watch backend's thread panicked (a test)"),
+                }
+            }
+        });
+        st.ctl = Some(ctl.clone());
+        Ok(Box::new(ctl))
+    }
+}
+
+impl DoubleBackend {
+    /// Makes the running backend report `s`.
+    pub fn send(&self, s: Signal) {
+        let st = self.0.lock().unwrap();
+        st.ctl
+            .as_ref()
+            .expect("started")
+            .send(Cmd::Signal(s))
+            .unwrap();
+    }
+
+    /// Makes the running backend's thread panic.
+    pub fn panic_thread(&self) {
+        let st = self.0.lock().unwrap();
+        st.ctl.as_ref().expect("started").send(Cmd::Panic).unwrap();
+    }
+
+    /// How many times a backend was started.
+    pub fn starts(&self) -> u32 {
+        self.0.lock().unwrap().starts
+    }
+
+    /// Starts fail while `refuse` holds.
+    pub fn refuse_starts(&self, refuse: bool) {
+        self.0.lock().unwrap().refuse = refuse;
+    }
+}
