@@ -1551,6 +1551,12 @@ impl Core {
 
     // -- watching --------------------------------------------------------------
 
+    /// Whether `lock` (a store's `<history>/<file>.lock`) is this store's lock
+    /// file, whatever its spelling.
+    pub fn locks_at(&self, lock_file: &Path) -> bool {
+        lock(&self.log).locks_at(lock_file)
+    }
+
     /// Starts watching for instance `handle` (its `schema` checks external
     /// edits). The watcher is shared by every watching instance of the file.
     pub fn watch(&self, handle: u64, schema: Option<Arc<Schema>>) -> Result<()> {
