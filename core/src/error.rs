@@ -109,6 +109,24 @@ pub enum Error {
     Internal(String),
 }
 
+/// Raw OS error numbers of the failures the store names, for tests that
+/// inject them ([`crate::fs::FaultPlan::errno`]): errno on Linux and macOS,
+/// system error codes on Windows.
+pub mod raw {
+    /// The disk is full.
+    #[cfg(unix)]
+    pub const NO_SPACE: i32 = libc::ENOSPC;
+    /// An I/O error of the device.
+    #[cfg(unix)]
+    pub const IO: i32 = libc::EIO;
+    /// `ERROR_DISK_FULL`.
+    #[cfg(windows)]
+    pub const NO_SPACE: i32 = 112;
+    /// `ERROR_IO_DEVICE`.
+    #[cfg(windows)]
+    pub const IO: i32 = 1117;
+}
+
 /// The OS error codes the JS error names: `ENOSPC`, `EIO`, ...
 pub fn os_code(e: &std::io::Error) -> Option<&'static str> {
     use std::io::ErrorKind as K;
@@ -135,6 +153,14 @@ pub fn os_code(e: &std::io::Error) -> Option<&'static str> {
         };
         if !name.is_empty() {
             return Some(name);
+        }
+    }
+    // Windows system error codes with no `ErrorKind` of their own
+    #[cfg(windows)]
+    if let Some(n) = e.raw_os_error() {
+        // ERROR_CRC, ERROR_IO_DEVICE, ERROR_DEVICE_HARDWARE_ERROR
+        if matches!(n, 23 | 1117 | 483) {
+            return Some("EIO");
         }
     }
     Some(match e.kind() {
