@@ -155,13 +155,11 @@ pub fn os_code(e: &std::io::Error) -> Option<&'static str> {
             return Some(name);
         }
     }
-    // Windows system error codes with no `ErrorKind` of their own
+    // Windows system error codes with no `ErrorKind` of their own:
+    // ERROR_CRC, ERROR_IO_DEVICE, ERROR_DEVICE_HARDWARE_ERROR
     #[cfg(windows)]
-    if let Some(n) = e.raw_os_error() {
-        // ERROR_CRC, ERROR_IO_DEVICE, ERROR_DEVICE_HARDWARE_ERROR
-        if matches!(n, 23 | 1117 | 483) {
-            return Some("EIO");
-        }
+    if let Some(23 | 1117 | 483) = e.raw_os_error() {
+        return Some("EIO");
     }
     Some(match e.kind() {
         K::StorageFull => "ENOSPC",
