@@ -79,8 +79,14 @@ test('a watcher whose directory is removed is reported: an error event E_WATCH, 
   const fx = fixture(t);
   const root = fx.dir();
   const cwd = path.join(root, 'doc');
-  // the journal elsewhere: the document's directory then holds no open file
-  const s = new Store({ cwd, watch: true, backups: false, history: { directory: path.join(root, 'history') } });
+  // the journal (and backups) elsewhere: the document's directory then holds
+  // no open file
+  const s = new Store({
+    cwd,
+    watch: true,
+    backups: { directory: path.join(root, 'backups'), onStart: false, interval: 0 },
+    history: { directory: path.join(root, 'history') },
+  });
   t.after(() => { try { s.close({ force: true }); } catch {} });
   s.set('a', 1);
   await s.flush();
@@ -93,6 +99,8 @@ test('a watcher whose directory is removed is reported: an error event E_WATCH, 
     });
   });
   fs.rmSync(cwd, { recursive: true, force: true });
+  // a file where the directory was: watching cannot restart, so it stays off
+  fs.writeFileSync(cwd, 'not a directory');
   let timer;
   const deadline = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no E_WATCH within 60 s; errors: ${errors.map(e => `${e.code} ${e.message}`).join('; ')}`)), 60_000);
