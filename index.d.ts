@@ -413,7 +413,11 @@ declare namespace Store {
     lastCheckpointMs: number;
     writerError: { code: string; message: string } | null;
     readOnly: boolean;
-    /** `watch: true` and the watcher runs. */
+    /**
+     * `watch: true` and the OS watcher works. `false` while a watcher that
+     * stopped (reported as an `'error'` event with code `E_WATCH`) waits to
+     * restart; changes are still picked up by its stat check meanwhile.
+     */
     watching: boolean;
     recovery: RecoveryReport;
     performance: PerformanceStats;
@@ -427,7 +431,7 @@ declare namespace Store {
     | 'E_INVALID_ARGUMENT' | 'E_FORBIDDEN_KEY' | 'E_CLOSED' | 'E_CORRUPT' | 'E_IO' | 'E_NOSPC'
     | 'E_READONLY' | 'E_LOCKED' | 'E_JOURNAL' | 'E_UNSUPPORTED' | 'E_OPTION_CONFLICT'
     | 'E_HISTORY_TRUNCATED' | 'E_HISTORY_MISMATCH' | 'E_BACKUP_NOT_FOUND' | 'E_BACKUP_CORRUPT'
-    | 'E_SCHEMA' | 'E_MIGRATION' | 'E_TRANSACTION' | 'E_SECRET_KEY' | 'E_INTERNAL';
+    | 'E_SCHEMA' | 'E_MIGRATION' | 'E_TRANSACTION' | 'E_SECRET_KEY' | 'E_WATCH' | 'E_INTERNAL';
 
   /**
    * Errors thrown by the store carry a stable `code` (set natively). Argument

@@ -15,7 +15,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const { spawn, spawnSync } = require('node:child_process');
 
-const { Store, fixture, rng, tmpDir, captureWarnings } = require('./helpers.js');
+const { Store, fixture, rng, tmpDir, captureWarnings, assertMode, canSymlink } = require('./helpers.js');
 
 const INDEX = path.join(__dirname, '..', 'index.js');
 const SEED = Number(process.env.BACKUP_SEED) || Date.now() % 1_000_000;
@@ -28,7 +28,6 @@ const plain = store => JSON.parse(JSON.stringify(store.store));
 const fileText = state => JSON.stringify(state, null, '\t');
 const backupDir = store => path.join(path.dirname(store.path), 'backups');
 const journalPath = store => path.join(path.dirname(store.path), 'storeHistory', `${path.basename(store.path)}.journal`);
-const mode = file => fs.statSync(file).mode & 0o777;
 const NO_AUTO = { onStart: false, interval: 0 };
 
 /** Polls `cond` (sync or async) until it is truthy; fails after `ms`. */
@@ -146,10 +145,10 @@ test('createBackup(): file name, bytes, .meta.json fields, hash, modes', async t
   assert.equal(meta.seq, s.getStoreInfo().seq);
   const summary = await s.getHistorySummary();
   assert.equal(meta.documentHash, summary.entries[summary.entries.length - 1].hashAfter, 'documentHash is the history hash of that state');
-  assert.equal(mode(file), 0o600);
-  assert.equal(mode(`${file}.meta.json`), 0o600);
-  assert.equal(mode(s.path), 0o600);
-  assert.equal(mode(journalPath(s)), 0o600);
+  assertMode(file, 0o600);
+  assertMode(`${file}.meta.json`, 0o600);
+  assertMode(s.path, 0o600);
+  assertMode(journalPath(s), 0o600);
 
   // a custom reason; the same content again is still a new manual backup
   await sleep(2);
@@ -360,15 +359,21 @@ test('restoreBackup() refuses anything but a backup in the backup directory (E_B
   fs.copyFileSync(file, path.join(outside, name));
   fs.copyFileSync(`${file}.meta.json`, path.join(outside, `${name}.meta.json`));
   fs.writeFileSync(path.join(outside, 'passwd'), 'root:x:0:0');
-  // links inside the directory, pointing outside (with valid metadata beside them)
-  fs.symlinkSync(path.join(outside, name), path.join(dir, 'backup-x.json'));
-  fs.symlinkSync(path.join(outside, `${name}.meta.json`), path.join(dir, 'backup-x.json.meta.json'));
+  // links inside the directory, pointing outside (with valid metadata beside
+  // them); where links cannot be made (Windows without developer mode) these
+  // names stay absent, and are refused as such
   const linkName = 'backup-2000-01-01T00-00-00-000Z-00000000.json';
-  fs.symlinkSync(path.join(outside, name), path.join(dir, linkName));
-  fs.copyFileSync(`${file}.meta.json`, path.join(dir, `${linkName}.meta.json`));
-  // a link to the real backup, also refused
-  fs.symlinkSync(file, path.join(dir, 'backup-link-to-real.json'));
-  fs.copyFileSync(`${file}.meta.json`, path.join(dir, 'backup-link-to-real.json.meta.json'));
+  if (canSymlink()) {
+    fs.symlinkSync(path.join(outside, name), path.join(dir, 'backup-x.json'));
+    fs.symlinkSync(path.join(outside, `${name}.meta.json`), path.join(dir, 'backup-x.json.meta.json'));
+    fs.symlinkSync(path.join(outside, name), path.join(dir, linkName));
+    fs.copyFileSync(`${file}.meta.json`, path.join(dir, `${linkName}.meta.json`));
+    // a link to the real backup, also refused
+    fs.symlinkSync(file, path.join(dir, 'backup-link-to-real.json'));
+    fs.copyFileSync(`${file}.meta.json`, path.join(dir, 'backup-link-to-real.json.meta.json'));
+  } else {
+    t.diagnostic('no symbolic links here: the link probes test absent names');
+  }
   // a non-backup name in the directory
   fs.copyFileSync(file, path.join(dir, 'notes.json'));
   fs.copyFileSync(`${file}.meta.json`, path.join(dir, 'notes.json.meta.json'));
@@ -808,7 +813,7 @@ for (const [kind, damage] of Object.entries(DAMAGE)) {
     assert.deepStrictEqual(plain(store), want);
     store.close();
     assert.equal(fs.readFileSync(store.path, 'utf8'), fileText(want), 'the store file is rewritten');
-    assert.equal(mode(store.path), 0o600);
+    assertMode(store.path, 0o600);
 
     // a clean reopen: nothing more to recover
     const again = fx.open({ cwd, backups: false });
@@ -1014,7 +1019,7 @@ test(`kill -9 during writes and backups: the store, journal chain and backups st
     const delay = fromSpawn ? 20 + random.int(120) : 10 + random.int(250);
     const where = `round ${round} (kill ${delay} ms after ${fromSpawn ? 'spawn' : 'ready'}, seed ${SEED})`;
     const res = await runCrashChild(dir, delay, fromSpawn);
-    assert.equal(res.signal, 'SIGKILL', `${where}: the child exited by itself (${res.code}): ${res.stderr}`);
+    assert.equal(res.signal, 'SIGKILL', `${where}: the child exited by itself (${res.code}): ${res.stderr}`); // parent kill
 
     const s = new Store({ cwd: dir, ...CRASH_OPTS });
     try {

@@ -10,7 +10,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 
-const { Store, fixture, plain, assertSame, same, rng, writeFile, captureWarnings } = require('./helpers.js');
+const { Store, fixture, plain, assertSame, same, rng, writeFile, captureWarnings, NO_MODES, fileMode } = require('./helpers.js');
 
 // ---------------------------------------------------------------------------
 // get / set / has / delete
@@ -329,7 +329,8 @@ function runApp(fx, pkg, body) {
   `);
   const out = execFileSync(process.execPath, [script], {
     cwd: dir,
-    env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'xdg') },
+    // the home directory in `dir` on every OS (Windows: USERPROFILE and APPDATA)
+    env: { ...process.env, HOME: dir, USERPROFILE: dir, APPDATA: path.join(dir, 'AppData', 'Roaming'), XDG_CONFIG_HOME: path.join(dir, 'xdg') },
     encoding: 'utf8',
   });
   return { dir, out: JSON.parse(out.trim().split('\n').pop()) };
@@ -383,22 +384,22 @@ test('without cwd, projectName or a package.json name: conf\'s "Project name cou
   assert.deepEqual(none.named, { error: 'Expected `projectName` to be a string, got number' });
 });
 
-test('configFileMode: 0o600 by default, a custom mode is honoured', t => {
+test('configFileMode: 0o600 by default, a custom mode is honoured', { skip: NO_MODES }, t => {
   const fx = fixture(t);
   const a = fx.open();
   a.set('secret', 'x');
   a.flushSync();
-  assert.equal(fs.statSync(a.path).mode & 0o777, 0o600);
+  assert.equal(fileMode(a.path), 0o600);
   const b = fx.open({ configFileMode: 0o640 });
   b.set('x', 1);
   b.flushSync();
-  assert.equal(fs.statSync(b.path).mode & 0o777, 0o640);
+  assert.equal(fileMode(b.path), 0o640);
   a.close();
   b.close();
-  assert.equal(fs.statSync(a.path).mode & 0o777, 0o600, 'mode kept by the final write');
+  assert.equal(fileMode(a.path), 0o600, 'mode kept by the final write');
 });
 
-test('a looser file mode found on open is tightened', t => {
+test('a looser file mode found on open is tightened', { skip: NO_MODES }, t => {
   const fx = fixture(t);
   const dir = fx.dir();
   const file = writeFile(dir, 'config.json', '{\n\t"a": 1\n}');
@@ -406,7 +407,7 @@ test('a looser file mode found on open is tightened', t => {
   const s = fx.open({ cwd: dir });
   s.set('b', 2);
   s.close();
-  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  assert.equal(fileMode(file), 0o600);
   assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), { a: 1, b: 2 });
 });
 

@@ -139,7 +139,7 @@ for (const durability of ['deferred', 'sync']) {
       const where = `round ${round} (${durability}, kill ${delay} ms after ${fromSpawn ? 'spawn' : 'ready'}, resumed at op ${prefix + 1}, seed ${SEED})`;
       const res = await runChild(dir, durability, prefix + 1, delay, fromSpawn);
       childPids.add(res.pid);
-      assert.equal(res.signal, 'SIGKILL', `${where}: child exited by itself (code ${res.code}): ${res.stderr}`);
+      assert.equal(res.signal, 'SIGKILL', `${where}: child exited by itself (code ${res.code}): ${res.stderr}`); // parent kill
 
       // 4.2: the document file is never torn
       if (fs.existsSync(file)) {

@@ -84,7 +84,7 @@ test('a real full disk: a sync set throws E_NOSPC with the OS cause and is undon
   assert.equal(error.code, 'E_NOSPC');
   assert.ok(error instanceof Error);
   assert.equal(error.cause.code, 'ENOSPC');
-  assert.equal(error.cause.errno, 28);
+  assert.equal(error.cause.errno, os.constants.errno.ENOSPC);
   assert.ok(error.path, 'the file it was about');
   const before = s.get('lost');
   // a later set that does not fit fails too, and is not applied either

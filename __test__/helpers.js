@@ -14,6 +14,84 @@ const assert = require('node:assert/strict');
 const Store = require('..');
 const Conf = require('conf');
 
+// ---------------------------------------------------------------------------
+// Platforms: what a spec may assume (checked by scripts/check-platform-code.js)
+// ---------------------------------------------------------------------------
+
+/**
+ * Unix file modes exist here. On Windows Node reports 0o666 (or 0o444 for a
+ * read-only file) whatever the ACLs say, so mode checks only run elsewhere.
+ */
+const HAS_MODES = process.platform !== 'win32';
+
+/** A test's `skip` option for a test that is only about Unix modes. */
+const NO_MODES = !HAS_MODES && 'Windows has no Unix file modes (ACLs instead: see the README platform table)';
+
+/** The permission bits of `file` (call only where `HAS_MODES`). */
+function fileMode(file) {
+  if (!HAS_MODES) throw new Error('fileMode() on a platform without Unix modes: guard the check with HAS_MODES');
+  return fs.statSync(file).mode & 0o777;
+}
+
+/**
+ * Asserts `file`'s permission bits where modes exist; on Windows there is
+ * nothing to assert (the rest of the test still runs).
+ */
+function assertMode(file, want, message) {
+  if (HAS_MODES) assert.equal(fileMode(file), want, message || `mode of ${file}`);
+}
+
+let symlinks;
+/**
+ * Whether this account can create symbolic links (Windows needs developer
+ * mode or the SeCreateSymbolicLink privilege; elsewhere always).
+ */
+function canSymlink() {
+  if (symlinks === undefined) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tad-link-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'target'), '');
+      fs.symlinkSync(path.join(dir, 'target'), path.join(dir, 'link'), 'file');
+      fs.mkdirSync(path.join(dir, 'dir'));
+      fs.symlinkSync(path.join(dir, 'dir'), path.join(dir, 'dir-link'), 'dir');
+      symlinks = true;
+    } catch {
+      symlinks = false;
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return symlinks;
+}
+
+/** A test's `skip` option for a test that needs symbolic links. */
+function noSymlinks() {
+  return !canSymlink() && 'this account cannot create symbolic links (Windows without developer mode)';
+}
+
+/**
+ * Asserts that a child process (a `spawnSync` result) ended by killing itself
+ * with `process.kill(process.pid, 'SIGKILL')`. On Windows that is libuv's
+ * uv_kill: TerminateProcess(..., 1), so the exit code is 1 and no signal is
+ * reported; an uncaught exception would also exit with 1, so its stack trace
+ * in stderr tells the two apart.
+ */
+function assertSelfKilled(r, message) {
+  const what = `${message || 'the child'} (status ${r.status}, signal ${r.signal}): ${r.stderr}`;
+  if (process.platform === 'win32') {
+    assert.equal(r.signal, null, what);
+    assert.equal(r.status, 1, what);
+    assert.doesNotMatch(r.stderr || '', /^\s+at /m, `${what}: it threw instead of being killed`);
+  } else {
+    assert.equal(r.signal, 'SIGKILL', what);
+  }
+}
+
+/** Removes a directory tree, retrying while Windows still holds a file in it. */
+function removeTree(dir) {
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+}
+
 /** A fresh, empty temp directory. */
 function tmpDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'tad-'));
@@ -56,7 +134,7 @@ function fixture(t) {
     for (const s of stores) {
       if (!s.closed) s.close();
     }
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    for (const d of dirs) removeTree(d);
   });
   return fx;
 }
@@ -163,6 +241,14 @@ function captureWarnings(fn) {
 }
 
 module.exports = {
+  HAS_MODES,
+  NO_MODES,
+  fileMode,
+  assertMode,
+  canSymlink,
+  noSymlinks,
+  assertSelfKilled,
+  removeTree,
   Store,
   Conf,
   tmpDir,

@@ -18,7 +18,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const { isDeepStrictEqual } = require('node:util');
 
-const { fixture, rng } = require('./helpers.js');
+const { fixture, rng, assertMode } = require('./helpers.js');
 
 const SEED = Number(process.env.HISTORY_SEED) || Date.now() % 1_000_000;
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
@@ -650,7 +650,7 @@ test('getHistorySummary(): shape, operation names, keys, hash chain', async t =>
   assert.equal(ck.checkpoint, all[all.length - 1].seq);
   assert.equal(ck.hash, crypto.createHash('sha256').update(bytes).digest('hex'));
   assert.equal(ck.size, bytes.length);
-  assert.equal((fs.statSync(journalPath(s)).mode & 0o777), 0o600, 'journal mode');
+  assertMode(journalPath(s), 0o600, 'journal mode');
 });
 
 test('a fresh store has an empty history; rollback with no history changes nothing', async t => {

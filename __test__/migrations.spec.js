@@ -43,7 +43,7 @@ function runApp(fx, pkg, source, env = {}) {
   fs.writeFileSync(script, source);
   const out = execFileSync(process.execPath, [script], {
     cwd: dir,
-    env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'xdg'), ...env },
+    env: { ...process.env, HOME: dir, USERPROFILE: dir, APPDATA: path.join(dir, 'AppData', 'Roaming'), XDG_CONFIG_HOME: path.join(dir, 'xdg'), ...env },
     encoding: 'utf8',
   });
   const lines = out.trim().split('\n');

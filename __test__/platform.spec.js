@@ -10,7 +10,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { parseTriple } = require('@napi-rs/cli');
 const { SUPPORTED, current, addonFile, packageName } = require('../lib/platform.js');
-const { scan, scanManifest, checkRepo } = require('../scripts/check-platform-code.js');
+const { scan, scanManifest, scanSpec, checkRepo } = require('../scripts/check-platform-code.js');
 
 const root = path.resolve(__dirname, '..');
 const pkg = require('../package.json');
@@ -149,4 +149,33 @@ test('the platform check finds unguarded uses and accepts guarded ones', () => {
   assert.deepEqual(lines('// std::os::unix in a comment\nfn f() { let s = "libc::kill"; let c = \'x\'; let l: &\'static str = r#"std::os::unix"#; }'), []);
   assert.deepEqual(scanManifest('[dependencies]\nlibc = "0.2"\n').map(v => v.line), [2]);
   assert.deepEqual(scanManifest("[target.'cfg(unix)'.dependencies]\nlibc = \"0.2\"\n"), []);
+});
+
+test('the platform check knows Linux-only and Apple-only calls, OS error literals, and what specs may not assume', () => {
+  const lines = src => scan(src).map(v => `${v.line}:${v.needs}`);
+  // Linux-only calls need target_os = "linux", not just unix
+  assert.deepEqual(lines('#[cfg(unix)]\nfn f() { libc::fdatasync(fd); }'), ['2:linux']);
+  assert.deepEqual(lines('#[cfg(unix)]\nconst X: u32 = libc::RENAME_EXCHANGE;'), ['2:linux']);
+  assert.deepEqual(lines('#[cfg(target_os = "linux")]\nfn f() { libc::fdatasync(fd); }'), []);
+  // Apple-only ones need macOS
+  assert.deepEqual(lines('#[cfg(unix)]\nfn f() { libc::fcntl(fd, libc::F_FULLFSYNC); }'), ['2:macos']);
+  assert.deepEqual(lines('#[cfg(target_os = "macos")]\nfn f() { libc::fcntl(fd, libc::F_FULLFSYNC); }'), []);
+  assert.deepEqual(lines('#[cfg(target_vendor = "apple")]\nfn f() { libc::fcntl(fd, libc::F_BARRIERFSYNC); }'), []);
+  assert.deepEqual(lines('#[cfg(target_os = "macos")]\nfn f() { libc::kill(1, 0); }'), [], 'macOS is unix');
+  // OS error numbers as literals
+  assert.deepEqual(lines('fn f() -> io::Error { io::Error::from_raw_os_error(28) }'), ['1:one-os']);
+  assert.deepEqual(lines('fn f(e: &io::Error) -> bool { e.raw_os_error() == Some(5) }'), ['1:one-os']);
+  assert.deepEqual(lines('fn t() { let p = FaultPlan { errno: 28, at: 1 }; }'), ['1:one-os']);
+  assert.deepEqual(lines('#[cfg(unix)]\nfn t() { let p = FaultPlan { errno: 28 }; }'), ['2:one-os'], 'unix is two OSes');
+  assert.deepEqual(lines('#[cfg(windows)]\nfn f() -> io::Error { io::Error::from_raw_os_error(112) }'), []);
+  assert.deepEqual(lines('fn t() { let p = FaultPlan { errno: ENOSPC }; io::Error::from_raw_os_error(libc::EIO); }'), ['1:unix']);
+  // specs
+  const spec = src => scanSpec(src).map(v => v.line);
+  assert.deepEqual(spec("assert.equal(fs.statSync(f).mode & 0o777, 0o600);"), [1]);
+  assert.deepEqual(spec("assertMode(f, 0o600);"), []);
+  assert.deepEqual(spec("x;\nassert.equal(r.signal, 'SIGKILL', r.stderr);"), [2]);
+  assert.deepEqual(spec("assert.equal(res.signal, 'SIGKILL'); // parent kill"), []);
+  assert.deepEqual(spec("assert.notEqual(r.signal, 'SIGKILL');"), []);
+  assert.deepEqual(spec("assert.equal(error.cause.errno, 28);"), [1]);
+  assert.deepEqual(spec("assert.equal(error.cause.errno, os.constants.errno.ENOSPC);"), []);
 });

@@ -19,7 +19,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 
-const { Store, fixture, rng } = require('./helpers.js');
+const { Store, fixture, rng, NO_MODES, fileMode } = require('./helpers.js');
 const { registerStoreIpc } = require('../ipc');
 const Conf = require('conf');
 
@@ -404,7 +404,7 @@ test('encryptionKey: files conf@10 writes open in tad-store and the reverse; no 
   assertClean(up, [canary], 'after rotating the encryptionKey');
 });
 
-test('store files are 0600 and store directories 0700 under umask 000, looser modes tightened', { skip: process.platform === 'win32' }, () => {
+test('store files are 0600 and store directories 0700 under umask 000, looser modes tightened', { skip: NO_MODES }, () => {
   const fx = { dirs: [] };
   const cwd = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'tad-mode-'));
   // a directory and files left loose by an earlier version or another tool
@@ -428,7 +428,7 @@ test('store files are 0600 and store directories 0700 under umask 000, looser mo
   const walk = (d) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
-      const mode = fs.statSync(p).mode & 0o777;
+      const mode = fileMode(p);
       if (e.isDirectory()) {
         if (mode !== 0o700) bad.push(`${path.relative(cwd, p)}/ is 0${mode.toString(8)}`);
         walk(p);

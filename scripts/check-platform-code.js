@@ -2,13 +2,28 @@
 // Checks that every platform-specific API in the Rust sources sits behind a
 // #[cfg] that guarantees its platform, so Windows and macOS builds compile by
 // construction even where only Linux is built: `std::os::unix`, `std::os::fd`
-// and `libc::` need `unix` (libc is a `cfg(unix)` dependency), `std::os::linux`
-// and `libc::SYS_*` need `target_os = "linux"`, `std::os::windows`,
-// `windows_sys::` and `winapi::` need `windows`. `cfg!(...)` in an `if` is no
-// guard (both branches are compiled everywhere). Cargo.toml files must not list
-// libc outside a `[target.'cfg(unix)'...]` table.
+// and `libc::` need `unix` (libc is a `cfg(unix)` dependency), `std::os::linux`,
+// `libc::SYS_*` and Linux-only calls (`renameat2`, `statx`, `fallocate`,
+// `sync_file_range`, `copy_file_range`, `fdatasync`, `O_TMPFILE`, `O_DIRECT`,
+// `inotify_*`) need `target_os = "linux"`, Apple-only ones (`F_FULLFSYNC`,
+// `F_BARRIERFSYNC`, `F_NOCACHE`, `F_GETPATH`) need `target_os = "macos"` (or
+// `target_vendor = "apple"`), `std::os::windows`, `windows_sys::` and
+// `winapi::` need `windows`. An OS error number written as a literal
+// (`from_raw_os_error(28)`, `raw_os_error() == Some(5)`, `errno: 28`) means
+// another error on another OS (ENOSPC is 28 on Linux and macOS, 28 is
+// ERROR_OUT_OF_PAPER on Windows; ENOTEMPTY is 39 on Linux, 66 on macOS):
+// name it (`libc::ENOSPC`, `error::raw::NO_SPACE`) or put it under a cfg
+// naming one OS. `cfg!(...)` in an `if` is no guard (both branches are
+// compiled everywhere). Cargo.toml files must not list libc outside a
+// `[target.'cfg(unix)'...]` table.
 //
-//   node scripts/check-platform-code.js   prints each unguarded use; exit 1 if any
+// The JS specs (`__test__/*.js`) run on Linux, macOS and Windows too: they may
+// not read Unix modes directly (`.mode & 0o777`: use helpers.js' `fileMode` /
+// `assertMode` behind `HAS_MODES`), assert a self-inflicted SIGKILL's signal
+// (Windows reports exit code 1: use `assertSelfKilled`), or compare an errno
+// with a number (use `os.constants.errno`).
+//
+//   node scripts/check-platform-code.js   prints each problem; exit 1 if any
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -16,11 +31,23 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const RUST_DIRS = ['src', 'core/src', 'core/tests', 'core/examples', 'core/benches'];
 const MANIFESTS = ['Cargo.toml', 'core/Cargo.toml'];
+const SPEC_DIR = '__test__';
+// the helpers that implement the portable forms, and the checker's own samples
+const SPEC_EXEMPT = new Set(['helpers.js', 'platform.spec.js']);
+
+const LINUX_ONLY = ['renameat2', 'statx', 'fallocate', 'fallocate64', 'sync_file_range', 'copy_file_range', 'fdatasync', 'O_TMPFILE', 'O_DIRECT', 'inotify_init', 'inotify_init1', 'inotify_add_watch', 'inotify_rm_watch', 'RENAME_EXCHANGE', 'RENAME_NOREPLACE'];
+const APPLE_ONLY = ['F_FULLFSYNC', 'F_BARRIERFSYNC', 'F_NOCACHE', 'F_GETPATH'];
 
 // What each API needs. `linux` implies `unix`.
 const APIS = [
   { re: /\bstd::os::linux\b/g, needs: 'linux' },
   { re: /\blibc::SYS_\w+/g, needs: 'linux' },
+  { re: new RegExp(`\\blibc::(?:${LINUX_ONLY.join('|')})\\b`, 'g'), needs: 'linux' },
+  { re: new RegExp(`\\blibc::(?:${APPLE_ONLY.join('|')})\\b`, 'g'), needs: 'macos' },
+  // an OS error number as a literal
+  { re: /\bfrom_raw_os_error\s*\(\s*-?\d+/g, needs: 'one-os' },
+  { re: /\braw_os_error\s*\(\s*\)\s*==\s*Some\s*\(\s*-?\d+/g, needs: 'one-os' },
+  { re: /\berrno\s*:\s*-?\d+/g, needs: 'one-os' },
   { re: /\bstd::os::(?:unix|fd)\b/g, needs: 'unix' },
   { re: /\blibc::/g, needs: 'unix' },
   { re: /\buse\s+libc\b/g, needs: 'unix' },
@@ -112,13 +139,15 @@ function guarantees(pred) {
   }
   if (pred === 'unix') return new Set(['unix']);
   if (pred === 'windows') return new Set(['windows']);
-  const kv = /^(target_os|target_family)\s*=\s*"?(\w+)"?$/.exec(pred);
+  const kv = /^(target_os|target_family|target_vendor)\s*=\s*"?(\w+)"?$/.exec(pred);
   if (kv) {
     const v = kv[2];
     if (kv[1] === 'target_family') return new Set(v === 'unix' ? ['unix'] : v === 'windows' ? ['windows'] : []);
-    if (v === 'linux' || v === 'android') return new Set(['linux', 'unix']);
-    if (v === 'windows') return new Set(['windows']);
-    if (UNIX_OSES.has(v)) return new Set(['unix']);
+    if (kv[1] === 'target_vendor') return new Set(v === 'apple' ? ['macos', 'unix', 'one-os'] : []);
+    if (v === 'linux' || v === 'android') return new Set(['linux', 'unix', 'one-os']);
+    if (v === 'windows') return new Set(['windows', 'one-os']);
+    if (v === 'macos' || v === 'ios') return new Set(['macos', 'unix', 'one-os']);
+    if (UNIX_OSES.has(v)) return new Set(['unix', 'one-os']);
   }
   return new Set();
 }
@@ -135,7 +164,7 @@ function scan(src) {
   for (const { re, needs } of APIS) {
     for (const m of code.matchAll(re)) {
       const prev = useAt.get(m.index);
-      if (!prev || (prev.needs === 'unix' && needs === 'linux')) useAt.set(m.index, { api: m[0], needs });
+      if (!prev || (prev.needs === 'unix' && needs !== 'unix')) useAt.set(m.index, { api: m[0], needs });
     }
   }
 
@@ -149,7 +178,7 @@ function scan(src) {
     if (pending) for (const f of pending.guard) s.add(f);
     return s;
   };
-  const ok = (needs, g) => g.has(needs) || (needs === 'unix' && g.has('linux'));
+  const ok = (needs, g) => g.has(needs) || (needs === 'unix' && (g.has('linux') || g.has('macos'))) || (needs === 'one-os' && g.has('windows'));
 
   for (let i = 0; i < code.length; i++) {
     const u = useAt.get(i);
@@ -199,6 +228,35 @@ function scan(src) {
   return violations;
 }
 
+const NEEDS_TEXT = {
+  unix: 'needs #[cfg(unix)]',
+  linux: 'needs #[cfg(target_os = "linux")]',
+  macos: 'needs #[cfg(target_os = "macos")] (or target_vendor = "apple")',
+  windows: 'needs #[cfg(windows)]',
+  'one-os': 'is an OS error number that differs between OSes: name it (libc::E..., error::raw) or guard it with a cfg naming one OS',
+};
+
+/** What the JS specs may not assume (see the header). */
+const SPEC_RULES = [
+  { re: /\.mode\s*&\s*0o?[0-7]+/g, why: 'reads Unix mode bits (Windows has none): use fileMode()/assertMode() from helpers.js behind HAS_MODES' },
+  { re: /\b(?:equal|strictEqual)\(\s*[\w.]*signal\w*\s*,\s*'SIGKILL'/g, why: 'asserts a SIGKILL signal; if the child killed itself, Windows reports exit code 1 instead: use assertSelfKilled() (a parent\'s child.kill() is reported as SIGKILL everywhere: mark that line `// parent kill`)' },
+  { re: /\berrno\s*(?:,|===?|!==?)\s*-?\d+/g, why: 'compares an errno with a number: use os.constants.errno' },
+];
+
+/** Problems in a JS spec: `[{ line, why }]`. */
+function scanSpec(src) {
+  const out = [];
+  const lines = src.split('\n');
+  for (const { re, why } of SPEC_RULES) {
+    for (const m of src.matchAll(re)) {
+      const line = src.slice(0, m.index).split('\n').length;
+      if (/\/\/ parent kill/.test(lines[line - 1])) continue;
+      out.push({ line, why });
+    }
+  }
+  return out.sort((a, b) => a.line - b.line);
+}
+
 /** Lines of a Cargo.toml that list libc outside a `cfg(unix)` target table. */
 function scanManifest(text) {
   const bad = [];
@@ -227,7 +285,15 @@ function checkRepo(base = root) {
   for (const dir of RUST_DIRS) {
     for (const file of rustFiles(path.join(base, dir))) {
       for (const v of scan(fs.readFileSync(file, 'utf8'))) {
-        problems.push(`${path.relative(base, file)}:${v.line}: ${v.api} needs #[cfg(${v.needs === 'linux' ? 'target_os = "linux"' : v.needs})]`);
+        problems.push(`${path.relative(base, file)}:${v.line}: ${v.api} ${NEEDS_TEXT[v.needs]}`);
+      }
+    }
+  }
+  const specs = path.join(base, SPEC_DIR);
+  if (fs.existsSync(specs)) {
+    for (const name of fs.readdirSync(specs).filter(n => n.endsWith('.js') && !SPEC_EXEMPT.has(n)).sort()) {
+      for (const v of scanSpec(fs.readFileSync(path.join(specs, name), 'utf8'))) {
+        problems.push(`${SPEC_DIR}/${name}:${v.line}: ${v.why}`);
       }
     }
   }
@@ -241,15 +307,15 @@ function checkRepo(base = root) {
   return problems;
 }
 
-module.exports = { scan, scanManifest, checkRepo, stripNonCode };
+module.exports = { scan, scanManifest, scanSpec, checkRepo, stripNonCode };
 
 if (require.main === module) {
   const problems = checkRepo();
   for (const p of problems) console.error(p);
   if (problems.length) {
-    console.error(`check-platform-code: ${problems.length} platform-specific use(s) outside a matching #[cfg]`);
+    console.error(`check-platform-code: ${problems.length} platform-specific use(s) outside a matching #[cfg] or spec(s) assuming one OS`);
     process.exitCode = 1;
   } else {
-    console.log('check-platform-code: every platform-specific API is behind a matching #[cfg]');
+    console.log('check-platform-code: every platform-specific API is behind a matching #[cfg], and the specs assume no one OS');
   }
 }

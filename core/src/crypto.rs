@@ -21,19 +21,33 @@
 //! damaged bytes (an authentication failure under the right key). A codec holds
 //! a *ring*: the key it writes with first, then keys it may still read with (a
 //! key rotation interrupted by a crash, see [`RekeyRecord`]).
+//!
+//! Key material is wiped from memory when it is dropped: the app's raw keys and
+//! every derived key are [`Zeroizing`] buffers; the AES key schedules (`aes`
+//! and `cbc` with their `zeroize` features) and the AES-GCM state (its key
+//! schedule and GHASH key `H`, which `polyval`'s auto-detected backend never
+//! wipes) are [`Wiped`]; PBKDF2 and EVP_BytesToKey run here on wiped HMAC/MD5
+//! states and wiped intermediate blocks. Out of reach: the copies the compiler
+//! leaves on the stack when it moves a value, and the hash crates' internal
+//! temporaries.
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::mem::ManuallyDrop;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
+use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use base64::Engine;
+use hmac::digest::generic_array::GenericArray;
+use hmac::digest::FixedOutputReset;
 use hmac::{Hmac, Mac};
+use md5::Md5;
 use sha2::{Sha256, Sha512};
 use zeroize::Zeroizing;
 
@@ -48,10 +62,99 @@ pub const MIN_SECRET_KEY: usize = 16;
 /// electron-store 8's PBKDF2 rounds.
 const LEGACY_ROUNDS: u32 = 10_000;
 
-fn hmac256(key: &[u8], msg: &[u8]) -> [u8; 32] {
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+/// Types [`Wiped`] may zero byte by byte once dropped.
+///
+/// # Safety
+/// The type holds no pointer, reference or heap allocation (its bytes are all
+/// of it) and all-zero bytes are a valid value of it.
+pub(crate) unsafe trait Flat {}
+
+// SAFETY: `AesGcm<Aes256, U12>` is the AES key schedule (arrays of round keys,
+// or the union of the AES-NI and software ones plus a zero-sized CPU-feature
+// token), `GHash` (the `Polyval` field elements, likewise) and `PhantomData`s.
+unsafe impl Flat for Aes256Gcm {}
+// SAFETY: HMAC's state is three hash cores (`[u32; 8]`/`[u64; 8]` and a block
+// count) and a block buffer (a byte array and a `u8` position).
+unsafe impl Flat for Hmac<Sha256> {}
+// SAFETY: as above.
+unsafe impl Flat for Hmac<Sha512> {}
+// SAFETY: MD5's state is `[u32; 4]`, a block count and a block buffer.
+unsafe impl Flat for Md5 {}
+// SAFETY: a CBC mode is its block cipher (the AES key schedule, as above) and
+// the chaining block.
+unsafe impl Flat for CbcEnc {}
+// SAFETY: as above.
+unsafe impl Flat for CbcDec {}
+
+/// A cipher or MAC state whose every byte is zeroed when it is dropped (after
+/// its own `Drop` ran). `Zeroizing` cannot hold these: they do not implement
+/// `Zeroize`, and `polyval` 0.6's auto-detected backend (the one x86 uses)
+/// never wipes the GHASH key even with its `zeroize` feature.
+pub(crate) struct Wiped<T: Flat>(ManuallyDrop<T>);
+
+impl<T: Flat> Wiped<T> {
+    pub(crate) fn new(t: T) -> Wiped<T> {
+        Wiped(ManuallyDrop::new(t))
+    }
+}
+
+impl<T: Flat> Deref for Wiped<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Flat> DerefMut for Wiped<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T: Flat> Drop for Wiped<T> {
+    fn drop(&mut self) {
+        // SAFETY: dropped once, here, and never used again; `T: Flat` holds
+        // nothing outside its own bytes, and zero bytes are a valid `T`.
+        unsafe {
+            ManuallyDrop::drop(&mut self.0);
+            zeroize::zeroize_flat_type(&mut self.0 as *mut ManuallyDrop<T>);
+        }
+    }
+}
+
+impl<T: Flat> zeroize::ZeroizeOnDrop for Wiped<T> {}
+
+fn hmac256(key: &[u8], msg: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut m =
+        Wiped::new(<Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length"));
     m.update(msg);
-    m.finalize().into_bytes().into()
+    let mut out = Zeroizing::new([0u8; 32]);
+    m.finalize_into_reset(GenericArray::from_mut_slice(&mut out[..]));
+    out
+}
+
+/// PBKDF2-HMAC-SHA512 with a 32-byte output (one block, RFC 8018 5.2), on a
+/// wiped HMAC state and wiped blocks (the `pbkdf2` crate leaves both in memory).
+fn pbkdf2_sha512(password: &[u8], salt: &[u8], rounds: u32) -> Zeroizing<[u8; 32]> {
+    let mut prf = Wiped::new(
+        <Hmac<Sha512> as Mac>::new_from_slice(password).expect("HMAC takes any key length"),
+    );
+    let mut u = Zeroizing::new([0u8; 64]);
+    prf.update(salt);
+    prf.update(&1u32.to_be_bytes());
+    // (finalize_into_reset leaves the state keyed for the next round)
+    prf.finalize_into_reset(GenericArray::from_mut_slice(&mut u[..]));
+    let mut t = Zeroizing::new(*u);
+    for _ in 1..rounds {
+        prf.update(&u[..]);
+        prf.finalize_into_reset(GenericArray::from_mut_slice(&mut u[..]));
+        for (a, b) in t.iter_mut().zip(u.iter()) {
+            *a ^= b;
+        }
+    }
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&t[..32]);
+    out
 }
 
 fn random<const N: usize>() -> Result<[u8; N]> {
@@ -67,7 +170,7 @@ fn hex4(b: &[u8]) -> String {
 
 /// One AES-256-GCM key and its public id.
 pub struct Sealer {
-    aead: Aes256Gcm,
+    aead: Wiped<Aes256Gcm>,
     pub id: String,
 }
 
@@ -75,8 +178,8 @@ impl Sealer {
     /// From 32 bytes of key material.
     fn new(key: &[u8; 32]) -> Sealer {
         Sealer {
-            aead: Aes256Gcm::new_from_slice(key).expect("32-byte key"),
-            id: hex4(&hmac256(key, b"tad-store key id v1")),
+            aead: Wiped::new(Aes256Gcm::new_from_slice(key).expect("32-byte key")),
+            id: hex4(&*hmac256(key, b"tad-store key id v1")),
         }
     }
 
@@ -461,14 +564,11 @@ pub struct LegacyCodec {
 }
 
 fn legacy_sealer(password: &[u8]) -> Sealer {
-    let mut k = Zeroizing::new([0u8; 32]);
-    pbkdf2::pbkdf2_hmac::<Sha512>(
+    Sealer::new(&pbkdf2_sha512(
         password,
         b"tad-store encryptionKey journal v1",
         LEGACY_ROUNDS,
-        &mut *k,
-    );
-    Sealer::new(&k)
+    ))
 }
 
 /// PBKDF2 key for one IV, as conf derives it: the salt is the IV's bytes
@@ -476,25 +576,27 @@ fn legacy_sealer(password: &[u8]) -> Sealer {
 /// does) and encoded again.
 fn legacy_key(password: &[u8], iv: &[u8]) -> Zeroizing<[u8; 32]> {
     let salt = String::from_utf8_lossy(iv);
-    let mut k = Zeroizing::new([0u8; 32]);
-    pbkdf2::pbkdf2_hmac::<Sha512>(password, salt.as_bytes(), LEGACY_ROUNDS, &mut *k);
-    k
+    pbkdf2_sha512(password, salt.as_bytes(), LEGACY_ROUNDS)
 }
 
 /// OpenSSL's EVP_BytesToKey(MD5, no salt, 1 round): conf 4's `createDecipher`.
-fn bytes_to_key(password: &[u8]) -> ([u8; 32], [u8; 16]) {
-    use md5::{Digest, Md5};
-    let mut out = Vec::with_capacity(48);
-    let mut prev: Vec<u8> = Vec::new();
-    while out.len() < 48 {
-        let mut h = Md5::new();
-        h.update(&prev);
-        h.update(password);
-        prev = h.finalize().to_vec();
-        out.extend_from_slice(&prev);
+/// Key and IV, and every MD5 block and state on the way, are wiped.
+fn bytes_to_key(password: &[u8]) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 16]>) {
+    use md5::Digest;
+    let mut h = Wiped::new(Md5::new());
+    let mut out = Zeroizing::new([0u8; 48]);
+    for i in 0..3 {
+        if i > 0 {
+            Digest::update(&mut *h, &out[(i - 1) * 16..i * 16]);
+        }
+        Digest::update(&mut *h, password);
+        FixedOutputReset::finalize_into_reset(
+            &mut *h,
+            GenericArray::from_mut_slice(&mut out[i * 16..(i + 1) * 16]),
+        );
     }
-    let mut key = [0u8; 32];
-    let mut iv = [0u8; 16];
+    let mut key = Zeroizing::new([0u8; 32]);
+    let mut iv = Zeroizing::new([0u8; 16]);
     key.copy_from_slice(&out[..32]);
     iv.copy_from_slice(&out[32..48]);
     (key, iv)
@@ -534,11 +636,11 @@ impl LegacyCodec {
     pub fn encrypt_file(&self, plain: &[u8]) -> Result<Vec<u8>> {
         let iv: [u8; 16] = random()?;
         let key = legacy_key(&self.password, &iv);
-        let ct = CbcEnc::new((&*key).into(), (&iv).into()).encrypt_padded_vec_mut::<Pkcs7>(plain);
-        let mut out = Vec::with_capacity(17 + ct.len());
+        let cbc = Wiped::new(CbcEnc::new((&*key).into(), (&iv).into()));
+        let mut out = Vec::with_capacity(17 + plain.len() + 16);
         out.extend_from_slice(&iv);
         out.push(b':');
-        out.extend_from_slice(&ct);
+        out.extend_from_slice(&cbc_encrypt(cbc, plain));
         Ok(out)
     }
 
@@ -547,16 +649,48 @@ impl LegacyCodec {
     pub fn decrypt_file(&self, stored: &[u8]) -> Option<Vec<u8>> {
         if stored.len() > 17 && stored[16] == b':' {
             let key = legacy_key(&self.password, &stored[..16]);
-            CbcDec::new((&*key).into(), stored[..16].into())
-                .decrypt_padded_vec_mut::<Pkcs7>(&stored[17..])
-                .ok()
+            let cbc = Wiped::new(CbcDec::new((&*key).into(), stored[..16].into()));
+            cbc_decrypt(cbc, &stored[17..])
         } else {
             let (key, iv) = bytes_to_key(&self.password);
-            CbcDec::new((&key).into(), (&iv).into())
-                .decrypt_padded_vec_mut::<Pkcs7>(stored)
-                .ok()
+            cbc_decrypt(
+                Wiped::new(CbcDec::new((&*key).into(), (&*iv).into())),
+                stored,
+            )
         }
     }
+}
+
+/// AES-256-CBC with PKCS#7 padding, block by block on the cipher where it
+/// lies (the `cipher` crate's padded helpers take the cipher by value and move
+/// its key schedule through several frames).
+fn cbc_encrypt(mut cbc: Wiped<CbcEnc>, plain: &[u8]) -> Vec<u8> {
+    let pad = 16 - plain.len() % 16;
+    let mut buf = Vec::with_capacity(plain.len() + pad);
+    buf.extend_from_slice(plain);
+    buf.resize(plain.len() + pad, pad as u8);
+    for block in buf.chunks_exact_mut(16) {
+        cbc.encrypt_block_mut(GenericArray::from_mut_slice(block));
+    }
+    buf
+}
+
+/// The inverse of [`cbc_encrypt`]; `None` for a length that is not whole
+/// blocks or a padding that is not PKCS#7 (a wrong key, or damage).
+fn cbc_decrypt(mut cbc: Wiped<CbcDec>, stored: &[u8]) -> Option<Vec<u8>> {
+    if stored.is_empty() || !stored.len().is_multiple_of(16) {
+        return None;
+    }
+    let mut buf = stored.to_vec();
+    for block in buf.chunks_exact_mut(16) {
+        cbc.decrypt_block_mut(GenericArray::from_mut_slice(block));
+    }
+    let pad = *buf.last()? as usize;
+    if pad == 0 || pad > 16 || buf[buf.len() - pad..].iter().any(|b| *b as usize != pad) {
+        return None;
+    }
+    buf.truncate(buf.len() - pad);
+    Some(buf)
 }
 
 impl Codec for LegacyCodec {
@@ -867,6 +1001,85 @@ mod tests {
             rec.reader(&third).err().map(|e| e.code()),
             Some("E_SECRET_KEY")
         );
+    }
+
+    /// Drops a `T` in place and returns its bytes afterwards. (A value that
+    /// holds a key schedule of a non-zero key has non-zero bytes before: only
+    /// a wipe makes them all zero.)
+    fn bytes_after_drop<T>(val: T) -> Vec<u8> {
+        let mut val = ManuallyDrop::new(val);
+        let ptr = &*val as *const T as *const u8;
+        // SAFETY: `val` lives on this frame and is dropped once; its bytes are
+        // read after the drop (a wipe wrote every one of them).
+        unsafe {
+            ManuallyDrop::drop(&mut val);
+            std::slice::from_raw_parts(ptr, std::mem::size_of::<T>()).to_vec()
+        }
+    }
+
+    #[test]
+    fn key_schedules_and_mac_states_are_wiped_on_drop() {
+        let zero = |b: Vec<u8>| !b.is_empty() && b.iter().all(|x| *x == 0);
+        // the whole AES-GCM state: key schedule and GHASH key
+        let gcm = Wiped::new(Aes256Gcm::new_from_slice(&[0x42; 32]).unwrap());
+        let nonce = Nonce::from_slice(&[1; 12]);
+        assert!(gcm.encrypt(nonce, &b"works"[..]).is_ok());
+        assert!(zero(bytes_after_drop(gcm)));
+        // keyed HMAC and MD5 states
+        let mut m = <Hmac<Sha512> as Mac>::new_from_slice(b"password").unwrap();
+        m.update(b"salt");
+        assert!(zero(bytes_after_drop(Wiped::new(m))));
+        let mut h = <Md5 as md5::Digest>::new();
+        md5::Digest::update(&mut h, b"password");
+        assert!(zero(bytes_after_drop(Wiped::new(h))));
+        // the CBC ciphers the legacy format builds per file: key schedule and
+        // chaining block (the `aes` and `cbc` zeroize features wipe only the
+        // active half of `aes`'s AES-NI/software union; `Wiped` all of it)
+        let enc = Wiped::new(CbcEnc::new(&[7; 32].into(), &[9; 16].into()));
+        assert!(zero(bytes_after_drop(enc)));
+        let dec = Wiped::new(CbcDec::new(&[7; 32].into(), &[9; 16].into()));
+        assert!(zero(bytes_after_drop(dec)));
+        // and every type that holds key material says so
+        fn zeroize_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        zeroize_on_drop::<Wiped<Aes256Gcm>>();
+        zeroize_on_drop::<Wiped<CbcEnc>>();
+        zeroize_on_drop::<CbcEnc>();
+        zeroize_on_drop::<CbcDec>();
+        zeroize_on_drop::<aes::Aes256>();
+        zeroize_on_drop::<Zeroizing<Vec<u8>>>(); // RawKey: Arc<Zeroizing<Vec<u8>>>
+        zeroize_on_drop::<Zeroizing<[u8; 32]>>();
+        // (the derived keys: the functions return wiped buffers)
+        let _: Zeroizing<[u8; 32]> = hmac256(b"k", b"m");
+        let _: Zeroizing<[u8; 32]> = legacy_key(b"k", &[0; 16]);
+        let _: (Zeroizing<[u8; 32]>, Zeroizing<[u8; 16]>) = bytes_to_key(b"k");
+    }
+
+    #[test]
+    fn pbkdf2_and_bytes_to_key_match_the_references() {
+        for (pw, salt, rounds) in [
+            (&b"abc123"[..], &b"0123456789abcdef"[..], 10_000u32),
+            (b"", b"", 1),
+            (b"p", b"s", 2),
+            (&[0xff; 200][..], &[0x80; 16][..], 3),
+        ] {
+            let mut want = [0u8; 32];
+            pbkdf2::pbkdf2_hmac::<Sha512>(pw, salt, rounds, &mut want);
+            assert_eq!(
+                *pbkdf2_sha512(pw, salt, rounds),
+                want,
+                "{pw:?} {salt:?} {rounds}"
+            );
+        }
+        // EVP_BytesToKey(md5, no salt, count 1) of "abcd1234" as OpenSSL gives it
+        // (`openssl enc -aes-256-cbc -md md5 -nosalt -k abcd1234 -P`)
+        let (key, iv) = bytes_to_key(b"abcd1234");
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+        use md5::Digest;
+        let d1 = Md5::digest(b"abcd1234");
+        let d2 = Md5::digest([&d1[..], b"abcd1234"].concat());
+        let d3 = Md5::digest([&d2[..], b"abcd1234"].concat());
+        assert_eq!(hex(&key[..]), hex(&[&d1[..], &d2[..]].concat()));
+        assert_eq!(hex(&iv[..]), hex(&d3[..]));
     }
 
     #[test]

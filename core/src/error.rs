@@ -98,10 +98,33 @@ pub enum Error {
     #[error("{0}")]
     SecretKey(String),
 
+    /// Watching the store's files stopped (the OS watcher failed, its thread
+    /// ended, or the watched directory was removed). Reported as an event.
+    #[error("{0}")]
+    Watch(String),
+
     /// A bug: a panic was caught, or an invariant did not hold. The store stays
     /// usable (or was closed cleanly); the message says what happened.
     #[error("tad-store internal error: {0}")]
     Internal(String),
+}
+
+/// Raw OS error numbers of the failures the store names, for tests that
+/// inject them ([`crate::fs::FaultPlan::errno`]): errno on Linux and macOS,
+/// system error codes on Windows.
+pub mod raw {
+    /// The disk is full.
+    #[cfg(unix)]
+    pub const NO_SPACE: i32 = libc::ENOSPC;
+    /// An I/O error of the device.
+    #[cfg(unix)]
+    pub const IO: i32 = libc::EIO;
+    /// `ERROR_DISK_FULL`.
+    #[cfg(windows)]
+    pub const NO_SPACE: i32 = 112;
+    /// `ERROR_IO_DEVICE`.
+    #[cfg(windows)]
+    pub const IO: i32 = 1117;
 }
 
 /// The OS error codes the JS error names: `ENOSPC`, `EIO`, ...
@@ -131,6 +154,12 @@ pub fn os_code(e: &std::io::Error) -> Option<&'static str> {
         if !name.is_empty() {
             return Some(name);
         }
+    }
+    // Windows system error codes with no `ErrorKind` of their own:
+    // ERROR_CRC, ERROR_IO_DEVICE, ERROR_DEVICE_HARDWARE_ERROR
+    #[cfg(windows)]
+    if let Some(23 | 1117 | 483) = e.raw_os_error() {
+        return Some("EIO");
     }
     Some(match e.kind() {
         K::StorageFull => "ENOSPC",
@@ -167,6 +196,7 @@ impl Error {
             Error::Schema(_) => "E_SCHEMA",
             Error::Transaction(_) => "E_TRANSACTION",
             Error::SecretKey(_) => "E_SECRET_KEY",
+            Error::Watch(_) => "E_WATCH",
             Error::Internal(_) => "E_INTERNAL",
         }
     }
@@ -245,6 +275,7 @@ impl Error {
             Error::Schema(m) => Error::Schema(m.clone()),
             Error::Transaction(m) => Error::Transaction(m.clone()),
             Error::SecretKey(m) => Error::SecretKey(m.clone()),
+            Error::Watch(m) => Error::Watch(m.clone()),
             Error::Internal(m) => Error::Internal(m.clone()),
         }
     }

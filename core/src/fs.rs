@@ -886,7 +886,7 @@ mod tests {
             let fs = FaultFs::new(Some(FaultPlan {
                 kind,
                 at: 1,
-                errno: 28,
+                errno: crate::error::raw::NO_SPACE,
                 sticky: false,
             }));
             let err = atomic_write(&fs, &p, b"new", 0o600).unwrap_err();

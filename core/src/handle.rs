@@ -618,14 +618,10 @@ impl Handle {
         self.live()?.watch(self.id, self.opts.schema.clone())
     }
 
-    /// `watch` with explicit debounce timing and clock (tests).
-    pub fn watch_with(
-        &self,
-        timing: crate::watch::WatchTiming,
-        clock: Arc<dyn crate::watch::Clock>,
-    ) -> Result<()> {
+    /// `watch` with explicit debounce timing, clock and backend (tests).
+    pub fn watch_with(&self, setup: crate::watch::WatchSetup) -> Result<()> {
         self.live()?
-            .watch_with(self.id, self.opts.schema.clone(), timing, clock)
+            .watch_with(self.id, self.opts.schema.clone(), setup)
     }
 }
 

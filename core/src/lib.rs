@@ -2,7 +2,8 @@
 //! dependency (the addon crate is only `#[napi]` wrappers and conversions).
 //!
 //! One module per concern:
-//! - `value` — the JSON tree (Arc-shared, JS key order, `JSON.stringify`-exact
+//! - `names` — file names checked against the platform's rules,
+//!   `value` — the JSON tree (Arc-shared, JS key order, `JSON.stringify`-exact
 //!   serializer, Merkle hashes), `path` — dot paths and JSON Pointers,
 //!   `doc` — the document and RFC 6902 patches, `ops` — operations (planned
 //!   again on the latest state when written) and change lists;
@@ -29,6 +30,7 @@ pub mod handle;
 pub mod history;
 pub mod journal;
 pub mod log;
+pub mod names;
 pub mod ops;
 pub mod path;
 pub mod registry;

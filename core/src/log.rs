@@ -503,6 +503,14 @@ impl Log {
         self.lock_file.is_none()
     }
 
+    /// Whether `lock` names this log's lock file (under any spelling: another
+    /// letter case on a case-insensitive volume, a hard link).
+    pub fn locks_at(&self, lock: &Path) -> bool {
+        self.lock_file
+            .as_ref()
+            .is_some_and(|f| f.is_at(lock).unwrap_or(false))
+    }
+
     /// Runs `f` with the OS lock held (released afterwards, also when `f` fails
     /// or panics; a panic becomes `E_INTERNAL`). Read-only logs have no lock.
     pub fn with_lock<R>(&mut self, f: impl FnOnce(&mut Log) -> Result<R>) -> Result<R> {

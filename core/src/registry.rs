@@ -1,6 +1,9 @@
 //! Store files open in this process: one [`Core`] per file (found by its real
-//! path, so two `cwd`s reaching one directory through a link share it), shared
-//! by every `Store` instance on it. An instance keeps its own schema,
+//! path, so two `cwd`s reaching one directory through a link share it; and by
+//! the file itself when the path differs only in letter case, which is one
+//! file on Windows and macOS volumes), shared by every `Store` instance on it.
+//! Names the platform would refuse or alter are refused first
+//! ([`crate::names`]). An instance keeps its own schema,
 //! durability, dot notation and backup options; options the file's one journal
 //! shares (history directory and size, file mode, codec) must agree, or the
 //! second instance is refused with an error naming the option.
@@ -12,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::fs::{ensure_dir, parent_of, resolve_links};
 use crate::handle::{Handle, HandleOptions};
 use crate::log::LogConfig;
+use crate::names;
 use crate::store::{Core, StoreOptions};
 
 struct Entry {
@@ -44,6 +48,22 @@ fn real_path(opts: &StoreOptions) -> Result<PathBuf> {
         Some(name) => dir.join(name),
         None => dir,
     })
+}
+
+/// The platform's naming rules for the store file and its directories.
+fn check_names(opts: &StoreOptions) -> Result<()> {
+    names::check_store_paths(
+        &opts.path,
+        &opts.history_dir,
+        &opts.backup_dir,
+        names::Rules::current(),
+    )
+}
+
+/// A path with its letters in one case (a cheap first look before asking the
+/// file system).
+fn fold(p: &std::path::Path) -> String {
+    p.to_string_lossy().to_lowercase()
 }
 
 fn canonical_or_given(fs: &dyn crate::fs::FileSystem, p: &std::path::Path) -> PathBuf {
@@ -133,12 +153,22 @@ fn with_codec(opts: &StoreOptions, codec: Arc<dyn crate::codec::Codec>) -> Store
 /// Opens a `Store` instance: the file's core (opened now, or the one already
 /// open in this process) and this instance's options.
 pub fn open(opts: StoreOptions) -> Result<Handle> {
+    check_names(&opts)?;
     let key = real_path(&opts)?;
+    let lock = log_config(&opts, key.clone()).lock_path();
     let mut list = open_list();
-    if let Some(e) = list
-        .iter_mut()
-        .find(|e| e.key == key && !e.core.is_closed())
-    {
+    let at = list
+        .iter()
+        .position(|e| e.key == key && !e.core.is_closed())
+        .or_else(|| {
+            // another spelling of an open file: one file on a case-insensitive
+            // volume (its lock file is the open store's), two elsewhere
+            let folded = fold(&key);
+            list.iter().position(|e| {
+                !e.core.is_closed() && fold(&e.key) == folded && e.core.locks_at(&lock)
+            })
+        });
+    if let Some(e) = at.map(|i| &mut list[i]) {
         // a file open in clear here, asked for with a key (conf's "encryption
         // upgrade"): every file of it is encrypted now, for every instance
         if opts.codec.key_id().is_some() && e.core.config().codec.key_id().is_none() {
@@ -162,6 +192,7 @@ pub fn open(opts: StoreOptions) -> Result<Handle> {
 /// Opens a core that is not shared with other opens (as another process
 /// would): for tests of several writers on one file.
 pub fn open_unshared(opts: StoreOptions) -> Result<Handle> {
+    check_names(&opts)?;
     let key = real_path(&opts)?;
     let core = Core::open(log_config(&opts, key))?;
     Ok(Handle::new(core, handle_options(&opts)))

@@ -40,7 +40,7 @@ use crate::log::{Log, LogConfig, NewEntry, OpenReport, Resealed};
 use crate::ops::{top_level_diff, touched_keys, KeyChange, Op};
 use crate::schema::Schema;
 use crate::value::{hex, merkle, sha256_hex, Value};
-use crate::watch::{Clock, Source, SystemClock, WatchTiming, Watcher};
+use crate::watch::{Source, WatchSetup, Watcher};
 
 /// Queues the event for other processes' changes, if there were any.
 fn push_remote(events: &mut Vec<Event>, remote: Vec<KeyChange>) {
@@ -1551,24 +1551,24 @@ impl Core {
 
     // -- watching --------------------------------------------------------------
 
+    /// Whether `lock` (a store's `<history>/<file>.lock`) is this store's lock
+    /// file, whatever its spelling.
+    pub fn locks_at(&self, lock_file: &Path) -> bool {
+        lock(&self.log).locks_at(lock_file)
+    }
+
     /// Starts watching for instance `handle` (its `schema` checks external
     /// edits). The watcher is shared by every watching instance of the file.
     pub fn watch(&self, handle: u64, schema: Option<Arc<Schema>>) -> Result<()> {
-        self.watch_with(
-            handle,
-            schema,
-            WatchTiming::default(),
-            Arc::new(SystemClock),
-        )
+        self.watch_with(handle, schema, WatchSetup::default())
     }
 
-    /// `watch` with explicit debounce timing and clock (tests).
+    /// `watch` with explicit debounce timing, clock and backend (tests).
     pub fn watch_with(
         &self,
         handle: u64,
         schema: Option<Arc<Schema>>,
-        timing: WatchTiming,
-        clock: Arc<dyn Clock>,
+        setup: WatchSetup,
     ) -> Result<()> {
         if self.is_closed() {
             return Err(Error::Closed);
@@ -1576,14 +1576,26 @@ impl Core {
         let mut w = lock(&self.watching);
         w.handles.retain(|(h, _)| *h != handle);
         w.handles.push((handle, schema));
-        if w.watcher.is_none() {
-            w.watcher = Some(Watcher::start(
+        // a watcher whose thread ended (a bug, reported) is replaced
+        let ended = w.watcher.as_ref().is_some_and(|x| !x.is_running());
+        if w.watcher.is_none() || ended {
+            let started = Watcher::start(
                 self.me.clone(),
+                self.cfg.fs.clone(),
                 self.cfg.doc_path.clone(),
                 self.cfg.journal_path(),
-                timing,
-                clock,
-            )?);
+                setup,
+            );
+            let started = match started {
+                Ok(x) => x,
+                Err(e) => {
+                    w.handles.retain(|(h, _)| *h != handle);
+                    return Err(e);
+                }
+            };
+            if let Some(old) = w.watcher.replace(started) {
+                old.stop();
+            }
         }
         Ok(())
     }
@@ -1604,8 +1616,13 @@ impl Core {
         }
     }
 
+    /// Whether the file is being watched: a watcher runs and its OS watch
+    /// works (`false` while a failed one waits to restart).
     pub fn is_watching(&self) -> bool {
-        lock(&self.watching).watcher.is_some()
+        lock(&self.watching)
+            .watcher
+            .as_ref()
+            .is_some_and(|w| w.is_alive())
     }
 
     fn stop_watcher(&self) {
@@ -1679,6 +1696,15 @@ impl Core {
                 None
             }
         }
+    }
+
+    /// The watcher stopped working (its backend failed or its thread ended):
+    /// reported every time it happens (the watcher reports each stop once).
+    pub(crate) fn report_watch_stopped(&self, e: Error) {
+        self.emit(Event::WatchError {
+            code: e.code(),
+            message: e.to_string(),
+        });
     }
 
     /// A failure while handling a watch event: reported once per distinct

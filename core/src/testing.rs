@@ -40,3 +40,16 @@ pub fn point(name: &str) {
         panic!("test panic at {name}");
     }
 }
+
+/// A symbolic link to a directory (Windows: needs the privilege or developer
+/// mode; callers skip when this fails).
+pub fn symlink_dir(target: &std::path::Path, link: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(target, link)
+    }
+    #[cfg(windows)]
+    {
+        std::os::windows::fs::symlink_dir(target, link)
+    }
+}

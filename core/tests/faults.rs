@@ -18,8 +18,9 @@ use tad_store_core::fs::{FaultFs, FaultKind, FaultPlan};
 use tad_store_core::value::Value;
 use tad_store_core::{registry, Durability, Handle};
 
-const ENOSPC: i32 = 28;
-const EIO: i32 = 5;
+// the platform's own numbers (errno, or Windows' system error codes)
+const ENOSPC: i32 = tad_store_core::error::raw::NO_SPACE;
+const EIO: i32 = tad_store_core::error::raw::IO;
 
 #[derive(Clone, Debug)]
 enum Step {

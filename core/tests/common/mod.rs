@@ -122,3 +122,193 @@ pub fn files_with(dir: &Path, part: &str) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+// -- a watch backend double --------------------------------------------------
+
+use std::sync::mpsc::{channel, Sender};
+use tad_store_core::watch::{Backend, Signal, SignalTx};
+
+enum Cmd {
+    Signal(Signal),
+    Panic,
+}
+
+#[derive(Default)]
+struct DoubleState {
+    starts: u32,
+    refuse: bool,
+    ctl: Option<Sender<Cmd>>,
+}
+
+/// A watch backend that reports only what the test tells it to: every real
+/// change is dropped (as a backend that overflowed or stopped silently would),
+/// it can refuse to start, and its thread (which owns what the watcher gave
+/// it) can panic.
+#[derive(Default)]
+pub struct DoubleBackend(Mutex<DoubleState>);
+
+impl Backend for DoubleBackend {
+    fn start(&self, _dirs: &[PathBuf], tx: SignalTx) -> std::io::Result<Box<dyn Send>> {
+        let mut st = self.0.lock().unwrap();
+        if st.refuse {
+            return Err(std::io::Error::other("the test refuses to start a backend"));
+        }
+        st.starts += 1;
+        let (ctl, rx) = channel::<Cmd>();
+        std::thread::spawn(move || {
+            // `tx` lives on this thread: dropped when it ends or panics
+            let tx = tx;
+            while let Ok(cmd) = rx.recv() {
+                match cmd {
+                    Cmd::Signal(s) => tx.send(s),
+                    Cmd::Panic => panic!("the watch backend's thread panicked (a test)"),
+                }
+            }
+        });
+        st.ctl = Some(ctl.clone());
+        Ok(Box::new(ctl))
+    }
+}
+
+impl DoubleBackend {
+    /// Makes the running backend report `s`.
+    pub fn send(&self, s: Signal) {
+        let st = self.0.lock().unwrap();
+        st.ctl
+            .as_ref()
+            .expect("started")
+            .send(Cmd::Signal(s))
+            .unwrap();
+    }
+
+    /// Makes the running backend's thread panic.
+    pub fn panic_thread(&self) {
+        let st = self.0.lock().unwrap();
+        st.ctl.as_ref().expect("started").send(Cmd::Panic).unwrap();
+    }
+
+    /// How many times a backend was started.
+    pub fn starts(&self) -> u32 {
+        self.0.lock().unwrap().starts
+    }
+
+    /// Starts fail while `refuse` holds.
+    pub fn refuse_starts(&self, refuse: bool) {
+        self.0.lock().unwrap().refuse = refuse;
+    }
+}
+
+// -- a case-insensitive volume --------------------------------------------------
+
+use tad_store_core::fs::{FileHandle, RealFs, Stat};
+
+/// A file system whose names under `root` are case-insensitive (as on
+/// Windows and macOS volumes): every name below `root` is stored in lower
+/// case, so `Config.json` and `config.json` are one file.
+pub struct CaseFoldFs {
+    pub root: PathBuf,
+}
+
+impl CaseFoldFs {
+    fn map(&self, p: &Path) -> PathBuf {
+        match p.strip_prefix(&self.root) {
+            Ok(rest) => self.root.join(rest.to_string_lossy().to_lowercase()),
+            Err(_) => p.to_path_buf(),
+        }
+    }
+}
+
+struct FoldFile {
+    inner: Box<dyn FileHandle>,
+    root: PathBuf,
+}
+
+impl FileHandle for FoldFile {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.inner.write_at(offset, data)
+    }
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.inner.write_all(data)
+    }
+    fn read_at(&mut self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        self.inner.read_at(offset, len)
+    }
+    fn sync_data(&mut self) -> std::io::Result<()> {
+        self.inner.sync_data()
+    }
+    fn sync_all(&mut self) -> std::io::Result<()> {
+        self.inner.sync_all()
+    }
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn len(&self) -> std::io::Result<u64> {
+        self.inner.len()
+    }
+    fn set_mode(&mut self, mode: u32) -> std::io::Result<()> {
+        self.inner.set_mode(mode)
+    }
+    fn try_lock(&self) -> std::io::Result<bool> {
+        self.inner.try_lock()
+    }
+    fn unlock(&self) -> std::io::Result<()> {
+        self.inner.unlock()
+    }
+    fn is_at(&self, path: &Path) -> std::io::Result<bool> {
+        let fs = CaseFoldFs {
+            root: self.root.clone(),
+        };
+        self.inner.is_at(&fs.map(path))
+    }
+}
+
+impl CaseFoldFs {
+    fn wrap(&self, f: Box<dyn FileHandle>) -> Box<dyn FileHandle> {
+        Box::new(FoldFile {
+            inner: f,
+            root: self.root.clone(),
+        })
+    }
+}
+
+impl FileSystem for CaseFoldFs {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        RealFs.read(&self.map(path))
+    }
+    fn create_new(&self, path: &Path) -> std::io::Result<Box<dyn FileHandle>> {
+        Ok(self.wrap(RealFs.create_new(&self.map(path))?))
+    }
+    fn open_rw(&self, path: &Path, mode: u32) -> std::io::Result<Box<dyn FileHandle>> {
+        Ok(self.wrap(RealFs.open_rw(&self.map(path), mode)?))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        RealFs.rename(&self.map(from), &self.map(to))
+    }
+    fn exchange(&self, a: &Path, b: &Path) -> std::io::Result<()> {
+        RealFs.exchange(&self.map(a), &self.map(b))
+    }
+    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+        RealFs.remove_file(&self.map(path))
+    }
+    fn create_dir(&self, path: &Path, mode: u32) -> std::io::Result<()> {
+        RealFs.create_dir(&self.map(path), mode)
+    }
+    fn sync_dir(&self, path: &Path) -> std::io::Result<()> {
+        RealFs.sync_dir(&self.map(path))
+    }
+    fn stat(&self, path: &Path, follow: bool) -> std::io::Result<Stat> {
+        RealFs.stat(&self.map(path), follow)
+    }
+    fn read_dir(&self, path: &Path) -> std::io::Result<Vec<String>> {
+        RealFs.read_dir(&self.map(path))
+    }
+    fn set_mode(&self, path: &Path, mode: u32) -> std::io::Result<()> {
+        RealFs.set_mode(&self.map(path), mode)
+    }
+    fn read_link(&self, path: &Path) -> std::io::Result<PathBuf> {
+        RealFs.read_link(&self.map(path))
+    }
+    fn canonicalize(&self, path: &Path) -> std::io::Result<PathBuf> {
+        RealFs.canonicalize(&self.map(path))
+    }
+}
