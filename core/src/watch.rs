@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use notify::{EventKind, RecursiveMode, Watcher as _};
 
 use crate::error::{Error, Result};
+use crate::fs::{canonical_or_absolute, FileSystem};
 use crate::store::{Core, ExternalOutcome};
 
 /// Where time comes from (a fake one in tests).
@@ -172,15 +173,72 @@ pub struct Watcher {
     _os: Option<notify::RecommendedWatcher>,
 }
 
-/// Which of the watched names an event path is.
-fn classify(path: &Path, doc: &Path, journal: &Path) -> Option<Source> {
-    let name = path.file_name()?;
-    if Some(name) == doc.file_name() && path.parent() == doc.parent() {
-        Some(Source::Document)
-    } else if Some(name) == journal.file_name() && path.parent() == journal.parent() {
-        Some(Source::Journal)
-    } else {
-        None
+/// The two watched files, each as the directories that hold it may be
+/// spelled in events — as given, and canonical (FSEvents reports real paths:
+/// `/private/var/…` for `/var/…`, the target of a symlinked directory) — and
+/// its name; compared without case where names are case-insensitive.
+#[derive(Clone, Debug)]
+struct Watched {
+    doc: (Vec<PathBuf>, std::ffi::OsString),
+    journal: (Vec<PathBuf>, std::ffi::OsString),
+    case_insensitive: bool,
+}
+
+impl Watched {
+    fn new(fs: &dyn FileSystem, doc: &Path, journal: &Path) -> Watched {
+        let spell = |p: &Path| {
+            let dir = p.parent().unwrap_or(Path::new(".")).to_path_buf();
+            let mut dirs = vec![dir.clone()];
+            if let Ok(c) = canonical_or_absolute(fs, &dir) {
+                if c != dir {
+                    dirs.push(c);
+                }
+            }
+            (dirs, p.file_name().unwrap_or_default().to_os_string())
+        };
+        Watched {
+            doc: spell(doc),
+            journal: spell(journal),
+            case_insensitive: fs.semantics().case_insensitive,
+        }
+    }
+
+    fn same(&self, a: &std::ffi::OsStr, b: &std::ffi::OsStr) -> bool {
+        if self.case_insensitive {
+            a.to_string_lossy().to_lowercase() == b.to_string_lossy().to_lowercase()
+        } else {
+            a == b
+        }
+    }
+
+    fn is(&self, path: &Path, (dirs, name): &(Vec<PathBuf>, std::ffi::OsString)) -> bool {
+        let (Some(n), Some(d)) = (path.file_name(), path.parent()) else {
+            return false;
+        };
+        self.same(n, name) && dirs.iter().any(|x| self.same(x.as_os_str(), d.as_os_str()))
+    }
+
+    /// Which of the watched names an event path is.
+    fn classify(&self, path: &Path) -> Option<Source> {
+        if self.is(path, &self.doc) {
+            Some(Source::Document)
+        } else if self.is(path, &self.journal) {
+            Some(Source::Journal)
+        } else {
+            None
+        }
+    }
+
+    /// The directories to watch: the canonical spelling of each.
+    fn dirs(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for (dirs, _) in [&self.doc, &self.journal] {
+            let d = dirs.last().cloned().unwrap_or_else(|| PathBuf::from("."));
+            if !out.contains(&d) {
+                out.push(d);
+            }
+        }
+        out
     }
 }
 
@@ -198,6 +256,7 @@ impl Watcher {
     /// Starts watching the directories of `doc` and `journal` for `core`.
     pub fn start(
         core: Weak<Core>,
+        fs: &dyn FileSystem,
         doc: PathBuf,
         journal: PathBuf,
         timing: WatchTiming,
@@ -205,7 +264,8 @@ impl Watcher {
     ) -> Result<Watcher> {
         let (tx, rx) = channel::<Msg>();
         let fs_tx = tx.clone();
-        let (d, j) = (doc.clone(), journal.clone());
+        let watched = Watched::new(fs, &doc, &journal);
+        let names = watched.clone();
         let mut os = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let ev = match res {
                 // an error or dropped events (queue overflow): look at both
@@ -221,24 +281,21 @@ impl Watcher {
                 return;
             }
             for p in &ev.paths {
-                if let Some(s) = classify(p, &d, &j) {
+                if let Some(s) = names.classify(p) {
                     let _ = fs_tx.send(Msg::Fs(s));
                 }
             }
         })
         .map_err(|e| watch_error(&doc, e))?;
-        let mut dirs: Vec<PathBuf> = Vec::new();
-        for p in [&doc, &journal] {
-            let dir = p.parent().unwrap_or(Path::new(".")).to_path_buf();
-            if !dirs.contains(&dir) {
-                os.watch(&dir, RecursiveMode::NonRecursive)
-                    .map_err(|e| watch_error(&dir, e))?;
-                dirs.push(dir);
-            }
+        for dir in watched.dirs() {
+            os.watch(&dir, RecursiveMode::NonRecursive)
+                .map_err(|e| watch_error(&dir, e))?;
         }
         let thread = std::thread::Builder::new()
             .name("tad-store-watch".into())
             .spawn(move || {
+                // a background thread: it may wait out a brief hold on a file
+                let _patient = crate::fs::platform::patient();
                 let mut deb = Debouncer::new(&timing);
                 let mut attempts = 0u32;
                 loop {
@@ -388,19 +445,70 @@ mod tests {
     fn classify_names_in_their_directories() {
         let doc = Path::new("/s/config.json");
         let j = Path::new("/s/storeHistory/config.json.journal");
+        let w = Watched::new(&crate::fs::RealFs, doc, j);
         assert_eq!(
-            classify(Path::new("/s/config.json"), doc, j),
+            w.classify(Path::new("/s/config.json")),
             Some(Source::Document)
         );
-        assert_eq!(classify(j, doc, j), Some(Source::Journal));
-        assert_eq!(classify(Path::new("/s/.config.json.1.2.tmp"), doc, j), None);
+        assert_eq!(w.classify(j), Some(Source::Journal));
+        assert_eq!(w.classify(Path::new("/s/.config.json.1.2.tmp")), None);
+        assert_eq!(w.classify(Path::new("/s/storeHistory/config.json")), None);
         assert_eq!(
-            classify(Path::new("/s/storeHistory/config.json"), doc, j),
+            w.classify(Path::new("/s/storeHistory/config.json.lock")),
             None
         );
         assert_eq!(
-            classify(Path::new("/s/storeHistory/config.json.lock"), doc, j),
-            None
+            w.classify(Path::new("/s/CONFIG.json")),
+            None,
+            "case counts here"
+        );
+    }
+
+    /// FSEvents reports real paths: a store whose directories sit under a
+    /// symlink (macOS' `/var` → `/private/var`) gets events spelled through
+    /// the link's target, and the journal's must not be dropped.
+    #[cfg(unix)]
+    #[test]
+    fn events_spelled_through_a_symlink_target_are_recognized() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("private-var");
+        std::fs::create_dir_all(real.join("storeHistory")).unwrap();
+        let link = dir.path().join("var");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let doc = link.join("config.json");
+        let j = link.join("storeHistory/config.json.journal");
+        let w = Watched::new(&crate::fs::RealFs, &doc, &j);
+        let real = std::fs::canonicalize(&real).unwrap();
+        assert_eq!(
+            w.classify(&real.join("config.json")),
+            Some(Source::Document)
+        );
+        assert_eq!(
+            w.classify(&real.join("storeHistory/config.json.journal")),
+            Some(Source::Journal)
+        );
+        // and as given
+        assert_eq!(w.classify(&j), Some(Source::Journal));
+        // the directories watched are the real ones
+        assert_eq!(w.dirs(), vec![real.clone(), real.join("storeHistory")]);
+    }
+
+    /// Windows and macOS report a name as the volume spells it, which may
+    /// differ in case from the one the store was given.
+    #[test]
+    fn names_differing_in_case_match_where_names_are_case_insensitive() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = crate::fs::sim::SimFs::new(crate::fs::sim::Profile::windows_fat());
+        let doc = dir.path().join("Config.json");
+        let j = dir.path().join("storeHistory").join("Config.json.journal");
+        let w = Watched::new(&fs, &doc, &j);
+        assert_eq!(
+            w.classify(&dir.path().join("config.JSON")),
+            Some(Source::Document)
+        );
+        assert_eq!(
+            w.classify(&dir.path().join("STOREHISTORY/config.json.journal")),
+            Some(Source::Journal)
         );
     }
 }
