@@ -167,7 +167,6 @@ struct State {
     /// inherited. No entry: inherited.
     acl: HashMap<String, bool>,
     counts: Counts,
-    frozen_mtime: Option<SystemTime>,
 }
 
 impl State {
@@ -240,12 +239,6 @@ impl SimFs {
 
     pub fn counts(&self) -> Counts {
         self.lock().counts.clone()
-    }
-
-    /// Every `stat` reports this modification time (every write falls in one
-    /// timestamp tick), or the real one rounded to the profile's step.
-    pub fn freeze_mtime(&self, at: Option<SystemTime>) {
-        self.lock().frozen_mtime = at;
     }
 
     /// How many handles hold `path` open.
@@ -590,11 +583,7 @@ impl FileSystem for SimFs {
         if self.profile.windows {
             s.mode = 0;
         }
-        let frozen = self.lock().frozen_mtime;
-        s.modified = match frozen {
-            Some(t) => Some(t),
-            None => s.modified.map(|m| round_down(m, self.profile.mtime_step)),
-        };
+        s.modified = s.modified.map(|m| round_down(m, self.profile.mtime_step));
         Ok(s)
     }
 
