@@ -412,6 +412,11 @@ declare namespace Store {
     pendingWrites: number;
     lastCheckpointMs: number;
     writerError: { code: string; message: string } | null;
+    /**
+     * Why the journal could not be trimmed at the last document write (another
+     * program held it, say); tried again at the next. `null` when it was.
+     */
+    journalTrimError: { code: string; message: string } | null;
     readOnly: boolean;
     /**
      * `watch: true` and the OS watcher works. `false` while a watcher that

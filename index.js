@@ -218,9 +218,25 @@ function syncDir(dir) {
   }
 }
 
-/** Temp file + fsync + rename + directory fsync, with `mode` whatever the umask. */
-function writeFileAtomic(file, data, mode) {
-  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
+/**
+ * What Windows reports (as libuv names it) while another program — antivirus,
+ * backup, indexer — holds a file: `ERROR_SHARING_VIOLATION` is `EBUSY`,
+ * `ERROR_ACCESS_DENIED` is `EPERM`/`EACCES`. A rename that meets one is tried
+ * again later (graceful-fs retries renames on the same codes).
+ */
+const BUSY_CODES = new Set(['EBUSY', 'EPERM', 'EACCES']);
+/** Tries of a held rename, and the pause between them (Chromium's ImportantFileWriter: 5 × 100 ms). */
+const EXPORT_RETRIES = 5;
+const EXPORT_RETRY_MS = 100;
+
+/**
+ * Temp file + rename, with `mode` whatever the umask. With `keepOnBusy`, a
+ * rename that meets a busy code keeps the written temp file and returns its
+ * path (the caller renames it later: this thread never sleeps); otherwise
+ * returns null once the file is in place.
+ */
+function writeFileAtomic(file, data, mode, keepOnBusy = false) {
+  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.${(tmpCounter++).toString(36)}.tmp`;
   const fd = fs.openSync(tmp, 'w', mode);
   try {
     fs.fchmodSync(fd, mode);
@@ -235,12 +251,15 @@ function writeFileAtomic(file, data, mode) {
   try {
     fs.renameSync(tmp, file);
   } catch (error) {
+    if (keepOnBusy && BUSY_CODES.has(error.code)) return tmp;
     try { fs.unlinkSync(tmp); } catch {}
     throw error;
   }
   // the export's mark (written next) must never be durable without the export
   syncDir(path.dirname(file));
+  return null;
 }
+let tmpCounter = 0;
 
 function normalizeOptions(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -535,6 +554,8 @@ class Store {
 
   #opening = false;
   #exportGiven = undefined;
+  /** A custom-serialized file written but not yet renamed into place (held by another program): `{ tmp, mark, tries, timer }`. */
+  #pendingExport = null;
 
   /** `storeHistory/<file>.serialized.json`: what the last export wrote. */
   #markPath() {
@@ -616,17 +637,75 @@ class Store {
       if (!sameJson(back, state)) {
         throw storeError('E_SERIALIZE', `tad-store: deserialize(serialize(store)) does not give the store back, so ${this.path} was not written (the change is kept in the store's journal)`);
       }
-      writeFileAtomic(this.path, text, this.#opts.configFileMode);
+      // a newer export replaces one still waiting for its rename
+      this.#dropPendingExport();
       const mark = JSON.stringify({ sha: sha256(asText), seq });
+      const held = writeFileAtomic(this.path, text, this.#opts.configFileMode, true);
+      if (held) {
+        this.#pendingExport = { tmp: held, mark, tries: 1, timer: null };
+        this.#schedulePendingExport();
+        return;
+      }
       writeFileAtomic(this.#markPath(), mark, this.#opts.configFileMode);
     } catch (error) {
-      const e = error && error.code === 'E_SERIALIZE' ? error : storeError('E_SERIALIZE', `tad-store: writing ${this.path} through \`serialize\` failed: ${error && error.message} (the change is kept in the store's journal)`, { cause: error });
-      if (this.events.listenerCount('error') > 0) {
-        try { this.events.emit('error', e); } catch (listenerError) { reportListenerError(this, listenerError); }
-      } else {
-        process.emitWarning(e.message, { code: 'TAD_STORE_SERIALIZE_ERROR' });
-      }
+      this.#exportFailed(error);
     }
+  }
+
+  #exportFailed(error) {
+    const e = error && error.code === 'E_SERIALIZE' ? error : storeError('E_SERIALIZE', `tad-store: writing ${this.path} through \`serialize\` failed: ${error && error.message} (the change is kept in the store's journal)`, { cause: error });
+    if (this.events.listenerCount('error') > 0) {
+      try { this.events.emit('error', e); } catch (listenerError) { reportListenerError(this, listenerError); }
+    } else {
+      process.emitWarning(e.message, { code: 'TAD_STORE_SERIALIZE_ERROR' });
+    }
+  }
+
+  #schedulePendingExport() {
+    const p = this.#pendingExport;
+    p.timer = setTimeout(() => this.#finishPendingExport(false), EXPORT_RETRY_MS);
+    p.timer.unref();
+  }
+
+  /**
+   * Renames a held export into place. While the file stays held it is tried
+   * again, `EXPORT_RETRIES` times in all; then (or with `last`, at close) the
+   * failure is reported with its code and the temp file removed — the store's
+   * journal keeps the change, and the next change (or open) writes the file.
+   */
+  #finishPendingExport(last) {
+    const p = this.#pendingExport;
+    if (!p) return;
+    if (p.timer) clearTimeout(p.timer);
+    p.timer = null;
+    try {
+      fs.renameSync(p.tmp, this.path);
+    } catch (error) {
+      if (!last && BUSY_CODES.has(error.code) && p.tries < EXPORT_RETRIES) {
+        p.tries += 1;
+        this.#schedulePendingExport();
+        return;
+      }
+      this.#dropPendingExport();
+      this.#exportFailed(error);
+      return;
+    }
+    this.#pendingExport = null;
+    try {
+      // the mark must never be durable without the export
+      syncDir(path.dirname(this.path));
+      writeFileAtomic(this.#markPath(), p.mark, this.#opts.configFileMode);
+    } catch (error) {
+      this.#exportFailed(error);
+    }
+  }
+
+  #dropPendingExport() {
+    const p = this.#pendingExport;
+    if (!p) return;
+    if (p.timer) clearTimeout(p.timer);
+    this.#pendingExport = null;
+    try { fs.unlinkSync(p.tmp); } catch {}
   }
 
   /** Joins the JS side of the file's core (shared with the other instances on it). */
@@ -1307,6 +1386,8 @@ class Store {
     if (this.#closed) return;
     const force = options !== null && typeof options === 'object' && options.force === true;
     this.#stopAutomaticBackups(true);
+    // an export still held: one last try now (its failure is reported)
+    this.#finishPendingExport(true);
     try {
       this.#native.close(force);
     } catch (error) {
@@ -1496,6 +1577,7 @@ class Store {
       pendingWrites: status.pending,
       lastCheckpointMs: status.lastCheckpointMs,
       writerError: status.writerError,
+      journalTrimError: status.journalTrimError,
       readOnly: status.readOnly,
       watching: native.isWatching(),
       recovery: { ...this.#core.report, journalDamage },

@@ -146,6 +146,8 @@ test('the platform check finds unguarded uses and accepts guarded ones', () => {
   assert.deepEqual(lines('#[cfg(target_os = "linux")]\nfn f() {\n  use std::os::unix::ffi::OsStrExt;\n  libc::syscall(libc::SYS_renameat2);\n}'), []);
   assert.deepEqual(lines('#[cfg(unix)]\nif a { x(); } else { std::os::unix::fs::symlink(a, b); }'), [], 'else continues the guarded if');
   assert.deepEqual(lines('#![cfg(unix)]\nuse std::os::unix::fs::PermissionsExt;'), []);
+  assert.deepEqual(lines('#![cfg(any(windows, tad_check_windows))]\nuse windows_sys::Win32::Foundation::HANDLE;'), [], 'the type-check cfg counts as windows');
+  assert.deepEqual(lines('#![cfg(any(unix, tad_check_windows))]\nuse windows_sys::Win32::Foundation::HANDLE;'), ['2:windows']);
   assert.deepEqual(lines('// std::os::unix in a comment\nfn f() { let s = "libc::kill"; let c = \'x\'; let l: &\'static str = r#"std::os::unix"#; }'), []);
   assert.deepEqual(scanManifest('[dependencies]\nlibc = "0.2"\n').map(v => v.line), [2]);
   assert.deepEqual(scanManifest("[target.'cfg(unix)'.dependencies]\nlibc = \"0.2\"\n"), []);

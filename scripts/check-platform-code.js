@@ -139,6 +139,9 @@ function guarantees(pred) {
   }
   if (pred === 'unix') return new Set(['unix']);
   if (pred === 'windows') return new Set(['windows']);
+  // `--cfg tad_check_windows` (npm run check:windows) type-checks the Windows
+  // syscall module elsewhere: windows-sys is a dependency under that cfg too
+  if (pred === 'tad_check_windows') return new Set(['windows']);
   const kv = /^(target_os|target_family|target_vendor)\s*=\s*"?(\w+)"?$/.exec(pred);
   if (kv) {
     const v = kv[2];

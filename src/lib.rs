@@ -854,6 +854,17 @@ pub fn store_status(env: Env, h: u32) -> R<String> {
     }
     out.extend_from_slice(b",\"journalDamage\":");
     opt_str(&mut out, st.journal_damage.as_deref());
+    out.extend_from_slice(b",\"journalTrimError\":");
+    match &st.journal_trim_error {
+        Some((code, message)) => {
+            out.extend_from_slice(b"{\"code\":");
+            write_string(&mut out, code);
+            out.extend_from_slice(b",\"message\":");
+            write_string(&mut out, message);
+            out.push(b'}');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
     out.push(b'}');
     Ok(text(out))
 }

@@ -155,11 +155,22 @@ pub fn os_code(e: &std::io::Error) -> Option<&'static str> {
             return Some(name);
         }
     }
-    // Windows system error codes with no `ErrorKind` of their own:
-    // ERROR_CRC, ERROR_IO_DEVICE, ERROR_DEVICE_HARDWARE_ERROR
-    #[cfg(windows)]
-    if let Some(23 | 1117 | 483) = e.raw_os_error() {
-        return Some("EIO");
+    // Windows codes (real, or from the simulated file system), named as
+    // libuv names them for Node
+    if let Some(code) = crate::fs::platform::windows_code(e) {
+        use crate::fs::platform::win;
+        let name = match code {
+            win::ERROR_SHARING_VIOLATION
+            | win::ERROR_LOCK_VIOLATION
+            | win::ERROR_USER_MAPPED_FILE => Some("EBUSY"),
+            win::ERROR_ACCESS_DENIED => Some("EPERM"),
+            // ERROR_CRC, ERROR_IO_DEVICE, ERROR_DEVICE_HARDWARE_ERROR
+            23 | 1117 | 483 => Some("EIO"),
+            _ => None,
+        };
+        if name.is_some() {
+            return name;
+        }
     }
     Some(match e.kind() {
         K::StorageFull => "ENOSPC",
@@ -201,6 +212,13 @@ impl Error {
         }
     }
 
+    /// Whether this is another program holding a file for a moment (Windows:
+    /// a sharing violation from antivirus, backup or indexing software): worth
+    /// waiting out, see `fs::platform::is_transient`.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if crate::fs::platform::is_transient(source))
+    }
+
     /// Whether JS should see this as a `TypeError` (a bad argument).
     pub fn is_type_error(&self) -> bool {
         matches!(self, Error::ForbiddenKey { .. } | Error::InvalidArgument(_))
@@ -214,9 +232,13 @@ impl Error {
     /// The OS error behind an I/O failure: `(code such as "ENOSPC", errno, message)`.
     pub fn os_cause(&self) -> Option<(Option<&'static str>, Option<i32>, String)> {
         match self {
-            Error::Io { source, .. } => {
-                Some((os_code(source), source.raw_os_error(), source.to_string()))
-            }
+            Error::Io { source, .. } => Some((
+                os_code(source),
+                source
+                    .raw_os_error()
+                    .or_else(|| crate::fs::platform::windows_code(source).map(|c| c as i32)),
+                source.to_string(),
+            )),
             _ => None,
         }
     }
@@ -259,7 +281,11 @@ impl Error {
                 path: path.clone(),
                 source: match source.raw_os_error() {
                     Some(n) => std::io::Error::from_raw_os_error(n),
-                    None => std::io::Error::new(source.kind(), source.to_string()),
+                    // a simulated Windows error stays one (it is classified)
+                    None => match crate::fs::platform::windows_code(source) {
+                        Some(code) => crate::fs::platform::win_error(code),
+                        None => std::io::Error::new(source.kind(), source.to_string()),
+                    },
                 },
             },
             Error::ReadOnly(m) => Error::ReadOnly(m.clone()),

@@ -1,15 +1,26 @@
 //! The file-system seam. Every file operation of the store goes through a
 //! [`FileSystem`], so tests can run the real store on a file system that fails
-//! the k-th write, fsync or rename with `ENOSPC` or `EIO` ([`FaultFs`]).
+//! the k-th write, fsync or rename with `ENOSPC` or `EIO` ([`FaultFs`]), or
+//! that behaves as Windows or a macOS network volume does ([`sim::SimFs`]).
 //!
 //! Also here: the one atomic-replace function every file the store writes goes
 //! through ([`atomic_write`]), directory creation (0700), stale temp-file
-//! cleanup, symlink resolution and the platform specifics (`cfg(unix)` /
-//! `cfg(windows)`: Windows has no directory fsync and no Unix modes, and
-//! replaces files with `MoveFileExW(MOVEFILE_REPLACE_EXISTING)`, which is what
-//! `std::fs::rename` calls there).
+//! cleanup, symlink resolution, the retrying wrapper that waits out another
+//! program's hold on a file ([`Patient`]), and the real file system's
+//! platform specifics. Those are thin: each platform's syscalls live in
+//! `fs::macos` (`F_FULLFSYNC`) and `fs::windows` (ACLs, process probe), and
+//! every decision about their results — fallbacks, retries, what is
+//! transient, what a timestamp can hide — in the portable `fs::platform`.
 
-use std::fs::{File, OpenOptions};
+pub mod platform;
+pub mod sim;
+
+#[cfg(unix)]
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+mod macos;
+mod windows;
+
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, Result};
+pub use platform::{Access, Semantics};
 
 /// What `stat` reports.
 #[derive(Clone, Debug)]
@@ -84,6 +96,10 @@ pub trait FileSystem: Send + Sync + 'static {
     fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()>;
     fn read_link(&self, path: &Path) -> io::Result<PathBuf>;
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf>;
+    /// What this file system does that the store must adapt to.
+    fn semantics(&self) -> Semantics {
+        Semantics::native()
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -95,6 +111,117 @@ pub trait FileSystem: Send + Sync + 'static {
 pub struct RealFs;
 
 struct RealFile(File);
+
+/// Flushes a file (or a directory opened as one). macOS: `F_FULLFSYNC`,
+/// falling back to `fsync` on a volume without it.
+#[cfg(target_os = "macos")]
+fn flush_file(f: &File, _data_only: bool) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = f.as_raw_fd();
+    platform::sync_with_fallback(|| macos::full_fsync(fd), || macos::fsync(fd)).map(|_| ())
+}
+
+/// Flushes a file: `fdatasync`/`fsync` (Linux), `FlushFileBuffers` (Windows).
+#[cfg(not(target_os = "macos"))]
+fn flush_file(f: &File, data_only: bool) -> io::Result<()> {
+    if data_only {
+        f.sync_data()
+    } else {
+        f.sync_all()
+    }
+}
+
+/// Opens a file for reading and writing: created new (0600), or opened and
+/// created with `mode` if missing.
+#[cfg(not(windows))]
+fn open_file(path: &Path, new: bool, _mode: u32) -> io::Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    if new {
+        o.write(true).create_new(true);
+    } else {
+        o.read(true).write(true).create(true);
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, if new { 0o600 } else { _mode });
+    o.open(path)
+}
+
+/// Windows: created with an owner-only ACL when the mode is private.
+#[cfg(windows)]
+fn open_file(path: &Path, new: bool, mode: u32) -> io::Result<File> {
+    win_glue::open(path, new, if new { 0o600 } else { mode })
+}
+
+#[cfg(not(windows))]
+fn make_dir(path: &Path, _mode: u32) -> io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, _mode);
+    b.create(path)
+}
+
+#[cfg(windows)]
+fn make_dir(path: &Path, mode: u32) -> io::Result<()> {
+    win_glue::create_dir(path, mode)
+}
+
+#[cfg(unix)]
+fn flush_dir(path: &Path) -> io::Result<()> {
+    flush_file(&File::open(path)?, false)
+}
+
+/// Windows has no directory fsync (a directory handle cannot be flushed
+/// without backup semantics; NTFS journals the rename itself): `sync_dir`
+/// treats this as "nothing to do here".
+#[cfg(not(unix))]
+fn flush_dir(_path: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no directory fsync on this platform",
+    ))
+}
+
+/// Windows: what the wide APIs take, and the files they open.
+#[cfg(windows)]
+mod win_glue {
+    use super::{platform, windows};
+    use std::fs::File;
+    use std::io;
+    use std::os::windows::ffi::OsStrExt;
+    use std::os::windows::io::{AsRawHandle, FromRawHandle};
+    use std::path::Path;
+
+    pub fn wide(path: &Path) -> Vec<u16> {
+        platform::windows_wide_path(&path.as_os_str().encode_wide().collect::<Vec<u16>>())
+    }
+
+    /// Creates (`new`) or opens-or-creates a file; created owner-only when
+    /// `mode` is private.
+    pub fn open(path: &Path, new: bool, mode: u32) -> io::Result<File> {
+        let w = wide(path);
+        let h = windows::create_file(w.as_ptr(), new, platform::mode_is_private(mode))?;
+        // SAFETY: a handle CreateFileW just returned, owned by the File now.
+        Ok(unsafe { File::from_raw_handle(h) })
+    }
+
+    pub fn create_dir(path: &Path, mode: u32) -> io::Result<()> {
+        windows::create_dir(wide(path).as_ptr(), platform::mode_is_private(mode))
+    }
+
+    pub fn set_file_acl(f: &File, mode: u32) -> io::Result<()> {
+        windows::set_handle_acl(f.as_raw_handle(), platform::mode_is_private(mode))
+    }
+
+    /// Tightening: a private mode makes the path owner-only (a looser one is
+    /// left as it is, as chmod never loosens in `tighten_mode`).
+    pub fn tighten(path: &Path, mode: u32) -> io::Result<()> {
+        if platform::mode_is_private(mode) {
+            windows::make_private(wide(path).as_ptr())
+        } else {
+            Ok(())
+        }
+    }
+}
 
 #[cfg(unix)]
 fn positioned_write(f: &File, offset: u64, data: &[u8]) -> io::Result<()> {
@@ -149,11 +276,11 @@ impl FileHandle for RealFile {
     }
 
     fn sync_data(&mut self) -> io::Result<()> {
-        self.0.sync_data()
+        flush_file(&self.0, true)
     }
 
     fn sync_all(&mut self) -> io::Result<()> {
-        self.0.sync_all()
+        flush_file(&self.0, false)
     }
 
     fn set_len(&mut self, len: u64) -> io::Result<()> {
@@ -171,6 +298,8 @@ impl FileHandle for RealFile {
             self.0
                 .set_permissions(std::fs::Permissions::from_mode(_mode))?;
         }
+        #[cfg(windows)]
+        win_glue::set_file_acl(&self.0, _mode)?;
         Ok(())
     }
 
@@ -221,25 +350,20 @@ impl FileSystem for RealFs {
     }
 
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn FileHandle>> {
-        let mut o = OpenOptions::new();
-        o.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-        Ok(Box::new(RealFile(o.open(path)?)))
+        Ok(Box::new(RealFile(open_file(path, true, 0o600)?)))
     }
 
-    fn open_rw(&self, path: &Path, _mode: u32) -> io::Result<Box<dyn FileHandle>> {
-        let mut o = OpenOptions::new();
-        o.read(true).write(true).create(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut o, _mode);
-        Ok(Box::new(RealFile(o.open(path)?)))
+    fn open_rw(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FileHandle>> {
+        Ok(Box::new(RealFile(open_file(path, false, mode)?)))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        // Windows: MoveFileExW(MOVEFILE_REPLACE_EXISTING); the store opens its
-        // files with FILE_SHARE_DELETE (std's default), so a file another process
-        // holds open can still be replaced.
+        // Windows: std calls MoveFileExW(MOVEFILE_REPLACE_EXISTING), and on
+        // ERROR_ACCESS_DENIED (a handle holds the target open) retries with
+        // FileRenameInfoEx + POSIX semantics, which NTFS has and FAT/exFAT,
+        // SMB and ReFS lack: there the store never renames over a file it
+        // holds open (see `Semantics::replace_open_files`), and another
+        // program's hold is waited out by `Patient`.
         std::fs::rename(from, to)
     }
 
@@ -264,33 +388,26 @@ impl FileSystem for RealFs {
         if r == 0 {
             return Ok(());
         }
-        let e = io::Error::last_os_error();
-        Err(match e.raw_os_error() {
-            // an old kernel, or a file system without exchange
-            Some(libc::ENOSYS) | Some(libc::EINVAL) | Some(libc::ENOTSUP) => {
-                io::Error::from(io::ErrorKind::Unsupported)
-            }
-            _ => e,
-        })
+        // an old kernel, or a file system without exchange
+        Err(platform::exchange_error(io::Error::last_os_error()))
+    }
+
+    /// macOS: `renamex_np(RENAME_SWAP)` (APFS, HFS+; 10.12+).
+    #[cfg(target_os = "macos")]
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
+        macos::swap(a, b).map_err(platform::exchange_error)
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         std::fs::remove_file(path)
     }
 
-    fn create_dir(&self, path: &Path, _mode: u32) -> io::Result<()> {
-        let mut b = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, _mode);
-        b.create(path)
+    fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()> {
+        make_dir(path, mode)
     }
 
-    fn sync_dir(&self, _path: &Path) -> io::Result<()> {
-        // Windows has no directory fsync: a rename is made durable by the file
-        // system's own journal (NTFS), nothing to call.
-        #[cfg(unix)]
-        File::open(_path)?.sync_all()?;
-        Ok(())
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        flush_dir(path)
     }
 
     fn stat(&self, path: &Path, follow: bool) -> io::Result<Stat> {
@@ -321,6 +438,8 @@ impl FileSystem for RealFs {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(_path, std::fs::Permissions::from_mode(_mode))?;
         }
+        #[cfg(windows)]
+        win_glue::tighten(_path, _mode)?;
         Ok(())
     }
 
@@ -345,7 +464,11 @@ pub fn process_alive(pid: u32) -> bool {
         let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
         r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        platform::alive(windows::probe_process(pid))
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         // No cheap check here: treat it as alive, and let the age rule decide.
         true
@@ -391,18 +514,35 @@ struct FaultState {
     injected: u64,
 }
 
-/// A file system that passes everything to the real one, counting writes,
-/// fsyncs, renames and truncations, and fails the one its plan names.
-#[derive(Clone, Default)]
+/// A file system that passes everything to another one (the real one, or a
+/// simulated Windows), counting writes, fsyncs, renames and truncations, and
+/// fails the one its plan names.
+#[derive(Clone)]
 pub struct FaultFs {
     state: Arc<Mutex<FaultState>>,
+    inner: Arc<dyn FileSystem>,
+}
+
+impl Default for FaultFs {
+    fn default() -> FaultFs {
+        FaultFs::over(Arc::new(RealFs), None)
+    }
 }
 
 impl FaultFs {
     pub fn new(plan: Option<FaultPlan>) -> FaultFs {
-        let fs = FaultFs::default();
-        fs.state.lock().unwrap().plan = plan;
-        fs
+        FaultFs::over(Arc::new(RealFs), plan)
+    }
+
+    /// Faults injected on top of `inner`.
+    pub fn over(inner: Arc<dyn FileSystem>, plan: Option<FaultPlan>) -> FaultFs {
+        FaultFs {
+            state: Arc::new(Mutex::new(FaultState {
+                plan,
+                ..FaultState::default()
+            })),
+            inner,
+        }
     }
 
     /// A file system on which nothing can be created or written (as a
@@ -521,57 +661,194 @@ impl FileHandle for FaultFile {
 
 impl FileSystem for FaultFs {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        RealFs.read(path)
+        self.inner.read(path)
     }
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn FileHandle>> {
         self.refuse_writes()?;
         Ok(Box::new(FaultFile {
-            inner: RealFs.create_new(path)?,
+            inner: self.inner.create_new(path)?,
             fs: self.clone(),
         }))
     }
     fn open_rw(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FileHandle>> {
         self.refuse_writes()?;
         Ok(Box::new(FaultFile {
-            inner: RealFs.open_rw(path, mode)?,
+            inner: self.inner.open_rw(path, mode)?,
             fs: self.clone(),
         }))
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.refuse_writes()?;
         self.check(FaultKind::Rename)?;
-        RealFs.rename(from, to)
+        self.inner.rename(from, to)
     }
     fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
         self.refuse_writes()?;
         self.check(FaultKind::Rename)?;
-        RealFs.exchange(a, b)
+        self.inner.exchange(a, b)
     }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
-        RealFs.remove_file(path)
+        self.inner.remove_file(path)
     }
     fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()> {
         self.refuse_writes()?;
-        RealFs.create_dir(path, mode)
+        self.inner.create_dir(path, mode)
     }
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         self.check(FaultKind::Sync)?;
-        RealFs.sync_dir(path)
+        self.inner.sync_dir(path)
     }
     fn stat(&self, path: &Path, follow: bool) -> io::Result<Stat> {
-        RealFs.stat(path, follow)
+        self.inner.stat(path, follow)
     }
     fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
-        RealFs.read_dir(path)
+        self.inner.read_dir(path)
     }
     fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()> {
-        RealFs.set_mode(path, mode)
+        self.inner.set_mode(path, mode)
     }
     fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
-        RealFs.read_link(path)
+        self.inner.read_link(path)
     }
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
-        RealFs.canonicalize(path)
+        self.inner.canonicalize(path)
+    }
+    fn semantics(&self) -> Semantics {
+        self.inner.semantics()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Waiting out another program's hold
+// ---------------------------------------------------------------------------
+
+/// A file system that retries an operation another program holds up for a
+/// moment (Windows: antivirus, backup and indexing software opening what they
+/// see change; see [`platform::is_transient`]) — on the store's own background
+/// threads only, which take [`platform::patient`]; the thread that calls `set`
+/// never sleeps and gets the hold's error at once. Bounded
+/// ([`platform::RetryPolicy::DEFAULT`], 1.4 s per operation): a hold that
+/// outlasts it fails the operation with its own OS error, which the writer
+/// reports and retries in its turn. Every store file system is wrapped in one.
+#[derive(Clone)]
+pub struct Patient {
+    inner: Arc<dyn FileSystem>,
+    policy: platform::RetryPolicy,
+}
+
+impl Patient {
+    pub fn new(inner: Arc<dyn FileSystem>) -> Patient {
+        Patient {
+            inner,
+            policy: platform::RetryPolicy::DEFAULT,
+        }
+    }
+}
+
+/// `fs` wrapped in a [`Patient`] (once).
+pub fn patient_fs(fs: Arc<dyn FileSystem>) -> Arc<dyn FileSystem> {
+    Arc::new(Patient::new(fs))
+}
+
+struct PatientFile {
+    inner: Box<dyn FileHandle>,
+    policy: platform::RetryPolicy,
+}
+
+impl FileHandle for PatientFile {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.inner.write_at(offset, data)
+    }
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.inner.write_all(data)
+    }
+    fn read_at(&mut self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        self.inner.read_at(offset, len)
+    }
+    fn sync_data(&mut self) -> io::Result<()> {
+        self.inner.sync_data()
+    }
+    fn sync_all(&mut self) -> io::Result<()> {
+        self.inner.sync_all()
+    }
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        // a section another program maps (ERROR_USER_MAPPED_FILE) blocks it
+        let inner = &mut self.inner;
+        platform::retry_transient(&self.policy, || inner.set_len(len))
+    }
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
+    fn set_mode(&mut self, mode: u32) -> io::Result<()> {
+        self.inner.set_mode(mode)
+    }
+    fn try_lock(&self) -> io::Result<bool> {
+        self.inner.try_lock()
+    }
+    fn unlock(&self) -> io::Result<()> {
+        self.inner.unlock()
+    }
+    fn is_at(&self, path: &Path) -> io::Result<bool> {
+        platform::retry_transient(&self.policy, || self.inner.is_at(path))
+    }
+}
+
+impl Patient {
+    fn wrap(&self, f: Box<dyn FileHandle>) -> Box<dyn FileHandle> {
+        Box::new(PatientFile {
+            inner: f,
+            policy: self.policy,
+        })
+    }
+    fn retry<T>(&self, op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+        platform::retry_transient(&self.policy, op)
+    }
+}
+
+impl FileSystem for Patient {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.retry(|| self.inner.read(path))
+    }
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn FileHandle>> {
+        self.retry(|| self.inner.create_new(path))
+            .map(|f| self.wrap(f))
+    }
+    fn open_rw(&self, path: &Path, mode: u32) -> io::Result<Box<dyn FileHandle>> {
+        self.retry(|| self.inner.open_rw(path, mode))
+            .map(|f| self.wrap(f))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.retry(|| self.inner.rename(from, to))
+    }
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
+        self.retry(|| self.inner.exchange(a, b))
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.retry(|| self.inner.remove_file(path))
+    }
+    fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()> {
+        self.retry(|| self.inner.create_dir(path, mode))
+    }
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        self.inner.sync_dir(path)
+    }
+    fn stat(&self, path: &Path, follow: bool) -> io::Result<Stat> {
+        self.inner.stat(path, follow)
+    }
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        self.inner.read_dir(path)
+    }
+    fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()> {
+        self.retry(|| self.inner.set_mode(path, mode))
+    }
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+        self.inner.read_link(path)
+    }
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        self.inner.canonicalize(path)
+    }
+    fn semantics(&self) -> Semantics {
+        self.inner.semantics()
     }
 }
 
@@ -604,9 +881,16 @@ pub fn parent_of(path: &Path) -> &Path {
     }
 }
 
-/// fsyncs a directory so a rename or create in it is durable.
+/// fsyncs a directory so a rename or create in it is durable. Where the
+/// platform or volume has no directory fsync (Windows; `EINVAL`/`ENOTSUP` from
+/// SMB, NFS and FUSE volumes on macOS and Linux) there is nothing more to do:
+/// the entry is as durable as that file system makes it (SQLite ignores
+/// directory-fsync errors for the same reason). A real error (`EIO`) fails.
 pub fn sync_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
-    fs.sync_dir(dir).map_err(Error::io("fsync directory", dir))
+    match fs.sync_dir(dir) {
+        Err(e) if platform::sync_unsupported(&e) => Ok(()),
+        r => r.map_err(Error::io("fsync directory", dir)),
+    }
 }
 
 /// Atomically replaces `target` with `data`: a temp file (mode 0600) in the same
@@ -651,21 +935,41 @@ pub fn atomic_write_with(
         }
         f.sync_all().map_err(Error::io("fsync", &tmp))?;
         drop(f);
-        hook(ReplaceStep::Before(&tmp));
-        match fs.exchange(&tmp, target) {
-            Ok(()) => {
-                hook(ReplaceStep::Displaced(&tmp));
-                let _ = fs.remove_file(&tmp);
-                Ok(())
+        // Another program's hold on the target (Windows) is waited out here,
+        // not inside `fs.rename`, so the look before the replace is taken
+        // again right before each try: an edit saved while we waited is seen.
+        let policy = platform::RetryPolicy::DEFAULT;
+        let mut tries = 0;
+        loop {
+            hook(ReplaceStep::Before(&tmp));
+            let r = {
+                let _once = platform::impatient();
+                match fs.exchange(&tmp, target) {
+                    Ok(()) => {
+                        hook(ReplaceStep::Displaced(&tmp));
+                        let _ = fs.remove_file(&tmp);
+                        Ok(())
+                    }
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::Unsupported
+                            || e.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        fs.rename(&tmp, target)
+                    }
+                    Err(e) => Err(e),
+                }
+            };
+            match r {
+                Err(e)
+                    if platform::is_transient(&e)
+                        && platform::is_patient()
+                        && tries < policy.attempts =>
+                {
+                    std::thread::sleep(policy.delay(tries));
+                    tries += 1;
+                }
+                r => break r.map_err(Error::io("rename over", target)),
             }
-            Err(e)
-                if e.kind() == std::io::ErrorKind::Unsupported
-                    || e.kind() == std::io::ErrorKind::NotFound =>
-            {
-                fs.rename(&tmp, target)
-                    .map_err(Error::io("rename over", target))
-            }
-            Err(e) => Err(Error::io("rename over", target)(e)),
         }
     })();
     if result.is_err() {
@@ -764,9 +1068,17 @@ pub fn ensure_private_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
 }
 
 /// Tightens a file's mode to `mode` if it has any permission bit beyond it.
+/// With ACLs (Windows), a private `mode` gives the file an owner-only ACL
+/// unless its ACL is protected already; a looser one leaves it as it is.
 pub fn tighten_mode(fs: &dyn FileSystem, path: &Path, mode: u32) -> Result<()> {
-    if cfg!(not(unix)) {
-        return Ok(());
+    if fs.semantics().access == Access::Acl {
+        if !platform::mode_is_private(mode) {
+            return Ok(());
+        }
+        return match fs.set_mode(path, mode) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            r => r.map_err(Error::io("set the ACL of", path)),
+        };
     }
     match fs.stat(path, true) {
         Ok(s) => {
@@ -812,6 +1124,20 @@ pub fn resolve_links(fs: &dyn FileSystem, path: &Path) -> Result<PathBuf> {
     Err(Error::io("resolve link", path)(io::Error::other(
         "too many levels of symbolic links",
     )))
+}
+
+/// The path that identifies a file or directory: its canonical form, or —
+/// where `canonicalize` fails although the path exists (Windows volumes that
+/// bypass the mount manager, such as RAM disks: rust-lang/rust#79449) — the
+/// absolute path, as rustc's own `try_canonicalize` falls back. Used for
+/// identity only; the store keeps the path it was given for everything it
+/// shows and opens.
+pub fn canonical_or_absolute(fs: &dyn FileSystem, path: &Path) -> io::Result<PathBuf> {
+    match fs.canonicalize(path) {
+        Ok(p) => Ok(p),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(e),
+        Err(_) => std::path::absolute(path),
+    }
 }
 
 /// Whether an I/O error means "this place cannot be written" (a read-only

@@ -19,7 +19,13 @@
 //!
 //! Trimming replaces the journal file (atomically, with the lock held); other
 //! processes notice the new file on their next look and continue from the
-//! entry they last saw, or reload from the document file.
+//! entry they last saw, or reload from the document file. Where a file that is
+//! open cannot be replaced (Windows: FAT/exFAT, SMB, ReFS; see
+//! `Semantics::replace_open_files`) every process keeps the journal open only
+//! while it holds the lock, recognizes a replaced journal by its first bytes,
+//! and closes its own handle before it replaces the journal (close, replace,
+//! reopen). A trim that fails (another program holds the journal) is retried
+//! at the next checkpoint; it never fails the checkpoint.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -30,6 +36,7 @@ use crate::backup;
 use crate::codec::{Codec, Kind, Swap};
 use crate::doc::{Change, Document, PatchOp};
 use crate::error::{Error, Result};
+use crate::fs::platform::{mtime_granularity, stamp_needs_content_check};
 use crate::fs::{
     atomic_write, atomic_write_with, ensure_dir, ensure_private_dir, is_read_only_error, parent_of,
     read_if_exists, remove_stale_temps, sync_dir, tighten_mode, write_new, FileHandle, FileSystem,
@@ -44,6 +51,11 @@ use crate::value::{hex, merkle, parse_document, sha256_hex, to_json_sized, Value
 /// How long a process waits for another one's lock before giving up with
 /// `E_LOCKED` (a holder only keeps it for one append or one document write).
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many of the journal's first bytes identify it (where the journal is not
+/// kept open between lock holds, a replaced journal is told from the one we
+/// know by them: every trim or re-encryption changes them).
+const HEAD_BYTES: usize = 512;
 
 /// Where the log lives and how it writes.
 #[derive(Clone)]
@@ -66,6 +78,9 @@ pub struct LogConfig {
     /// Write the document as compact JSON (`serialize: JSON.stringify`)
     /// instead of electron-store's tab-indented JSON.
     pub compact: bool,
+    /// How long waiting callers let another program hold a file before they
+    /// get its error (`store::BUSY_PATIENCE`).
+    pub busy_patience: Duration,
 }
 
 impl LogConfig {
@@ -380,6 +395,16 @@ fn quarantine_path(cfg: &LogConfig) -> PathBuf {
 pub struct Log {
     pub cfg: LogConfig,
     journal: Option<Box<dyn FileHandle>>,
+    /// The journal stays open between lock holds (where open files can be
+    /// replaced); else it is opened per hold and closed at release.
+    keep_journal_open: bool,
+    /// The journal's first bytes as we know them (up to `HEAD_BYTES`).
+    head: Vec<u8>,
+    /// The journal opened for this hold is not the one we knew (replaced, or
+    /// shorter): catch up must reload before anything is appended.
+    stale: bool,
+    /// Why the last trim failed (retried at the next checkpoint).
+    pub trim_error: Option<Error>,
     lock_file: Option<Box<dyn FileHandle>>,
     /// We hold the OS lock.
     held: bool,
@@ -407,6 +432,10 @@ pub struct Log {
     /// How the document file looked (length, mtime, inode) when we last knew
     /// its bytes: a cheap test for "someone else replaced it".
     stamp: Option<Stamp>,
+    /// When the content behind `stamp` was last confirmed (written or hashed by
+    /// us): while that falls in the stamp's timestamp tick, a same-length
+    /// rewrite can hide behind an unchanged stamp.
+    verified_at: std::time::SystemTime,
     /// An edit another program made to the document file that we have taken
     /// (applied, or reported as invalid) but not yet overwritten: its sha and,
     /// when applied, its content (the base for diffing the next edit).
@@ -419,6 +448,16 @@ pub struct Log {
 
 /// `(len, mtime, inode)` of a file.
 pub type Stamp = (u64, Option<std::time::SystemTime>, u64);
+
+/// When a matching stamp is not trusted and the content is hashed.
+#[derive(Clone, Copy)]
+enum Verify {
+    /// While the stamp cannot tell and timestamps are coarse (the writer's
+    /// look right before a replace: on fine-grained volumes a stat).
+    IfCoarse,
+    /// While the stamp cannot tell (the watcher, `reload`).
+    IfBlind,
+}
 
 /// What the document file holds now, when it is not what this store knows.
 pub enum ExternalFile {
@@ -460,9 +499,14 @@ impl Log {
                 Err(e) => return Err(Error::io("open lock file", cfg.lock_path())(e)),
             }
         };
+        let keep_journal_open = fs.semantics().replace_open_files;
         let mut log = Log {
             cfg,
             journal: None,
+            keep_journal_open,
+            head: Vec::new(),
+            stale: false,
+            trim_error: None,
             lock_file,
             held: false,
             must_cut: false,
@@ -477,6 +521,7 @@ impl Log {
             checkpoints: 0,
             damage: None,
             stamp: None,
+            verified_at: std::time::UNIX_EPOCH,
             seen: None,
             external: None,
         };
@@ -555,10 +600,44 @@ impl Log {
         if !self.held || self.must_cut {
             return;
         }
+        if !self.keep_journal_open {
+            // nobody may hold the journal open while another process could be
+            // replacing it (Windows cannot replace an open file everywhere)
+            self.journal = None;
+        }
         if let Some(lock) = &self.lock_file {
             let _ = lock.unlock();
         }
         self.held = false;
+    }
+
+    /// Records journal bytes read or written at `offset` into `head`.
+    fn note_head(&mut self, offset: u64, bytes: &[u8]) {
+        let have = self.head.len() as u64;
+        if offset > have || have as usize >= HEAD_BYTES {
+            return;
+        }
+        let skip = (have - offset) as usize;
+        if skip >= bytes.len() {
+            return;
+        }
+        let take = (HEAD_BYTES - self.head.len()).min(bytes.len() - skip);
+        self.head.extend_from_slice(&bytes[skip..skip + take]);
+    }
+
+    /// A journal opened anew for this hold: is it the one we knew? (Its first
+    /// bytes, and at least our length.)
+    fn check_reopened(&mut self) -> Result<()> {
+        let path = self.cfg.journal_path();
+        let want = self.head.len();
+        let known = self.len;
+        let j = self.journal.as_mut().expect("just opened");
+        let len = j.len().map_err(Error::io("stat journal", &path))?;
+        let head = j
+            .read_at(0, want)
+            .map_err(Error::io("read journal", &path))?;
+        self.stale = len < known || head != self.head;
+        Ok(())
     }
 
     fn journal(&mut self) -> Result<&mut Box<dyn FileHandle>> {
@@ -574,8 +653,38 @@ impl Log {
             if !existed {
                 sync_dir(&*self.cfg.fs, &self.cfg.history_dir)?;
             }
+            if !self.keep_journal_open && self.len > 0 {
+                self.check_reopened()?;
+            }
         }
         Ok(self.journal.as_mut().expect("just opened"))
+    }
+
+    /// Replaces the journal file with `bytes` (a trim, a re-encryption). Where
+    /// an open file cannot be replaced, our handle is closed first (and the
+    /// journal reopened after: the new one, or the old one if the replace
+    /// failed).
+    fn replace_journal(&mut self, bytes: &[u8]) -> Result<()> {
+        let path = self.cfg.journal_path();
+        if !self.keep_journal_open {
+            self.journal = None;
+        }
+        let r = atomic_write(&*self.cfg.fs, &path, bytes, self.cfg.mode);
+        self.journal = None;
+        if r.is_ok() {
+            self.head.clear();
+            self.note_head(0, bytes);
+            // the new journal is the one we know (the caller sets its length)
+            let known = std::mem::take(&mut self.len);
+            let opened = self.journal().map(|_| ());
+            self.len = known;
+            return opened;
+        }
+        // The old journal is in place — or the new one, if only the directory
+        // fsync after the rename failed: the next catch-up reads it again
+        // before anything is appended.
+        self.stale = true;
+        r
     }
 
     /// The replica's Merkle hash (computed on first use).
@@ -620,6 +729,7 @@ impl Log {
         j.set_len(len)
             .map_err(Error::io("truncate journal", &path))?;
         j.sync_data().map_err(Error::io("fsync journal", &path))?;
+        self.head.truncate(len as usize);
         Ok(())
     }
 
@@ -875,6 +985,8 @@ impl Log {
             self.cut_to(good)?;
         }
         self.len = good;
+        self.head = bytes[..(good as usize).min(HEAD_BYTES)].to_vec();
+        self.stale = false;
         self.lines = entries
             .iter()
             .map(|(o, e)| {
@@ -1021,6 +1133,11 @@ impl Log {
             return Err(self.read_only_error());
         }
         crate::testing::point("journal.append");
+        if self.stale {
+            return Err(Error::Internal(
+                "the journal was replaced since it was last read and must be caught up with before an append; nothing was written".into(),
+            ));
+        }
         let start = self.len;
         if self.must_cut {
             self.cut_to(start)?;
@@ -1039,6 +1156,7 @@ impl Log {
             return Err(e);
         }
         self.len = start + buf.len() as u64;
+        self.note_head(start, buf);
         self.lines
             .extend(lines.into_iter().map(|(o, s)| (start + o, s)));
         Ok(())
@@ -1067,12 +1185,22 @@ impl Log {
             self.must_cut = false;
         }
         let path = self.cfg.journal_path();
+        // kept open: is the file at the path still ours? (opened per hold:
+        // `journal()` compares its first bytes)
         let replaced = match &self.journal {
-            Some(j) => !j.is_at(&path).map_err(Error::io("stat journal", &path))?,
-            None => false,
+            Some(j) if self.keep_journal_open => {
+                !j.is_at(&path).map_err(Error::io("stat journal", &path))?
+            }
+            _ => false,
         };
         if replaced {
             self.journal = None;
+            self.stale = false;
+            return self.resync();
+        }
+        self.journal()?;
+        if self.stale {
+            self.stale = false;
             return self.resync();
         }
         let len = self
@@ -1090,6 +1218,7 @@ impl Log {
             .journal()?
             .read_at(start, (len - start) as usize)
             .map_err(Error::io("read journal", &path))?;
+        self.note_head(start, &bytes);
         let mut sc = scan_from(&*self.cfg.codec, &bytes, self.tip.clone(), start);
         if let Some(e) = sc.fatal.take() {
             return Err(e);
@@ -1193,6 +1322,7 @@ impl Log {
         if let Some(e) = sc.fatal.take() {
             return Err(e);
         }
+        self.head = bytes[..bytes.len().min(HEAD_BYTES)].to_vec();
         let known = self.tip.clone();
         let pos = sc.entries.iter().position(|(_, e)| match e {
             Entry::Change(c) => {
@@ -1286,6 +1416,7 @@ impl Log {
                 let fs = self.cfg.fs.clone();
                 let path = self.cfg.doc_path.clone();
                 let mut ours = None;
+                let mut replaced_at = std::time::SystemTime::now();
                 atomic_write_with(&*fs, &path, &stored, self.cfg.mode, |step| match step {
                     ReplaceStep::Before(tmp) => {
                         // an edit saved since we last looked (where the
@@ -1294,6 +1425,8 @@ impl Log {
                         if let Some(ExternalFile::Edited(b, base, _)) = self.peek_external() {
                             self.external = Some((b, base));
                         }
+                        // nobody else's write can be older than this
+                        replaced_at = std::time::SystemTime::now();
                         // the replace keeps inode, length and mtime: the stamp
                         // of what we are about to put in place
                         ours = fs
@@ -1304,6 +1437,7 @@ impl Log {
                     ReplaceStep::Displaced(old) => self.keep_displaced(old),
                 })?;
                 self.stamp = ours;
+                self.verified_at = replaced_at;
                 (sha256_hex(&stored), stored.len())
             };
         // the file is durably in place: only now may a checkpoint name it
@@ -1331,7 +1465,10 @@ impl Log {
         self.file.recorded = true;
         self.checkpoints += 1;
         self.last_checkpoint_took = started.elapsed();
-        self.trim()
+        // the checkpoint is durable whatever happens to the trim: a trim that
+        // fails (the journal held by another program) is tried again next time
+        self.trim_error = self.trim().err();
+        Ok(())
     }
 
     /// Keeps the last `history_max` change lines (and everything from the last
@@ -1363,9 +1500,7 @@ impl Log {
             .journal()?
             .read_at(from, (len - from) as usize)
             .map_err(Error::io("read journal", &path))?;
-        atomic_write(&*self.cfg.fs, &path, &tail, self.cfg.mode)?;
-        self.journal = None;
-        self.journal()?;
+        self.replace_journal(&tail)?;
         self.len = tail.len() as u64;
         self.lines = self.lines[first..]
             .iter()
@@ -1387,26 +1522,34 @@ impl Log {
 
     /// What the document file holds if that is not what this store wrote,
     /// checkpointed or already took: cheap (one `stat`) while the file is
-    /// untouched. Does not consume a stashed edit.
+    /// untouched — and where timestamps are coarse (FAT 2 s, HFS+ 1 s), the
+    /// content is checked while the stamp cannot tell (the writer calls this
+    /// right before it replaces the file; an edit saved in the same tick must
+    /// not be overwritten unseen). Does not consume a stashed edit.
     fn peek_external(&mut self) -> Option<ExternalFile> {
-        self.peek_external_with(false)
+        self.peek_external_with(Verify::IfCoarse)
     }
 
-    /// `peek_external`; `verify_fresh`: a file whose stamp matches but whose
-    /// mtime is recent is read and hashed anyway (an in-place rewrite of the
-    /// same length within one file-system timestamp tick keeps the stamp).
-    fn peek_external_with(&mut self, verify_fresh: bool) -> Option<ExternalFile> {
+    /// `peek_external`; with `verify` a file whose stamp matches is read and
+    /// hashed anyway while its content was last confirmed within the stamp's
+    /// timestamp tick — an in-place rewrite of the same length in that tick
+    /// keeps the stamp (FAT's 2 s and HFS+'s 1 s ticks, no inode on Windows:
+    /// `platform::stamp_needs_content_check`).
+    fn peek_external_with(&mut self, verify: Verify) -> Option<ExternalFile> {
+        let looked = std::time::SystemTime::now();
         let stamp = self.stamp_now();
         let Some(stamp) = stamp else {
             // gone: only news if a file was there
             return self.file.sha.is_some().then_some(ExternalFile::Deleted);
         };
         if self.stamp == Some(stamp) {
-            let fresh = stamp
-                .1
-                .and_then(|m| m.elapsed().ok())
-                .is_none_or(|age| age < Duration::from_millis(100));
-            if !(verify_fresh && fresh) {
+            let blind = stamp_needs_content_check(stamp.1, self.verified_at);
+            let coarse = stamp.1.is_some_and(|m| !mtime_granularity(m).is_zero());
+            let check = match verify {
+                Verify::IfCoarse => blind && coarse,
+                Verify::IfBlind => blind,
+            };
+            if !check {
                 return None;
             }
         }
@@ -1414,6 +1557,7 @@ impl Log {
         let sha = sha256_hex(&bytes);
         let known = self.is_known(&sha);
         if known {
+            self.verified_at = looked;
             self.stamp = Some(stamp);
             return None;
         }
@@ -1443,16 +1587,16 @@ impl Log {
     /// log caught up (a checkpoint of another process names its file).
     pub fn take_external(&mut self) -> Option<ExternalFile> {
         let Some((b, base)) = self.external.take() else {
-            return self.peek_external_with(true);
+            return self.peek_external_with(Verify::IfBlind);
         };
         let sha = sha256_hex(&b);
         let taken = self.is_known(&sha);
         if taken {
             // read from the file and taken before the writer stashed it
-            return self.peek_external_with(true);
+            return self.peek_external_with(Verify::IfBlind);
         }
         // the file may have been edited again since: the newest wins
-        Some(match self.peek_external_with(true) {
+        Some(match self.peek_external_with(Verify::IfBlind) {
             Some(newer @ ExternalFile::Edited(..)) => newer,
             _ => ExternalFile::Edited(b, base, None),
         })
@@ -1466,6 +1610,9 @@ impl Log {
         self.seen = Some((sha256_hex(bytes), content));
         if stamp.is_some() {
             self.stamp = stamp;
+            // confirmed when it was read, which is not known here: the next
+            // look checks the content again
+            self.verified_at = std::time::UNIX_EPOCH;
         }
     }
 
@@ -1558,9 +1705,7 @@ impl Log {
             report.journal_entries += usize::from(seq.is_some());
         }
         crate::testing::point("reseal.journal");
-        atomic_write(&*fs, &path, &out, mode)?;
-        self.journal = None;
-        self.journal()?;
+        self.replace_journal(&out)?;
         self.len = out.len() as u64;
         self.lines = lines;
         cell.set(to.clone());

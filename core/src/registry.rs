@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::fs::{ensure_dir, parent_of, resolve_links};
+use crate::fs::{canonical_or_absolute, ensure_dir, parent_of, patient_fs, resolve_links};
 use crate::handle::{Handle, HandleOptions};
 use crate::log::LogConfig;
 use crate::names;
@@ -30,24 +30,40 @@ fn open_list() -> std::sync::MutexGuard<'static, Vec<Entry>> {
     OPEN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The real path of the store file: links followed (writes go through them to
-/// the target), the directory made canonical.
-fn real_path(opts: &StoreOptions) -> Result<PathBuf> {
+/// Where a store file is: `path`, the file the store opens and writes — the
+/// path it was given, with links followed (writes go through them to the
+/// target) and made absolute, never rewritten into a canonical spelling that
+/// the app did not ask for (Windows' `\\?\C:\…`, macOS' `/private/var/…`);
+/// `key`, its identity in this process — the canonical path of the file when
+/// it exists (its name as the volume spells it), else of its directory, with
+/// `path::absolute` where the volume cannot canonicalize.
+struct Located {
+    path: PathBuf,
+    key: PathBuf,
+}
+
+fn locate(opts: &StoreOptions) -> Result<Located> {
     let fs = &*opts.fs;
     let target = resolve_links(fs, &opts.path)?;
-    let dir = parent_of(&target).to_path_buf();
+    let path = std::path::absolute(&target).map_err(Error::io("resolve", &target))?;
+    let dir = parent_of(&path).to_path_buf();
     if let Err(e) = ensure_dir(fs, &dir) {
         if fs.stat(&dir, true).is_err() {
             return Err(e);
         }
     }
-    let dir = fs
-        .canonicalize(&dir)
-        .map_err(Error::io("resolve directory", &dir))?;
-    Ok(match target.file_name() {
-        Some(name) => dir.join(name),
-        None => dir,
-    })
+    let key = match canonical_or_absolute(fs, &path) {
+        Ok(k) => k,
+        Err(_) => {
+            let dir =
+                canonical_or_absolute(fs, &dir).map_err(Error::io("resolve directory", &dir))?;
+            match path.file_name() {
+                Some(name) => dir.join(name),
+                None => dir,
+            }
+        }
+    };
+    Ok(Located { path, key })
 }
 
 /// The platform's naming rules for the store file and its directories.
@@ -67,13 +83,14 @@ fn fold(p: &std::path::Path) -> String {
 }
 
 fn canonical_or_given(fs: &dyn crate::fs::FileSystem, p: &std::path::Path) -> PathBuf {
-    fs.canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+    canonical_or_absolute(fs, p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// The log configuration of a store file.
+/// The log configuration of a store file. Its file system waits out another
+/// program's brief hold on a file (on the store's background threads).
 pub fn log_config(opts: &StoreOptions, doc_path: PathBuf) -> LogConfig {
     LogConfig {
-        fs: opts.fs.clone(),
+        fs: patient_fs(opts.fs.clone()),
         codec: opts.codec.clone(),
         doc_path,
         history_dir: opts.history_dir.clone(),
@@ -82,6 +99,7 @@ pub fn log_config(opts: &StoreOptions, doc_path: PathBuf) -> LogConfig {
         history_max: opts.history_max,
         clear_invalid_config: opts.clear_invalid_config,
         compact: opts.compact,
+        busy_patience: opts.busy_patience,
     }
 }
 
@@ -154,8 +172,8 @@ fn with_codec(opts: &StoreOptions, codec: Arc<dyn crate::codec::Codec>) -> Store
 /// open in this process) and this instance's options.
 pub fn open(opts: StoreOptions) -> Result<Handle> {
     check_names(&opts)?;
-    let key = real_path(&opts)?;
-    let lock = log_config(&opts, key.clone()).lock_path();
+    let Located { path, key } = locate(&opts)?;
+    let lock = log_config(&opts, path.clone()).lock_path();
     let mut list = open_list();
     let at = list
         .iter()
@@ -180,7 +198,7 @@ pub fn open(opts: StoreOptions) -> Result<Handle> {
         return Ok(Handle::new(e.core.clone(), handle_options(&opts)));
     }
     list.retain(|e| !e.core.is_closed());
-    let core = Core::open(log_config(&opts, key.clone()))?;
+    let core = Core::open(log_config(&opts, path))?;
     list.push(Entry {
         key,
         core: core.clone(),
@@ -193,8 +211,8 @@ pub fn open(opts: StoreOptions) -> Result<Handle> {
 /// would): for tests of several writers on one file.
 pub fn open_unshared(opts: StoreOptions) -> Result<Handle> {
     check_names(&opts)?;
-    let key = real_path(&opts)?;
-    let core = Core::open(log_config(&opts, key))?;
+    let Located { path, .. } = locate(&opts)?;
+    let core = Core::open(log_config(&opts, path))?;
     Ok(Handle::new(core, handle_options(&opts)))
 }
 

@@ -91,6 +91,9 @@ pub struct StoreOptions {
     pub codec: Arc<dyn Codec>,
     /// The document as compact JSON (`serialize: JSON.stringify`). Shared.
     pub compact: bool,
+    /// How long `flush()`, `close()` and sync changes wait out another
+    /// program's hold on a file before failing with its error. Shared.
+    pub busy_patience: Duration,
 }
 
 impl StoreOptions {
@@ -111,6 +114,7 @@ impl StoreOptions {
             max_backups: 10,
             fs: Arc::new(RealFs),
             codec: Arc::new(Plain),
+            busy_patience: BUSY_PATIENCE,
         }
     }
 }
@@ -136,6 +140,9 @@ pub struct Status {
     pub read_only: bool,
     /// Damage found while catching up with other processes.
     pub journal_damage: Option<String>,
+    /// Why the journal could not be trimmed at the last checkpoint (retried at
+    /// the next; the journal grows meanwhile).
+    pub journal_trim_error: Option<(&'static str, String)>,
 }
 
 struct State {
@@ -189,6 +196,11 @@ struct Queue {
     error: Option<Error>,
     /// Write attempts that failed (flush waits for a new attempt's outcome).
     failures: u64,
+    /// Since when every failure has been another program holding a file
+    /// (`Error::is_transient`): waiting callers are not told until it has
+    /// lasted `busy_patience`.
+    busy_since: Option<Instant>,
+    trim_error: Option<(&'static str, String)>,
     journal_bytes: u64,
     history_entries: u64,
     checkpoints: u64,
@@ -217,6 +229,44 @@ const MAX_CHECKPOINT_GAP: Duration = Duration::from_secs(1);
 
 /// Longest pause between two attempts after a write failure.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// How long a file may stay held by another program (Windows: antivirus,
+/// backup or indexing software; see `fs::platform::is_transient`) before
+/// `flush()`, `close()` and a sync `set` give up with its error (`E_IO`, cause
+/// `EBUSY`/`EPERM`). The writer keeps trying after that; nothing is dropped.
+pub const BUSY_PATIENCE: Duration = Duration::from_secs(20);
+
+impl Queue {
+    /// Records a write failure; whether it starts a run of failures.
+    fn fail(&mut self, e: &Error) -> bool {
+        if e.is_transient() {
+            self.busy_since.get_or_insert_with(Instant::now);
+        } else {
+            self.busy_since = None;
+        }
+        self.error.replace(e.duplicate()).is_none()
+    }
+
+    /// Writing works again; whether there was a failure to clear.
+    fn recover(&mut self) -> bool {
+        self.busy_since = None;
+        self.error.take().is_some()
+    }
+
+    /// Whether a transient hold is still young enough to wait for.
+    fn still_busy(&self, patience: Duration) -> bool {
+        self.error.as_ref().is_some_and(Error::is_transient)
+            && self.busy_since.is_none_or(|t| t.elapsed() < patience)
+    }
+
+    /// The failure waiting callers get now (none while a hold is young).
+    fn reportable(&self, patience: Duration) -> Option<&Error> {
+        if self.still_busy(patience) {
+            return None;
+        }
+        self.error.as_ref()
+    }
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -792,6 +842,9 @@ impl Core {
     }
 
     fn run_writer(self: Arc<Self>) {
+        // the writer waits out another program's brief hold on a file (the
+        // thread that queued the change never does)
+        let _patient = crate::fs::platform::patient();
         let mut last_checkpoint = Instant::now();
         let mut took = Duration::from_millis(1);
         let mut backoff = Duration::ZERO;
@@ -881,7 +934,7 @@ impl Core {
         q.inflight = 0;
         q.failures += 1;
         q.abandoned_upto = q.next_id;
-        q.error = Some(e);
+        q.fail(&e);
         drop(q);
         self.done.notify_all();
     }
@@ -958,14 +1011,14 @@ impl Core {
                     push_remote(events, remote);
                     let mut q = lock(&self.queue);
                     let dirty = q.needs_checkpoint || q.file_seq < q.written_seq;
-                    if !dirty && q.error.take().is_some() {
+                    if !dirty && q.recover() {
                         events.push(Event::WriteRecovered);
                     }
                 }
                 Err(e) => {
                     let mut q = lock(&self.queue);
                     q.failures += 1;
-                    q.error = Some(e);
+                    q.fail(&e);
                     return Err(());
                 }
             }
@@ -986,7 +1039,7 @@ impl Core {
                 push_remote(events, remote);
                 let mut q = lock(&self.queue);
                 q.needs_checkpoint = false;
-                if q.error.take().is_some() {
+                if q.recover() {
                     events.push(Event::WriteRecovered);
                 }
                 Ok(Some(log.last_checkpoint_took))
@@ -997,7 +1050,7 @@ impl Core {
                     q.failures += 1;
                     // retried: the file (or the line naming it) is still due
                     q.needs_checkpoint = true;
-                    q.error.replace(e.duplicate()).is_none()
+                    q.fail(&e)
                 };
                 if first {
                     events.push(self.failure_event(&e));
@@ -1028,6 +1081,7 @@ impl Core {
         q.checkpoints = log.checkpoints;
         q.last_checkpoint_ms = log.last_checkpoint_took.as_secs_f64() * 1000.0;
         q.damage = log.damage.clone();
+        q.trim_error = log.trim_error.as_ref().map(|e| (e.code(), e.to_string()));
     }
 
     /// Plans every operation of the batch again on the replica, re-checks the
@@ -1118,7 +1172,7 @@ impl Core {
             }
             q.written_seq = log.seq;
             q.head_seq = log.seq;
-            recovered = q.error.take().is_some();
+            recovered = q.recover();
             if !rejected.is_empty() {
                 for (id, e) in rejected {
                     let p = batch.iter().find(|p| p.id == id);
@@ -1155,10 +1209,15 @@ impl Core {
             let mut q = lock(&self.queue);
             q.inflight = 0;
             q.failures += 1;
+            // another program's hold: sync callers wait for it (up to
+            // `busy_patience`) instead of failing at once
+            let wait_out = e.is_transient()
+                && q.busy_since
+                    .is_none_or(|t| t.elapsed() < self.cfg.busy_patience);
             let mut undo = false;
             let mut back = Vec::new();
             for p in batch {
-                if p.sync {
+                if p.sync && !wait_out {
                     q.failed.insert(p.id, e.duplicate());
                     undo = true;
                 } else {
@@ -1172,7 +1231,7 @@ impl Core {
                 // the live document must not show what will not be durable
                 self.rebuild_live(log, &mut st, &q, &[]);
             }
-            first = q.error.replace(e.duplicate()).is_none();
+            first = q.fail(&e);
         }
         if first {
             events.push(self.failure_event(&e));
@@ -1225,7 +1284,7 @@ impl Core {
                 return Ok(());
             }
             if q.failures > failures {
-                if let Some(e) = &q.error {
+                if let Some(e) = q.reportable(self.cfg.busy_patience) {
                     return Err(e.duplicate());
                 }
             }
@@ -1329,6 +1388,7 @@ impl Core {
             history_entries: q.history_entries,
             read_only: self.read_only,
             journal_damage: q.damage.clone(),
+            journal_trim_error: q.trim_error.clone(),
         }
     }
 
@@ -1821,6 +1881,8 @@ impl Core {
     /// Writes a backup registered by `queue_backup` (or returns what `close()`
     /// wrote for it).
     pub fn run_queued_backup(&self, id: u64) -> Result<Option<backup::Info>> {
+        // off the JS thread: a brief hold on a file is waited out
+        let _patient = crate::fs::platform::patient();
         // hold `busy` before taking the job, so `close()` either waits for this
         // backup or has already written it
         let _busy = self.busy.read().unwrap_or_else(|p| p.into_inner());

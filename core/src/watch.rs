@@ -45,7 +45,7 @@ use std::time::{Duration, Instant, SystemTime};
 use notify::{EventKind, RecursiveMode, Watcher as _};
 
 use crate::error::{Error, Result};
-use crate::fs::FileSystem;
+use crate::fs::{canonical_or_absolute, FileSystem};
 use crate::store::{Core, ExternalOutcome};
 
 /// Where time comes from (a fake one in tests).
@@ -339,13 +339,15 @@ fn same_name(a: &std::ffi::OsStr, b: &std::ffi::OsStr) -> bool {
 struct Target {
     name: std::ffi::OsString,
     dirs: Vec<PathBuf>,
+    /// Directory names compare without case (Windows and macOS volumes).
+    case_insensitive: bool,
 }
 
 impl Target {
     fn new(fs: &dyn FileSystem, path: &Path) -> Target {
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let mut dirs = vec![dir.clone()];
-        if let Ok(real) = fs.canonicalize(&dir) {
+        if let Ok(real) = canonical_or_absolute(fs, &dir) {
             if real != dir {
                 dirs.push(real);
             }
@@ -353,13 +355,19 @@ impl Target {
         Target {
             name: path.file_name().unwrap_or_default().to_os_string(),
             dirs,
+            case_insensitive: fs.semantics().case_insensitive,
         }
     }
 
     fn matches(&self, p: &Path) -> bool {
         match (p.file_name(), p.parent()) {
             (Some(name), Some(parent)) => {
-                same_name(name, &self.name) && self.dirs.iter().any(|d| d == parent)
+                same_name(name, &self.name)
+                    && self.dirs.iter().any(|d| {
+                        d == parent
+                            || (self.case_insensitive
+                                && same_name(d.as_os_str(), parent.as_os_str()))
+                    })
             }
             _ => false,
         }
@@ -480,6 +488,8 @@ impl Watcher {
         let thread = std::thread::Builder::new()
             .name("tad-store-watch".into())
             .spawn(move || {
+                // a background thread: it may wait out a brief hold on a file
+                let _patient = crate::fs::platform::patient();
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.run()));
                 run.os = None;
                 run.shared.alive.store(false, Ordering::Release);
@@ -823,5 +833,31 @@ mod tests {
                 Some(Source::Journal)
             );
         }
+    }
+
+    /// Windows and macOS report a name as the volume spells it, which may
+    /// differ in case from the one the store was given.
+    #[test]
+    fn names_differing_in_case_match_where_names_are_case_insensitive() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = crate::fs::sim::SimFs::new(crate::fs::sim::Profile::windows_fat());
+        let doc = Target::new(&fs, &dir.path().join("Config.json"));
+        let j = Target::new(
+            &fs,
+            &dir.path().join("storeHistory").join("Config.json.journal"),
+        );
+        let upper = |p: &Path| PathBuf::from(p.to_string_lossy().to_uppercase());
+        assert_eq!(
+            classify(&dir.path().join("config.JSON"), &doc, &j),
+            Some(Source::Document)
+        );
+        assert_eq!(
+            classify(
+                &upper(&dir.path().join("storeHistory")).join("config.json.journal"),
+                &doc,
+                &j
+            ),
+            Some(Source::Journal)
+        );
     }
 }

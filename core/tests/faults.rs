@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use tad_store_core::events::Event;
-use tad_store_core::fs::{FaultFs, FaultKind, FaultPlan};
+use tad_store_core::fs::{FaultKind, FaultPlan};
 use tad_store_core::value::Value;
 use tad_store_core::{registry, Durability, Handle};
 
@@ -154,7 +154,7 @@ fn temps_left(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// How many operations of each kind the clean workload makes.
 fn counts(durability: Durability) -> Vec<(FaultKind, u64)> {
     let dir = tmp();
-    let fs = FaultFs::new(None);
+    let fs = fault_fs(None);
     let mut o = encrypted(opts_fs(dir.path(), Arc::new(fs.clone())));
     o.durability = durability;
     o.history_max = 4;
@@ -177,7 +177,7 @@ fn counts(durability: Durability) -> Vec<(FaultKind, u64)> {
 /// One run of the sync workload with one fault plan; checks everything.
 fn sync_run(plan: FaultPlan) -> (bool, usize) {
     let dir = tmp();
-    let fs = FaultFs::new(Some(plan.clone()));
+    let fs = fault_fs(Some(plan.clone()));
     let mut o = encrypted(opts_fs(dir.path(), Arc::new(fs.clone())));
     o.durability = Durability::Sync;
     o.history_max = 4;
@@ -282,7 +282,7 @@ fn sync_workload_with_a_fault_at_every_k() {
 /// lost once the disk is back.
 fn deferred_run(plan: FaultPlan) {
     let dir = tmp();
-    let fs = FaultFs::new(Some(plan.clone()));
+    let fs = fault_fs(Some(plan.clone()));
     let mut o = encrypted(opts_fs(dir.path(), Arc::new(fs.clone())));
     o.history_max = 4;
     let label = format!("deferred {plan:?}");
@@ -427,7 +427,7 @@ fn a_failed_fsync_never_duplicates_journal_lines() {
     // lines again
     for at in 1..=6 {
         let dir = tmp();
-        let fs = FaultFs::new(None);
+        let fs = fault_fs(None);
         let h = open(encrypted(opts_fs(dir.path(), Arc::new(fs.clone()))));
         fs.arm(FaultPlan {
             kind: FaultKind::Sync,
@@ -457,7 +457,7 @@ fn a_failed_fsync_never_duplicates_journal_lines() {
 #[test]
 fn a_sync_set_that_cannot_be_made_durable_is_undone_and_says_why() {
     let dir = tmp();
-    let fs = FaultFs::new(None);
+    let fs = fault_fs(None);
     let h = open(sync(encrypted(opts_fs(dir.path(), Arc::new(fs.clone())))));
     fs.arm(FaultPlan {
         kind: FaultKind::Sync,
@@ -485,7 +485,7 @@ fn a_sync_set_that_cannot_be_made_durable_is_undone_and_says_why() {
 #[test]
 fn close_with_changes_it_cannot_write_throws_and_keeps_them() {
     let dir = tmp();
-    let fs = FaultFs::new(None);
+    let fs = fault_fs(None);
     let h = open(encrypted(opts_fs(dir.path(), Arc::new(fs.clone()))));
     fs.arm(FaultPlan {
         kind: FaultKind::Write,
@@ -518,7 +518,7 @@ fn close_with_changes_it_cannot_write_throws_and_keeps_them() {
 #[test]
 fn a_full_queue_refuses_new_changes_while_writing_fails() {
     let dir = tmp();
-    let fs = FaultFs::new(None);
+    let fs = fault_fs(None);
     let h = open(encrypted(opts_fs(dir.path(), Arc::new(fs.clone()))));
     fs.arm(FaultPlan {
         kind: FaultKind::Write,

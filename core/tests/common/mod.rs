@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tad_store_core::events::{Event, Sink};
-use tad_store_core::fs::FileSystem;
+use tad_store_core::fs::sim::{Profile, SimFs};
+use tad_store_core::fs::{FaultFs, FaultPlan, FileSystem, RealFs};
 use tad_store_core::journal::{scan, Entry};
 use tad_store_core::value::to_json;
 use tad_store_core::{registry, Call, Durability, Handle, StoreOptions};
@@ -27,8 +28,41 @@ pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
+/// Whether this test binary runs over the simulated Windows file system: the
+/// `*_on_windows` binaries include the test files as they are, and every
+/// store they open (as one process or several) gets that file system.
+pub fn on_windows() -> bool {
+    env!("CARGO_CRATE_NAME").ends_with("_on_windows")
+}
+
+static SIM: std::sync::OnceLock<SimFs> = std::sync::OnceLock::new();
+
+/// The simulated Windows (a FAT/exFAT or SMB volume: the strictest), one per
+/// test binary — one machine.
+pub fn windows_sim() -> Option<SimFs> {
+    on_windows().then(|| {
+        SIM.get_or_init(|| SimFs::new(Profile::windows_fat()))
+            .clone()
+    })
+}
+
+/// The file system the tests run on.
+pub fn base_fs() -> Arc<dyn FileSystem> {
+    match windows_sim() {
+        Some(s) => Arc::new(s),
+        None => Arc::new(RealFs),
+    }
+}
+
+/// Faults injected over the file system the tests run on.
+pub fn fault_fs(plan: Option<FaultPlan>) -> FaultFs {
+    FaultFs::over(base_fs(), plan)
+}
+
 pub fn opts(dir: &Path) -> StoreOptions {
-    StoreOptions::new(dir.join("config.json"))
+    let mut o = StoreOptions::new(dir.join("config.json"));
+    o.fs = base_fs();
+    o
 }
 
 pub fn opts_fs(dir: &Path, fs: Arc<dyn FileSystem>) -> StoreOptions {
@@ -200,7 +234,7 @@ impl DoubleBackend {
 
 // -- a case-insensitive volume --------------------------------------------------
 
-use tad_store_core::fs::{FileHandle, RealFs, Stat};
+use tad_store_core::fs::{FileHandle, Stat};
 
 /// A file system whose names under `root` are case-insensitive (as on
 /// Windows and macOS volumes): every name below `root` is stored in lower
