@@ -608,9 +608,12 @@ impl<'a> Filler<'a> {
         match scope {
             Scope::Full => Some(Scope::Full),
             Scope::Partial(t) => {
-                path.push(key.to_string());
-                let new = self.inserted.contains(path.as_slice());
-                path.pop();
+                let new = !self.inserted.is_empty() && {
+                    path.push(key.to_string());
+                    let new = self.inserted.contains(path.as_slice());
+                    path.pop();
+                    new
+                };
                 if new {
                     Some(Scope::Full)
                 } else {
@@ -758,9 +761,24 @@ impl<'a> Filler<'a> {
                 self.visit(*dep, path, Scope::Full)?;
             }
         }
-        for (k, child) in &node.properties {
-            if self.has(path, k) {
-                self.visit_child(*child, scope, path, k)?;
+        match scope {
+            Scope::Full => {
+                for (k, child) in &node.properties {
+                    if self.has(path, k) {
+                        self.visit_child(*child, scope, path, k)?;
+                    }
+                }
+            }
+            // only the properties the change reached (a wide object's other
+            // properties are not looked at)
+            Scope::Partial(_) => {
+                for k in self.candidates(scope, path) {
+                    if let Some((_, child)) = node.properties.iter().find(|(p, _)| **p == *k) {
+                        if self.has(path, &k) {
+                            self.visit_child(*child, scope, path, &k)?;
+                        }
+                    }
+                }
             }
         }
         for (pattern, child) in &node.patterns {
