@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.storeAbort = nativeBinding.storeAbort
 module.exports.storeBegin = nativeBinding.storeBegin
+module.exports.storeClear = nativeBinding.storeClear
 module.exports.storeClose = nativeBinding.storeClose
 module.exports.storeCommit = nativeBinding.storeCommit
 module.exports.storeCoreId = nativeBinding.storeCoreId

@@ -45,7 +45,14 @@ declare namespace Store {
     $comment?: string;
     title?: string;
     description?: string;
-    /** The value used for a missing property (applied as Ajv's `useDefaults` does). */
+    /**
+     * The value used for a missing property, as conf's Ajv (`useDefaults`)
+     * assigns it on every write: only inside an object that exists (nothing is
+     * created under an absent parent), again after `delete`/`reset`/`clear`/
+     * `store =`, with the defaults inside it filled too. Never under `anyOf`,
+     * `oneOf`, `not`, `if`, `contains` or `propertyNames` (the constructor
+     * refuses such a schema, as conf does).
+     */
     default?: JSONSchemaValue;
     readOnly?: boolean;
     writeOnly?: boolean;
@@ -175,7 +182,11 @@ declare namespace Store {
     projectSuffix?: string;
     /** File extension without the dot. Default `'json'`; `''` means none. */
     fileExtension?: string;
-    /** Top-level values used for keys the file lacks (written to the file at open). */
+    /**
+     * Top-level values merged under the file's keys when the store opens, as
+     * conf does (written, these keys first). At open only: a key deleted later
+     * stays deleted unless the schema gives it a default.
+     */
     defaults?: Readonly<Partial<T>>;
     /**
      * A damaged store file: `false` (default) throws an error with code `E_CORRUPT`
@@ -222,13 +233,22 @@ declare namespace Store {
     deserialize?: Deserialize<T>;
     /** Report operations of this instance slower than this many ms as `store.events` `'slowOperation'` (`{ operation, durationMs }`). */
     slowOperationMs?: number;
-    /** electron-store's schema: a JSON Schema per top-level key. Every write is checked first (`E_SCHEMA`). */
+    /**
+     * electron-store's schema: a JSON Schema (draft-07) per top-level key. Every
+     * write is checked first (`E_SCHEMA`), and its `default`s are applied as
+     * conf applies them (see `JSONSchemaObject.default`).
+     */
     schema?: Schema<T>;
-    /** A JSON Schema for the whole document (an object schema). */
+    /** A JSON Schema for the whole document (an object schema); its defaults apply after `schema`'s. */
     rootSchema?: JSONSchemaObject;
     /** Your own rules on top of the schema: return error messages. */
     validate?: (data: T) => string[];
-    /** A loaded document that fails validation: throw `E_SCHEMA` (default) or repair it (after a backup). */
+    /**
+     * A loaded document that fails validation: throw `E_SCHEMA` (default), or
+     * `'sanitize'`: back it up, drop the invalid parts and refill the defaults
+     * as if the file had been opened without them (`defaults` values first, then
+     * schema defaults; a default the schema refuses is dropped).
+     */
     onInvalidData?: 'throw' | 'sanitize';
     /** `{ '<version or npm range>': store => {...} }` or `[{ version, name, up }]`; run in semver order as one transaction. */
     migrations?: Migrations<T> | ReadonlyArray<MigrationStep<T>>;
@@ -502,11 +522,14 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
 
   /** Whether `key` (a top-level key or a dot path) holds a value. */
   has<Key extends keyof T>(key: Key | string): boolean;
-  /** Deletes `key`. An array element becomes `null` (as electron-store writes it). */
+  /**
+   * Deletes `key`. An array element becomes `null` (as electron-store writes it).
+   * A schema default for it comes back at once (conf validates every write).
+   */
   delete<Key extends keyof T>(key: Key): void;
-  /** Sets the keys to their `defaults`; keys without a default are left alone. */
+  /** Sets the keys to their `defaults` (or truthy top-level schema default); keys without one are left alone. */
   reset<Key extends keyof T>(...keys: Key[]): void;
-  /** Deletes everything but `defaults` (and the internal migration state). */
+  /** Deletes everything but `defaults` and the schema's defaults (and the internal migration state), as one change. */
   clear(): void;
 
   /** The whole store (a fresh copy). Setting it replaces everything (one change). */

@@ -9,7 +9,7 @@ const { isDeepStrictEqual } = require('node:util');
 const binding = require('./lib/loader.js');
 const NativeStore = require('./lib/native.js');
 const { storeError, closedError } = require('./lib/errors.js');
-const { checkValueType, toJsonText, segmentsOf, setPath, related } = require('./lib/values.js');
+const { checkValueType, toJsonText, segmentsOf, related } = require('./lib/values.js');
 const migrationsLib = require('./lib/migrations.js');
 
 const MIGRATION_KEY = '__internal__.migrations.version';
@@ -484,6 +484,7 @@ class Store {
       maxBackups: opts.backup.maxBackups,
       schema: opts.schema ? JSON.stringify(opts.schema) : undefined,
       rootSchema: opts.rootSchema ? JSON.stringify(opts.rootSchema) : undefined,
+      defaults: opts.defaults ? toJsonText('defaults', opts.defaults) : undefined,
       mode: opts.configFileMode,
       durability: opts.durability,
       clearInvalidConfig: Boolean(opts.clearInvalidConfig),
@@ -529,11 +530,11 @@ class Store {
         for (const [k, v] of Object.entries(JSON.parse(this.#native.schemaDefaults()))) if (v) truthy[k] = v;
         this.#defaults = { ...truthy, ...this.#defaults };
       }
-      // defaults (and schema defaults) first, unchecked; the result is checked once
-      // migrations have run (conf checks before, and breaks migrations that fix data)
+      // defaults merged under the file's keys and schema defaults (conf's
+      // constructor), unchecked; the result is checked once migrations have run
+      // (conf checks before, and breaks migrations that fix data)
       if (opts.defaults || opts.schema || opts.rootSchema) {
-        const text = toJsonText('defaults', opts.defaults || {});
-        this.#run(() => this.#native.fillDefaults(text, this.#listFlags() | NativeStore.NO_SCHEMA), true);
+        this.#run(() => this.#native.fillDefaults(existed, this.#listFlags() | NativeStore.NO_SCHEMA), true);
       }
       if (opts.steps && this.#migrate(opts, existed)) name = 'migration';
       if (this.#checkLoaded(opts)) name = 'sanitize';
@@ -1171,6 +1172,11 @@ class Store {
       this.#changed();
     }
     if (old === null) return;
+    if (old.charCodeAt(0) === 33) {
+      // '!': the schema's defaults filled the value, or changed other keys too
+      this.#afterChange(JSON.parse(old.slice(1)), false);
+      return;
+    }
     const entry = { k: key };
     if (want) {
       entry.n = JSON.parse(text);
@@ -1208,16 +1214,16 @@ class Store {
   /** Deletes everything but `defaults` (and the internal migration state), as one change. */
   clear() {
     const native = this.#live();
-    // conf empties the store, then reset()s each default key — a `set(key)`,
-    // so with dot notation a default named 'a.b' lands at a → b
-    const dot = this.#opts.accessPropertiesByDotNotation !== false;
-    const fresh = {};
+    // conf writes {} (through Ajv: the schema's defaults), then reset()s each
+    // default key — a set(key), so with dot notation a default named 'a.b'
+    // lands at a → b, and each gets the schema defaults it makes apply. Here:
+    // one change.
+    const parts = [];
     for (const [k, v] of Object.entries(this.#defaults)) {
       if (v === undefined || v === null) continue;
-      setPath(fresh, segmentsOf(k, dot), JSON.parse(toJsonText(k, v, this.#propertyName(k, v))));
+      parts.push(`${JSON.stringify(k)}:${toJsonText(k, v, this.#propertyName(k, v))}`);
     }
-    const text = toJsonText('defaults', fresh);
-    this.#run(() => native.replaceAll(text, 'clear', true, this.#listFlags()), true);
+    this.#run(() => native.clear(`{${parts.join(',')}}`, this.#listFlags()), true);
   }
 
   /** The whole store (a fresh copy, null-prototype like conf's). */

@@ -5,7 +5,8 @@
 // those listed in __test__/conf-suite/expected.json, each with its reason. A
 // listed test that passes fails this spec too (take it off the list). The same
 // suite is run against conf itself first: conf passes all 76, which checks the
-// AVA shim.
+// AVA shim. A `test.failing` test (conf's own known failure) must fail on
+// tad-store exactly as it fails on conf: the same first failed assertion.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -56,8 +57,15 @@ test('the AVA shim passes and fails what AVA does', async () => {
   }
 });
 
+/** conf's own run (shared by the tests below). */
+let confRun = null;
+function confReport() {
+  confRun = confRun || runChild(path.join(suiteDir, 'run.js'), { CONF_SUITE_TARGET: 'conf' });
+  return confRun;
+}
+
 test("conf 10.2 passes its own suite under the shim (all 76)", async () => {
-  const { report } = await runChild(path.join(suiteDir, 'run.js'), { CONF_SUITE_TARGET: 'conf' });
+  const { report } = await confReport();
   assert.deepEqual(report.uncaught, []);
   assert.deepEqual(report.hookFailures, []);
   assert.equal(report.registered, CONF_TESTS);
@@ -82,6 +90,15 @@ test("tad-store passes conf 10.2's suite but for the listed, explained failures"
   for (const r of report.tests) {
     if (!r.passed && !allowed.has(r.title)) problems.push(`FAILED: ${r.title}\n    ${r.error}`);
     if (r.passed && allowed.has(r.title)) problems.push(`PASSED but listed as allowed to fail (${allowed.get(r.title)}): ${r.title}`);
+  }
+  // conf's known failures (test.failing) fail here exactly as on conf
+  const { report: onConf } = await confReport();
+  const knownFailing = report.tests.filter(r => r.knownFailing);
+  assert.ok(knownFailing.length > 0, 'the suite has test.failing tests');
+  for (const r of knownFailing) {
+    const c = onConf.tests.find(x => x.title === r.title);
+    assert.ok(c && c.failedWith, `conf fails ${r.title}`);
+    if (r.failedWith !== c.failedWith) problems.push(`FAILS DIFFERENTLY from conf: ${r.title}\n    tad-store: ${r.failedWith}\n    conf:      ${c.failedWith}`);
   }
   const passed = report.tests.filter(r => r.passed).length;
   t.diagnostic(`conf 10.2 suite on tad-store: ${passed} of ${report.tests.length} pass`);

@@ -280,12 +280,18 @@ test('schema defaults: top-level and nested (parent present) like conf/Ajv useDe
   assert.deepEqual(tad.get('o'), { x: 'hi' });
 });
 
-test('schema defaults of nested properties are filled even when the parent object is missing (conf leaves them out)', t => {
+test('schema defaults of nested properties are not created when the parent object is missing (as conf)', t => {
   const schema = { p: { type: 'object', properties: { y: { type: 'number', default: 7 }, z: { type: 'string' } } } };
   const { tad, conf } = fixture(t).pair({ schema });
   assert.equal(conf.get('p'), undefined, 'conf: no parent, no nested default');
+  assert.equal(tad.get('p'), undefined);
+  assert.equal(tad.has('p.y'), false);
+  assert.deepEqual(plain(tad), plain(conf));
+  // once the parent exists, its defaults are filled
+  tad.set('p', {});
+  conf.set('p', {});
   assert.deepEqual(tad.get('p'), { y: 7 });
-  assert.equal(tad.get('p.y'), 7);
+  assert.deepEqual(plain(tad), plain(conf));
 });
 
 test('schema defaults fill only what is missing in an existing file', t => {

@@ -57,7 +57,8 @@ class NativeStore {
   delete(key, wantOld, flags) { return this.#b.storeDelete(this.#h, flags, nativeKey(key), wantOld); }
   setMany(json, op, flags) { return this.#b.storeSetMany(this.#h, flags, json, op); }
   replaceAll(json, op, keepInternal, flags) { return this.#b.storeReplaceAll(this.#h, flags, json, op, keepInternal); }
-  fillDefaults(json, flags) { return this.#b.storeFillDefaults(this.#h, flags, json); }
+  clear(json, flags) { return this.#b.storeClear(this.#h, flags, json); }
+  fillDefaults(existed, flags) { return this.#b.storeFillDefaults(this.#h, flags, Boolean(existed)); }
   sanitize(flags) { return this.#b.storeSanitize(this.#h, flags); }
   begin() { return this.#b.storeBegin(this.#h); }
   commit(name) { return this.#b.storeCommit(this.#h, name); }

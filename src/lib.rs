@@ -22,6 +22,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use tad_store_core::backup;
+use tad_store_core::defaults::Defaults;
 use tad_store_core::events::{Event, Sink};
 use tad_store_core::history::{iso, Target};
 use tad_store_core::journal::ChangeRecord;
@@ -346,6 +347,8 @@ pub struct BindingOptions {
     pub schema: Option<String>,
     /// A JSON Schema for the whole document, as JSON.
     pub root_schema: Option<String>,
+    /// electron-store's `defaults` (an object), as JSON.
+    pub defaults: Option<String>,
     /// Write the document as compact JSON (`serialize: JSON.stringify`).
     pub compact: Option<bool>,
     /// `secretKeys`: dot paths whose values are encrypted at rest.
@@ -392,6 +395,18 @@ fn store_options(o: BindingOptions) -> tad_store_core::Result<StoreOptions> {
     if props.is_some() || root.is_some() {
         s.schema = Some(Arc::new(Schema::new(props.as_ref(), root.as_ref())?));
     }
+    let top = match o.defaults.as_deref() {
+        None => None,
+        Some(text) => match tad_store_core::value::parse(text.as_bytes()) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => {
+                return Err(CoreError::InvalidArgument(
+                    "Expected `defaults` to be an object".into(),
+                ))
+            }
+        },
+    };
+    s.defaults = Arc::new(Defaults::new(top, props.as_ref(), root.as_ref())?);
     Ok(s)
 }
 
@@ -564,7 +579,8 @@ pub fn store_has(env: Env, h: u32, _flags: u32, key: String) -> R<bool> {
 }
 
 /// Sets `key` to the JSON `json`: `null` when nothing changed, else the old
-/// value's JSON (`""` when absent or not wanted).
+/// value's JSON (`""` when absent or not wanted) — or, when the schema's
+/// defaults changed the value or other keys, `"!"` and `[{k, o?, n?}]`.
 #[napi]
 pub fn store_set(
     env: Env,
@@ -580,8 +596,13 @@ pub fn store_set(
         ..call(flags)
     };
     run(&env, "set", || {
-        Ok(s.set(&key, json.as_bytes(), c)?
-            .map(|ch| ch.old.as_ref().map(json_of).unwrap_or_default()))
+        Ok(s.set(&key, json.as_bytes(), c)?.map(|(changes, exact)| {
+            if exact {
+                changes[0].old.as_ref().map(json_of).unwrap_or_default()
+            } else {
+                format!("!{}", changes_json(&changes))
+            }
+        }))
     })
 }
 
@@ -600,7 +621,7 @@ pub fn store_delete(
         ..call(flags)
     };
     run(&env, "delete", || {
-        Ok(s.delete(&key, c)?.map(|ch| changes_json(&[ch])))
+        Ok(s.delete(&key, c)?.map(|ch| changes_json(&ch)))
     })
 }
 
@@ -633,12 +654,26 @@ pub fn store_replace_all(
     })
 }
 
-/// Adds the top-level defaults the document lacks: `null` or the added keys.
+/// conf's constructor: the `defaults` the document lacks merged under its
+/// keys, and the schema's defaults (`existed`: the store file was there).
+/// `null` or the changed top-level keys.
 #[napi]
-pub fn store_fill_defaults(env: Env, h: u32, flags: u32, json: String) -> R<Option<String>> {
+pub fn store_fill_defaults(env: Env, h: u32, flags: u32, existed: bool) -> R<Option<String>> {
     let s = store(&env, h)?;
     run(&env, "defaults", || {
-        Ok(s.fill_defaults(json.as_bytes(), call(flags))?
+        Ok(s.fill_defaults(existed, call(flags))?
+            .map(|c| changes_json(&c)))
+    })
+}
+
+/// conf's `clear()`: emptied (keeping `__internal__`), then each `key: value`
+/// of the JSON object reset in order, with the schema's defaults, as one
+/// change: `null` or the changed top-level keys.
+#[napi]
+pub fn store_clear(env: Env, h: u32, flags: u32, json: String) -> R<Option<String>> {
+    let s = store(&env, h)?;
+    run(&env, "clear", || {
+        Ok(s.clear(json.as_bytes(), call(flags))?
             .map(|c| changes_json(&c)))
     })
 }
@@ -1020,7 +1055,8 @@ pub fn store_validate(env: Env, h: u32, json: String) -> R<String> {
     })
 }
 
-/// Top-level `default`s of the `schema` option, as a JSON object.
+/// Top-level `default`s of the `schema` option (conf merges them into the
+/// defaults `reset()` and `clear()` use), as a JSON object.
 #[napi]
 pub fn store_schema_defaults(env: Env, h: u32) -> R<String> {
     Ok(json_of(&store(&env, h)?.schema_defaults()))

@@ -308,11 +308,13 @@ class Attempt {
     }
     let error = this.error;
     let passed = !error;
+    // a `test.failing` test: how its body failed (compared between targets)
+    const failedWith = this.task.failing && error ? describeError(error) : null;
     if (this.task.failing) {
       passed = !passed;
       error = passed ? null : new Error('Test was expected to fail, but succeeded, you should stop marking the test as failing');
     }
-    return { passed, error, knownFailing: this.task.failing, logs: this.logs };
+    return { passed, error, knownFailing: this.task.failing, failedWith, logs: this.logs };
   }
 }
 
@@ -393,6 +395,7 @@ async function runTest(task, beforeContext, report) {
     title: task.title,
     passed: result.passed && hooksOk && alwaysOk,
     knownFailing: task.failing,
+    failedWith: result.failedWith || null,
     error: result.error ? result.error.message : (hooksOk && alwaysOk ? null : 'an afterEach hook failed'),
     logs: result.logs,
   });
@@ -400,7 +403,8 @@ async function runTest(task, beforeContext, report) {
 
 /**
  * Runs every registered test the way AVA's runner does. Resolves to
- * `{ tests: [{ title, passed, knownFailing, error, logs }], hookFailures, skipped, todo }`
+ * `{ tests: [{ title, passed, knownFailing, failedWith, error, logs }], hookFailures, skipped, todo }`
+ * (`failedWith`: how a `test.failing` test's body failed)
  * in the order the tests finished (titles are unique).
  */
 async function run() {

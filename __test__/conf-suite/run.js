@@ -4,7 +4,7 @@
  * Runs conf 10.2's `test/index.ts` (this directory's `index.ts`) with the AVA
  * shim, against tad-store (default) or conf itself (`CONF_SUITE_TARGET=conf`),
  * and writes a JSON report to the file named by `CONF_SUITE_REPORT`:
- * `{ target, registered, tests: [{ title, passed, knownFailing, error }],
+ * `{ target, registered, tests: [{ title, passed, knownFailing, failedWith, error }],
  *    hookFailures, uncaught, warnings }`.
  *
  * conf's tests run in the conf repository's root with AVA: relative `cwd`s
@@ -82,7 +82,7 @@ async function main() {
   require('./index.ts');
   report.registered = ava.registered();
   const result = await ava.run();
-  report.tests = result.tests.map(({ title, passed, knownFailing, error }) => ({ title, passed, knownFailing, error }));
+  report.tests = result.tests.map(({ title, passed, knownFailing, failedWith, error }) => ({ title, passed, knownFailing, failedWith, error }));
   report.hookFailures = result.hookFailures;
   // give late errors (a watcher, a background write) a moment to surface
   await new Promise(resolve => setTimeout(resolve, 200));

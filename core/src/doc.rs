@@ -110,7 +110,8 @@ pub struct Change {
 }
 
 impl Change {
-    fn push(&mut self, forward: PatchOp, inverse: PatchOp) {
+    /// Appends one operation and the one that undoes it.
+    pub fn push(&mut self, forward: PatchOp, inverse: PatchOp) {
         self.patch.push(forward);
         self.inverse.insert(0, inverse);
     }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::backup;
+use crate::defaults::Defaults;
 use crate::doc::Document;
 use crate::error::{Error, Result};
 use crate::history::{Plan, Target};
@@ -27,6 +28,8 @@ pub struct HandleOptions {
     pub durability: Durability,
     pub dot_notation: bool,
     pub schema: Option<Arc<Schema>>,
+    /// The `defaults` option and the schema's defaults.
+    pub defaults: Arc<Defaults>,
     pub backup_dir: PathBuf,
     pub max_backups: usize,
 }
@@ -147,6 +150,25 @@ impl Handle {
         self.opts.schema.as_ref().filter(|_| call.validate)
     }
 
+    /// `op` with the schema defaults its change makes apply (conf's Ajv fills
+    /// them on every write, checked or not — migrations included).
+    fn with_defaults(&self, op: Op) -> Op {
+        if self.opts.defaults.has_schema_defaults() {
+            Op::Defaulted {
+                op: Box::new(op),
+                defaults: self.opts.defaults.clone(),
+                dot_notation: self.opts.dot_notation,
+            }
+        } else {
+            op
+        }
+    }
+
+    /// This instance's defaults (the `defaults` option and the schema's).
+    pub fn defaults(&self) -> &Arc<Defaults> {
+        &self.opts.defaults
+    }
+
     /// Runs `f` on the value at `key` (`None` when absent).
     pub fn get_with<R>(&self, key: &str, f: impl FnOnce(Option<&Value>) -> R) -> Result<R> {
         let t = self.stats.start(StatOp::Get);
@@ -197,46 +219,72 @@ impl Handle {
     }
 
     /// Sets `key` to the JSON `json` (which must fit the depth limit at that
-    /// path). Returns the change (`None`: nothing changed).
-    pub fn set(&self, key: &str, json: &[u8], call: Call) -> Result<Option<KeyChange>> {
+    /// path). Returns the changes (`None`: nothing changed) — the key's first,
+    /// then the containers it replaced above the key and what the schema
+    /// defaults changed elsewhere — and whether the key holds exactly the
+    /// value given and nothing else changed.
+    pub fn set(
+        &self,
+        key: &str,
+        json: &[u8],
+        call: Call,
+    ) -> Result<Option<(Vec<KeyChange>, bool)>> {
         let t = self.stats.start(StatOp::Set);
         let r = self.set_inner(key, json, call);
         self.finish(StatOp::Set, t);
         r
     }
 
-    fn set_inner(&self, key: &str, json: &[u8], call: Call) -> Result<Option<KeyChange>> {
+    fn set_inner(
+        &self,
+        key: &str,
+        json: &[u8],
+        call: Call,
+    ) -> Result<Option<(Vec<KeyChange>, bool)>> {
         let segs = self.segs(key)?;
         let value = parse_nested(json, segs.len()).map_err(not_json)?;
         let core = self.live()?;
-        let op = Op::Set {
+        let given = self
+            .opts
+            .defaults
+            .has_schema_defaults()
+            .then(|| value.clone());
+        let op = self.with_defaults(Op::Set {
             key: key.to_string(),
             segs,
             value,
-        };
+        });
         Ok(core
             .commit("set", op, self.schema(call), self.sync(), call.values)?
-            .and_then(|c| c.into_iter().next()))
+            .map(|c| {
+                // (O(1) unless a default changed the value: it is the one given)
+                let exact = c.len() == 1
+                    && match &given {
+                        None => true,
+                        Some(g) => !call.values || c[0].new.as_ref().is_some_and(|n| n.eq_exact(g)),
+                    };
+                (c, exact)
+            }))
     }
 
-    /// Deletes `key`. Returns the change (`None`: nothing changed).
-    pub fn delete(&self, key: &str, call: Call) -> Result<Option<KeyChange>> {
+    /// Deletes `key`. Returns the changes (`None`: nothing changed): the key's
+    /// (a default the schema gives it comes back), then what the schema
+    /// defaults changed elsewhere.
+    pub fn delete(&self, key: &str, call: Call) -> Result<Option<Vec<KeyChange>>> {
         let t = self.stats.start(StatOp::Delete);
         let r = self.delete_inner(key, call);
         self.finish(StatOp::Delete, t);
         r
     }
 
-    fn delete_inner(&self, key: &str, call: Call) -> Result<Option<KeyChange>> {
+    fn delete_inner(&self, key: &str, call: Call) -> Result<Option<Vec<KeyChange>>> {
         let segs = self.segs(key)?;
         let core = self.live()?;
-        let op = Op::Delete {
+        let op = self.with_defaults(Op::Delete {
             key: key.to_string(),
             segs,
-        };
-        Ok(core
-            .commit("delete", op, self.schema(call), self.sync(), call.values)?
-            .and_then(|c| c.into_iter().next()))
+        });
+        core.commit("delete", op, self.schema(call), self.sync(), call.values)
     }
 
     /// Sets every `key: value` of the JSON object `json` (keys are paths) as one
@@ -269,7 +317,7 @@ impl Handle {
         let core = self.live()?;
         core.commit(
             name,
-            Op::SetMany { entries },
+            self.with_defaults(Op::SetMany { entries }),
             self.schema(call),
             self.sync(),
             call.values,
@@ -314,31 +362,72 @@ impl Handle {
     ) -> Result<Option<Vec<KeyChange>>> {
         self.live()?.commit(
             name,
-            Op::Replace {
+            self.with_defaults(Op::Replace {
                 value,
                 keep_internal,
                 base: None,
-            },
+            }),
             self.schema(call),
             self.sync(),
             call.values,
         )
     }
 
-    /// Adds the top-level keys of the JSON object `json` that the document lacks
-    /// (electron-store's `defaults`), then the schema's defaults.
-    pub fn fill_defaults(&self, json: &[u8], call: Call) -> Result<Option<Vec<KeyChange>>> {
-        let value = parse(json).map_err(not_json)?;
-        let Value::Object(defaults) = value else {
+    /// conf's `clear()`: the store emptied (`__internal__` kept) — through the
+    /// schema, so its defaults — then each of `resets` (a JSON object: key or
+    /// dot path → value, in order) set as conf's `reset()` sets it, each with
+    /// the schema defaults it makes apply; one change. Keys with a forbidden
+    /// segment are skipped (conf's dot-prop ignores them).
+    pub fn clear(&self, resets: &[u8], call: Call) -> Result<Option<Vec<KeyChange>>> {
+        let value = parse(resets).map_err(not_json)?;
+        let Some(map) = value.as_object() else {
             return Err(Error::InvalidArgument(
-                "Expected `defaults` to be an object".into(),
+                "Expected an object of key/value pairs".into(),
             ));
         };
+        let mut ops = Vec::with_capacity(map.len() + 1);
+        ops.push(self.with_defaults(Op::Replace {
+            value: Value::object(),
+            keep_internal: true,
+            base: None,
+        }));
+        for (k, v) in map.iter() {
+            let segs = match self.segs(k) {
+                Ok(segs) => segs,
+                Err(Error::ForbiddenKey { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            check_depth(k, segs.len(), v)?;
+            ops.push(self.with_defaults(Op::Set {
+                key: k.to_string(),
+                segs,
+                value: v.clone(),
+            }));
+        }
+        let t = self.stats.start(StatOp::Replace);
+        let r = self.live()?.commit(
+            "clear",
+            Op::Txn(ops),
+            self.schema(call),
+            self.sync(),
+            call.values,
+        );
+        self.finish(StatOp::Replace, t);
+        r
+    }
+
+    /// conf's constructor: adds the top-level `defaults` the document lacks
+    /// (merged under its keys) and the schema's defaults (see
+    /// `Defaults::open_merge`; `existed`: the store file was there).
+    pub fn fill_defaults(&self, existed: bool, call: Call) -> Result<Option<Vec<KeyChange>>> {
+        if self.opts.defaults.is_empty() {
+            return Ok(None);
+        }
         self.live()?.commit(
             "defaults",
             Op::FillDefaults {
-                defaults,
-                schema: self.opts.schema.clone(),
+                defaults: self.opts.defaults.clone(),
+                existed,
             },
             self.schema(call),
             self.sync(),
@@ -358,7 +447,7 @@ impl Handle {
         if schema.errors(&doc, None).is_empty() {
             return Ok(None);
         }
-        if schema.sanitize(&doc).is_none() {
+        if schema.sanitize(&doc, &self.opts.defaults).is_none() {
             return Err(Error::Schema(format!(
                 "Config schema violation: {}. The data could not be repaired automatically (nothing was changed)",
                 schema.errors(&doc, None).join("; ")
@@ -372,7 +461,10 @@ impl Handle {
         )?;
         core.commit(
             "sanitize",
-            Op::Sanitize { schema },
+            Op::Sanitize {
+                schema,
+                defaults: self.opts.defaults.clone(),
+            },
             None,
             self.sync(),
             call.values,

@@ -13,7 +13,8 @@
 //!   transactions, flush and close, `handle` — one `Store` instance's
 //!   options and operations, `registry` — files open in this process;
 //! - `history` — rollback planning, `backup` — verified backups,
-//!   `schema` — JSON Schema with conf's messages;
+//!   `schema` — JSON Schema with conf's messages, `defaults` — the
+//!   `defaults` option and schema defaults, applied as conf applies them;
 //! - `fs` — the file-system seam (with a fault-injecting one for tests),
 //!   `codec` — the seam every stored byte passes through, `events` — the one
 //!   sink background work reports to, `error` — the one error enum,
@@ -22,6 +23,7 @@
 pub mod backup;
 pub mod codec;
 pub mod crypto;
+pub mod defaults;
 pub mod doc;
 pub mod error;
 pub mod events;

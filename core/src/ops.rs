@@ -8,10 +8,11 @@
 
 use std::sync::Arc;
 
+use crate::defaults::{Defaults, Mark};
 use crate::doc::{Change, Document, PatchOp};
 use crate::error::{Error, Result};
 use crate::schema::Schema;
-use crate::value::{depth, Map, Str, Value, MAX_DEPTH};
+use crate::value::{depth, is_array_index, Str, Value, MAX_DEPTH};
 
 /// dot-prop's `set` throws `RangeError: Invalid array length` on a path that
 /// names an array's `length` (it assigns `{}` to it on the way): refused the
@@ -69,16 +70,32 @@ pub enum Op {
         keep_internal: bool,
         base: Option<Value>,
     },
-    /// Add the top-level `defaults` the document lacks (conf's merge), then the
-    /// schema's defaults (Ajv `useDefaults`).
+    /// conf's constructor: the top-level `defaults` the document lacks merged
+    /// under its keys, and the schema's defaults (see `Defaults::open_merge`;
+    /// `existed`: the store file was there).
     FillDefaults {
-        defaults: Arc<Map>,
-        schema: Option<Arc<Schema>>,
+        defaults: Arc<Defaults>,
+        existed: bool,
     },
-    /// Repair what fails the schema.
-    Sanitize { schema: Arc<Schema> },
+    /// Repair what fails the schema: drop the invalid parts, refill the
+    /// defaults as if the file had been opened without them.
+    Sanitize {
+        schema: Arc<Schema>,
+        defaults: Arc<Defaults>,
+    },
     /// Several operations as one change (a transaction: a migration run).
     Txn(Vec<Op>),
+    /// `op`, then the schema defaults its change makes apply, as one change:
+    /// conf validates — and so fills — the whole document on every write, so
+    /// a deleted key with a default comes back, and a value set gets the
+    /// defaults inside it (`Defaults::fill_changed`).
+    Defaulted {
+        op: Box<Op>,
+        defaults: Arc<Defaults>,
+        /// How extra changed paths are named in change lists: dot paths, or
+        /// (without dot notation) their top-level key.
+        dot_notation: bool,
+    },
 }
 
 impl Op {
@@ -135,14 +152,14 @@ impl Op {
                     _ => doc.plan_replace(new),
                 }
             }
-            Op::FillDefaults { defaults, schema } => {
-                doc.plan_replace(with_defaults(doc, defaults, schema.as_deref()))
+            Op::FillDefaults { defaults, existed } => {
+                doc.plan_replace(defaults.open_merge(doc, *existed))
             }
-            Op::Sanitize { schema } => {
+            Op::Sanitize { schema, defaults } => {
                 if schema.errors(doc, None).is_empty() {
                     return Ok(Change::default());
                 }
-                let fixed = schema.sanitize(doc).ok_or_else(|| {
+                let fixed = schema.sanitize(doc, defaults).ok_or_else(|| {
                     Error::Schema(format!(
                         "Config schema violation: {}. The data could not be repaired automatically (nothing was changed)",
                         schema.errors(doc, None).join("; ")
@@ -163,14 +180,240 @@ impl Op {
                 }
                 total
             }
+            Op::Defaulted { .. } => {
+                let (mut base, extra) = self.plan_parts(doc)?;
+                base.extend(extra);
+                base
+            }
         })
+    }
+
+    /// The operation without the defaults it re-applies.
+    pub fn inner(&self) -> &Op {
+        match self {
+            Op::Defaulted { op, .. } => op.inner(),
+            op => op,
+        }
+    }
+
+    pub fn inner_mut(&mut self) -> &mut Op {
+        match self {
+            Op::Defaulted { op, .. } => op.inner_mut(),
+            op => op,
+        }
+    }
+
+    /// The schema defaults this operation re-applies, if any.
+    pub fn defaults(&self) -> Option<&Arc<Defaults>> {
+        match self {
+            Op::Defaulted { defaults, .. } => Some(defaults),
+            _ => None,
+        }
+    }
+
+    /// The change of the operation itself and the change of the schema
+    /// defaults it makes apply (empty without `Defaulted`).
+    pub fn plan_parts(&self, doc: &Document) -> Result<(Change, Change)> {
+        let Op::Defaulted { op, defaults, .. } = self else {
+            return Ok((self.plan(doc)?, Change::default()));
+        };
+        let base = op.plan(doc)?;
+        let mut work = doc.clone();
+        let holes = op.holes(doc);
+        if base.is_empty() {
+            // conf validates (and fills) on a write that changes nothing too
+            let marks = op.unchanged_marks(doc);
+            let extra = defaults.fill_marked(
+                &mut work,
+                marks.iter().map(|(p, m)| (p.as_slice(), *m)),
+                holes,
+            )?;
+            return Ok((base, extra));
+        }
+        work.apply(&base.patch)?;
+        let extra = defaults.fill_changed(&mut work, &base.patch, holes)?;
+        Ok((base, extra))
+    }
+
+    /// What a `set` or `delete` that changed nothing names, for the defaults
+    /// conf's validation fills there anyway: the value set, the object a key
+    /// was (or was not) deleted from.
+    pub fn unchanged_marks(&self, doc: &Document) -> Vec<(Vec<String>, Mark)> {
+        let set = |segs: &Vec<String>| {
+            doc.get(segs)
+                .filter(|v| v.is_container())
+                .map(|_| (segs.clone(), Mark::Wrote))
+        };
+        match self {
+            Op::Set { segs, .. } => set(segs).into_iter().collect(),
+            Op::SetMany { entries } => entries.iter().filter_map(|(_, s, _)| set(s)).collect(),
+            Op::Delete { segs, .. } => match segs.split_last() {
+                Some((_, parent)) if matches!(doc.get(parent), Some(Value::Object(_))) => {
+                    vec![(parent.to_vec(), Mark::Removed)]
+                }
+                _ => Vec::new(),
+            },
+            Op::Defaulted { op, .. } => op.unchanged_marks(doc),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The array elements this operation leaves `undefined` for Ajv — a
+    /// deleted element (dot-prop's `delete arr[i]`), the gap before an
+    /// element set past the end — which the document holds as `null`.
+    pub fn holes(&self, doc: &Document) -> Vec<Vec<String>> {
+        match self {
+            // (an element that is null already: `delete arr[i]` makes it a hole too)
+            Op::Delete { segs, .. } => match segs.split_last() {
+                Some((last, parents)) => match doc.get(parents) {
+                    Some(Value::Array(a))
+                        if is_array_index(last).is_some_and(|i| (i as usize) < a.len()) =>
+                    {
+                        vec![segs.clone()]
+                    }
+                    _ => Vec::new(),
+                },
+                None => Vec::new(),
+            },
+            Op::Set { segs, .. } => set_holes(doc, segs),
+            Op::SetMany { entries } => {
+                // each entry on what the ones before it made
+                let mut work = doc.clone();
+                let mut holes: Vec<Vec<String>> = Vec::new();
+                for (_, segs, v) in entries {
+                    // a write at, through or under a hole fills it
+                    holes.retain(|h| !(h.starts_with(segs) || segs.starts_with(h)));
+                    holes.extend(set_holes(&work, segs));
+                    let c = work.plan_set(segs, v.clone());
+                    if work.apply(&c.patch).is_err() {
+                        break;
+                    }
+                }
+                holes
+            }
+            Op::Defaulted { op, .. } => op.holes(doc),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Change-list entries for what the defaults changed outside the keys the
+    /// operation names (e.g. the defaults of an object a `set('a.b.c')`
+    /// created at `a`): one per changed path (dot notation) or top-level key.
+    /// `before` gives the document before the operation; it is asked for only
+    /// when there are such entries and values are wanted.
+    pub fn extra_changes(
+        &self,
+        extra: &Change,
+        before: impl FnOnce() -> Option<Document>,
+        after: &Document,
+        with_values: bool,
+    ) -> Vec<KeyChange> {
+        let Op::Defaulted {
+            op, dot_notation, ..
+        } = self
+        else {
+            return Vec::new();
+        };
+        let named: Vec<&[String]> = match &**op {
+            Op::Set { segs, .. } | Op::Delete { segs, .. } => vec![segs],
+            Op::SetMany { entries } => entries.iter().map(|e| e.1.as_slice()).collect(),
+            // bulk changes list every changed top-level key already
+            _ => return Vec::new(),
+        };
+        let mut paths: Vec<Vec<String>> = Vec::new();
+        for o in &extra.patch {
+            let p = o.path();
+            if p.is_empty() || named.iter().any(|n| p.starts_with(n)) {
+                continue;
+            }
+            let p = if *dot_notation {
+                p.to_vec()
+            } else {
+                p[..1].to_vec()
+            };
+            if paths.iter().any(|q| p.starts_with(q)) {
+                continue;
+            }
+            paths.retain(|q| !q.starts_with(&p));
+            paths.push(p);
+        }
+        if paths.is_empty() {
+            return Vec::new();
+        }
+        let before = if with_values { before() } else { None };
+        paths
+            .into_iter()
+            .map(|p| KeyChange {
+                key: if *dot_notation {
+                    dot_key(&p)
+                } else {
+                    p[0].clone()
+                },
+                old: before.as_ref().and_then(|b| b.get(&p).cloned()),
+                new: if with_values {
+                    after.get(&p).cloned()
+                } else {
+                    None
+                },
+            })
+            .collect()
+    }
+
+    /// Change-list entries for the containers a `set` replaced above the key
+    /// it names (an array grown past its end gets `null` holes, an
+    /// intermediate non-object replaced by an object): listeners on other
+    /// paths inside them must hear it, as conf's listeners do. `change` is
+    /// the operation's own change (`patch[i]` undone by `inverse[len-1-i]`).
+    pub fn container_changes(
+        &self,
+        change: &Change,
+        after: &Document,
+        with_values: bool,
+    ) -> Vec<KeyChange> {
+        let named: Vec<&[String]> = match self.inner() {
+            Op::Set { segs, .. } => vec![segs],
+            Op::SetMany { entries } => entries.iter().map(|e| e.1.as_slice()).collect(),
+            _ => return Vec::new(),
+        };
+        let n = change.patch.len();
+        let mut out: Vec<KeyChange> = Vec::new();
+        for (i, op) in change.patch.iter().enumerate() {
+            let PatchOp::Replace { path, .. } = op else {
+                continue;
+            };
+            if path.is_empty()
+                || !named
+                    .iter()
+                    .any(|p| p.len() > path.len() && p.starts_with(path))
+            {
+                continue;
+            }
+            let key = dot_key(path);
+            if out.iter().any(|c| c.key == key) {
+                continue;
+            }
+            let old = match change.inverse.get(n - 1 - i) {
+                Some(PatchOp::Replace { value, .. }) if with_values => Some(value.clone()),
+                _ => None,
+            };
+            out.push(KeyChange {
+                key,
+                old,
+                new: if with_values {
+                    after.get(path).cloned()
+                } else {
+                    None
+                },
+            });
+        }
+        out
     }
 
     /// Whether the history entry names the top-level keys touched (bulk
     /// changes) rather than the key given.
     pub fn is_bulk(&self) -> bool {
         !matches!(
-            self,
+            self.inner(),
             Op::Set { .. } | Op::Delete { .. } | Op::SetMany { .. }
         )
     }
@@ -178,7 +421,7 @@ impl Op {
     /// The keys a history entry of this operation names (empty: the top-level
     /// keys its change touches).
     pub fn history_keys(&self) -> Vec<String> {
-        match self {
+        match self.inner() {
             Op::Set { key, .. } | Op::Delete { key, .. } => vec![key.clone()],
             Op::SetMany { entries } => entries.iter().map(|e| e.0.clone()).collect(),
             _ => Vec::new(),
@@ -194,7 +437,7 @@ impl Op {
         with_values: bool,
     ) -> Vec<KeyChange> {
         let pick = |v: Option<&Value>| if with_values { v.cloned() } else { None };
-        match self {
+        match self.inner() {
             Op::Set { key, segs, .. } | Op::Delete { key, segs } => {
                 let (o, n) = (before.get(segs), after.get(segs));
                 if same(o, n) {
@@ -320,35 +563,44 @@ pub fn touched_keys(doc: &Document, change: &Change) -> Vec<String> {
     keys
 }
 
-/// conf's defaults merge (`Object.assign({}, defaults, fileStore)`: the
-/// defaults' keys first, with the file's values where it has them, then the
-/// rest), then the schema's defaults, nested ones included.
-fn with_defaults(doc: &Document, defaults: &Map, schema: Option<&Schema>) -> Value {
-    let cur = doc.map();
-    let missing = defaults.keys().any(|k| !cur.contains_key(k));
-    let mut root = if missing {
-        let mut new = Map::new();
-        for (k, v) in defaults.iter() {
-            new.insert(k.clone(), cur.get(k).unwrap_or(v).clone());
-        }
-        for (k, v) in cur.iter() {
-            if !new.contains_key(k) {
-                new.insert(k.clone(), v.clone());
+/// The gap a `set` past the end of an array leaves (dot-prop assigns
+/// `arr[i]`, leaving holes before it).
+fn set_holes(doc: &Document, segs: &[String]) -> Vec<Vec<String>> {
+    let mut node = doc.root();
+    for (i, seg) in segs.iter().enumerate() {
+        let next = match node {
+            Value::Object(m) => m.get(seg),
+            Value::Array(a) => {
+                let Some(idx) = is_array_index(seg).map(|n| n as usize) else {
+                    return Vec::new();
+                };
+                if idx > a.len() {
+                    return (a.len()..idx)
+                        .map(|j| {
+                            let mut h = segs[..i].to_vec();
+                            h.push(j.to_string());
+                            h
+                        })
+                        .collect();
+                }
+                a.get(idx)
             }
-        }
-        Value::Object(Arc::new(new))
-    } else {
-        // everything there: conf leaves the file (and its key order) alone
-        doc.root().clone()
-    };
-    if let Some(schema) = schema {
-        if let Ok(d) = Document::new(root.clone()) {
-            if let Some(filled) = schema.with_defaults(&d) {
-                root = filled;
-            }
+            _ => None,
+        };
+        match next {
+            Some(c) if c.is_container() && i + 1 < segs.len() => node = c,
+            _ => return Vec::new(),
         }
     }
-    root
+    Vec::new()
+}
+
+/// A path as a dot-notation key (`.` inside a segment escaped).
+pub fn dot_key(segs: &[String]) -> String {
+    segs.iter()
+        .map(|s| s.replace('.', "\\."))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// Checks a value that will be stored at a path of `path_len` segments: it must
@@ -366,7 +618,7 @@ pub fn check_depth(key: &str, path_len: usize, v: &Value) -> Result<()> {
 mod tests {
     use super::*;
     use crate::path::segments;
-    use crate::value::{parse, to_json};
+    use crate::value::{parse, to_json, Map};
 
     fn doc(s: &str) -> Document {
         Document::new(parse(s.as_bytes()).unwrap()).unwrap()
@@ -454,8 +706,8 @@ mod tests {
         defaults.insert(Str::from("d"), Value::Number(1.0));
         defaults.insert(Str::from("a"), Value::Number(9.0));
         let op = Op::FillDefaults {
-            defaults: Arc::new(defaults),
-            schema: None,
+            defaults: Arc::new(Defaults::new(Some(Arc::new(defaults)), None, None).unwrap()),
+            existed: true,
         };
         let d = doc(r#"{"a":1,"z":2}"#);
         assert_eq!(text(&run(&d, &op)), r#"{"d":1,"a":1,"z":2}"#);

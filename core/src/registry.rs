@@ -108,6 +108,7 @@ fn handle_options(opts: &StoreOptions) -> HandleOptions {
         durability: opts.durability,
         dot_notation: opts.dot_notation,
         schema: opts.schema.clone(),
+        defaults: opts.defaults.clone(),
         backup_dir: opts.backup_dir.clone(),
         max_backups: opts.max_backups,
     }

@@ -10,14 +10,15 @@
 //! explained as conf reports it: Ajv's errors, in Ajv's order (`ajv`), the
 //! top-level keys in schema order as in conf's `{ type: 'object', properties }`.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 
-mod ajv;
+pub(crate) mod ajv;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::Validator;
 
+use crate::defaults::Defaults;
 use crate::doc::Document;
 use crate::error::{Error, Result};
 use crate::value::{display, encode, write_number, Map, Str, Value};
@@ -133,9 +134,11 @@ fn ajv_message(kind: &ValidationErrorKind, fallback: String) -> String {
 
 /// A compiled schema.
 pub struct Schema {
-    /// electron-store's `schema`: one validator per top-level property.
-    properties: HashMap<String, Validator>,
-    /// The raw property schemas (for defaults).
+    /// electron-store's `schema` as conf validates it, `{ type: 'object',
+    /// properties: schema }` (so a `$ref` reaches another property's schema),
+    /// compiled once; a top-level key is checked on its own as `{ key: value }`.
+    properties: Option<(Validator, Json)>,
+    /// The raw property schemas, in schema order.
     property_schemas: serde_json::Map<String, serde_json::Value>,
     /// `rootSchema`: the whole document.
     root: Option<(Validator, serde_json::Value)>,
@@ -150,11 +153,56 @@ impl std::fmt::Debug for Schema {
     }
 }
 
-fn compile(schema: &serde_json::Value, what: &str) -> Result<Validator> {
+/// The schema as Ajv 8 reads it, for the validator: draft-07 keywords (tuple
+/// `items`, `additionalItems`, `dependencies`), and a `$ref` beside other
+/// keywords applies both (draft-07 validators ignore the others: the `$ref`
+/// goes into an `allOf`).
+fn as_ajv_reads_it(schema: &Json) -> Json {
+    match schema {
+        Json::Object(m) => {
+            let mut out = serde_json::Map::with_capacity(m.len());
+            let wrap = m.contains_key("$ref") && m.len() > 1;
+            for (k, v) in m {
+                if wrap && k == "$ref" {
+                    continue;
+                }
+                // (`const`, `enum`, `default` and `examples` are data, not schemas)
+                let v = if matches!(k.as_str(), "const" | "enum" | "default" | "examples") {
+                    v.clone()
+                } else {
+                    as_ajv_reads_it(v)
+                };
+                out.insert(k.clone(), v);
+            }
+            if wrap {
+                let reference = serde_json::json!({ "$ref": m["$ref"].clone() });
+                match out.get_mut("allOf") {
+                    Some(Json::Array(list)) => list.insert(0, reference),
+                    _ => {
+                        out.insert("allOf".into(), Json::Array(vec![reference]));
+                    }
+                }
+            }
+            Json::Object(out)
+        }
+        Json::Array(list) => Json::Array(list.iter().map(as_ajv_reads_it).collect()),
+        other => other.clone(),
+    }
+}
+
+fn compile(schema: &serde_json::Value) -> std::result::Result<Validator, String> {
     jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
         .should_validate_formats(true)
-        .build(schema)
-        .map_err(|e| Error::InvalidArgument(format!("The {what} is not a valid JSON Schema: {e}")))
+        .build(&as_ajv_reads_it(schema))
+        .map_err(|e| {
+            let at = e.instance_path().as_str().to_string();
+            if at.is_empty() {
+                e.to_string()
+            } else {
+                format!("{e} (at {at})")
+            }
+        })
 }
 
 impl Schema {
@@ -164,7 +212,7 @@ impl Schema {
         root: Option<&serde_json::Value>,
     ) -> Result<Schema> {
         let mut out = Schema {
-            properties: HashMap::new(),
+            properties: None,
             property_schemas: serde_json::Map::new(),
             root: None,
         };
@@ -172,20 +220,42 @@ impl Schema {
             let map = p.as_object().ok_or_else(|| {
                 Error::InvalidArgument("The `schema` option must be an object.".into())
             })?;
-            for (k, s) in map {
-                out.properties
-                    .insert(k.clone(), compile(s, &format!("schema of `{k}`"))?);
-            }
+            let whole = serde_json::json!({ "type": "object", "properties": map });
+            let v = compile(&whole).map_err(|e| {
+                // name the property at fault when the error says where it is
+                let key = map
+                    .keys()
+                    .find(|k| {
+                        e.contains(&format!(
+                            "/properties/{}",
+                            k.replace('~', "~0").replace('/', "~1")
+                        ))
+                    })
+                    .or_else(|| {
+                        map.iter()
+                            .find(|(_, s)| compile(s).is_err())
+                            .map(|(k, _)| k)
+                    });
+                let what = match key {
+                    Some(k) => format!("schema of `{k}`"),
+                    None => "`schema` option".into(),
+                };
+                Error::InvalidArgument(format!("The {what} is not a valid JSON Schema: {e}"))
+            })?;
+            out.properties = Some((v, whole));
             out.property_schemas = map.clone();
         }
         if let Some(r) = root {
-            out.root = Some((compile(r, "rootSchema")?, r.clone()));
+            let v = compile(r).map_err(|e| {
+                Error::InvalidArgument(format!("The rootSchema is not a valid JSON Schema: {e}"))
+            })?;
+            out.root = Some((v, r.clone()));
         }
         Ok(out)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.properties.is_empty() && self.root.is_none()
+        self.property_schemas.is_empty() && self.root.is_none()
     }
 
     /// Every violation: (JSON pointer of the value, Ajv message, unexpected
@@ -198,8 +268,7 @@ impl Schema {
     ) -> Vec<(String, String, Vec<String>)> {
         let mut out = Vec::new();
         let map = doc.map();
-        let mut check = |prefix: &str, v: &Validator, schema: &Json, instance: &Value| {
-            let inst = to_serde(instance);
+        let mut check = |prefix: &str, v: &Validator, schema: &Json, inst: Json| {
             if v.is_valid(&inst) {
                 return;
             }
@@ -225,18 +294,22 @@ impl Schema {
                 out.push((ptr, ajv_message(e.kind(), e.to_string()), unexpected));
             }
         };
-        let prefix = |k: &str| crate::path::to_pointer(&[k.to_string()]);
         // in schema order, as Ajv walks conf's `properties`
-        for (k, schema) in &self.property_schemas {
-            if touched.is_some_and(|keys| !keys.iter().any(|t| t == k)) {
-                continue;
-            }
-            if let (Some(v), Some(instance)) = (self.properties.get(k), map.get(k.as_str())) {
-                check(&prefix(k), v, schema, instance);
+        if let Some((v, whole)) = &self.properties {
+            for k in self.property_schemas.keys() {
+                if touched.is_some_and(|keys| !keys.iter().any(|t| t == k)) {
+                    continue;
+                }
+                if let Some(instance) = map.get(k.as_str()) {
+                    // the key alone, under conf's `{ type: 'object', properties }`
+                    let mut one = serde_json::Map::with_capacity(1);
+                    one.insert(k.clone(), to_serde(instance));
+                    check("", v, whole, Json::Object(one));
+                }
             }
         }
         if let Some((root, schema)) = &self.root {
-            check("", root, schema, doc.root());
+            check("", root, schema, to_serde(doc.root()));
         }
         out
     }
@@ -255,15 +328,17 @@ impl Schema {
     }
 
     /// The document with what fails the schema repaired or dropped: invalid values
-    /// are removed (then refilled from schema defaults where there are some),
-    /// unexpected properties are dropped. `None` when it cannot be made valid
-    /// (for example a required property without a default).
-    pub fn sanitize(&self, doc: &Document) -> Option<Value> {
+    /// are removed, unexpected properties are dropped, and the defaults are
+    /// refilled as if the file had been opened without the parts removed (a
+    /// top-level `defaults` value for a key it lacks, merged first as conf
+    /// merges them; schema defaults where Ajv puts them). A default that fails
+    /// the schema itself is not refilled again. `None` when it cannot be made
+    /// valid (for example a required property without a default).
+    pub fn sanitize(&self, doc: &Document, defaults: &Defaults) -> Option<Value> {
         let mut cur = doc.clone();
+        let mut refused: HashSet<String> = HashSet::new();
         for _ in 0..16 {
-            if let Some(filled) = self.with_defaults(&cur) {
-                cur = Document::new(filled).ok()?;
-            }
+            cur = Document::new(defaults.refill(&cur, &refused)).ok()?;
             let found = self.violations(&cur, None);
             if found.is_empty() {
                 return Some(cur.root().clone());
@@ -295,6 +370,16 @@ impl Schema {
                 })
             });
             paths.dedup();
+            for p in &paths {
+                // a `defaults` value that fails the schema: dropped for good
+                if let [k] = p.as_slice() {
+                    if let (Some(d), Some(v)) = (defaults.top().get(k), cur.get(p)) {
+                        if d.eq_exact(v) {
+                            refused.insert(k.clone());
+                        }
+                    }
+                }
+            }
             let mut progressed = false;
             for p in paths {
                 if cur.get(&p).is_some() {
@@ -330,69 +415,6 @@ impl Schema {
             .iter()
             .filter_map(|(k, s)| s.get("default").map(|d| (k.clone(), from_serde(d))))
             .collect()
-    }
-
-    /// The document with schema defaults filled in (Ajv `useDefaults`), including
-    /// nested ones under objects that do not exist yet (where conf leaves them
-    /// out). Returns `None` when nothing is missing.
-    pub fn with_defaults(&self, doc: &Document) -> Option<Value> {
-        let mut root = doc.root().clone();
-        let mut changed = false;
-        let props = serde_json::Value::Object(self.property_schemas.clone());
-        let object_schema = serde_json::json!({ "type": "object", "properties": props });
-        fill_defaults(&mut root, &object_schema, &mut changed);
-        if let Some((_, rs)) = &self.root {
-            fill_defaults(&mut root, rs, &mut changed);
-        }
-        changed.then_some(root)
-    }
-}
-
-/// Whether a schema describes an object with (nested) defaults to fill.
-fn has_nested_defaults(schema: &serde_json::Value) -> bool {
-    schema
-        .get("properties")
-        .and_then(|p| p.as_object())
-        .is_some_and(|p| {
-            p.values()
-                .any(|s| s.get("default").is_some() || has_nested_defaults(s))
-        })
-}
-
-fn fill_defaults(v: &mut Value, schema: &serde_json::Value, changed: &mut bool) {
-    let Some(props) = schema.get("properties").and_then(|p| p.as_object()) else {
-        return;
-    };
-    let Value::Object(m) = v else {
-        return;
-    };
-    for (k, s) in props {
-        let present = m.contains_key(k);
-        if !present {
-            if let Some(d) = s.get("default") {
-                let mut value = from_serde(d);
-                // Ajv goes on into the default it just put there
-                fill_defaults(&mut value, s, &mut false);
-                Arc::make_mut(m).insert(Str::from(k.as_str()), value);
-                *changed = true;
-            } else if has_nested_defaults(s) {
-                // conf leaves nested defaults out when the parent is missing
-                let mut child = Value::object();
-                let mut inner = false;
-                fill_defaults(&mut child, s, &mut inner);
-                if inner {
-                    Arc::make_mut(m).insert(Str::from(k.as_str()), child);
-                    *changed = true;
-                }
-            }
-            continue;
-        }
-        if has_nested_defaults(s) {
-            let mm = Arc::make_mut(m);
-            if let Some(child) = mm.get_mut(k) {
-                fill_defaults(child, s, changed);
-            }
-        }
     }
 }
 
@@ -457,49 +479,6 @@ mod tests {
     }
 
     #[test]
-    fn defaults_fill_top_level_and_nested_even_when_the_parent_is_missing() {
-        let schema = Schema::new(
-            Some(&json!({
-                "theme": { "type": "string", "default": "dark" },
-                "editor": { "type": "object", "properties": {
-                    "tabSize": { "type": "number", "default": 2 },
-                    "font": { "type": "object", "properties": { "size": { "default": 14 } } }
-                } }
-            })),
-            None,
-        )
-        .unwrap();
-        let filled = schema.with_defaults(&doc("{}")).unwrap();
-        assert_eq!(
-            String::from_utf8(to_json(&filled, false)).unwrap(),
-            r#"{"theme":"dark","editor":{"tabSize":2,"font":{"size":14}}}"#
-        );
-        let filled = schema
-            .with_defaults(&doc(r#"{"editor":{"tabSize":4}}"#))
-            .unwrap();
-        assert_eq!(
-            String::from_utf8(to_json(&filled, false)).unwrap(),
-            r#"{"editor":{"tabSize":4,"font":{"size":14}},"theme":"dark"}"#
-        );
-        assert!(schema
-            .with_defaults(&doc(
-                r#"{"theme":"x","editor":{"tabSize":1,"font":{"size":1}}}"#
-            ))
-            .is_none());
-        assert_eq!(schema.top_level_defaults().len(), 1);
-        let inner = Schema::new(
-            Some(&json!({"o": {"type": "object", "default": {}, "properties": {"x": {"default": "hi"}}}})),
-            None,
-        )
-        .unwrap();
-        let filled = inner.with_defaults(&doc("{}")).unwrap();
-        assert_eq!(
-            String::from_utf8(to_json(&filled, false)).unwrap(),
-            r#"{"o":{"x":"hi"}}"#
-        );
-    }
-
-    #[test]
     fn sanitize_drops_only_the_invalid_parts() {
         let schema = Schema::new(
             Some(&json!({
@@ -514,14 +493,51 @@ mod tests {
         let d = doc(
             r#"{"theme":"neon","size":"big","list":[1,"x",3,"y"],"win":{"w":1,"junk":2},"keep":true}"#,
         );
-        let fixed = schema.sanitize(&d).unwrap();
+        let defaults = |top: Option<&str>, props: &Json| {
+            let top = top.map(|t| match parse(t.as_bytes()).unwrap() {
+                Value::Object(m) => m,
+                _ => unreachable!(),
+            });
+            Defaults::new(top, Some(props), None).unwrap()
+        };
+        let props = json!({
+            "theme": { "enum": ["dark", "light"], "default": "dark" },
+            "size": { "type": "number" },
+            "list": { "type": "array", "items": { "type": "number" } },
+            "win": { "type": "object", "additionalProperties": false, "properties": { "w": { "type": "number" } } }
+        });
+        let fixed = schema.sanitize(&d, &defaults(None, &props)).unwrap();
         assert_eq!(
             String::from_utf8(to_json(&fixed, false)).unwrap(),
             r#"{"list":[1,3],"win":{"w":1},"keep":true,"theme":"dark"}"#
         );
         let strict =
             Schema::new(None, Some(&json!({"type":"object","required":["must"]}))).unwrap();
-        assert!(strict.sanitize(&doc("{}")).is_none());
+        assert!(strict.sanitize(&doc("{}"), &Defaults::default()).is_none());
+        // a dropped key comes back from the `defaults` option, merged first as conf merges it
+        let keep = json!({ "keep": { "type": "number" } });
+        let schema = Schema::new(Some(&keep), None).unwrap();
+        let fixed = schema
+            .sanitize(
+                &doc(r#"{"keep":"x","other":2}"#),
+                &defaults(Some(r#"{"keep":1}"#), &keep),
+            )
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(to_json(&fixed, false)).unwrap(),
+            r#"{"keep":1,"other":2}"#
+        );
+        // a `defaults` value the schema refuses is dropped, not refilled forever
+        let fixed = schema
+            .sanitize(
+                &doc(r#"{"keep":"x","other":2}"#),
+                &defaults(Some(r#"{"keep":"bad"}"#), &keep),
+            )
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(to_json(&fixed, false)).unwrap(),
+            r#"{"other":2}"#
+        );
     }
 
     #[test]

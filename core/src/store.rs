@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use crate::backup;
 use crate::codec::{Codec, Kind, Plain, Swap};
 use crate::crypto::{self, RekeyRecord};
+use crate::defaults::Defaults;
 use crate::doc::{Change, Document};
 use crate::error::{Error, Result};
 use crate::events::{Event, Origin, Sink};
@@ -82,6 +83,9 @@ pub struct StoreOptions {
     /// Per instance: every change is checked against it before anything is
     /// written.
     pub schema: Option<Arc<Schema>>,
+    /// Per instance: the `defaults` option and the schema's defaults, which
+    /// every change re-applies as conf does (see `defaults`).
+    pub defaults: Arc<Defaults>,
     /// Per instance: backups.
     pub backup_dir: PathBuf,
     pub max_backups: usize,
@@ -111,6 +115,7 @@ impl StoreOptions {
             durability: Durability::Deferred,
             dot_notation: true,
             schema: None,
+            defaults: Arc::default(),
             max_backups: 10,
             fs: Arc::new(RealFs),
             codec: Arc::new(Plain),
@@ -588,19 +593,28 @@ impl Core {
                 return Err(Error::Closed);
             }
             let mut op = op;
-            if let Op::Replace { base, .. } = &mut op {
+            if let Op::Replace { base, .. } = op.inner_mut() {
                 // what the caller replaces (a later re-plan merges against it)
                 base.get_or_insert_with(|| st.doc.root().clone());
             }
-            let change = op.plan(&st.doc)?;
-            if change.is_empty() {
+            let single = matches!(op.inner(), Op::Set { .. } | Op::Delete { .. });
+            // (a single key's own change first: its defaults are filled in place below)
+            let (change, extra) = if single {
+                (op.inner().plan(&st.doc)?, Change::default())
+            } else {
+                op.plan_parts(&st.doc)?
+            };
+            // (a single key with schema defaults: a write that changes nothing
+            // may still fill some, as conf's validation does — decided below)
+            let may_fill = single && op.defaults().is_some();
+            if change.is_empty() && extra.is_empty() && !may_fill {
                 return Ok(None);
             }
-            if self.read_only {
+            if self.read_only && !may_fill {
                 drop(st);
                 return Err(lock(&self.log).read_only_error());
             }
-            let changes = if let Op::Set { key, segs, .. } | Op::Delete { key, segs } = &op {
+            let changes = if let Op::Set { key, segs, .. } | Op::Delete { key, segs } = op.inner() {
                 // one key: applied in place (a copy of the document would make
                 // the change copy every container on its path, however wide),
                 // undone by its inverse if the schema refuses it
@@ -609,12 +623,52 @@ impl Core {
                 } else {
                     None
                 };
-                let touched = touched_keys(&st.doc, &change);
+                let holes = match op.defaults() {
+                    Some(_) => op.inner().holes(&st.doc),
+                    None => Vec::new(),
+                };
+                let unchanged = match op.defaults() {
+                    Some(_) if change.is_empty() => Some(op.inner().unchanged_marks(&st.doc)),
+                    _ => None,
+                };
+                let mut touched = touched_keys(&st.doc, &change);
                 st.doc.apply(&change.patch)?;
+                // the schema defaults the change makes apply, in the same change
+                let filled = match (op.defaults(), &unchanged) {
+                    (Some(d), Some(marks)) => d.fill_marked(
+                        &mut st.doc,
+                        marks.iter().map(|(p, m)| (p.as_slice(), *m)),
+                        holes,
+                    ),
+                    (Some(d), None) => d.fill_changed(&mut st.doc, &change.patch, holes),
+                    (None, _) => Ok(Change::default()),
+                };
+                let extra = match filled {
+                    Ok(extra) => extra,
+                    Err(e) => {
+                        st.doc.apply(&change.inverse)?;
+                        return Err(e);
+                    }
+                };
+                if change.is_empty() && extra.is_empty() {
+                    return Ok(None);
+                }
+                if self.read_only {
+                    st.doc.apply(&extra.inverse)?;
+                    st.doc.apply(&change.inverse)?;
+                    drop(st);
+                    return Err(lock(&self.log).read_only_error());
+                }
+                for k in touched_keys(&st.doc, &extra) {
+                    if !touched.contains(&k) {
+                        touched.push(k);
+                    }
+                }
                 if let Some(schema) = schema {
                     let whole = change.patch.iter().any(|p| p.path().is_empty());
                     if let Err(e) = schema.check(&st.doc, if whole { None } else { Some(&touched) })
                     {
+                        st.doc.apply(&extra.inverse)?;
                         st.doc.apply(&change.inverse)?;
                         return Err(e);
                     }
@@ -624,20 +678,56 @@ impl Core {
                 } else {
                     None
                 };
-                vec![KeyChange {
+                let mut changes = vec![KeyChange {
                     key: key.clone(),
                     old,
                     new,
-                }]
+                }];
+                changes.extend(op.container_changes(&change, &st.doc, with_values));
+                if !extra.is_empty() {
+                    let doc = &st.doc;
+                    changes.extend(op.extra_changes(
+                        &extra,
+                        || {
+                            // (only when the defaults changed more than the key)
+                            let mut before = doc.clone();
+                            before.apply(&extra.inverse).ok()?;
+                            before.apply(&change.inverse).ok()?;
+                            Some(before)
+                        },
+                        doc,
+                        with_values,
+                    ));
+                }
+                changes
             } else {
                 let mut after = st.doc.clone();
                 after.apply(&change.patch)?;
+                after.apply(&extra.patch)?;
                 if let Some(schema) = schema {
-                    let whole = op.is_bulk() || change.patch.iter().any(|p| p.path().is_empty());
-                    let touched = touched_keys(&st.doc, &change);
+                    let whole = op.is_bulk()
+                        || change
+                            .patch
+                            .iter()
+                            .chain(&extra.patch)
+                            .any(|p| p.path().is_empty());
+                    let mut touched = touched_keys(&st.doc, &change);
+                    for k in touched_keys(&st.doc, &extra) {
+                        if !touched.contains(&k) {
+                            touched.push(k);
+                        }
+                    }
                     schema.check(&after, if whole { None } else { Some(&touched) })?;
                 }
-                let changes = op.key_changes(&st.doc, &after, with_values);
+                let mut changes = op.key_changes(&st.doc, &after, with_values);
+                changes.extend(op.container_changes(&change, &after, with_values));
+                let before = &st.doc;
+                changes.extend(op.extra_changes(
+                    &extra,
+                    || Some(before.clone()),
+                    &after,
+                    with_values,
+                ));
                 st.doc = after;
                 changes
             };

@@ -102,6 +102,18 @@ pub fn errors(schema: &Json, data: &Json) -> std::result::Result<Vec<AjvError>, 
     Ok(out)
 }
 
+/// Whether `data` passes `schema` (a subschema of `root`, which its `$ref`s
+/// resolve against), as Ajv decides it (e.g. an `if` condition).
+pub fn passes(root: &Json, schema: &Json, data: &Json) -> std::result::Result<bool, Unsupported> {
+    let mut walker = Walker {
+        root,
+        depth: 0,
+        patterns: HashMap::new(),
+        formats: HashMap::new(),
+    };
+    walker.passes(schema, data, "")
+}
+
 /// Ajv's `must be <= 100`: a number as JavaScript prints it.
 fn js_number(v: &Json) -> R<String> {
     if !v.is_number() {
@@ -194,7 +206,7 @@ fn always_valid(s: &Json) -> bool {
 }
 
 /// The JSON pointer of a local reference (`#`, `#/definitions/x`), decoded.
-fn resolve<'s>(root: &'s Json, reference: &str) -> R<&'s Json> {
+pub(crate) fn resolve<'s>(root: &'s Json, reference: &str) -> R<&'s Json> {
     let pointer = reference.strip_prefix('#').ok_or(Unsupported)?;
     if pointer.is_empty() {
         return Ok(root);
