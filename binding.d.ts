@@ -42,6 +42,13 @@ export interface BindingOptions {
   encryptionKey?: Buffer
 }
 
+/**
+ * The store's one nesting limit: a document may nest at most this many
+ * levels (its top-level object is the first); deeper values are refused with
+ * `E_TOO_DEEP`. The JS side checks the same number.
+ */
+export declare const MAX_DEPTH: number
+
 /** Undoes the open transaction: the keys that changed back. */
 export declare function storeAbort(h: number): string
 

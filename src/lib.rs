@@ -469,6 +469,12 @@ fn json_str(s: &str) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// The store's one nesting limit: a document may nest at most this many
+/// levels (its top-level object is the first); deeper values are refused with
+/// `E_TOO_DEEP`. The JS side checks the same number.
+#[napi]
+pub const MAX_DEPTH: u32 = tad_store_core::value::MAX_DEPTH as u32;
+
 /// Opens a `Store` instance on a file (the file's core is shared with the
 /// instances already open on it in this process). Returns the handle the other
 /// functions take.

@@ -12,7 +12,8 @@
 //!   transactions, flush and close, `handle` — one `Store` instance's
 //!   options and operations, `registry` — files open in this process;
 //! - `history` — rollback planning, `backup` — verified backups,
-//!   `schema` — JSON Schema with conf's messages;
+//!   `schema` — JSON Schema with conf's messages, `deep` — a stack for the
+//!   validator's recursion on deeply nested values;
 //! - `fs` — the file-system seam (with a fault-injecting one for tests),
 //!   `codec` — the seam every stored byte passes through, `events` — the one
 //!   sink background work reports to, `error` — the one error enum,
@@ -21,6 +22,7 @@
 pub mod backup;
 pub mod codec;
 pub mod crypto;
+pub mod deep;
 pub mod doc;
 pub mod error;
 pub mod events;

@@ -255,6 +255,8 @@ enum FileRead {
     Bad {
         detail: String,
         raw: Vec<u8>,
+        /// Valid JSON nested deeper than `MAX_DEPTH` (not damage, but refused alike).
+        too_deep: bool,
     },
 }
 
@@ -271,6 +273,7 @@ fn read_document(cfg: &LogConfig) -> Result<FileRead> {
             return Ok(FileRead::Bad {
                 detail: format!("it cannot be decoded: {e}"),
                 raw,
+                too_deep: false,
             })
         }
     };
@@ -282,13 +285,18 @@ fn read_document(cfg: &LogConfig) -> Result<FileRead> {
             invalid_utf8,
         }),
         other => {
+            let too_deep = matches!(&other, Err(e) if e.too_deep);
             let detail = match other {
                 Err(e) if raw.is_empty() => format!("empty file: {e}"),
                 Err(e) if raw.iter().all(|&c| c == 0) => format!("zero-filled: {e}"),
                 Err(e) => e.to_string(),
                 Ok(_) => "the top level is not an object".into(),
             };
-            Ok(FileRead::Bad { detail, raw })
+            Ok(FileRead::Bad {
+                detail,
+                raw,
+                too_deep,
+            })
         }
     }
 }
@@ -801,9 +809,20 @@ impl Log {
                     write_now = true;
                 }
             }
-            FileRead::Bad { detail, raw } => {
+            FileRead::Bad {
+                detail,
+                raw,
+                too_deep,
+            } => {
                 let rebuilt = rebuild(&cfg, &changes);
                 let q = quarantine_path(&cfg);
+                if rebuilt.is_none() && !cfg.clear_invalid_config && too_deep {
+                    return Err(Error::TooDeep(format!(
+                        "The store file {} is {detail}. It was left untouched; open it with `clearInvalidConfig: true` to start from defaults (the file is then kept beside it as {})",
+                        cfg.doc_path.display(),
+                        q.display()
+                    )));
+                }
                 if rebuilt.is_none() && !cfg.clear_invalid_config {
                     return Err(Error::Corrupt {
                         path: cfg.doc_path.clone(),

@@ -20,7 +20,7 @@ use jsonschema::Validator;
 
 use crate::doc::Document;
 use crate::error::{Error, Result};
-use crate::value::{display, encode, write_number, Map, Str, Value};
+use crate::value::{depth, display, encode, write_number, Map, Str, Value};
 
 /// A JSON Schema as given in the options.
 pub type Json = serde_json::Value;
@@ -199,31 +199,11 @@ impl Schema {
         let mut out = Vec::new();
         let map = doc.map();
         let mut check = |prefix: &str, v: &Validator, schema: &Json, instance: &Value| {
-            let inst = to_serde(instance);
-            if v.is_valid(&inst) {
-                return;
-            }
-            // Ajv's errors where the walk reproduces them; else the validator's, in Ajv's words
-            if let Ok(found) = ajv::errors(schema, &inst) {
-                if !found.is_empty() {
-                    for e in found {
-                        out.push((
-                            format!("{prefix}{}", e.path),
-                            e.message,
-                            e.additional.into_iter().collect(),
-                        ));
-                    }
-                    return;
-                }
-            }
-            for e in v.iter_errors(&inst) {
-                let unexpected = match e.kind() {
-                    ValidationErrorKind::AdditionalProperties { unexpected } => unexpected.clone(),
-                    _ => Vec::new(),
-                };
-                let ptr = format!("{prefix}{}", e.instance_path().as_str());
-                out.push((ptr, ajv_message(e.kind(), e.to_string()), unexpected));
-            }
+            // the validator recurses on the instance's nesting: a deep one is
+            // checked on a thread with a stack for it
+            out.extend(crate::deep::run(depth(instance), || {
+                instance_violations(prefix, v, schema, instance)
+            }));
         };
         let prefix = |k: &str| crate::path::to_pointer(&[k.to_string()]);
         // in schema order, as Ajv walks conf's `properties`
@@ -346,6 +326,43 @@ impl Schema {
         }
         changed.then_some(root)
     }
+}
+
+/// `violations` of one instance against one validator (`prefix`: the
+/// instance's JSON Pointer).
+fn instance_violations(
+    prefix: &str,
+    v: &Validator,
+    schema: &Json,
+    instance: &Value,
+) -> Vec<(String, String, Vec<String>)> {
+    let mut out = Vec::new();
+    let inst = to_serde(instance);
+    if v.is_valid(&inst) {
+        return out;
+    }
+    // Ajv's errors where the walk reproduces them; else the validator's, in Ajv's words
+    if let Ok(found) = ajv::errors(schema, &inst) {
+        if !found.is_empty() {
+            for e in found {
+                out.push((
+                    format!("{prefix}{}", e.path),
+                    e.message,
+                    e.additional.into_iter().collect(),
+                ));
+            }
+            return out;
+        }
+    }
+    for e in v.iter_errors(&inst) {
+        let unexpected = match e.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => unexpected.clone(),
+            _ => Vec::new(),
+        };
+        let ptr = format!("{prefix}{}", e.instance_path().as_str());
+        out.push((ptr, ajv_message(e.kind(), e.to_string()), unexpected));
+    }
+    out
 }
 
 /// Whether a schema describes an object with (nested) defaults to fill.
