@@ -41,8 +41,10 @@ use crate::journal::{
 };
 use crate::value::{hex, merkle, parse_document, sha256_hex, to_json_sized, Value};
 
-/// How long a process waits for another one's lock before giving up with
-/// `E_LOCKED` (a holder only keeps it for one append or one document write).
+/// How long a process waits for another one's lock, with no change to the
+/// journal meanwhile, before giving up with `E_LOCKED` (a holder only keeps it
+/// for one append or one document write: one that keeps it this long without
+/// writing is hung). A lock that several writers keep busy never times out.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the log lives and how it writes.
@@ -528,7 +530,18 @@ impl Log {
         let Some(lock) = &self.lock_file else {
             return Ok(());
         };
-        let start = Instant::now();
+        // The timeout is for a holder that keeps the lock (a hung process),
+        // not for a busy lock: while other processes take turns with it, the
+        // journal changes (appends, trims) and the wait starts over. Waiting
+        // long behind many busy writers on a loaded machine is not an error.
+        let journal = self.cfg.journal_path();
+        let journal_state = |fs: &dyn crate::fs::FileSystem| {
+            fs.stat(&journal, false)
+                .ok()
+                .map(|s| (s.len, s.modified, s.ino))
+        };
+        let mut seen = journal_state(&*self.cfg.fs);
+        let mut start = Instant::now();
         let mut pause = Duration::from_micros(100);
         loop {
             match lock.try_lock() {
@@ -539,9 +552,14 @@ impl Log {
                 Ok(false) => {}
                 Err(e) => return Err(Error::io("lock", self.cfg.lock_path())(e)),
             }
+            let now = journal_state(&*self.cfg.fs);
+            if now != seen {
+                seen = now;
+                start = Instant::now();
+            }
             if start.elapsed() >= LOCK_TIMEOUT {
                 return Err(Error::Locked(format!(
-                    "Another process has held the lock of {} for more than {} s; nothing was written",
+                    "Another process has held the lock of {} for more than {} s without writing to the journal; nothing was written",
                     self.cfg.doc_path.display(),
                     LOCK_TIMEOUT.as_secs()
                 )));

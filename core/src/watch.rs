@@ -74,7 +74,9 @@ pub struct WatchTiming {
     pub journal: Timing,
     pub document: Timing,
     /// A document that does not parse may be a save in progress: it is looked
-    /// at again this much later, this many times, before it is reported.
+    /// at again this much later, this many times, before it is reported (a
+    /// new change to the file starts the count over: only a file left alone
+    /// that long is reported).
     pub retry_after: Duration,
     pub retries: u32,
 }
@@ -249,6 +251,12 @@ impl Watcher {
                     match msg {
                         Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                         Ok(Msg::Fs(s)) => {
+                            // the file changed again: whatever did not parse
+                            // was a save in progress, not a damaged file (the
+                            // retries count looks at a file left alone)
+                            if s == Source::Document {
+                                attempts = 0;
+                            }
                             deb.push(s, clock.now());
                             continue;
                         }
