@@ -365,3 +365,84 @@ for (const [label, limits] of [['a worker thread', undefined], ['a worker thread
     assert.equal(textOf(s.get('d')), textOf(nest(MAX_DEPTH - 1, 'default')));
   });
 }
+
+test('the non-recursive writer gives JSON.stringify\'s text; the event helpers answer as isDeepStrictEqual and structuredClone do', () => {
+  const { stringifyDeep, jsonEqual, jsonClone } = require('../lib/values.js');
+  const { isDeepStrictEqual } = require('node:util');
+  const { rng } = require('./helpers.js');
+  const outcome = (f) => {
+    try {
+      return { text: f() };
+    } catch (error) {
+      return { error: `${error.name}: ${error.message}` };
+    }
+  };
+  // the same text, or the same error (a toJSON that throws, say)
+  const same = (value, what) => {
+    assert.deepEqual(
+      outcome(() => stringifyDeep('k', value, 'k', 0)),
+      outcome(() => JSON.stringify({ k: value }).slice(5, -1) || undefined),
+      what,
+    );
+  };
+  // what JSON.stringify does that a naive writer would not
+  class Point { constructor() { this.x = 1; } toJSON(key) { return { key, x: this.x }; } }
+  const cases = [
+    [new Date(0), 'a Date'],
+    [{ d: new Date(1), list: [new Date(2)] }, 'Dates inside'],
+    [new Point(), 'toJSON gets the property name'],
+    [{ p: new Point(), list: [new Point()] }, 'toJSON in an object and an array (the index as a string)'],
+    [[undefined, () => 1, Symbol('s'), 1], 'array holes for what JSON cannot hold'],
+    [{ u: undefined, f() {}, s: Symbol('s'), ok: 1 }, 'members JSON cannot hold are left out'],
+    [[1, , 3], 'a sparse array'], // eslint-disable-line no-sparse-arrays
+    [{ n: -0, nan: NaN, inf: -Infinity, big: 1e21, small: 1e-7 }, 'numbers'],
+    [{ s: 'quote " backslash \\ newline \n tab \t \u0001 \u2028 😀 \ud800 end' }, 'strings'],
+    [Object.assign(Object.create(null), { a: 1 }), 'a null-prototype object'],
+    [JSON.parse('{"__proto__": {"x": 1}, "a": [{"__proto__": 2}]}'), 'own "__proto__" keys'],
+    [{ boxed: [new Number(1), new String('s'), new Boolean(false)] }, 'boxed primitives'], // eslint-disable-line no-new-wrappers
+    [{ get g() { return { viaGetter: true }; } }, 'a getter'],
+    [new Proxy({ a: 1, b: [2] }, {}), 'a proxy'],
+    [{ 2: 'b', 1: 'a', x: 'c' }, 'integer keys first'],
+    [{ toJSON() { return undefined; } }, 'toJSON giving undefined'],
+    [{ inner: { toJSON() { return () => 1; } } }, 'toJSON giving a function'],
+  ];
+  for (const [value, what] of cases) same(value, what);
+  for (const [a, b] of [
+    [{ a: 1, b: [1, { c: 2 }] }, { b: [1, { c: 2 }], a: 1 }], // key order aside
+    [{ a: [1, 2] }, { a: [2, 1] }],
+    [{ a: {} }, { a: [] }],
+    [Object.assign(Object.create(null), { a: 1 }), { a: 1 }], // prototypes count (onDidAnyChange's store copies)
+    [JSON.parse('{"__proto__": 1}'), {}],
+  ]) {
+    assert.equal(jsonEqual(a, b), isDeepStrictEqual(a, b), JSON.stringify([a, b]));
+  }
+  // and random JSON-ish values
+  const random = rng(20240607);
+  const gen = (depth) => {
+    const r = random.int(depth > 6 ? 5 : 9);
+    if (r === 0) return null;
+    if (r === 1) return random() < 0.5;
+    if (r === 2) return random.int(2000) - 1000 + (random() < 0.3 ? random() : 0);
+    if (r === 3) return String.fromCharCode(...Array.from({ length: random.int(6) }, () => random.int(0x3000)));
+    if (r === 4) return random() < 0.5 ? new Date(random.int(1e12)) : undefined;
+    if (r < 7) return Array.from({ length: random.int(4) }, () => gen(depth + 1));
+    const o = {};
+    for (let i = random.int(4); i > 0; i--) {
+      const k = random.pick(['a', 'b', '0', '12', 'k.k', '__proto__', '']);
+      // (as JSON.parse makes it: an own property, and sometimes, by assignment, the prototype)
+      if (k === '__proto__' && random() < 0.5) Object.defineProperty(o, k, { value: gen(depth + 1), enumerable: true, writable: true, configurable: true });
+      else o[k] = gen(depth + 1);
+    }
+    return o;
+  };
+  for (let i = 0; i < 2000; i++) {
+    const v = gen(0);
+    same(v, `random value ${i}`);
+    const parsed = (x) => { const t = outcome(() => JSON.stringify(x)).text; return t === undefined ? null : JSON.parse(t); };
+    const a = parsed(v);
+    const b = random() < 0.2 ? parsed(v) : parsed(gen(0));
+    assert.equal(jsonEqual(a, b), isDeepStrictEqual(a, b), `jsonEqual ${i}`);
+    assert.equal(jsonEqual(a, JSON.parse(JSON.stringify(a))), true, `jsonEqual of a copy ${i}`);
+    assert.deepStrictEqual(jsonClone(a), structuredClone(a), `jsonClone ${i}`);
+  }
+});
