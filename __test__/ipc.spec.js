@@ -264,7 +264,9 @@ test('hostile inputs and a forbidden sender are refused with nothing changed', a
     ['set', 'settings.__proto__.polluted', 1],
     ['set', 'constructor.prototype.x', 1],
     ['set', 'settings.big', 'x'.repeat(20000)],
-    ['set', 'settings.deep', JSON.parse('['.repeat(2000) + ']'.repeat(2000))],
+    // (a value nested deeper than the store's limit cannot cross a real IPC:
+    // the structured clone overflows at a few thousand levels, below the
+    // limit; depth.spec.js calls the handlers with one: E_TOO_DEEP)
     ['set', 'other', 1],
     ['set', 'ai', { apiKey: 'mine', model: 'x' }],
     ['set', 'ai.apiKey', 'stolen'],

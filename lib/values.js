@@ -15,7 +15,7 @@ const NON_JSON_TYPES = new Set(['undefined', 'symbol', 'function']);
 /**
  * Values nested at most this deep are written with the engine's own
  * `JSON.stringify` (fast, but recursive: on Node's main thread it overflows
- * the stack past 4,171–5,673 levels, depending on the Node version, and
+ * the stack past 4,172–5,673 levels, depending on the Node version, and
  * sooner when called from deep in the app's own stack). Deeper ones, up to
  * the store's limit, are written by `stringifyDeep`, which does not recurse.
  */

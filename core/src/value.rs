@@ -551,10 +551,11 @@ pub fn depth(v: &Value) -> usize {
 /// same number (the addon exports it).
 ///
 /// It is at least what V8 round-trips: `JSON.parse` has no limit (it is not
-/// recursive), and `JSON.stringify` — what electron-store writes its file
-/// with — gives up (RangeError) on Node's main thread past 4,184 levels on
-/// Node 20, 4,171 on 22, 4,465 on 24 and 5,673 on 26 (measured; on a worker
-/// thread's larger default V8 stack, 16,564 / 16,551 / 17,733 / 22,557).
+/// recursive), and `JSON.stringify(store, undefined, '\t')` — how
+/// electron-store writes its file — gives up (RangeError) on Node's main
+/// thread past 4,184 levels on Node 20, 4,172 on 22, 4,466 on 24 and 5,673 on
+/// 26 (measured; on a worker thread's larger default V8 stack, 16,564 /
+/// 16,551 / 17,733 / 22,558).
 /// Nothing in the core recurses on nesting (see the module comment, and
 /// `deep` for the schema validator), so the limit is a choice, not a stack
 /// size: the next power of two above V8's main-thread figures.
