@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.MAX_DEPTH = nativeBinding.MAX_DEPTH
 module.exports.storeAbort = nativeBinding.storeAbort
 module.exports.storeBegin = nativeBinding.storeBegin
 module.exports.storeClear = nativeBinding.storeClear

@@ -453,14 +453,16 @@ declare namespace Store {
 
   /** The stable `code` of every error the store throws. */
   type StoreErrorCode =
-    | 'E_INVALID_ARGUMENT' | 'E_FORBIDDEN_KEY' | 'E_CLOSED' | 'E_CORRUPT' | 'E_IO' | 'E_NOSPC'
+    | 'E_INVALID_ARGUMENT' | 'E_FORBIDDEN_KEY' | 'E_TOO_DEEP' | 'E_CLOSED' | 'E_CORRUPT' | 'E_IO' | 'E_NOSPC'
     | 'E_READONLY' | 'E_LOCKED' | 'E_JOURNAL' | 'E_UNSUPPORTED' | 'E_OPTION_CONFLICT'
     | 'E_HISTORY_TRUNCATED' | 'E_HISTORY_MISMATCH' | 'E_BACKUP_NOT_FOUND' | 'E_BACKUP_CORRUPT'
     | 'E_SCHEMA' | 'E_MIGRATION' | 'E_TRANSACTION' | 'E_SECRET_KEY' | 'E_WATCH' | 'E_INTERNAL';
 
   /**
    * Errors thrown by the store carry a stable `code` (set natively). Argument
-   * errors are `TypeError`s (`E_INVALID_ARGUMENT`, `E_FORBIDDEN_KEY`). I/O errors
+   * errors are `TypeError`s (`E_INVALID_ARGUMENT`, `E_FORBIDDEN_KEY`); a value
+   * or file nested deeper than the store's limit (8,192 levels, the document's
+   * top-level object included) is a `RangeError` with `E_TOO_DEEP`. I/O errors
    * carry the OS error as `cause` (`cause.code` e.g. `'ENOSPC'`, `cause.errno`) and
    * the file as `path`; `E_MIGRATION` carries the thrown error as `cause` and the
    * step as `migration`.

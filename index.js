@@ -4,12 +4,11 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { EventEmitter } = require('node:events');
-const { isDeepStrictEqual } = require('node:util');
 
 const binding = require('./lib/loader.js');
 const NativeStore = require('./lib/native.js');
 const { storeError, closedError } = require('./lib/errors.js');
-const { checkValueType, toJsonText, segmentsOf, related } = require('./lib/values.js');
+const { checkValueType, toJsonText, stringifyDeep, jsonEqual, jsonClone, segmentsOf, related } = require('./lib/values.js');
 const migrationsLib = require('./lib/migrations.js');
 
 const MIGRATION_KEY = '__internal__.migrations.version';
@@ -194,9 +193,24 @@ function serializeOption(options) {
   };
 }
 
+/** `JSON.stringify(v)`, for values of any nesting (the engine's own overflows past a few thousand levels). */
+function jsonOf(v) {
+  try {
+    return JSON.stringify(v);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    // (no nesting limit: only compared, never stored from here)
+    return stringifyDeep('value', v, '', -Infinity);
+  }
+}
+
 /** Structural equality of two JSON-like values, key order and prototypes aside. */
 function sameJson(a, b) {
-  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
+  const ta = jsonOf(a);
+  const tb = jsonOf(b);
+  if (ta === tb) return true;
+  if (ta === undefined || tb === undefined) return false;
+  return jsonEqual(JSON.parse(ta), JSON.parse(tb));
 }
 
 function sha256(text) {
@@ -484,7 +498,7 @@ class Store {
       maxBackups: opts.backup.maxBackups,
       schema: opts.schema ? JSON.stringify(opts.schema) : undefined,
       rootSchema: opts.rootSchema ? JSON.stringify(opts.rootSchema) : undefined,
-      defaults: opts.defaults ? toJsonText('defaults', opts.defaults) : undefined,
+      defaults: opts.defaults ? toJsonText('defaults', opts.defaults, 'defaults', 0) : undefined,
       mode: opts.configFileMode,
       durability: opts.durability,
       clearInvalidConfig: Boolean(opts.clearInvalidConfig),
@@ -605,7 +619,7 @@ class Store {
       return false;
     }
     if (sameJson(value, this.store)) return false;
-    const json = toJsonText('store', value);
+    const json = toJsonText('store', value, 'store', 0);
     this.#run(() => this.#native.replaceAll(json, 'external-change', true, this.#listFlags() | NativeStore.NO_SCHEMA), true);
     return true;
   }
@@ -915,7 +929,7 @@ class Store {
 
   /** Schema errors plus the custom `validate` function's, for `data` (null: the store). */
   #validationErrors(data) {
-    const errors = JSON.parse(this.#native.validate(data === null ? '' : toJsonText('data', data)));
+    const errors = JSON.parse(this.#native.validate(data === null ? '' : toJsonText('data', data, 'data', 0)));
     if (this.#opts.validate) {
       const custom = this.#opts.validate(data === null ? this.store : data);
       if (Array.isArray(custom)) errors.push(...custom.map(String));
@@ -992,19 +1006,19 @@ class Store {
       try {
         if (sub.kind === 'all-keys') {
           for (const e of entries) {
-            sub.cb.call(this, e.n === undefined ? undefined : structuredClone(e.n), e.o === undefined ? undefined : structuredClone(e.o), e.k);
+            sub.cb.call(this, jsonClone(e.n), jsonClone(e.o), e.k);
           }
         } else if (sub.kind === 'key') {
           if (!paths.some(p => related(p, sub.segs))) continue;
           const newValue = this.get(sub.key);
-          if (isDeepStrictEqual(newValue, sub.current)) continue;
+          if (jsonEqual(newValue, sub.current)) continue;
           const oldValue = sub.current;
           sub.current = newValue;
           if (sub.withKey) sub.cb.call(this, newValue, oldValue, sub.key);
           else sub.cb.call(this, newValue, oldValue);
         } else {
           const newValue = this.store;
-          if (isDeepStrictEqual(newValue, sub.current)) continue;
+          if (jsonEqual(newValue, sub.current)) continue;
           const oldValue = sub.current;
           sub.current = newValue;
           sub.cb.call(this, newValue, oldValue);
@@ -1124,7 +1138,8 @@ class Store {
       if (Object.prototype.propertyIsEnumerable.call(object, s)) throw new TypeError(`Keys must be strings, got the symbol ${String(s)}`);
     }
     // one JSON object text, each value checked and encoded like set(key, value)
-    const parts = entries.map(([k, v]) => `${JSON.stringify(k)}:${toJsonText(k, v, this.#propertyName(k, v))}`);
+    const dot = this.#opts.accessPropertiesByDotNotation !== false;
+    const parts = entries.map(([k, v]) => `${JSON.stringify(k)}:${toJsonText(k, v, this.#propertyName(k, v), () => segmentsOf(k, dot).length)}`);
     const text = `{${parts.join(',')}}`;
     const native = this.#live();
     this.#run(() => native.setMany(text, op, this.#listFlags()), false);
@@ -1163,7 +1178,7 @@ class Store {
     }
     if (value === undefined) throw new TypeError('Use `delete()` to clear values');
     this.#checkReserved(key);
-    const text = toJsonText(key, value, this.#propertyName(key, value));
+    const text = toJsonText(key, value, this.#propertyName(key, value), () => segmentsOf(key, this.#opts.accessPropertiesByDotNotation !== false).length);
     const want = this.#listening();
     let old;
     try {
@@ -1218,10 +1233,11 @@ class Store {
     // default key — a set(key), so with dot notation a default named 'a.b'
     // lands at a → b, and each gets the schema defaults it makes apply. Here:
     // one change.
+    const dot = this.#opts.accessPropertiesByDotNotation !== false;
     const parts = [];
     for (const [k, v] of Object.entries(this.#defaults)) {
       if (v === undefined || v === null) continue;
-      parts.push(`${JSON.stringify(k)}:${toJsonText(k, v, this.#propertyName(k, v))}`);
+      parts.push(`${JSON.stringify(k)}:${toJsonText(k, v, this.#propertyName(k, v), () => segmentsOf(k, dot).length)}`);
     }
     this.#run(() => native.clear(`{${parts.join(',')}}`, this.#listFlags()), true);
   }
@@ -1245,7 +1261,7 @@ class Store {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new TypeError(`Expected the store to be an object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
     }
-    const text = toJsonText('store', value);
+    const text = toJsonText('store', value, 'store', 0);
     this.#exportGiven = value;
     try {
       this.#run(() => native.replaceAll(text, 'store', true, this.#listFlags()), true);

@@ -57,6 +57,30 @@ test('the AVA shim passes and fails what AVA does', async () => {
   }
 });
 
+test('the createDecipher stand-in for the conf control run (Node >= 22 removed it) decrypts as Node 20 did', () => {
+  const crypto = require('node:crypto');
+  const { legacyCreateDecipher } = require('./conf-suite/legacy-decipher.js');
+  const decrypt = (make, algorithm, password, data) => {
+    const d = make(algorithm, password);
+    return Buffer.concat([d.update(data), d.final()]);
+  };
+  // conf 4.1.0's file, password 'abcd1234' (what conf's 'encryption - upgrade' test reads)
+  const fixture = fs.readFileSync(path.join(suiteDir, 'test', 'config-encrypted-with-conf-4-1-0.json'));
+  assert.deepEqual(JSON.parse(decrypt(legacyCreateDecipher, 'aes-256-cbc', 'abcd1234', fixture).toString('utf8')), { unicorn: '🦄' });
+  // where Node still has them (20, 21): the same bytes as the real createCipher/createDecipher
+  if (typeof crypto.createCipher === 'function') {
+    for (const algorithm of ['aes-256-cbc', 'aes-128-cbc', 'aes-192-ctr']) {
+      for (const password of ['abcd1234', '', 'p'.repeat(100), Buffer.from([0, 255, 7])]) {
+        const data = crypto.randomBytes(77);
+        const c = crypto.createCipher(algorithm, password);
+        const encrypted = Buffer.concat([c.update(data), c.final()]);
+        assert.deepEqual(decrypt(crypto.createDecipher, algorithm, password, encrypted), data);
+        assert.deepEqual(decrypt(legacyCreateDecipher, algorithm, password, encrypted), data, `${algorithm} ${password}`);
+      }
+    }
+  }
+});
+
 /** conf's own run (shared by the tests below). */
 let confRun = null;
 function confReport() {

@@ -18,7 +18,8 @@ const { spawn, execFileSync } = require('node:child_process');
 const { Store, fixture } = require('./helpers.js');
 
 const ROOT = path.join(__dirname, '..');
-const DEADLINE = 5000;
+// generous: a wait fails loudly on a stuck watcher, never on a slow machine
+const DEADLINE = 60_000;
 
 /** Records every change event of `store` (whole-store and per key). */
 function recorder(store) {

@@ -7,9 +7,14 @@
  * an error's message.
  */
 
-/** Creates an error with a stable `code` (a `TypeError` for argument errors). */
+/**
+ * Creates an error with a stable `code`: a `TypeError` for argument errors, a
+ * `RangeError` for `E_TOO_DEEP` (as the core makes them).
+ */
 function storeError(code, message, fields) {
-  const err = code === 'E_INVALID_ARGUMENT' || code === 'E_FORBIDDEN_KEY' ? new TypeError(message) : new Error(message);
+  const err = code === 'E_INVALID_ARGUMENT' || code === 'E_FORBIDDEN_KEY'
+    ? new TypeError(message)
+    : code === 'E_TOO_DEEP' ? new RangeError(message) : new Error(message);
   err.code = code;
   if (fields) Object.assign(err, fields);
   return err;

@@ -22,7 +22,7 @@
  * arguments are refused with an error and change nothing.
  */
 
-const { segmentsOf } = require('./values.js');
+const { segmentsOf, toJsonText } = require('./values.js');
 
 const CHANNELS = [
   'store-get', 'store-set', 'store-delete', 'store-has', 'store-clear',
@@ -191,13 +191,11 @@ function registerStoreIpc(ipcMain, store, options = {}) {
     if (!mayWrite(segmentsOf(key, dot))) throw ipcError('E_FORBIDDEN_KEY', `renderers may not write ${JSON.stringify(key)}`);
   };
   const restricted = readable !== null || hidden.length > 0;
-  const sizeCheck = (value) => {
-    let text;
-    try {
-      text = JSON.stringify(value);
-    } catch (e) {
-      throw new TypeError(`Value is not JSON-serializable: ${e.message}`);
-    }
+  // the value's JSON text as the store will write it: the store's own checks
+  // (a value JSON cannot hold; nesting past the store's limit, E_TOO_DEEP),
+  // at any nesting (the engine's JSON.stringify overflows past a few thousand levels)
+  const sizeCheck = (value, key, above) => {
+    const text = toJsonText(key, value, key, above);
     if (text !== undefined && Buffer.byteLength(text) > maxValueBytes) {
       throw ipcError('E_TOO_LARGE', `the value is ${Buffer.byteLength(text)} bytes; renderers may write at most ${maxValueBytes}`);
     }
@@ -236,7 +234,13 @@ function registerStoreIpc(ipcMain, store, options = {}) {
 
   const handlers = {
     'store-get': (event, key, defaultValue) => { readCheck(key); return store.get(key, defaultValue); },
-    'store-set': (event, key, value) => { writeCheck(key); sizeCheck(value); store.set(key, value); return true; },
+    'store-set': (event, key, value) => {
+      writeCheck(key);
+      if (value === undefined) throw new TypeError('Use `delete()` to clear values');
+      sizeCheck(value, key, () => segmentsOf(key, dot).length);
+      store.set(key, value);
+      return true;
+    },
     'store-delete': (event, key) => { writeCheck(key); store.delete(key); return true; },
     'store-has': (event, key) => { readCheck(key); return store.has(key); },
     'store-clear': () => {
@@ -249,7 +253,7 @@ function registerStoreIpc(ipcMain, store, options = {}) {
     'store-set-multiple': (event, data) => {
       if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new TypeError('Expected `data` to be an object');
       for (const k of Object.keys(data)) writeCheck(k);
-      sizeCheck(data);
+      sizeCheck(data, 'data', 0);
       store.setMultiple(data);
       return true;
     },
@@ -283,7 +287,7 @@ function registerStoreIpc(ipcMain, store, options = {}) {
     },
     'store-validate-data': (event, data) => {
       if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new TypeError('Expected `data` to be an object');
-      sizeCheck(data);
+      sizeCheck(data, 'data', 0);
       return store.validateData(data);
     },
     'store-list-migration-backups': () => store.listMigrationBackups(),

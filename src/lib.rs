@@ -41,15 +41,13 @@ use tad_store_core::{
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-type R<T> = napi::Result<T>;
-
 // ---------------------------------------------------------------------------
 // Errors and panics
 // ---------------------------------------------------------------------------
 
 /// Builds the JS error for a core error: `Error` or `TypeError` with `code`,
 /// plus `cause` (the OS error) and `path` for I/O failures.
-fn error_object<'e>(env: &'e Env, e: &CoreError) -> R<Object<'e>> {
+fn error_object<'e>(env: &'e Env, e: &CoreError) -> Result<Object<'e>> {
     // keys in messages are in the JS-string encoding: shown as text
     let message = display(&e.to_string()).into_owned();
     let raw = if e.is_type_error() {
@@ -86,7 +84,7 @@ fn throw(env: &Env, e: CoreError) -> napi::Error {
 
 /// Runs a core call on the JS thread: errors become JS errors with their code,
 /// panics become `E_INTERNAL`.
-fn run<T>(env: &Env, what: &str, f: impl FnOnce() -> tad_store_core::Result<T>) -> R<T> {
+fn run<T>(env: &Env, what: &str, f: impl FnOnce() -> tad_store_core::Result<T>) -> Result<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(throw(env, e)),
@@ -114,7 +112,7 @@ impl TypeName for JsonText {
 }
 
 impl ToNapiValue for JsonText {
-    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> R<sys::napi_value> {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let mut result = std::ptr::null_mut();
         let ptr = val.0.as_ptr() as *const std::ffi::c_char;
         let len = val.0.len() as isize;
@@ -304,7 +302,7 @@ fn event_json(e: &Event) -> String {
 /// ~0.8 µs per call), and `get` is the hot path.
 static STORES: Mutex<Vec<Option<Arc<Handle>>>> = Mutex::new(Vec::new());
 
-fn store(env: &Env, h: u32) -> R<Arc<Handle>> {
+fn store(env: &Env, h: u32) -> Result<Arc<Handle>> {
     let stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
     match stores.get(h as usize).and_then(|s| s.clone()) {
         Some(s) => Ok(s),
@@ -395,18 +393,11 @@ fn store_options(o: BindingOptions) -> tad_store_core::Result<StoreOptions> {
     if props.is_some() || root.is_some() {
         s.schema = Some(Arc::new(Schema::new(props.as_ref(), root.as_ref())?));
     }
-    let top = match o.defaults.as_deref() {
-        None => None,
-        Some(text) => match tad_store_core::value::parse(text.as_bytes()) {
-            Ok(Value::Object(m)) => Some(m),
-            _ => {
-                return Err(CoreError::InvalidArgument(
-                    "Expected `defaults` to be an object".into(),
-                ))
-            }
-        },
-    };
-    s.defaults = Arc::new(Defaults::new(top, props.as_ref(), root.as_ref())?);
+    s.defaults = Arc::new(Defaults::from_json(
+        o.defaults.as_deref().map(str::as_bytes),
+        props.as_ref(),
+        root.as_ref(),
+    )?);
     Ok(s)
 }
 
@@ -451,7 +442,7 @@ fn codec_of(
 /// report `{ document, journalEntries, snapshots, quarantined, backups:
 /// { rotated, failed: [{ path, code, message }] } }`.
 #[napi(catch_unwind)]
-pub fn store_rotate_secret_key(env: Env, h: u32, key: Buffer) -> R<String> {
+pub fn store_rotate_secret_key(env: Env, h: u32, key: Buffer) -> Result<String> {
     let s = store(&env, h)?;
     run(&env, "rotateSecretKey", || {
         let r = s.core().rotate_key(&key)?;
@@ -486,11 +477,17 @@ fn json_str(s: &str) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// The store's one nesting limit: a document may nest at most this many
+/// levels (its top-level object is the first); deeper values are refused with
+/// `E_TOO_DEEP`. The JS side checks the same number.
+#[napi]
+pub const MAX_DEPTH: u32 = tad_store_core::value::MAX_DEPTH as u32;
+
 /// Opens a `Store` instance on a file (the file's core is shared with the
 /// instances already open on it in this process). Returns the handle the other
 /// functions take.
 #[napi]
-pub fn store_open(env: Env, opts: BindingOptions) -> R<u32> {
+pub fn store_open(env: Env, opts: BindingOptions) -> Result<u32> {
     let h = run(&env, "open", || registry::open(store_options(opts)?))?;
     let mut stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
     let slot = stores
@@ -506,7 +503,7 @@ pub fn store_open(env: Env, opts: BindingOptions) -> R<u32> {
 
 /// A number identifying the open file (equal for every instance on one file).
 #[napi]
-pub fn store_core_id(env: Env, h: u32) -> R<u32> {
+pub fn store_core_id(env: Env, h: u32) -> Result<u32> {
     Ok(store(&env, h)?.core().id() as u32)
 }
 
@@ -523,7 +520,7 @@ impl Sink for JsSink {
 /// changes, write failures and recoveries. A weak threadsafe function: it does
 /// not keep the process alive, and it is released when the file closes.
 #[napi]
-pub fn store_listen(env: Env, h: u32, callback: Function<String, ()>) -> R<()> {
+pub fn store_listen(env: Env, h: u32, callback: Function<String, ()>) -> Result<()> {
     let s = store(&env, h)?;
     let tsfn = callback
         .build_threadsafe_function::<String>()
@@ -536,7 +533,7 @@ pub fn store_listen(env: Env, h: u32, callback: Function<String, ()>) -> R<()> {
 
 /// What opening found, as JSON.
 #[napi]
-pub fn store_open_report(env: Env, h: u32) -> R<String> {
+pub fn store_open_report(env: Env, h: u32) -> Result<String> {
     let s = store(&env, h)?;
     let r = s.report();
     let mut out = Vec::new();
@@ -564,7 +561,7 @@ pub fn store_open_report(env: Env, h: u32) -> R<String> {
 
 /// The value at `key` as JSON text, or `null` when absent.
 #[napi(ts_return_type = "string | null")]
-pub fn store_get(env: Env, h: u32, _flags: u32, key: String) -> R<Option<JsonText>> {
+pub fn store_get(env: Env, h: u32, _flags: u32, key: String) -> Result<Option<JsonText>> {
     let s = store(&env, h)?;
     run(&env, "get", || {
         s.get_with(&key, |v| v.map(|v| JsonText(to_json(v, false))))
@@ -573,7 +570,7 @@ pub fn store_get(env: Env, h: u32, _flags: u32, key: String) -> R<Option<JsonTex
 
 /// Whether `key` exists.
 #[napi]
-pub fn store_has(env: Env, h: u32, _flags: u32, key: String) -> R<bool> {
+pub fn store_has(env: Env, h: u32, _flags: u32, key: String) -> Result<bool> {
     let s = store(&env, h)?;
     run(&env, "has", || s.has(&key))
 }
@@ -589,7 +586,7 @@ pub fn store_set(
     key: String,
     json: String,
     want_old: bool,
-) -> R<Option<String>> {
+) -> Result<Option<String>> {
     let s = store(&env, h)?;
     let c = Call {
         values: want_old,
@@ -614,7 +611,7 @@ pub fn store_delete(
     flags: u32,
     key: String,
     want_old: bool,
-) -> R<Option<String>> {
+) -> Result<Option<String>> {
     let s = store(&env, h)?;
     let c = Call {
         values: want_old,
@@ -627,7 +624,13 @@ pub fn store_delete(
 
 /// Sets every `key: value` of a JSON object as one change: `null` or `[{k, o?, n?}]`.
 #[napi]
-pub fn store_set_many(env: Env, h: u32, flags: u32, json: String, op: String) -> R<Option<String>> {
+pub fn store_set_many(
+    env: Env,
+    h: u32,
+    flags: u32,
+    json: String,
+    op: String,
+) -> Result<Option<String>> {
     let s = store(&env, h)?;
     run(&env, "setMultiple", || {
         Ok(s.set_many(json.as_bytes(), &op, call(flags))?
@@ -644,7 +647,7 @@ pub fn store_replace_all(
     json: String,
     op: String,
     keep_internal: bool,
-) -> R<Option<String>> {
+) -> Result<Option<String>> {
     let s = store(&env, h)?;
     run(&env, "replace", || {
         Ok(
@@ -658,7 +661,7 @@ pub fn store_replace_all(
 /// keys, and the schema's defaults (`existed`: the store file was there).
 /// `null` or the changed top-level keys.
 #[napi]
-pub fn store_fill_defaults(env: Env, h: u32, flags: u32, existed: bool) -> R<Option<String>> {
+pub fn store_fill_defaults(env: Env, h: u32, flags: u32, existed: bool) -> Result<Option<String>> {
     let s = store(&env, h)?;
     run(&env, "defaults", || {
         Ok(s.fill_defaults(existed, call(flags))?
@@ -670,7 +673,7 @@ pub fn store_fill_defaults(env: Env, h: u32, flags: u32, existed: bool) -> R<Opt
 /// of the JSON object reset in order, with the schema's defaults, as one
 /// change: `null` or the changed top-level keys.
 #[napi]
-pub fn store_clear(env: Env, h: u32, flags: u32, json: String) -> R<Option<String>> {
+pub fn store_clear(env: Env, h: u32, flags: u32, json: String) -> Result<Option<String>> {
     let s = store(&env, h)?;
     run(&env, "clear", || {
         Ok(s.clear(json.as_bytes(), call(flags))?
@@ -681,7 +684,7 @@ pub fn store_clear(env: Env, h: u32, flags: u32, json: String) -> R<Option<Strin
 /// Repairs the document where it fails the schema (after backing it up):
 /// `null` (already valid) or the changed top-level keys.
 #[napi]
-pub fn store_sanitize(env: Env, h: u32, flags: u32) -> R<Option<String>> {
+pub fn store_sanitize(env: Env, h: u32, flags: u32) -> Result<Option<String>> {
     let s = store(&env, h)?;
     run(&env, "sanitize", || {
         Ok(s.sanitize(call(flags))?.map(|c| changes_json(&c)))
@@ -691,28 +694,28 @@ pub fn store_sanitize(env: Env, h: u32, flags: u32) -> R<Option<String>> {
 /// Opens a transaction: later changes are written only by `storeCommit`, as
 /// one journal entry.
 #[napi]
-pub fn store_begin(env: Env, h: u32) -> R<()> {
+pub fn store_begin(env: Env, h: u32) -> Result<()> {
     let s = store(&env, h)?;
     run(&env, "begin", || s.begin())
 }
 
 /// Writes the open transaction as one entry named `name`.
 #[napi]
-pub fn store_commit(env: Env, h: u32, name: String) -> R<()> {
+pub fn store_commit(env: Env, h: u32, name: String) -> Result<()> {
     let s = store(&env, h)?;
     run(&env, "commit", || s.commit_txn(&name))
 }
 
 /// Undoes the open transaction: the keys that changed back.
 #[napi]
-pub fn store_abort(env: Env, h: u32) -> R<String> {
+pub fn store_abort(env: Env, h: u32) -> Result<String> {
     let s = store(&env, h)?;
     run(&env, "abort", || Ok(changes_json(&s.abort_txn()?)))
 }
 
 /// Re-reads the shared journal and the file: the changed top-level keys.
 #[napi]
-pub fn store_reload(env: Env, h: u32) -> R<String> {
+pub fn store_reload(env: Env, h: u32) -> Result<String> {
     let s = store(&env, h)?;
     run(&env, "reload", || Ok(changes_json(&s.reload()?)))
 }
@@ -721,20 +724,20 @@ pub fn store_reload(env: Env, h: u32) -> R<String> {
 /// thread and reaches JS only through the file's weak event function, so it
 /// never keeps the process alive; it stops on `close()`.
 #[napi]
-pub fn store_watch(env: Env, h: u32) -> R<()> {
+pub fn store_watch(env: Env, h: u32) -> Result<()> {
     let s = store(&env, h)?;
     run(&env, "watch", || s.watch())
 }
 
 /// This instance's id (slow-operation events name it).
 #[napi]
-pub fn store_handle_id(env: Env, h: u32) -> R<f64> {
+pub fn store_handle_id(env: Env, h: u32) -> Result<f64> {
     Ok(store(&env, h)?.id() as f64)
 }
 
 /// `getPerformanceStats()` as JSON: `{ op: { count, mean, p50, p95, max } }` (µs).
 #[napi]
-pub fn store_performance(env: Env, h: u32) -> R<String> {
+pub fn store_performance(env: Env, h: u32) -> Result<String> {
     let s = store(&env, h)?;
     let mut out = Vec::new();
     out.push(b'{');
@@ -756,7 +759,7 @@ pub fn store_performance(env: Env, h: u32) -> R<String> {
 }
 
 #[napi]
-pub fn store_reset_performance(env: Env, h: u32) -> R<()> {
+pub fn store_reset_performance(env: Env, h: u32) -> Result<()> {
     store(&env, h)?.reset_performance();
     Ok(())
 }
@@ -764,7 +767,7 @@ pub fn store_reset_performance(env: Env, h: u32) -> R<()> {
 /// Operations slower than `ms` are reported (`slow` events); a negative value
 /// turns it off.
 #[napi]
-pub fn store_set_slow_threshold(env: Env, h: u32, ms: f64) -> R<()> {
+pub fn store_set_slow_threshold(env: Env, h: u32, ms: f64) -> Result<()> {
     let s = store(&env, h)?;
     s.set_slow_threshold(
         (ms.is_finite() && ms >= 0.0).then(|| std::time::Duration::from_secs_f64(ms / 1000.0)),
@@ -774,13 +777,13 @@ pub fn store_set_slow_threshold(env: Env, h: u32, ms: f64) -> R<()> {
 
 /// Whether the file's watcher runs.
 #[napi]
-pub fn store_is_watching(env: Env, h: u32) -> R<bool> {
+pub fn store_is_watching(env: Env, h: u32) -> Result<bool> {
     Ok(store(&env, h)?.core().is_watching())
 }
 
 /// The whole document as compact JSON.
 #[napi(ts_return_type = "string")]
-pub fn store_to_json(env: Env, h: u32) -> R<JsonText> {
+pub fn store_to_json(env: Env, h: u32) -> Result<JsonText> {
     let s = store(&env, h)?;
     run(&env, "read", || {
         Ok(JsonText(to_json(&s.snapshot()?, false)))
@@ -789,7 +792,7 @@ pub fn store_to_json(env: Env, h: u32) -> R<JsonText> {
 
 /// Number of top-level keys.
 #[napi]
-pub fn store_size(env: Env, h: u32) -> R<u32> {
+pub fn store_size(env: Env, h: u32) -> Result<u32> {
     let s = store(&env, h)?;
     run(&env, "size", || Ok(s.size()? as u32))
 }
@@ -797,14 +800,14 @@ pub fn store_size(env: Env, h: u32) -> R<u32> {
 /// Top-level keys in insertion order, as a JSON array (keys may hold
 /// unpaired surrogates, which only JSON text carries exactly).
 #[napi]
-pub fn store_keys(env: Env, h: u32) -> R<String> {
+pub fn store_keys(env: Env, h: u32) -> Result<String> {
     let s = store(&env, h)?;
     run(&env, "keys", || Ok(strings_json(&s.keys()?)))
 }
 
 /// Blocks until every change so far is durable and in the document file.
 #[napi]
-pub fn store_flush_sync(env: Env, h: u32) -> R<()> {
+pub fn store_flush_sync(env: Env, h: u32) -> Result<()> {
     let s = store(&env, h)?;
     run(&env, "flush", || s.flush())
 }
@@ -829,7 +832,7 @@ impl Task for Job {
     type Output = String;
     type JsValue = String;
 
-    fn compute(&mut self) -> R<String> {
+    fn compute(&mut self) -> Result<String> {
         let r = match self.work.take() {
             Some(f) => catch_unwind(AssertUnwindSafe(f))
                 .unwrap_or_else(|p| Err(CoreError::from_panic(&*p, "a background task"))),
@@ -842,11 +845,11 @@ impl Task for Job {
         })
     }
 
-    fn resolve(&mut self, _env: Env, output: String) -> R<String> {
+    fn resolve(&mut self, _env: Env, output: String) -> Result<String> {
         Ok(output)
     }
 
-    fn reject(&mut self, env: Env, err: napi::Error) -> R<String> {
+    fn reject(&mut self, env: Env, err: napi::Error) -> Result<String> {
         match self.failure.take() {
             Some(e) => {
                 let obj = error_object(&env, &e)?;
@@ -859,14 +862,14 @@ impl Task for Job {
 
 /// Promise form of `storeFlushSync`, waiting on a worker thread.
 #[napi(ts_return_type = "Promise<string>")]
-pub fn store_flush(env: Env, h: u32) -> R<AsyncTask<Job>> {
+pub fn store_flush(env: Env, h: u32) -> Result<AsyncTask<Job>> {
     let s = store(&env, h)?;
     Ok(Job::task(move || s.flush().map(|_| String::new())))
 }
 
 /// Writer/journal counters as JSON.
 #[napi]
-pub fn store_status(env: Env, h: u32) -> R<String> {
+pub fn store_status(env: Env, h: u32) -> Result<String> {
     let s = store(&env, h)?;
     let st = s.status();
     let file_size = std::fs::metadata(&s.core().config().doc_path)
@@ -907,7 +910,7 @@ pub fn store_status(env: Env, h: u32) -> R<String> {
 /// Closes the instance (flushing). When its changes cannot be written, throws
 /// and stays open, unless `force`.
 #[napi]
-pub fn store_close(env: Env, h: u32, force: bool) -> R<()> {
+pub fn store_close(env: Env, h: u32, force: bool) -> Result<()> {
     let Some(s) = ({
         let stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
         stores.get(h as usize).and_then(|s| s.clone())
@@ -930,7 +933,7 @@ pub fn store_create_backup(
     h: u32,
     reason: String,
     only_if_changed: bool,
-) -> R<AsyncTask<Job>> {
+) -> Result<AsyncTask<Job>> {
     let s = store(&env, h)?;
     // the state now, written on a worker thread (or by close(), if sooner)
     let id = run(&env, "backup", || {
@@ -946,7 +949,7 @@ pub fn store_create_backup_sync(
     h: u32,
     reason: String,
     only_if_changed: bool,
-) -> R<String> {
+) -> Result<String> {
     let s = store(&env, h)?;
     run(&env, "backup", || {
         Ok(backup_json(
@@ -957,14 +960,14 @@ pub fn store_create_backup_sync(
 
 /// Resolves to the backups as JSON, newest first.
 #[napi(ts_return_type = "Promise<string>")]
-pub fn store_list_backups(env: Env, h: u32) -> R<AsyncTask<Job>> {
+pub fn store_list_backups(env: Env, h: u32) -> Result<AsyncTask<Job>> {
     let s = store(&env, h)?;
     Ok(Job::task(move || Ok(backups_json(&s.list_backups()?))))
 }
 
 /// The backups as JSON, newest first, read on the calling thread.
 #[napi]
-pub fn store_list_backups_sync(env: Env, h: u32) -> R<String> {
+pub fn store_list_backups_sync(env: Env, h: u32) -> Result<String> {
     let s = store(&env, h)?;
     run(&env, "listBackups", || Ok(backups_json(&s.list_backups()?)))
 }
@@ -972,7 +975,7 @@ pub fn store_list_backups_sync(env: Env, h: u32) -> R<String> {
 /// Verifies a backup (name or listed path) and backs the current state up;
 /// resolves to a token for `storeRestoreApply`.
 #[napi(ts_return_type = "Promise<string>")]
-pub fn store_restore_prepare(env: Env, h: u32, name: String) -> R<AsyncTask<Job>> {
+pub fn store_restore_prepare(env: Env, h: u32, name: String) -> Result<AsyncTask<Job>> {
     let s = store(&env, h)?;
     Ok(Job::task(move || {
         let v = s.prepare_restore(&name)?;
@@ -982,7 +985,7 @@ pub fn store_restore_prepare(env: Env, h: u32, name: String) -> R<AsyncTask<Job>
 
 /// Commits a prepared restore: `null` or the changed top-level keys.
 #[napi]
-pub fn store_restore_apply(env: Env, h: u32, token: u32, flags: u32) -> R<Option<String>> {
+pub fn store_restore_apply(env: Env, h: u32, token: u32, flags: u32) -> Result<Option<String>> {
     let s = store(&env, h)?;
     run(&env, "restore", || {
         Ok(s.restore_prepared(token, call(flags))?
@@ -993,7 +996,7 @@ pub fn store_restore_apply(env: Env, h: u32, token: u32, flags: u32) -> R<Option
 /// Resolves to `{"token": n, "entries": [...]}`: the history, kept for a
 /// rollback by token.
 #[napi(ts_return_type = "Promise<string>")]
-pub fn store_history(env: Env, h: u32) -> R<AsyncTask<Job>> {
+pub fn store_history(env: Env, h: u32) -> Result<AsyncTask<Job>> {
     let s = store(&env, h)?;
     Ok(Job::task(move || {
         let entries = s.history()?;
@@ -1005,7 +1008,7 @@ pub fn store_history(env: Env, h: u32) -> R<AsyncTask<Job>> {
 
 /// Drops prepared work that will not be applied.
 #[napi]
-pub fn store_discard(env: Env, h: u32, token: u32) -> R<()> {
+pub fn store_discard(env: Env, h: u32, token: u32) -> Result<()> {
     store(&env, h)?.take(token);
     Ok(())
 }
@@ -1021,7 +1024,7 @@ pub fn store_rollback_apply(
     kind: u32,
     value: f64,
     _flags: u32,
-) -> R<String> {
+) -> Result<String> {
     let s = store(&env, h)?;
     run(&env, "rollback", || {
         let target = if kind == 0 {
@@ -1047,7 +1050,7 @@ pub fn store_rollback_apply(
 /// Schema errors (conf's format) of the JSON document `json`, or of the store's
 /// document when `json` is empty, as a JSON array of strings.
 #[napi]
-pub fn store_validate(env: Env, h: u32, json: String) -> R<String> {
+pub fn store_validate(env: Env, h: u32, json: String) -> Result<String> {
     let s = store(&env, h)?;
     run(&env, "validate", || {
         let errors = s.schema_errors((!json.is_empty()).then_some(json.as_bytes()))?;
@@ -1058,14 +1061,14 @@ pub fn store_validate(env: Env, h: u32, json: String) -> R<String> {
 /// Top-level `default`s of the `schema` option (conf merges them into the
 /// defaults `reset()` and `clear()` use), as a JSON object.
 #[napi]
-pub fn store_schema_defaults(env: Env, h: u32) -> R<String> {
+pub fn store_schema_defaults(env: Env, h: u32) -> Result<String> {
     Ok(json_of(&store(&env, h)?.schema_defaults()))
 }
 
 /// Writes a migration snapshot of the current state now; returns its
 /// `{file, path, metadata}` JSON.
 #[napi]
-pub fn store_migration_snapshot_sync(env: Env, h: u32, reason: String) -> R<String> {
+pub fn store_migration_snapshot_sync(env: Env, h: u32, reason: String) -> Result<String> {
     let s = store(&env, h)?;
     run(&env, "snapshot", || {
         Ok(backup_json(s.migration_snapshot(&reason)?))
@@ -1074,7 +1077,7 @@ pub fn store_migration_snapshot_sync(env: Env, h: u32, reason: String) -> R<Stri
 
 /// Resolves to the migration snapshots as JSON, newest first.
 #[napi(ts_return_type = "Promise<string>")]
-pub fn store_list_migration_backups(env: Env, h: u32) -> R<AsyncTask<Job>> {
+pub fn store_list_migration_backups(env: Env, h: u32) -> Result<AsyncTask<Job>> {
     let s = store(&env, h)?;
     Ok(Job::task(move || {
         Ok(backups_json(&s.list_migration_backups()?))
@@ -1084,7 +1087,7 @@ pub fn store_list_migration_backups(env: Env, h: u32) -> R<AsyncTask<Job>> {
 /// Verifies a migration snapshot (name only) and backs the current state up;
 /// resolves to a token for `storeRestoreApply`.
 #[napi(ts_return_type = "Promise<string>")]
-pub fn store_restore_migration_prepare(env: Env, h: u32, name: String) -> R<AsyncTask<Job>> {
+pub fn store_restore_migration_prepare(env: Env, h: u32, name: String) -> Result<AsyncTask<Job>> {
     let s = store(&env, h)?;
     Ok(Job::task(move || {
         let v = s.prepare_migration_restore(&name)?;
@@ -1095,7 +1098,7 @@ pub fn store_restore_migration_prepare(env: Env, h: u32, name: String) -> R<Asyn
 /// Checks a migration snapshot: hash, parse, schema. Resolves to
 /// `{"valid": bool, "errors": [...]}` (a missing snapshot rejects).
 #[napi(ts_return_type = "Promise<string>")]
-pub fn store_validate_migration_backup(env: Env, h: u32, name: String) -> R<AsyncTask<Job>> {
+pub fn store_validate_migration_backup(env: Env, h: u32, name: String) -> Result<AsyncTask<Job>> {
     let s = store(&env, h)?;
     Ok(Job::task(move || {
         let errors = s.validate_migration_backup(&name)?;

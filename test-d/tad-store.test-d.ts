@@ -183,6 +183,7 @@ expectError(store.rotateSecretKey('key'));
 // -- errors --
 expectAssignable<Store.StoreErrorCode>('E_SECRET_KEY');
 expectAssignable<Store.StoreErrorCode>('E_HISTORY_TRUNCATED');
+expectAssignable<Store.StoreErrorCode>('E_TOO_DEEP');
 expectNotAssignable<Store.StoreErrorCode>('E_NOPE');
 declare const error: StoreError;
 expectAssignable<Error>(error);

@@ -4,4 +4,13 @@
 // itself when CONF_SUITE_TARGET=conf (run.js checks the AVA shim with it: conf
 // passes its own suite). Required from here, so the "parent module" both use
 // to find the app's package.json is this file.
-module.exports = process.env.CONF_SUITE_TARGET === 'conf' ? require('conf') : require('../../index.js');
+
+const crypto = require('node:crypto');
+const { legacyCreateDecipher } = require('./legacy-decipher.js');
+
+if (process.env.CONF_SUITE_TARGET === 'conf') {
+  if (typeof crypto.createDecipher !== 'function') crypto.createDecipher = legacyCreateDecipher;
+  module.exports = require('conf');
+} else {
+  module.exports = require('../../index.js');
+}

@@ -428,8 +428,7 @@ impl SecretCodec {
         // envelopes under a key no longer listed in `secretKeys` (the app
         // removed it) are opened too; a string that only looks like one is
         // left as it is
-        let mut at = Vec::new();
-        self.open_stray(&mut v, &mut at, &mut changed);
+        self.open_stray(&mut v, &mut changed);
         if !changed {
             return Ok(Cow::Borrowed(stored));
         }
@@ -438,57 +437,85 @@ impl SecretCodec {
 }
 
 impl SecretCodec {
-    fn open_stray(&self, v: &mut Value, at: &mut Vec<String>, changed: &mut bool) {
-        match v {
-            Value::String(s) if s.starts_with(ENVELOPE) => {
-                let ptr = crate::path::to_pointer(at);
-                let opened = s[ENVELOPE.len()..].split_once(':').and_then(|(id, b64)| {
-                    let text = self.ring.find(id)?.open_b64(ptr.as_bytes(), b64, "").ok()?;
-                    parse(&text).ok()
-                });
-                if let Some(inner) = opened {
-                    *v = inner;
-                    *changed = true;
-                }
+    /// Opens every envelope in `v` that a key of the ring opens, wherever it
+    /// is. Found first (a walk with a heap stack: any nesting), then replaced
+    /// along their paths.
+    fn open_stray(&self, v: &mut Value, changed: &mut bool) {
+        // the containers seen (segment, parent): paths are rebuilt from them
+        // only for the envelopes found
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        let path_of = |seen: &[(String, usize)], mut at: usize, last: String| {
+            let mut path = vec![last];
+            while at != usize::MAX {
+                path.push(seen[at].0.clone());
+                at = seen[at].1;
             }
-            Value::Object(m) => {
-                if !m.iter().any(|(_, c)| might_hold_envelope(c)) {
-                    return;
+            path.reverse();
+            path
+        };
+        let mut opened: Vec<(Vec<String>, Value)> = Vec::new();
+        // containers to look into, with their place in `seen` (MAX: the root)
+        let mut todo: Vec<(&Value, usize)> = vec![(&*v, usize::MAX)];
+        while let Some((node, at)) = todo.pop() {
+            let mut look = |seg: &dyn Fn() -> String, child: &Value| match child {
+                Value::String(s) => {
+                    let rest = s.strip_prefix(ENVELOPE)?;
+                    let path = path_of(&seen, at, seg());
+                    let ptr = crate::path::to_pointer(&path);
+                    let inner = rest.split_once(':').and_then(|(id, b64)| {
+                        let text = self.ring.find(id)?.open_b64(ptr.as_bytes(), b64, "").ok()?;
+                        parse(&text).ok()
+                    });
+                    if let Some(inner) = inner {
+                        opened.push((path, inner));
+                    }
+                    None
                 }
-                let m = Arc::make_mut(m);
-                let keys: Vec<crate::value::Str> = m.keys().cloned().collect();
-                for k in keys {
-                    if let Some(c) = m.get_mut(&k) {
-                        at.push(k.to_string());
-                        self.open_stray(c, at, changed);
-                        at.pop();
+                c if c.is_container() => {
+                    seen.push((seg(), at));
+                    Some(seen.len() - 1)
+                }
+                _ => None,
+            };
+            let mut found: Vec<(&Value, usize)> = Vec::new();
+            match node {
+                Value::Object(m) => {
+                    for (k, c) in m.iter() {
+                        if let Some(i) = look(&|| k.to_string(), c) {
+                            found.push((c, i));
+                        }
                     }
                 }
-            }
-            Value::Array(a) => {
-                if !a.iter().any(might_hold_envelope) {
-                    return;
+                Value::Array(a) => {
+                    for (i, c) in a.iter().enumerate() {
+                        if let Some(j) = look(&|| i.to_string(), c) {
+                            found.push((c, j));
+                        }
+                    }
                 }
-                let a = Arc::make_mut(a);
-                for (i, c) in a.iter_mut().enumerate() {
-                    at.push(i.to_string());
-                    self.open_stray(c, at, changed);
-                    at.pop();
-                }
+                _ => {}
             }
-            _ => {}
+            todo.append(&mut found);
+        }
+        for (path, inner) in opened {
+            if let Some(slot) = value_at_mut(v, &path) {
+                *slot = inner;
+                *changed = true;
+            }
         }
     }
 }
 
-/// Whether an envelope string may be in `v` (a cheap look before a copy).
-fn might_hold_envelope(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.starts_with(ENVELOPE),
-        Value::Object(m) => m.iter().any(|(_, c)| might_hold_envelope(c)),
-        Value::Array(a) => a.iter().any(might_hold_envelope),
-        _ => false,
+/// The value at `path`, its containers made unique on the way (`make_mut`).
+fn value_at_mut<'a>(mut node: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
+    for seg in path {
+        node = match node {
+            Value::Object(m) => Arc::make_mut(m).get_mut(seg)?,
+            Value::Array(a) => Arc::make_mut(a).get_mut(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
     }
+    Some(node)
 }
 
 /// Calls `f` on the value at `segs` (if present) and replaces it with what `f`

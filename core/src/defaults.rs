@@ -904,6 +904,31 @@ impl Defaults {
         })
     }
 
+    /// As [`Defaults::new`], with the `defaults` option as the JSON text JS
+    /// gives: an object, nested no deeper than the document may be
+    /// (`E_TOO_DEEP`), else a `TypeError`.
+    pub fn from_json(
+        top: Option<&[u8]>,
+        properties: Option<&Json>,
+        root: Option<&Json>,
+    ) -> Result<Defaults> {
+        let top = match top {
+            None => None,
+            Some(text) => match crate::value::parse(text) {
+                Ok(Value::Object(m)) => Some(m),
+                Err(e) if e.too_deep => {
+                    return Err(Error::TooDeep(crate::value::too_deep_message("defaults")))
+                }
+                _ => {
+                    return Err(Error::InvalidArgument(
+                        "Expected `defaults` to be an object".into(),
+                    ))
+                }
+            },
+        };
+        Defaults::new(top, properties, root)
+    }
+
     /// The top-level `defaults` option.
     pub fn top(&self) -> &Map {
         &self.top

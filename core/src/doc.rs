@@ -490,10 +490,94 @@ impl Document {
 
 /// Appends to `change` the operations that turn `old` into `new` at `path`:
 /// per key and per element where the result keeps `new`'s exact key order,
-/// else one `replace` of the whole value.
+/// else one `replace` of the whole value. The containers being compared are
+/// on a heap stack, so any nesting runs in constant native stack.
 fn diff(path: &mut Vec<String>, old: &Value, new: &Value, change: &mut Change) {
-    if old.eq_exact(new) {
-        return;
+    // Containers whose children are being compared, with the next child's
+    // position in `new`. Every open container but the first has its own
+    // segment at the end of `path`.
+    let mut open: Vec<Walk<'_>> = Vec::new();
+    if let Some(w) = diff_here(path, old, new, change) {
+        open.push(w);
+    }
+    while let Some(top) = open.last_mut() {
+        let next = match top {
+            Walk::Object { old, new, next } => new.get_index(*next).map(|(k, nv)| {
+                *next += 1;
+                (k.to_string(), old.get(k), nv)
+            }),
+            Walk::Array { old, new, next } => new.get(*next).map(|nv| {
+                let i = *next;
+                *next += 1;
+                (i.to_string(), old.get(i), nv)
+            }),
+        };
+        match next {
+            Some((seg, Some(ov), nv)) => {
+                path.push(seg);
+                match diff_here(path, ov, nv, change) {
+                    Some(w) => open.push(w),
+                    None => {
+                        path.pop();
+                    }
+                }
+            }
+            Some((seg, None, nv)) => {
+                path.push(seg);
+                change.push(
+                    PatchOp::Add {
+                        path: path.clone(),
+                        value: nv.clone(),
+                        pos: None,
+                    },
+                    PatchOp::Remove { path: path.clone() },
+                );
+                path.pop();
+            }
+            None => {
+                open.pop();
+                if !open.is_empty() {
+                    path.pop();
+                }
+            }
+        }
+    }
+}
+
+/// Two containers whose children `diff` compares one by one.
+enum Walk<'a> {
+    Object {
+        old: &'a Map,
+        new: &'a Map,
+        next: usize,
+    },
+    Array {
+        old: &'a [Value],
+        new: &'a [Value],
+        next: usize,
+    },
+}
+
+/// One step of `diff` at `path`: nothing when equal; for two objects whose key
+/// order allows per-key operations, the removals, then their children to
+/// compare; for two arrays of one length, their elements to compare; else a
+/// `replace` of the whole value.
+fn diff_here<'a>(
+    path: &mut Vec<String>,
+    old: &'a Value,
+    new: &'a Value,
+    change: &mut Change,
+) -> Option<Walk<'a>> {
+    // (not a whole `eq_exact` here: at every level of a deep value that would
+    // walk the rest of it again; equal children are found equal below)
+    let same = match (old, new) {
+        (Value::Object(o), Value::Object(n)) => Arc::ptr_eq(o, n),
+        (Value::Array(o), Value::Array(n)) => Arc::ptr_eq(o, n),
+        (Value::Object(_) | Value::Array(_), _) | (_, Value::Object(_) | Value::Array(_)) => false,
+        (o, n) => o.eq_exact(n),
+    };
+    if same {
+        return None;
     }
     let replace_whole = |path: &[String], change: &mut Change| {
         change.push(
@@ -520,50 +604,39 @@ fn diff(path: &mut Vec<String>, old: &Value, new: &Value, change: &mut Change) {
                 .all(|k| is_array_index(k).is_none() || o.contains_key(k));
             if kept != old_kept || !adds_at_end || !index_keys_ok {
                 replace_whole(path, change);
-                return;
+                return None;
             }
             // removals last key first, so each recorded position holds when the
             // inverse re-adds them in the opposite order
             let removed: Vec<(&Str, &Value)> =
                 o.iter().filter(|(k, _)| !n.contains_key(k)).collect();
             for (k, ov) in removed.into_iter().rev() {
-                {
-                    path.push(k.to_string());
-                    change.push(
-                        PatchOp::Remove { path: path.clone() },
-                        PatchOp::Add {
-                            path: path.clone(),
-                            value: ov.clone(),
-                            pos: o.position(k),
-                        },
-                    );
-                    path.pop();
-                }
-            }
-            for (k, nv) in n.iter() {
                 path.push(k.to_string());
-                match o.get(k) {
-                    Some(ov) => diff(path, ov, nv, change),
-                    None => change.push(
-                        PatchOp::Add {
-                            path: path.clone(),
-                            value: nv.clone(),
-                            pos: None,
-                        },
-                        PatchOp::Remove { path: path.clone() },
-                    ),
-                }
+                change.push(
+                    PatchOp::Remove { path: path.clone() },
+                    PatchOp::Add {
+                        path: path.clone(),
+                        value: ov.clone(),
+                        pos: o.position(k),
+                    },
+                );
                 path.pop();
             }
+            Some(Walk::Object {
+                old: o,
+                new: n,
+                next: 0,
+            })
         }
-        (Value::Array(o), Value::Array(n)) if o.len() == n.len() => {
-            for (i, (ov, nv)) in o.iter().zip(n.iter()).enumerate() {
-                path.push(i.to_string());
-                diff(path, ov, nv, change);
-                path.pop();
-            }
+        (Value::Array(o), Value::Array(n)) if o.len() == n.len() => Some(Walk::Array {
+            old: o,
+            new: n,
+            next: 0,
+        }),
+        _ => {
+            replace_whole(path, change);
+            None
         }
-        _ => replace_whole(path, change),
     }
 }
 

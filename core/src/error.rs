@@ -19,6 +19,12 @@ pub enum Error {
     #[error("{0}")]
     InvalidArgument(String),
 
+    /// A value or document nested deeper than the store's limit
+    /// (`value::MAX_DEPTH` levels): a `RangeError` in JS, the class of the
+    /// error V8's `JSON.stringify` gives electron-store for such a value.
+    #[error("{0}")]
+    TooDeep(String),
+
     /// A path that sets an array's `length` (a `RangeError` in JS, as
     /// electron-store throws it).
     #[error("{0}")]
@@ -189,6 +195,7 @@ impl Error {
         match self {
             Error::ForbiddenKey { .. } => "E_FORBIDDEN_KEY",
             Error::InvalidArgument(_) | Error::InvalidLength(_) => "E_INVALID_ARGUMENT",
+            Error::TooDeep(_) => "E_TOO_DEEP",
             Error::Corrupt { .. } => "E_CORRUPT",
             Error::Io { source, .. } => match os_code(source) {
                 Some("ENOSPC") | Some("EDQUOT") => "E_NOSPC",
@@ -226,7 +233,7 @@ impl Error {
 
     /// Whether JS should see this as a `RangeError`.
     pub fn is_range_error(&self) -> bool {
-        matches!(self, Error::InvalidLength(_))
+        matches!(self, Error::InvalidLength(_) | Error::TooDeep(_))
     }
 
     /// The OS error behind an I/O failure: `(code such as "ENOSPC", errno, message)`.
@@ -267,6 +274,7 @@ impl Error {
             },
             Error::InvalidArgument(m) => Error::InvalidArgument(m.clone()),
             Error::InvalidLength(m) => Error::InvalidLength(m.clone()),
+            Error::TooDeep(m) => Error::TooDeep(m.clone()),
             Error::Corrupt {
                 path,
                 detail,

@@ -20,7 +20,9 @@ use crate::path::{segments, FORBIDDEN_SEGMENTS};
 use crate::schema::Schema;
 use crate::stats::Op as StatOp;
 use crate::store::{Core, Durability, Status};
-use crate::value::{parse, parse_nested, Map, Value};
+use crate::value::{
+    parse, parse_limited, parse_nested, too_deep_message, Map, ParseError, Value, MAX_DEPTH,
+};
 
 /// What a `Store` instance chose for itself.
 #[derive(Clone)]
@@ -61,8 +63,16 @@ pub struct Handle {
     next_token: AtomicU32,
 }
 
-fn not_json(e: impl std::fmt::Display) -> Error {
-    Error::InvalidArgument(format!("Value is not JSON-serializable: {e}"))
+/// The error for JSON text from JS that `parse` refused: `what` names the
+/// value (a key, `the store`, `defaults`).
+fn not_json(what: &str) -> impl FnOnce(ParseError) -> Error + '_ {
+    move |e| {
+        if e.too_deep {
+            Error::TooDeep(too_deep_message(what))
+        } else {
+            Error::InvalidArgument(format!("Value is not JSON-serializable: {e}"))
+        }
+    }
 }
 
 impl Handle {
@@ -242,7 +252,9 @@ impl Handle {
         call: Call,
     ) -> Result<Option<(Vec<KeyChange>, bool)>> {
         let segs = self.segs(key)?;
-        let value = parse_nested(json, segs.len()).map_err(not_json)?;
+        let value = parse_nested(json, segs.len()).map_err(not_json(key))?;
+        // (the parser counts the value's containers; a scalar nests as deep as its path)
+        check_depth(key, segs.len(), &Value::Null)?;
         let core = self.live()?;
         let given = self
             .opts
@@ -302,7 +314,10 @@ impl Handle {
         name: &str,
         call: Call,
     ) -> Result<Option<Vec<KeyChange>>> {
-        let value = parse(json).map_err(not_json)?;
+        // one level more than a document: a value too deep for any key is
+        // then refused by `check_depth`, which names its key
+        let value =
+            parse_limited(json, 0, MAX_DEPTH + 1).map_err(not_json("the object's values"))?;
         let Some(map) = value.as_object() else {
             return Err(Error::InvalidArgument(
                 "Expected an object of key/value pairs".into(),
@@ -346,7 +361,7 @@ impl Handle {
         keep_internal: bool,
         call: Call,
     ) -> Result<Option<Vec<KeyChange>>> {
-        let value = parse(json).map_err(not_json)?;
+        let value = parse(json).map_err(not_json("store"))?;
         if value.as_object().is_none() {
             return Err(Error::InvalidArgument("The store must be an object".into()));
         }
@@ -379,7 +394,7 @@ impl Handle {
     /// the schema defaults it makes apply; one change. Keys with a forbidden
     /// segment are skipped (conf's dot-prop ignores them).
     pub fn clear(&self, resets: &[u8], call: Call) -> Result<Option<Vec<KeyChange>>> {
-        let value = parse(resets).map_err(not_json)?;
+        let value = parse(resets).map_err(not_json("clear"))?;
         let Some(map) = value.as_object() else {
             return Err(Error::InvalidArgument(
                 "Expected an object of key/value pairs".into(),
@@ -573,7 +588,7 @@ impl Handle {
         };
         let doc = match json {
             None => Document::new(self.snapshot()?)?,
-            Some(j) => match Document::new(parse(j).map_err(not_json)?) {
+            Some(j) => match Document::new(parse(j).map_err(not_json("data"))?) {
                 Ok(d) => d,
                 Err(_) => return Ok(vec!["`` must be object".into()]),
             },

@@ -14,7 +14,8 @@
 //!   options and operations, `registry` — files open in this process;
 //! - `history` — rollback planning, `backup` — verified backups,
 //!   `schema` — JSON Schema with conf's messages, `defaults` — the
-//!   `defaults` option and schema defaults, applied as conf applies them;
+//!   `defaults` option and schema defaults, applied as conf applies them,
+//!   `deep` — a stack for the validator's recursion on deeply nested values;
 //! - `fs` — the file-system seam (with a fault-injecting one for tests),
 //!   `codec` — the seam every stored byte passes through, `events` — the one
 //!   sink background work reports to, `error` — the one error enum,
@@ -23,6 +24,7 @@
 pub mod backup;
 pub mod codec;
 pub mod crypto;
+pub mod deep;
 pub mod defaults;
 pub mod doc;
 pub mod error;

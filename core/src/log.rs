@@ -48,8 +48,10 @@ use crate::journal::{
 };
 use crate::value::{hex, merkle, parse_document, sha256_hex, to_json_sized, Value};
 
-/// How long a process waits for another one's lock before giving up with
-/// `E_LOCKED` (a holder only keeps it for one append or one document write).
+/// How long a process waits for another one's lock, with no change to the
+/// journal meanwhile, before giving up with `E_LOCKED` (a holder only keeps it
+/// for one append or one document write: one that keeps it this long without
+/// writing is hung). A lock that several writers keep busy never times out.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many of the journal's first bytes identify it (where the journal is not
@@ -270,6 +272,8 @@ enum FileRead {
     Bad {
         detail: String,
         raw: Vec<u8>,
+        /// Valid JSON nested deeper than `MAX_DEPTH` (not damage, but refused alike).
+        too_deep: bool,
     },
 }
 
@@ -286,6 +290,7 @@ fn read_document(cfg: &LogConfig) -> Result<FileRead> {
             return Ok(FileRead::Bad {
                 detail: format!("it cannot be decoded: {e}"),
                 raw,
+                too_deep: false,
             })
         }
     };
@@ -297,13 +302,18 @@ fn read_document(cfg: &LogConfig) -> Result<FileRead> {
             invalid_utf8,
         }),
         other => {
+            let too_deep = matches!(&other, Err(e) if e.too_deep);
             let detail = match other {
                 Err(e) if raw.is_empty() => format!("empty file: {e}"),
                 Err(e) if raw.iter().all(|&c| c == 0) => format!("zero-filled: {e}"),
                 Err(e) => e.to_string(),
                 Ok(_) => "the top level is not an object".into(),
             };
-            Ok(FileRead::Bad { detail, raw })
+            Ok(FileRead::Bad {
+                detail,
+                raw,
+                too_deep,
+            })
         }
     }
 }
@@ -573,7 +583,18 @@ impl Log {
         let Some(lock) = &self.lock_file else {
             return Ok(());
         };
-        let start = Instant::now();
+        // The timeout is for a holder that keeps the lock (a hung process),
+        // not for a busy lock: while other processes take turns with it, the
+        // journal changes (appends, trims) and the wait starts over. Waiting
+        // long behind many busy writers on a loaded machine is not an error.
+        let journal = self.cfg.journal_path();
+        let journal_state = |fs: &dyn crate::fs::FileSystem| {
+            fs.stat(&journal, false)
+                .ok()
+                .map(|s| (s.len, s.modified, s.ino))
+        };
+        let mut seen = journal_state(&*self.cfg.fs);
+        let mut start = Instant::now();
         let mut pause = Duration::from_micros(100);
         loop {
             match lock.try_lock() {
@@ -584,9 +605,14 @@ impl Log {
                 Ok(false) => {}
                 Err(e) => return Err(Error::io("lock", self.cfg.lock_path())(e)),
             }
+            let now = journal_state(&*self.cfg.fs);
+            if now != seen {
+                seen = now;
+                start = Instant::now();
+            }
             if start.elapsed() >= LOCK_TIMEOUT {
                 return Err(Error::Locked(format!(
-                    "Another process has held the lock of {} for more than {} s; nothing was written",
+                    "Another process has held the lock of {} for more than {} s without writing to the journal; nothing was written",
                     self.cfg.doc_path.display(),
                     LOCK_TIMEOUT.as_secs()
                 )));
@@ -919,9 +945,20 @@ impl Log {
                     write_now = true;
                 }
             }
-            FileRead::Bad { detail, raw } => {
+            FileRead::Bad {
+                detail,
+                raw,
+                too_deep,
+            } => {
                 let rebuilt = rebuild(&cfg, &changes);
                 let q = quarantine_path(&cfg);
+                if rebuilt.is_none() && !cfg.clear_invalid_config && too_deep {
+                    return Err(Error::TooDeep(format!(
+                        "The store file {} is {detail}. It was left untouched; open it with `clearInvalidConfig: true` to start from defaults (the file is then kept beside it as {})",
+                        cfg.doc_path.display(),
+                        q.display()
+                    )));
+                }
                 if rebuilt.is_none() && !cfg.clear_invalid_config {
                     return Err(Error::Corrupt {
                         path: cfg.doc_path.clone(),

@@ -12,7 +12,7 @@ use crate::defaults::{Defaults, Mark};
 use crate::doc::{Change, Document, PatchOp};
 use crate::error::{Error, Result};
 use crate::schema::Schema;
-use crate::value::{depth, is_array_index, Str, Value, MAX_DEPTH};
+use crate::value::{depth, is_array_index, too_deep_message, Str, Value, MAX_DEPTH};
 
 /// dot-prop's `set` throws `RangeError: Invalid array length` on a path that
 /// names an array's `length` (it assigns `{}` to it on the way): refused the
@@ -607,9 +607,7 @@ pub fn dot_key(segs: &[String]) -> String {
 /// fit the one depth limit (`MAX_DEPTH`).
 pub fn check_depth(key: &str, path_len: usize, v: &Value) -> Result<()> {
     if depth(v) + path_len > MAX_DEPTH {
-        return Err(Error::InvalidArgument(format!(
-            "Value is not JSON-serializable: the value for `{key}` is nested too deeply (more than {MAX_DEPTH} levels)"
-        )));
+        return Err(Error::TooDeep(too_deep_message(key)));
     }
     Ok(())
 }
@@ -730,8 +728,12 @@ mod tests {
 
     #[test]
     fn depth_limit_counts_the_path() {
-        let v = parse(format!("{}{}", "[".repeat(999), "]".repeat(999)).as_bytes()).unwrap();
+        let n = MAX_DEPTH - 1;
+        let v = parse(format!("{}{}", "[".repeat(n), "]".repeat(n)).as_bytes()).unwrap();
         assert!(check_depth("k", 1, &v).is_ok());
-        assert!(check_depth("a.b", 2, &v).is_err());
+        let e = check_depth("a.b", 2, &v).unwrap_err();
+        assert_eq!(e.code(), "E_TOO_DEEP");
+        assert!(e.is_range_error());
+        assert!(e.to_string().contains("`a.b`"), "{e}");
     }
 }

@@ -21,7 +21,7 @@ use jsonschema::Validator;
 use crate::defaults::Defaults;
 use crate::doc::Document;
 use crate::error::{Error, Result};
-use crate::value::{display, encode, write_number, Map, Str, Value};
+use crate::value::{depth, display, encode, write_number, Map, Str, Value};
 
 /// A JSON Schema as given in the options.
 pub type Json = serde_json::Value;
@@ -268,32 +268,14 @@ impl Schema {
     ) -> Vec<(String, String, Vec<String>)> {
         let mut out = Vec::new();
         let map = doc.map();
-        let mut check = |prefix: &str, v: &Validator, schema: &Json, inst: Json| {
-            if v.is_valid(&inst) {
-                return;
-            }
-            // Ajv's errors where the walk reproduces them; else the validator's, in Ajv's words
-            if let Ok(found) = ajv::errors(schema, &inst) {
-                if !found.is_empty() {
-                    for e in found {
-                        out.push((
-                            format!("{prefix}{}", e.path),
-                            e.message,
-                            e.additional.into_iter().collect(),
-                        ));
-                    }
-                    return;
-                }
-            }
-            for e in v.iter_errors(&inst) {
-                let unexpected = match e.kind() {
-                    ValidationErrorKind::AdditionalProperties { unexpected } => unexpected.clone(),
-                    _ => Vec::new(),
-                };
-                let ptr = format!("{prefix}{}", e.instance_path().as_str());
-                out.push((ptr, ajv_message(e.kind(), e.to_string()), unexpected));
-            }
-        };
+        let mut check =
+            |prefix: &str, v: &Validator, schema: &Json, key: Option<&str>, instance: &Value| {
+                // the validator recurses on the instance's nesting: a deep one is
+                // checked on a thread with a stack for it
+                out.extend(crate::deep::run(depth(instance) + 1, || {
+                    instance_violations(prefix, v, schema, key, instance)
+                }));
+            };
         // in schema order, as Ajv walks conf's `properties`
         if let Some((v, whole)) = &self.properties {
             for k in self.property_schemas.keys() {
@@ -302,14 +284,12 @@ impl Schema {
                 }
                 if let Some(instance) = map.get(k.as_str()) {
                     // the key alone, under conf's `{ type: 'object', properties }`
-                    let mut one = serde_json::Map::with_capacity(1);
-                    one.insert(k.clone(), to_serde(instance));
-                    check("", v, whole, Json::Object(one));
+                    check("", v, whole, Some(k), instance);
                 }
             }
         }
         if let Some((root, schema)) = &self.root {
-            check("", root, schema, to_serde(doc.root()));
+            check("", root, schema, None, doc.root());
         }
         out
     }
@@ -416,6 +396,52 @@ impl Schema {
             .filter_map(|(k, s)| s.get("default").map(|d| (k.clone(), from_serde(d))))
             .collect()
     }
+}
+
+/// `violations` of one instance against one validator (`prefix`: the
+/// instance's JSON Pointer; `key`: the instance is that key alone, checked
+/// under conf's `{ type: 'object', properties }`).
+fn instance_violations(
+    prefix: &str,
+    v: &Validator,
+    schema: &Json,
+    key: Option<&str>,
+    instance: &Value,
+) -> Vec<(String, String, Vec<String>)> {
+    let mut out = Vec::new();
+    let inst = match key {
+        Some(k) => {
+            let mut one = serde_json::Map::with_capacity(1);
+            one.insert(k.to_string(), to_serde(instance));
+            Json::Object(one)
+        }
+        None => to_serde(instance),
+    };
+    if v.is_valid(&inst) {
+        return out;
+    }
+    // Ajv's errors where the walk reproduces them; else the validator's, in Ajv's words
+    if let Ok(found) = ajv::errors(schema, &inst) {
+        if !found.is_empty() {
+            for e in found {
+                out.push((
+                    format!("{prefix}{}", e.path),
+                    e.message,
+                    e.additional.into_iter().collect(),
+                ));
+            }
+            return out;
+        }
+    }
+    for e in v.iter_errors(&inst) {
+        let unexpected = match e.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => unexpected.clone(),
+            _ => Vec::new(),
+        };
+        let ptr = format!("{prefix}{}", e.instance_path().as_str());
+        out.push((ptr, ajv_message(e.kind(), e.to_string()), unexpected));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1528,6 +1528,11 @@ impl Core {
                     // watcher's event (and in the E_CORRUPT case below)
                     let _ = kept;
                     Error::Schema(reason)
+                } else if code == "E_TOO_DEEP" {
+                    Error::TooDeep(format!(
+                        "The edit of {} was not applied: {reason}; {kept}",
+                        self.cfg.doc_path.display()
+                    ))
                 } else {
                     Error::Corrupt {
                         path: self.cfg.doc_path.clone(),
@@ -1575,6 +1580,7 @@ impl Core {
                         Some(None)
                     }
                     Some(crate::log::ExternalFile::Edited(bytes, base, stamp)) => {
+                        let mut too_deep = false;
                         let parsed = self
                             .cfg
                             .codec
@@ -1584,7 +1590,10 @@ impl Core {
                                 // invalid UTF-8 reads as U+FFFD, as electron-store reads it
                                 crate::value::parse_document(&plain)
                                     .map(|(v, _)| v)
-                                    .map_err(|e| e.to_string())
+                                    .map_err(|e| {
+                                        too_deep = e.too_deep;
+                                        e.to_string()
+                                    })
                             })
                             .and_then(|v| {
                                 if v.as_object().is_some() {
@@ -1594,7 +1603,7 @@ impl Core {
                                 }
                             });
                         match parsed {
-                            Err(_) if retry => {
+                            Err(_) if retry && !too_deep => {
                                 // maybe half-written: looked at again later
                                 return Ok((remote, Some(Some(Err(())))));
                             }
@@ -1603,8 +1612,12 @@ impl Core {
                                 log.mark_taken(&bytes, None, stamp);
                                 log.forget_file();
                                 Some(Some(Ok(Found::Bad(
-                                    "E_CORRUPT",
-                                    format!("the file is not a JSON object: {why}"),
+                                    if too_deep { "E_TOO_DEEP" } else { "E_CORRUPT" },
+                                    if too_deep {
+                                        format!("the file is {why}")
+                                    } else {
+                                        format!("the file is not a JSON object: {why}")
+                                    },
                                     kept,
                                 ))))
                             }

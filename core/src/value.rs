@@ -9,6 +9,12 @@
 //! the way `JSON.stringify` does (array-index-like keys first, ascending, then
 //! the rest in insertion order), with JS number formatting, so the bytes match
 //! what electron-store writes.
+//!
+//! Nothing here recurses on a value's nesting: parsing, serializing, hashing,
+//! comparing, measuring and dropping walk with explicit stacks on the heap, so
+//! a document nested [`MAX_DEPTH`] levels deep is handled in constant native
+//! stack on any thread (Node's main thread, a worker thread, the writer and
+//! watcher threads).
 
 use std::hash::Hasher;
 use std::ops::{Deref, DerefMut};
@@ -23,7 +29,7 @@ use rustc_hash::FxHasher;
 pub type Str = Arc<str>;
 
 /// A JSON value.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub enum Value {
     #[default]
     Null,
@@ -56,24 +62,55 @@ impl Value {
     /// Exact structural equality, including object key order.
     /// (Two values that are equal here serialize to the same bytes.)
     pub fn eq_exact(&self, other: &Value) -> bool {
-        match (self, other) {
-            (Value::Null, Value::Null) => true,
-            (Value::Bool(a), Value::Bool(b)) => a == b,
-            (Value::Number(a), Value::Number(b)) => a == b || (a.is_nan() && b.is_nan()),
-            (Value::String(a), Value::String(b)) => a == b,
-            (Value::Array(a), Value::Array(b)) => {
-                Arc::ptr_eq(a, b)
-                    || (a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.eq_exact(y)))
+        // containers still to compare, pairwise (shared subtrees are skipped)
+        let mut todo: Vec<(&Value, &Value)> = Vec::new();
+        let (mut a, mut b) = (self, other);
+        loop {
+            let same = match (a, b) {
+                (Value::Null, Value::Null) => true,
+                (Value::Bool(x), Value::Bool(y)) => x == y,
+                (Value::Number(x), Value::Number(y)) => x == y || (x.is_nan() && y.is_nan()),
+                (Value::String(x), Value::String(y)) => x == y,
+                (Value::Array(x), Value::Array(y)) => {
+                    if !Arc::ptr_eq(x, y) {
+                        if x.len() != y.len() {
+                            return false;
+                        }
+                        todo.extend(x.iter().zip(y.iter()));
+                    }
+                    true
+                }
+                (Value::Object(x), Value::Object(y)) => {
+                    if !Arc::ptr_eq(x, y) {
+                        if x.len() != y.len() {
+                            return false;
+                        }
+                        for ((ka, va), (kb, vb)) in x.iter().zip(y.iter()) {
+                            if ka != kb {
+                                return false;
+                            }
+                            todo.push((va, vb));
+                        }
+                    }
+                    true
+                }
+                _ => false,
+            };
+            if !same {
+                return false;
             }
-            (Value::Object(a), Value::Object(b)) => {
-                Arc::ptr_eq(a, b)
-                    || (a.len() == b.len()
-                        && a.iter()
-                            .zip(b.iter())
-                            .all(|((ka, va), (kb, vb))| ka == kb && va.eq_exact(vb)))
+            match todo.pop() {
+                Some((x, y)) => (a, b) = (x, y),
+                None => return true,
             }
-            _ => false,
         }
+    }
+}
+
+/// Values print as their JSON text (a derived `Debug` would recurse).
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&to_json(self, false)))
     }
 }
 
@@ -110,6 +147,35 @@ impl DerefMut for Array {
     }
 }
 
+impl Drop for Array {
+    fn drop(&mut self) {
+        if self.items.iter().any(Value::is_container) {
+            drop_iteratively(std::mem::take(&mut self.items));
+        }
+    }
+}
+
+/// Drops a tree of values without recursing: each container this is the last
+/// owner of gives its children to the work list before it goes (the derived
+/// drop would recurse once per level and could overflow a thread's stack).
+fn drop_iteratively(mut work: Vec<Value>) {
+    while let Some(v) = work.pop() {
+        match v {
+            Value::Array(a) => {
+                if let Some(mut a) = Arc::into_inner(a) {
+                    work.append(&mut a.items);
+                }
+            }
+            Value::Object(m) => {
+                if let Some(mut m) = Arc::into_inner(m) {
+                    work.extend(m.entries.drain(..).map(|(_, v)| v));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Wraps items as an array value.
 pub fn array(items: Vec<Value>) -> Value {
     Value::Array(Arc::new(Array::from(items)))
@@ -122,40 +188,109 @@ pub fn array(items: Vec<Value>) -> Value {
 /// changed path are hashed again. Key order counts (two values with the same
 /// hash serialize to the same bytes).
 pub fn merkle(v: &Value) -> Hash {
-    match v {
-        Value::Object(m) => *m.hash.get_or_init(|| {
-            let mut h = Sha256::new();
-            h.update(b"{");
-            for (k, child) in m.iter() {
-                let k = wtf8(k);
-                h.update((k.len() as u64).to_le_bytes());
-                h.update(&k);
-                feed(&mut h, child);
-            }
-            h.finalize().into()
-        }),
-        Value::Array(a) => *a.hash.get_or_init(|| {
-            let mut h = Sha256::new();
-            h.update(b"[");
-            for child in a.iter() {
-                feed(&mut h, child);
-            }
-            h.finalize().into()
-        }),
-        scalar => {
-            let mut h = Sha256::new();
-            feed(&mut h, scalar);
-            h.finalize().into()
+    /// A container being hashed: its entries are fed in order; `next` is the
+    /// entry whose (uncached) hash is being computed below it.
+    struct Open<'a> {
+        v: &'a Value,
+        next: usize,
+        h: Sha256,
+    }
+    fn open(v: &Value) -> Open<'_> {
+        let mut h = Sha256::new();
+        h.update(if matches!(v, Value::Object(_)) {
+            b"{"
+        } else {
+            b"["
+        });
+        Open { v, next: 0, h }
+    }
+    fn cached(v: &Value) -> Option<Hash> {
+        match v {
+            Value::Object(m) => m.hash.get().copied(),
+            Value::Array(a) => a.hash.get().copied(),
+            _ => None,
         }
+    }
+    if !v.is_container() {
+        let mut h = Sha256::new();
+        feed(&mut h, v, None);
+        return h.finalize().into();
+    }
+    if let Some(h) = cached(v) {
+        return h;
+    }
+    let mut stack = vec![open(v)];
+    loop {
+        let top = stack.last_mut().expect("a container is open");
+        let mut descend = None;
+        loop {
+            let (key, child) = match top.v {
+                Value::Object(m) => match m.entries.get(top.next) {
+                    Some((k, c)) => (Some(k), c),
+                    None => break,
+                },
+                Value::Array(a) => match a.items.get(top.next) {
+                    Some(c) => (None, c),
+                    None => break,
+                },
+                _ => unreachable!("only containers are opened"),
+            };
+            let known = cached(child);
+            if child.is_container() && known.is_none() {
+                descend = Some(child);
+                break;
+            }
+            feed_entry(&mut top.h, key, child, known);
+            top.next += 1;
+        }
+        if let Some(child) = descend {
+            stack.push(open(child));
+            continue;
+        }
+        // every entry fed: this container's hash is known
+        let done = stack.pop().expect("a container is open");
+        let hash: Hash = done.h.finalize().into();
+        match done.v {
+            Value::Object(m) => {
+                let _ = m.hash.set(hash);
+            }
+            Value::Array(a) => {
+                let _ = a.hash.set(hash);
+            }
+            _ => {}
+        }
+        let Some(parent) = stack.last_mut() else {
+            return hash;
+        };
+        let (key, child) = match parent.v {
+            Value::Object(m) => {
+                let (k, c) = &m.entries[parent.next];
+                (Some(k), c)
+            }
+            Value::Array(a) => (None, &a.items[parent.next]),
+            _ => unreachable!("only containers are opened"),
+        };
+        feed_entry(&mut parent.h, key, child, Some(hash));
+        parent.next += 1;
     }
 }
 
+/// Feeds one entry of a container: an object's key, then the child.
+fn feed_entry(h: &mut Sha256, key: Option<&Str>, child: &Value, hash: Option<Hash>) {
+    if let Some(k) = key {
+        let k = wtf8(k);
+        h.update((k.len() as u64).to_le_bytes());
+        h.update(&k);
+    }
+    feed(h, child, hash);
+}
+
 /// Feeds one child into a container's hasher: scalars by their JSON text,
-/// containers by their hash.
-fn feed(h: &mut Sha256, v: &Value) {
+/// containers by their hash (`hash`, known by the caller).
+fn feed(h: &mut Sha256, v: &Value, hash: Option<Hash>) {
     if v.is_container() {
         h.update(b"h");
-        h.update(merkle(v));
+        h.update(hash.unwrap_or_else(|| merkle(v)));
     } else {
         let mut buf = Vec::with_capacity(16);
         write_json(&mut buf, v, false);
@@ -228,6 +363,11 @@ impl Map {
 
     pub fn iter(&self) -> impl Iterator<Item = (&Str, &Value)> {
         self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The entry at position `i` in insertion order.
+    pub fn get_index(&self, i: usize) -> Option<(&Str, &Value)> {
+        self.entries.get(i).map(|(k, v)| (k, v))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &Str> {
@@ -347,6 +487,14 @@ impl Map {
     }
 }
 
+impl Drop for Map {
+    fn drop(&mut self) {
+        if self.entries.iter().any(|(_, v)| v.is_container()) {
+            drop_iteratively(self.entries.drain(..).map(|(_, v)| v).collect());
+        }
+    }
+}
+
 impl FromIterator<(Str, Value)> for Map {
     fn from_iter<T: IntoIterator<Item = (Str, Value)>>(iter: T) -> Self {
         let mut m = Map::new();
@@ -361,22 +509,66 @@ impl FromIterator<(Str, Value)> for Map {
 // Parsing
 // ---------------------------------------------------------------------------
 
-/// Nesting depth of a value (a scalar is 0).
+/// Nesting depth of a value: the most containers on any path into it (a
+/// scalar is 0, `[]` and `{}` are 1, `{"a":[1]}` is 2), as `JSON.parse` of
+/// `"[".repeat(n) + "]".repeat(n)` nests `n` deep.
 pub fn depth(v: &Value) -> usize {
-    match v {
-        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
-        Value::Object(m) => 1 + m.iter().map(|(_, v)| depth(v)).max().unwrap_or(0),
-        _ => 0,
+    let mut deepest = 0;
+    // containers still to look into, with the depth they sit at
+    let mut todo: Vec<(&Value, usize)> = Vec::new();
+    let mut cur = (v, 1);
+    loop {
+        let (v, at) = cur;
+        match v {
+            Value::Array(a) => {
+                deepest = deepest.max(at);
+                todo.extend(a.iter().filter(|c| c.is_container()).map(|c| (c, at + 1)));
+            }
+            Value::Object(m) => {
+                deepest = deepest.max(at);
+                todo.extend(
+                    m.iter()
+                        .filter(|(_, c)| c.is_container())
+                        .map(|(_, c)| (c, at + 1)),
+                );
+            }
+            _ => {}
+        }
+        match todo.pop() {
+            Some(next) => cur = next,
+            None => return deepest,
+        }
     }
 }
 
-/// Maximum nesting depth of a document, the one limit for everything that
-/// writes and reads one (JS values, the store file, backups). JSON.parse has no
-/// limit, but recursion here must fit a thread's stack. A journal line wraps a
-/// value in at most [`LINE_OVERHEAD`] more levels, and is read with that much
-/// more room, so every value a document may hold can also be read back from
-/// the journal.
-pub const MAX_DEPTH: usize = 1000;
+/// The one nesting limit of the store: a document may nest at most this many
+/// levels (the top-level object is the first), so a value stored at a path
+/// of `p` segments may nest `MAX_DEPTH - p` levels itself. It applies to
+/// everything that writes or reads a document: values from JS (`set`,
+/// `set(object)`, `setMultiple`, `store =`, `defaults`, IPC), the store file,
+/// an external edit, backups and snapshots; a journal line gets
+/// [`LINE_OVERHEAD`] more levels for its own wrapping. The JS side checks the
+/// same number (the addon exports it).
+///
+/// It is at least what V8 round-trips: `JSON.parse` has no limit (it is not
+/// recursive), and `JSON.stringify(store, undefined, '\t')` — how
+/// electron-store writes its file — gives up (RangeError) on Node's main
+/// thread past 4,184 levels on Node 20, 4,172 on 22, 4,466 on 24 and 5,673 on
+/// 26 (measured; on a worker thread's larger default V8 stack, 16,564 /
+/// 16,551 / 17,733 / 22,558).
+/// Nothing in the core recurses on nesting (see the module comment, and
+/// `deep` for the schema validator), so the limit is a choice, not a stack
+/// size: the next power of two above V8's main-thread figures.
+pub const MAX_DEPTH: usize = 8192;
+
+/// The message of the error for a value that would nest deeper than
+/// [`MAX_DEPTH`] at `key` (the JS side throws the same text).
+pub fn too_deep_message(key: &str) -> String {
+    format!(
+        "Cannot store the value for `{}`: it would nest more than {MAX_DEPTH} levels deep in the store (tad-store's limit; JSON.stringify cannot write much deeper either). Nothing was written",
+        display(key)
+    )
+}
 
 /// Levels a journal line adds around a value (line object, patch array,
 /// operation object), plus slack.
@@ -387,11 +579,21 @@ pub const LINE_OVERHEAD: usize = 8;
 pub struct ParseError {
     pub offset: usize,
     pub message: &'static str,
+    /// Valid JSON as far as it was read, but nested deeper than the limit.
+    pub too_deep: bool,
 }
 
 impl std::fmt::Display for ParseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} at byte {}", self.message, self.offset)
+        if self.too_deep {
+            write!(
+                f,
+                "nested more than {MAX_DEPTH} levels deep (tad-store's limit) at byte {}",
+                self.offset
+            )
+        } else {
+            write!(f, "{} at byte {}", self.message, self.offset)
+        }
     }
 }
 
@@ -399,7 +601,8 @@ impl std::fmt::Display for ParseError {
 /// at the first key's position; numbers are IEEE doubles; strings in the
 /// JS-string encoding, see [`MARK`]). A leading UTF-8 BOM is skipped. Invalid
 /// UTF-8 is an error: the store's own files (journal, backups) are never
-/// repaired silently. For the store file, see [`parse_document`].
+/// repaired silently. For the store file, see [`parse_document`]. Nesting
+/// deeper than [`MAX_DEPTH`] is an error (`too_deep`).
 pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
     parse_nested(bytes, 0)
 }
@@ -416,28 +619,27 @@ pub fn parse_document(bytes: &[u8]) -> Result<(Value, bool), ParseError> {
     }
 }
 
-/// `parse` for a value that will sit `depth` levels deep in a document: it may
-/// nest at most `MAX_DEPTH - depth` levels itself.
+/// `parse` for a value that will sit inside `depth` containers of a document
+/// (a path of `depth` segments): it may nest at most `MAX_DEPTH - depth`
+/// levels itself.
 pub fn parse_nested(bytes: &[u8], depth: usize) -> Result<Value, ParseError> {
     parse_limited(bytes, depth, MAX_DEPTH)
 }
 
-/// `parse` with a nesting limit of `max` levels, starting at `depth`.
+/// `parse` of a text that sits inside `depth` containers, where at most `max`
+/// may enclose any point.
 pub fn parse_limited(bytes: &[u8], depth: usize, max: usize) -> Result<Value, ParseError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
         return Err(ParseError {
             offset: e.valid_up_to(),
             message: "invalid UTF-8",
+            too_deep: false,
         });
     }
-    let mut p = Parser {
-        b: bytes,
-        i: 0,
-        max,
-    };
+    let mut p = Parser { b: bytes, i: 0 };
     p.ws();
-    let v = p.value(depth)?;
+    let v = p.value(depth, max)?;
     p.ws();
     if p.i != p.b.len() {
         return Err(p.err("unexpected data after the JSON value"));
@@ -445,10 +647,16 @@ pub fn parse_limited(bytes: &[u8], depth: usize, max: usize) -> Result<Value, Pa
     Ok(v)
 }
 
+/// A container the parser is inside of.
+enum Open {
+    Array(Vec<Value>),
+    /// The members so far and the key whose value comes next.
+    Object(Map, Str),
+}
+
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
-    max: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -456,6 +664,7 @@ impl<'a> Parser<'a> {
         ParseError {
             offset: self.i,
             message,
+            too_deep: false,
         }
     }
 
@@ -470,76 +679,115 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
-        if depth > self.max {
-            return Err(self.err("nesting too deep"));
+    /// At a member: its key and the `:` after it.
+    fn member_key(&mut self) -> Result<Str, ParseError> {
+        self.ws();
+        if self.b.get(self.i) != Some(&b'"') {
+            return Err(self.err("expected a string key"));
         }
-        match self.b.get(self.i) {
-            None => Err(self.err("unexpected end of JSON input")),
-            Some(b'{') => {
-                self.i += 1;
-                let mut m = Map::new();
-                self.ws();
-                if self.b.get(self.i) == Some(&b'}') {
-                    self.i += 1;
-                    return Ok(Value::Object(Arc::new(m)));
+        let k = self.string()?;
+        self.ws();
+        if self.b.get(self.i) != Some(&b':') {
+            return Err(self.err("expected ':'"));
+        }
+        self.i += 1;
+        self.ws();
+        Ok(k)
+    }
+
+    /// One value (with everything nested in it), inside `depth` containers of
+    /// at most `max`. The containers being read are on a heap stack, not the
+    /// thread's.
+    fn value(&mut self, depth: usize, max: usize) -> Result<Value, ParseError> {
+        let mut open: Vec<Open> = Vec::new();
+        'value: loop {
+            let mut done = match self.b.get(self.i) {
+                None => return Err(self.err("unexpected end of JSON input")),
+                Some(b'{' | b'[') if depth + open.len() >= max => {
+                    return Err(ParseError {
+                        offset: self.i,
+                        message: "nesting too deep",
+                        too_deep: true,
+                    })
                 }
-                loop {
-                    self.ws();
-                    if self.b.get(self.i) != Some(&b'"') {
-                        return Err(self.err("expected a string key"));
-                    }
-                    let k = self.string()?;
-                    self.ws();
-                    if self.b.get(self.i) != Some(&b':') {
-                        return Err(self.err("expected ':'"));
-                    }
+                Some(b'{') => {
                     self.i += 1;
                     self.ws();
-                    let v = self.value(depth + 1)?;
-                    m.insert(k, v);
+                    if self.b.get(self.i) == Some(&b'}') {
+                        self.i += 1;
+                        Value::Object(Arc::new(Map::new()))
+                    } else {
+                        let k = self.member_key()?;
+                        open.push(Open::Object(Map::new(), k));
+                        continue 'value;
+                    }
+                }
+                Some(b'[') => {
+                    self.i += 1;
                     self.ws();
-                    match self.b.get(self.i) {
-                        Some(b',') => self.i += 1,
-                        Some(b'}') => {
-                            self.i += 1;
-                            return Ok(Value::Object(Arc::new(m)));
+                    if self.b.get(self.i) == Some(&b']') {
+                        self.i += 1;
+                        array(Vec::new())
+                    } else {
+                        open.push(Open::Array(Vec::new()));
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => self.string_value()?,
+                Some(b't') => self.lit(b"true", Value::Bool(true))?,
+                Some(b'f') => self.lit(b"false", Value::Bool(false))?,
+                Some(b'n') => self.lit(b"null", Value::Null)?,
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                Some(_) => return Err(self.err("unexpected token")),
+            };
+            // a whole value: it goes into the container it is in, which may end
+            loop {
+                let Some(top) = open.last_mut() else {
+                    return Ok(done);
+                };
+                self.ws();
+                match top {
+                    Open::Array(items) => {
+                        items.push(done);
+                        match self.b.get(self.i) {
+                            Some(b',') => {
+                                self.i += 1;
+                                self.ws();
+                                continue 'value;
+                            }
+                            Some(b']') => {
+                                self.i += 1;
+                                let Some(Open::Array(mut items)) = open.pop() else {
+                                    unreachable!("the top is an array")
+                                };
+                                items.shrink_to_fit();
+                                done = array(items);
+                            }
+                            None => return Err(self.err("unexpected end of JSON input")),
+                            _ => return Err(self.err("expected ',' or ']'")),
                         }
-                        None => return Err(self.err("unexpected end of JSON input")),
-                        _ => return Err(self.err("expected ',' or '}'")),
+                    }
+                    Open::Object(m, k) => {
+                        m.insert(k.clone(), done);
+                        match self.b.get(self.i) {
+                            Some(b',') => {
+                                self.i += 1;
+                                *k = self.member_key()?;
+                                continue 'value;
+                            }
+                            Some(b'}') => {
+                                self.i += 1;
+                                let Some(Open::Object(m, _)) = open.pop() else {
+                                    unreachable!("the top is an object")
+                                };
+                                done = Value::Object(Arc::new(m));
+                            }
+                            None => return Err(self.err("unexpected end of JSON input")),
+                            _ => return Err(self.err("expected ',' or '}'")),
+                        }
                     }
                 }
             }
-            Some(b'[') => {
-                self.i += 1;
-                let mut a = Vec::new();
-                self.ws();
-                if self.b.get(self.i) == Some(&b']') {
-                    self.i += 1;
-                    return Ok(array(a));
-                }
-                loop {
-                    self.ws();
-                    a.push(self.value(depth + 1)?);
-                    self.ws();
-                    match self.b.get(self.i) {
-                        Some(b',') => self.i += 1,
-                        Some(b']') => {
-                            self.i += 1;
-                            a.shrink_to_fit();
-                            return Ok(array(a));
-                        }
-                        None => return Err(self.err("unexpected end of JSON input")),
-                        _ => return Err(self.err("expected ',' or ']'")),
-                    }
-                }
-            }
-            Some(b'"') => self.string_value(),
-            Some(b't') => self.lit(b"true", Value::Bool(true)),
-            Some(b'f') => self.lit(b"false", Value::Bool(false)),
-            Some(b'n') => self.lit(b"null", Value::Null),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(_) => Err(self.err("unexpected token")),
         }
     }
 
@@ -914,56 +1162,79 @@ fn newline(out: &mut Vec<u8>, indent: Option<usize>) {
 }
 
 fn write_value(out: &mut Vec<u8>, v: &Value, indent: Option<usize>) {
-    match v {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(f) => write_number(out, *f),
-        Value::String(s) => write_string(out, s),
-        Value::Array(a) => {
-            if a.is_empty() {
-                out.extend_from_slice(b"[]");
-                return;
+    /// A non-empty container being written: the entries left, and whether
+    /// none was written yet.
+    enum Entries<'a> {
+        Array(std::slice::Iter<'a, Value>),
+        Object(std::slice::Iter<'a, (Str, Value)>),
+    }
+    struct Open<'a> {
+        entries: Entries<'a>,
+        first: bool,
+    }
+    let at = |level: usize| indent.map(|n| n + level);
+    let mut open: Vec<Open<'_>> = Vec::new();
+    let mut cur = v;
+    loop {
+        match cur {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(true) => out.extend_from_slice(b"true"),
+            Value::Bool(false) => out.extend_from_slice(b"false"),
+            Value::Number(f) => write_number(out, *f),
+            Value::String(s) => write_string(out, s),
+            Value::Array(a) if a.is_empty() => out.extend_from_slice(b"[]"),
+            Value::Object(m) if m.is_empty() => out.extend_from_slice(b"{}"),
+            Value::Array(a) => {
+                out.push(b'[');
+                open.push(Open {
+                    entries: Entries::Array(a.items.iter()),
+                    first: true,
+                });
             }
-            out.push(b'[');
-            let inner = indent.map(|n| n + 1);
-            for (i, item) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                newline(out, inner);
-                write_value(out, item, inner);
+            // maps keep JS property order (see `Map::insert`): written as they are
+            Value::Object(m) => {
+                out.push(b'{');
+                open.push(Open {
+                    entries: Entries::Object(m.entries.iter()),
+                    first: true,
+                });
             }
-            newline(out, indent);
-            out.push(b']');
         }
-        Value::Object(m) => {
-            if m.is_empty() {
-                out.extend_from_slice(b"{}");
+        // the next entry of the innermost open container, closing those done
+        loop {
+            let level = open.len();
+            let Some(top) = open.last_mut() else {
                 return;
+            };
+            let next = match &mut top.entries {
+                Entries::Array(items) => items.next().map(|item| (None, item)),
+                Entries::Object(entries) => entries.next().map(|(k, item)| (Some(k), item)),
+            };
+            let Some((key, item)) = next else {
+                let closing = match open.pop() {
+                    Some(Open {
+                        entries: Entries::Array(_),
+                        ..
+                    }) => b']',
+                    _ => b'}',
+                };
+                newline(out, at(level - 1));
+                out.push(closing);
+                continue;
+            };
+            if !std::mem::replace(&mut top.first, false) {
+                out.push(b',');
             }
-            out.push(b'{');
-            let inner = indent.map(|n| n + 1);
-            let mut first = true;
-            let mut member = |out: &mut Vec<u8>, k: &str, v: &Value| {
-                if !first {
-                    out.push(b',');
-                }
-                first = false;
-                newline(out, inner);
+            newline(out, at(level));
+            if let Some(k) = key {
                 write_string(out, k);
                 out.push(b':');
-                if inner.is_some() {
+                if indent.is_some() {
                     out.push(b' ');
                 }
-                write_value(out, v, inner);
-            };
-            // maps keep JS property order (see `Map::insert`): write as is
-            for (k, v) in m.iter() {
-                member(out, k, v);
             }
-            newline(out, indent);
-            out.push(b'}');
+            cur = item;
+            break;
         }
     }
 }

@@ -95,7 +95,9 @@ pub struct WatchTiming {
     pub journal: Timing,
     pub document: Timing,
     /// A document that does not parse may be a save in progress: it is looked
-    /// at again this much later, this many times, before it is reported.
+    /// at again this much later, this many times, before it is reported (a
+    /// new change to the file starts the count over: only a file left alone
+    /// that long is reported).
     pub retry_after: Duration,
     pub retries: u32,
     /// How often the watcher compares the files' stats with what it last
@@ -583,6 +585,12 @@ impl Run {
                 let mut dir_event = false;
                 for p in &paths {
                     if let Some(s) = classify(p, &self.targets[1], &self.targets[0]) {
+                        // the file changed again: whatever did not parse was a
+                        // save in progress, not a damaged file (the retries
+                        // count looks at a file left alone)
+                        if s == Source::Document {
+                            self.attempts = 0;
+                        }
                         self.deb.push(s, now);
                     }
                     // the watched directory itself (or a parent) removed,

@@ -430,7 +430,7 @@ fn the_deepest_value_a_document_may_hold_survives_a_reopen() {
     s.set("k", deep(max - 1).as_bytes(), C).unwrap();
     assert_eq!(
         s.set("k", deep(max).as_bytes(), C).unwrap_err().code(),
-        "E_INVALID_ARGUMENT"
+        "E_TOO_DEEP"
     );
     s.set("a.b", deep(max - 2).as_bytes(), C).unwrap();
     set(&s, "after", "true");

@@ -141,6 +141,9 @@ fn another_writers_changes_arrive_with_events_at_our_next_write_and_on_reload() 
     let (plan, _) = a.rollback(Target::Seq(1), None).unwrap();
     assert_eq!(plan.reverted, 4);
     assert_eq!(text(&a), r#"{"mine":1}"#);
+    // (deferred: the rollback reaches the journal, and so other writers, once
+    // a's writer has written it — what flush() waits for)
+    a.flush().unwrap();
     set(&b, "after", "1");
     b.flush().unwrap();
     assert_eq!(
@@ -265,4 +268,67 @@ fn a_change_that_no_longer_fits_the_schema_after_another_writers_change_is_dropp
 
 fn serde_json_like(s: &str) -> tad_store_core::schema::Json {
     tad_store_core::schema::parse_json(s).unwrap()
+}
+
+/// The lock's timeout is for a holder that keeps it without writing (a hung
+/// process), not for a busy lock: behind a holder that keeps the journal
+/// changing a write waits however long it takes; behind one that writes
+/// nothing for `LOCK_TIMEOUT` it fails with `E_LOCKED`, writing nothing.
+#[test]
+fn a_busy_lock_is_waited_for_and_only_a_silent_holder_times_out() {
+    use std::time::{Duration, Instant, SystemTime};
+    use tad_store_core::log::LOCK_TIMEOUT;
+
+    let dir = tmp();
+    let s = open(sync(opts(dir.path())));
+    set(&s, "before", "1");
+    let lock_path = dir.path().join("storeHistory").join("config.json.lock");
+    let journal = journal_path(dir.path());
+    let take_lock = || {
+        // (OS file locks conflict between two open files, even in one process)
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&lock_path)
+            .unwrap();
+        f.lock().unwrap();
+        f
+    };
+
+    // longer than the timeout, but the journal changes meanwhile (as when
+    // other writers take turns with the lock)
+    let holder = take_lock();
+    let busy = {
+        let journal = journal.clone();
+        thread::spawn(move || {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&journal)
+                .unwrap();
+            let start = Instant::now();
+            while start.elapsed() < LOCK_TIMEOUT + Duration::from_secs(2) {
+                f.set_modified(SystemTime::now()).unwrap();
+                thread::sleep(Duration::from_millis(100));
+            }
+            drop(holder);
+        })
+    };
+    set(&s, "during", "2"); // sync: returns once it could take the lock and append
+    busy.join().unwrap();
+    assert_eq!(get(&s, "during").as_deref(), Some("2"));
+
+    // a silent holder: E_LOCKED once the timeout passed with no journal change
+    let holder = take_lock();
+    let before = std::fs::read(&journal).unwrap();
+    let e = s.set("silent", b"3", C).unwrap_err();
+    assert_eq!(e.code(), "E_LOCKED");
+    assert_eq!(get(&s, "silent"), None, "nothing applied");
+    assert_eq!(std::fs::read(&journal).unwrap(), before, "nothing written");
+    drop(holder);
+    set(&s, "after", "4");
+    s.close(false).unwrap();
+    assert_eq!(
+        text(&open(opts(dir.path()))),
+        r#"{"before":1,"during":2,"after":4}"#
+    );
 }
