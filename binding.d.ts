@@ -32,6 +32,8 @@ export interface BindingOptions {
   schema?: string
   /** A JSON Schema for the whole document, as JSON. */
   rootSchema?: string
+  /** electron-store's `defaults` (an object), as JSON. */
+  defaults?: string
   /** Write the document as compact JSON (`serialize: JSON.stringify`). */
   compact?: boolean
   /** `secretKeys`: dot paths whose values are encrypted at rest. */
@@ -57,6 +59,13 @@ export declare function storeAbort(h: number): string
  * one journal entry.
  */
 export declare function storeBegin(h: number): void
+
+/**
+ * conf's `clear()`: emptied (keeping `__internal__`), then each `key: value`
+ * of the JSON object reset in order, with the schema's defaults, as one
+ * change: `null` or the changed top-level keys.
+ */
+export declare function storeClear(h: number, flags: number, json: string): string | null
 
 /**
  * Closes the instance (flushing). When its changes cannot be written, throws
@@ -85,8 +94,12 @@ export declare function storeDelete(h: number, flags: number, key: string, wantO
 /** Drops prepared work that will not be applied. */
 export declare function storeDiscard(h: number, token: number): void
 
-/** Adds the top-level defaults the document lacks: `null` or the added keys. */
-export declare function storeFillDefaults(h: number, flags: number, json: string): string | null
+/**
+ * conf's constructor: the `defaults` the document lacks merged under its
+ * keys, and the schema's defaults (`existed`: the store file was there).
+ * `null` or the changed top-level keys.
+ */
+export declare function storeFillDefaults(h: number, flags: number, existed: boolean): string | null
 
 /** Promise form of `storeFlushSync`, waiting on a worker thread. */
 export declare function storeFlush(h: number): Promise<string>
@@ -196,12 +209,16 @@ export declare function storeRotateSecretKey(h: number, key: Buffer): string
  */
 export declare function storeSanitize(h: number, flags: number): string | null
 
-/** Top-level `default`s of the `schema` option, as a JSON object. */
+/**
+ * Top-level `default`s of the `schema` option (conf merges them into the
+ * defaults `reset()` and `clear()` use), as a JSON object.
+ */
 export declare function storeSchemaDefaults(h: number): string
 
 /**
  * Sets `key` to the JSON `json`: `null` when nothing changed, else the old
- * value's JSON (`""` when absent or not wanted).
+ * value's JSON (`""` when absent or not wanted) — or, when the schema's
+ * defaults changed the value or other keys, `"!"` and `[{k, o?, n?}]`.
  */
 export declare function storeSet(h: number, flags: number, key: string, json: string, wantOld: boolean): string | null
 
