@@ -18,7 +18,7 @@ use crate::ops::{check_depth, KeyChange, Op, INTERNAL_KEY};
 use crate::path::{segments, FORBIDDEN_SEGMENTS};
 use crate::schema::Schema;
 use crate::stats::Op as StatOp;
-use crate::store::{Core, Durability, Status};
+use crate::store::{Author, Core, Durability, Status};
 use crate::value::{parse, parse_nested, Map, Value};
 
 /// What a `Store` instance chose for itself.
@@ -29,6 +29,8 @@ pub struct HandleOptions {
     pub schema: Option<Arc<Schema>>,
     pub backup_dir: PathBuf,
     pub max_backups: usize,
+    /// The JS environment the instance lives in (0 outside JS).
+    pub env: u64,
 }
 
 /// Options of one call.
@@ -129,6 +131,19 @@ impl Handle {
         self.id
     }
 
+    /// The JS environment this instance lives in (0 outside JS).
+    pub fn env(&self) -> u64 {
+        self.opts.env
+    }
+
+    /// This instance as the author of a change.
+    fn author(&self) -> Author {
+        Author {
+            handle: self.id,
+            env: self.opts.env,
+        }
+    }
+
     /// `getPerformanceStats()`: per operation, in microseconds.
     pub fn performance(&self) -> Vec<crate::stats::Summary> {
         self.stats.summaries()
@@ -215,7 +230,14 @@ impl Handle {
             value,
         };
         Ok(core
-            .commit("set", op, self.schema(call), self.sync(), call.values)?
+            .commit(
+                "set",
+                op,
+                self.schema(call),
+                self.sync(),
+                call.values,
+                self.author(),
+            )?
             .and_then(|c| c.into_iter().next()))
     }
 
@@ -235,7 +257,14 @@ impl Handle {
             segs,
         };
         Ok(core
-            .commit("delete", op, self.schema(call), self.sync(), call.values)?
+            .commit(
+                "delete",
+                op,
+                self.schema(call),
+                self.sync(),
+                call.values,
+                self.author(),
+            )?
             .and_then(|c| c.into_iter().next()))
     }
 
@@ -273,6 +302,7 @@ impl Handle {
             self.schema(call),
             self.sync(),
             call.values,
+            self.author(),
         )
     }
 
@@ -322,6 +352,7 @@ impl Handle {
             self.schema(call),
             self.sync(),
             call.values,
+            self.author(),
         )
     }
 
@@ -343,6 +374,7 @@ impl Handle {
             self.schema(call),
             self.sync(),
             call.values,
+            self.author(),
         )
     }
 
@@ -376,22 +408,24 @@ impl Handle {
             None,
             self.sync(),
             call.values,
+            self.author(),
         )
     }
 
-    /// Opens a transaction (see `Core::begin_txn`).
+    /// Opens this instance's transaction (see `Core::begin_txn`).
     pub fn begin(&self) -> Result<()> {
-        self.live()?.begin_txn()
+        self.live()?.begin_txn(self.id)
     }
 
-    /// Writes the open transaction as one change named `name`.
+    /// Writes this instance's open transaction as one change named `name`.
     pub fn commit_txn(&self, name: &str) -> Result<()> {
-        self.live()?.commit_txn(name, self.sync())
+        self.live()?.commit_txn(self.author(), name, self.sync())
     }
 
-    /// Undoes the open transaction; returns the keys that changed back.
+    /// Undoes this instance's open transaction; returns the keys that changed
+    /// back.
     pub fn abort_txn(&self) -> Result<Vec<KeyChange>> {
-        self.core.abort_txn()
+        self.core.abort_txn(self.author())
     }
 
     /// Re-reads the shared log and the file now (see `Core::reload`).
@@ -403,7 +437,8 @@ impl Handle {
     }
 
     fn reload_inner(&self) -> Result<Vec<KeyChange>> {
-        self.live()?.reload(self.opts.schema.as_ref(), self.sync())
+        self.live()?
+            .reload(self.opts.schema.as_ref(), self.sync(), self.author())
     }
 
     /// Replaces the whole document with a verified backup's content.
@@ -419,7 +454,7 @@ impl Handle {
             Some(Prepared::History(h)) => Some(h),
             _ => None,
         };
-        let (plan, changes) = core.rollback(target, cached, self.sync(), true)?;
+        let (plan, changes) = core.rollback(target, cached, self.sync(), true, self.author())?;
         Ok((plan, changes.unwrap_or_default()))
     }
 
@@ -602,10 +637,15 @@ impl Handle {
         }
     }
 
-    /// Closes this instance: its changes are flushed; the file stays open for
-    /// the other instances on it. When changes cannot be written, returns the
-    /// error and stays open (unless `force`).
+    /// Closes this instance: a transaction it left open (a constructor that
+    /// never finished: its thread was terminated) is undone, its changes are
+    /// flushed; the file stays open for the other instances on it. When
+    /// changes cannot be written, returns the error and stays open (unless
+    /// `force`).
     pub fn close(&self, force: bool) -> Result<()> {
+        if !self.is_closed() && self.core.has_txn(self.id) {
+            self.core.abort_txn(self.author())?;
+        }
         crate::registry::close(self, force)?;
         self.core.unwatch(self.id);
         Ok(())

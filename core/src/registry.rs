@@ -72,6 +72,7 @@ fn handle_options(opts: &StoreOptions) -> HandleOptions {
         schema: opts.schema.clone(),
         backup_dir: opts.backup_dir.clone(),
         max_backups: opts.max_backups,
+        env: opts.env,
     }
 }
 
