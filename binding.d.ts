@@ -42,6 +42,21 @@ export interface BindingOptions {
   encryptionKey?: Buffer
 }
 
+/**
+ * Registers the calling environment's change counter (`Int32Array` over a
+ * `SharedArrayBuffer`, element 0); see `ChangeCounter`.
+ */
+export declare function envRegister(counter: Int32Array): R<undefined>
+
+/**
+ * What the main thread shared, or `null` (it has not loaded tad-store, or
+ * has no Electron `app`).
+ */
+export declare function mainThreadDefaults(): string | null
+
+/** The main thread shares its Electron defaults (`{"userData", "appVersion"}`). */
+export declare function setMainThreadDefaults(json: string): void
+
 /** Undoes the open transaction: the keys that changed back. */
 export declare function storeAbort(h: number): R<string>
 
@@ -118,9 +133,11 @@ export declare function storeListBackups(h: number): Promise<string>
 export declare function storeListBackupsSync(h: number): R<string>
 
 /**
- * Sends the file's background events to `callback(json)`: other processes'
- * changes, write failures and recoveries. A weak threadsafe function: it does
- * not keep the process alive, and it is released when the file closes.
+ * Sends the file's background events to `callback(json)` in the calling
+ * environment: other processes' and other environments' changes, write
+ * failures and recoveries. A weak threadsafe function: it does not keep the
+ * process alive, and it is released when the environment's last instance on
+ * the file closes.
  */
 export declare function storeListen(h: number, callback: (arg: string) => void): R<undefined>
 

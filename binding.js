@@ -835,6 +835,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.envRegister = nativeBinding.envRegister
+module.exports.mainThreadDefaults = nativeBinding.mainThreadDefaults
+module.exports.setMainThreadDefaults = nativeBinding.setMainThreadDefaults
 module.exports.storeAbort = nativeBinding.storeAbort
 module.exports.storeBegin = nativeBinding.storeBegin
 module.exports.storeClose = nativeBinding.storeClose
