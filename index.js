@@ -127,7 +127,8 @@ const openStores = new Set();
 // Bumped by the native side, from any thread, when a file open here changes
 // without a call from this environment (another worker thread's change,
 // another process's caught up): the read caches compare it before answering.
-const foreignChanges = new Int32Array(new SharedArrayBuffer(4));
+// (A renderer that is not cross-origin isolated has no SharedArrayBuffer.)
+const foreignChanges = new Int32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(4) : new ArrayBuffer(4));
 binding.envRegister(foreignChanges);
 
 // Set when the process (or this worker) emits 'exit': no turn of the event
