@@ -47,7 +47,8 @@ function electronDefaults(electron) {
     if (isMainThread) binding.setMainThreadDefaults(JSON.stringify(found));
     return found;
   }
-  if (!process.versions.electron || isMainThread) return null;
+  if (isMainThread) return null;
+  // a worker thread of a process whose main thread runs Electron's app
   const shared = binding.mainThreadDefaults();
   return shared === null ? null : JSON.parse(shared);
 }

@@ -92,7 +92,8 @@ function startWorker(dir, code) {
 /** Runs fixtures/worker-child.js; resolves to `{ code, signal, lines, stderr }`. */
 function runChild(args, env) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(env ? ['-r', path.join(STAND_IN, 'preload.js')] : []), CHILD, ...args], {
+    const preload = env && !env.STAND_IN_MAIN_ONLY ? ['-r', path.join(STAND_IN, 'preload.js')] : [];
+    const child = spawn(process.execPath, [...preload, CHILD, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });
@@ -337,13 +338,17 @@ test("a worker's process.exit() writes its deferred changes", async (t) => {
   assert.equal(doc.late, true);
 });
 
-test("Electron (stand-in): new Store() without cwd in a worker opens the main thread's userData file", async (t) => {
-  const userData = fixture(t).dir();
-  const r = await runChild(['electron-cwd', ''], { NODE_PATH: STAND_IN, STAND_IN_USER_DATA: userData, STAND_IN_APP_VERSION: '2.5.0' });
-  assert.equal(r.code, 0, r.stderr);
-  const file = path.join(userData, 'config.json');
-  assert.deepEqual(r.lines, [`main-path ${file}`, `worker-path ${file}`, 'worker-version 2.5.0']);
-});
+for (const mainOnly of [false, true]) {
+  test(`Electron (stand-in): new Store() without cwd in a worker opens the main thread's userData file${mainOnly ? ' (process.versions.electron set in the main thread only)' : ''}`, async (t) => {
+    const userData = fixture(t).dir();
+    const env = { NODE_PATH: STAND_IN, STAND_IN_USER_DATA: userData, STAND_IN_APP_VERSION: '2.5.0' };
+    if (mainOnly) env.STAND_IN_MAIN_ONLY = '1';
+    const r = await runChild(['electron-cwd', ''], env);
+    assert.equal(r.code, 0, r.stderr);
+    const file = path.join(userData, 'config.json');
+    assert.deepEqual(r.lines, [`main-path ${file}`, `worker-path ${file}`, 'worker-version 2.5.0']);
+  });
+}
 
 test('Electron (stand-in): without cwd in a worker whose main thread has not loaded tad-store, E_OPTION (never another file)', async (t) => {
   const fx = fixture(t);
