@@ -49,6 +49,13 @@ export interface BindingOptions {
 export declare function envRegister(counter: Int32Array): R<undefined>
 
 /**
+ * Writes every file open in the process, whichever JS environment opened it
+ * (the process ends by a signal: no environment's cleanup will run). Returns
+ * the failures as `[{path, code, message}]` JSON.
+ */
+export declare function flushProcess(): string
+
+/**
  * What the main thread shared, or `null` (it has not loaded tad-store, or
  * has no Electron `app`).
  */

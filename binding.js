@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.envRegister = nativeBinding.envRegister
+module.exports.flushProcess = nativeBinding.flushProcess
 module.exports.mainThreadDefaults = nativeBinding.mainThreadDefaults
 module.exports.setMainThreadDefaults = nativeBinding.setMainThreadDefaults
 module.exports.storeAbort = nativeBinding.storeAbort

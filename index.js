@@ -193,6 +193,10 @@ function onSignal(signal) {
     return;
   }
   prepareAllToEnd(`on ${signal}`);
+  // and the files only worker threads have open (no cleanup of theirs will run)
+  for (const f of JSON.parse(binding.flushProcess())) {
+    process.stderr.write(`tad-store: could not write ${f.path} on ${signal} (${f.code}): ${f.message}\n`);
+  }
   // no handler of the app's: end by the signal, as without tad-store (a
   // signal-exit listener left sees it again, alone now, and ends it)
   for (const s of SIGNALS) process.removeListener(s, onSignal);

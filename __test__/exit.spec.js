@@ -201,6 +201,29 @@ for (const signal of SIGNALS) {
   });
 }
 
+if (SIGNALS.length > 0) {
+  test('SIGTERM with no handler of the app\'s: a file only a worker thread has open is written too', async (t) => {
+    const dir = withDir(t);
+    let acked = -1;
+    const r = await runChild(['signal-worker', dir], {
+      onLine(line, child) {
+        const m = /^n (\d+)$/.exec(line);
+        if (m && acked < 0 && Number(m[1]) >= 1000) {
+          acked = Number(m[1]);
+          child.kill('SIGTERM');
+        }
+      },
+    });
+    assert.equal(r.signal, 'SIGTERM', `ended by the signal (code ${r.code}; ${r.stderr})`);
+    assertClean(r);
+    assert.deepEqual(fileOf(dir), { main: 1 });
+    const doc = fileOf(dir, 'worker');
+    const n = Object.keys(doc).length;
+    assert.ok(n >= acked, `all ${acked} sets the worker acknowledged are in its file (found ${n})`);
+    for (let i = 0; i < n; i++) assert.equal(doc[`k${i}`], i, 'a prefix');
+  });
+}
+
 for (const signal of ['SIGTERM', 'SIGINT'].filter((s) => SIGNALS.includes(s))) {
   test(`${signal} with the app's handler calling process.exit(0): everything written, including the handler's set`, async (t) => {
     const dir = withDir(t);

@@ -423,6 +423,25 @@ pub fn env_register(env: Env, counter: Unknown) -> R<()> {
     Ok(())
 }
 
+/// Writes every file open in the process, whichever JS environment opened it
+/// (the process ends by a signal: no environment's cleanup will run). Returns
+/// the failures as `[{path, code, message}]` JSON.
+#[napi]
+pub fn flush_process() -> String {
+    let failed = registry::flush_all();
+    let mut out = Vec::new();
+    write_list(&mut out, &failed, |out, (path, e)| {
+        out.extend_from_slice(b"{\"path\":");
+        write_string(out, &path.display().to_string());
+        out.extend_from_slice(b",\"code\":");
+        write_string(out, e.code());
+        out.extend_from_slice(b",\"message\":");
+        write_string(out, &e.to_string());
+        out.push(b'}');
+    });
+    text(out)
+}
+
 /// Values the main thread shares with worker threads (JSON text): Electron's
 /// `userData` directory and app version, which a worker cannot ask Electron
 /// for.

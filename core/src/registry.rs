@@ -168,6 +168,17 @@ pub fn open_unshared(opts: StoreOptions) -> Result<Handle> {
     Ok(Handle::new(core, handle_options(&opts)))
 }
 
+/// Writes every file open in this process (every JS environment's: the
+/// process is about to end without their cleanup, e.g. by a signal): each
+/// one's changes made so far, durable and in its file. Returns the failures.
+pub fn flush_all() -> Vec<(PathBuf, Error)> {
+    let cores: Vec<Arc<Core>> = open_list().iter().map(|e| e.core.clone()).collect();
+    cores
+        .iter()
+        .filter_map(|c| c.flush().err().map(|e| (c.config().doc_path.clone(), e)))
+        .collect()
+}
+
 /// Closes one instance (see `Handle::close`).
 pub(crate) fn close(h: &Handle, force: bool) -> Result<()> {
     if h.is_closed() {

@@ -969,7 +969,7 @@ impl Core {
         let mut backoff = Duration::ZERO;
         let mut failed_at = Instant::now();
         loop {
-            let (stop, want_checkpoint) = {
+            let (stop, want_checkpoint, flushing) = {
                 let mut q = lock(&self.queue);
                 loop {
                     let dirty = q.needs_checkpoint
@@ -987,9 +987,10 @@ impl Core {
                         || stale_error
                     {
                         // requests arriving during this round get another round
+                        let flushing = q.flush_wanted;
                         q.kick = false;
                         q.flush_wanted = false;
-                        break (q.stop, dirty && (due || urgent));
+                        break (q.stop, dirty && (due || urgent), flushing);
                     }
                     let timeout = if waiting_out {
                         backoff.saturating_sub(failed_at.elapsed())
@@ -1009,10 +1010,12 @@ impl Core {
                 }
             };
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                // a flush waits: the file is written even while more changes
+                // queue (another thread writing on and on)
                 self.cycle(
                     want_checkpoint,
                     stop,
-                    last_checkpoint.elapsed() >= MAX_CHECKPOINT_GAP,
+                    flushing || last_checkpoint.elapsed() >= MAX_CHECKPOINT_GAP,
                 )
             }));
             let ok = match outcome {
@@ -1406,9 +1409,18 @@ impl Core {
     fn wait(&self, file_too: bool, kick: bool) -> Result<()> {
         let mut q = lock(&self.queue);
         let failures = q.failures;
+        // the changes made so far: what another thread queues meanwhile is
+        // not waited for (a thread that never stops writing cannot hold a
+        // flush, or the process's exit, forever)
+        let target = q.next_id;
+        let mut upto = None;
         loop {
-            let durable = q.records.is_empty() && q.inflight == 0;
-            let current = !q.needs_checkpoint && q.file_seq >= q.head_seq;
+            let durable = (q.records.is_empty() && q.inflight == 0) || q.durable_id >= target;
+            if durable && upto.is_none() {
+                // the log's seq once they are written: the file must hold it
+                upto = Some(q.head_seq);
+            }
+            let current = !q.needs_checkpoint && upto.is_some_and(|s| q.file_seq >= s);
             if durable && (!file_too || current) && q.error.is_none() {
                 return Ok(());
             }

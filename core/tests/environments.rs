@@ -207,3 +207,47 @@ fn two_instances_transactions_at_once_each_commit_or_abort_on_its_own() {
     b.close(false).unwrap();
     assert_eq!(text(&open(o)), r#"{"b":1,"shared":"b"}"#);
 }
+
+#[test]
+fn a_flush_waits_for_the_changes_made_so_far_not_for_a_thread_that_keeps_writing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+    let dir = tmp();
+    let o = opts(dir.path());
+    let main = open_in(&o, 1);
+    let worker = Arc::new(open_in(&o, 2));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writing = {
+        let (worker, stop) = (worker.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                set(&worker, "n", &i.to_string());
+            }
+        })
+    };
+    set(&main, "x", "1");
+    // flush (and close, which flushes) return while the other thread writes on
+    let (tx, rx) = std::sync::mpsc::channel();
+    let flusher = {
+        let main = Arc::new(main);
+        let m = main.clone();
+        std::thread::spawn(move || {
+            let r = m.flush().and_then(|_| m.close(false));
+            tx.send(r.map_err(|e| e.to_string())).unwrap();
+        })
+    };
+    // generous: each writer round takes a full queue (20,000 changes) in a debug build
+    let r = rx.recv_timeout(Duration::from_secs(300));
+    stop.store(true, Ordering::Relaxed);
+    writing.join().unwrap();
+    flusher.join().unwrap();
+    assert_eq!(
+        r.expect("flush returned while another thread kept writing"),
+        Ok(())
+    );
+    let file = fs::read_to_string(doc_path(dir.path())).unwrap();
+    assert!(file.contains("\"x\": 1"), "{file}");
+    worker.close(false).unwrap();
+}
