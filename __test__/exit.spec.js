@@ -217,10 +217,8 @@ if (SIGNALS.length > 0) {
     assert.equal(r.signal, 'SIGTERM', `ended by the signal (code ${r.code}; ${r.stderr})`);
     assertClean(r);
     assert.deepEqual(fileOf(dir), { main: 1 });
-    const doc = fileOf(dir, 'worker');
-    const n = Object.keys(doc).length;
+    const { n } = fileOf(dir, 'worker');
     assert.ok(n >= acked, `all ${acked} sets the worker acknowledged are in its file (found ${n})`);
-    for (let i = 0; i < n; i++) assert.equal(doc[`k${i}`], i, 'a prefix');
   });
 }
 
