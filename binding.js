@@ -835,10 +835,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.MAX_DEPTH = nativeBinding.MAX_DEPTH
+module.exports.envRegister = nativeBinding.envRegister
+module.exports.flushProcess = nativeBinding.flushProcess
+module.exports.mainThreadDefaults = nativeBinding.mainThreadDefaults
+module.exports.setMainThreadDefaults = nativeBinding.setMainThreadDefaults
 module.exports.storeAbort = nativeBinding.storeAbort
 module.exports.storeBegin = nativeBinding.storeBegin
-module.exports.storeClear = nativeBinding.storeClear
 module.exports.storeClose = nativeBinding.storeClose
 module.exports.storeCommit = nativeBinding.storeCommit
 module.exports.storeCoreId = nativeBinding.storeCoreId

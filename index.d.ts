@@ -171,9 +171,12 @@ declare namespace Store {
     /** conf's name for `name`. */
     configName?: string;
     /**
-     * Directory of the store. Default: Electron's `app.getPath('userData')`;
-     * elsewhere conf's config directory for `projectName`. A relative path is
-     * resolved against userData (or the process's working directory outside Electron).
+     * Directory of the store. Default: Electron's `app.getPath('userData')`
+     * (in a worker thread, the main thread's); elsewhere conf's config
+     * directory for `projectName`. Required (`E_OPTION`) in an Electron worker
+     * whose main thread has not loaded tad-store, a utility process or a
+     * renderer. A relative path is resolved against userData (or the process's
+     * working directory outside Electron).
      */
     cwd?: string;
     /** conf's: the project whose config directory is the default `cwd` outside Electron. */
@@ -454,7 +457,7 @@ declare namespace Store {
   /** The stable `code` of every error the store throws. */
   type StoreErrorCode =
     | 'E_INVALID_ARGUMENT' | 'E_FORBIDDEN_KEY' | 'E_TOO_DEEP' | 'E_CLOSED' | 'E_CORRUPT' | 'E_IO' | 'E_NOSPC'
-    | 'E_READONLY' | 'E_LOCKED' | 'E_JOURNAL' | 'E_UNSUPPORTED' | 'E_OPTION_CONFLICT'
+    | 'E_READONLY' | 'E_LOCKED' | 'E_JOURNAL' | 'E_UNSUPPORTED' | 'E_OPTION_CONFLICT' | 'E_OPTION'
     | 'E_HISTORY_TRUNCATED' | 'E_HISTORY_MISMATCH' | 'E_BACKUP_NOT_FOUND' | 'E_BACKUP_CORRUPT'
     | 'E_SCHEMA' | 'E_MIGRATION' | 'E_TRANSACTION' | 'E_SECRET_KEY' | 'E_WATCH' | 'E_INTERNAL';
 

@@ -4,6 +4,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { EventEmitter } = require('node:events');
+const { isMainThread } = require('node:worker_threads');
 
 const binding = require('./lib/loader.js');
 const NativeStore = require('./lib/native.js');
@@ -29,6 +30,37 @@ function electronApp() {
     return electron && electron.app ? electron : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Electron's `userData` directory and the app's version: `{ userData,
+ * appVersion }`, or null outside Electron. Only the main thread can ask
+ * Electron's `app`; it shares them (process-wide, through the addon) with
+ * worker threads, which get null when the main thread has not loaded
+ * tad-store (then `cwd` must be given: see normalizeOptions).
+ */
+function electronDefaults(electron) {
+  if (electron) {
+    const found = { userData: electron.app.getPath('userData'), appVersion: electron.app.getVersion() };
+    if (isMainThread) binding.setMainThreadDefaults(JSON.stringify(found));
+    return found;
+  }
+  if (isMainThread) return null;
+  // a worker thread of a process whose main thread runs Electron's app
+  const shared = binding.mainThreadDefaults();
+  return shared === null ? null : JSON.parse(shared);
+}
+
+if (isMainThread) {
+  // shared with worker threads from the start, and again once the app is
+  // ready (an app sets its `userData` path before then)
+  const electron = electronApp();
+  if (electron) {
+    try {
+      electronDefaults(electron);
+      if (typeof electron.app.on === 'function') electron.app.on('ready', () => electronDefaults(electron));
+    } catch {}
   }
 }
 
@@ -83,37 +115,103 @@ function envPathsConfig(name, suffix) {
 // ---------------------------------------------------------------------------
 // Open files: the native core keeps one document per file in a process,
 // shared by every Store instance on it (each with its own handle and
-// options). Here: the JS side of that sharing (the instances to deliver
-// events to, read caches), and the exit hook that closes every store.
+// options) in every JS environment (main thread, worker threads). Here: the
+// JS side of that sharing in this environment (the instances to deliver
+// events to, read caches), and the hooks that make every change durable when
+// the process ends.
 // ---------------------------------------------------------------------------
 
 const openCores = new Map();
 const openStores = new Set();
-let exitHookInstalled = false;
 
-function closeAllOnExit() {
-  for (const store of [...openStores]) {
-    try {
-      store.close();
-    } catch (error) {
-      process.stderr.write(`tad-store: could not write ${store.path} on exit (${error.code}): ${error.message}\n`);
-    }
+// Bumped by the native side, from any thread, when a file open here changes
+// without a call from this environment (another worker thread's change,
+// another process's caught up): the read caches compare it before answering.
+// (A renderer that is not cross-origin isolated has no SharedArrayBuffer.)
+const foreignChanges = new Int32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(4) : new ArrayBuffer(4));
+binding.envRegister(foreignChanges);
+
+// Set when the process (or this worker) emits 'exit': no turn of the event
+// loop is left for the writer thread, so from then on every change is made
+// durable before the call returns. Stores are not closed on exit: 'exit'
+// handlers registered after tad-store's still write to them.
+let exiting = false;
+let exitHookInstalled = false;
+/** The Store method that readies a store for the process's end (see prepareAllToEnd). */
+const ENDING = Symbol('tad-store ending');
+
+/** Makes every change to this environment's stores durable and in their files now. */
+function flushAll(when) {
+  for (const store of [...openStores]) flushReporting(store, when);
+}
+
+/** The process ends: backups that are due are taken, and everything is written. */
+function prepareAllToEnd(when) {
+  exiting = true;
+  for (const store of [...openStores]) store[ENDING](when);
+}
+
+function flushReporting(store, when) {
+  try {
+    store.flushSync();
+  } catch (error) {
+    process.stderr.write(`tad-store: could not write ${store.path} ${when} (${error.code}): ${error.message}\n`);
   }
+}
+
+function onExit() {
+  prepareAllToEnd('on exit');
+}
+
+/**
+ * Signals that end a Node process when nothing listens. With no listener of
+ * the app's, tad-store's flushes and then ends the process by the same signal
+ * (as Node would have, exit status included); with one, it only flushes and
+ * the app decides. (Electron quits on them itself, through 'before-quit' and
+ * 'will-quit', where tad-store flushes: no listener there.)
+ */
+const SIGNALS = process.platform === 'win32' ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Listeners signal-exit (v3, v4) installed: like tad-store's, they end the
+ * process only when nothing else listens, so they do not count as the app's
+ * (else each would leave it to the other and a SIGTERM would end nothing).
+ */
+function passiveSignalListeners() {
+  let count = 0;
+  for (const e of [globalThis[Symbol.for('signal-exit emitter')], process.__signal_exit_emitter__]) {
+    if (e !== null && typeof e === 'object' && typeof e.count === 'number') count += e.count;
+  }
+  return count;
+}
+
+function onSignal(signal) {
+  if (process.listenerCount(signal) - 1 > passiveSignalListeners()) {
+    // the app decides what the signal means
+    flushAll(`on ${signal}`);
+    return;
+  }
+  prepareAllToEnd(`on ${signal}`);
+  // and the files only worker threads have open (no cleanup of theirs will run)
+  for (const f of JSON.parse(binding.flushProcess())) {
+    process.stderr.write(`tad-store: could not write ${f.path} on ${signal} (${f.code}): ${f.message}\n`);
+  }
+  // no handler of the app's: end by the signal, as without tad-store (a
+  // signal-exit listener left sees it again, alone now, and ends it)
+  for (const s of SIGNALS) process.removeListener(s, onSignal);
+  process.kill(process.pid, signal);
 }
 
 function installExitHook() {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', closeAllOnExit);
+  process.on('exit', onExit);
   const electron = electronApp();
   if (electron) {
-    electron.app.on('before-quit', () => {
-      for (const store of openStores) {
-        try {
-          store.flushSync();
-        } catch {}
-      }
-    });
+    electron.app.on('before-quit', () => flushAll('before quitting'));
+    electron.app.on('will-quit', () => flushAll('before quitting'));
+  } else if (isMainThread && !process.versions.electron) {
+    for (const s of SIGNALS) process.on(s, onSignal);
   }
 }
 
@@ -325,7 +423,8 @@ function normalizeOptions(options) {
   if (opts.durability !== 'deferred' && opts.durability !== 'sync') {
     throw new TypeError(`Expected \`durability\` to be 'deferred' or 'sync', got ${JSON.stringify(opts.durability)}`);
   }
-  const userData = electron ? electron.app.getPath('userData') : undefined;
+  const fromElectron = electronDefaults(electron);
+  const userData = fromElectron ? fromElectron.userData : undefined;
   // conf reads the package.json once per store, and only if it needs it
   let pkg;
   const getPackage = () => (pkg === undefined ? (pkg = packageData()) : pkg);
@@ -333,6 +432,10 @@ function normalizeOptions(options) {
   if (cwd === undefined || cwd === null || cwd === '') {
     if (userData) {
       cwd = userData;
+    } else if (process.versions.electron) {
+      // a worker thread (or utility process, or renderer) of an Electron app
+      // whose main thread has not shared `userData`: never another file
+      throw storeError('E_OPTION', `tad-store: no \`cwd\` was given and Electron's \`userData\` directory is not known here (${isMainThread ? 'Electron\'s `app` is not available in this process' : 'a worker thread cannot ask Electron\'s `app`, and the main thread has not loaded tad-store'}): pass \`cwd\` (e.g. app.getPath('userData'), sent from the main process or thread)`);
     } else {
       // conf: env-paths' config directory of `projectName` (or the package's name)
       const projectName = opts.projectName || getPackage().name;
@@ -353,7 +456,7 @@ function normalizeOptions(options) {
   opts.crypto = crypt;
   if (!opts.projectVersion) {
     // electron-store: the app's version; conf: the package's, when there are migrations
-    if (electron) opts.projectVersion = electron.app.getVersion();
+    if (fromElectron) opts.projectVersion = fromElectron.appVersion;
     else if (opts.migrations !== undefined && opts.migrations !== null) opts.projectVersion = getPackage().version;
   }
   if (opts.migrateNewStore !== undefined && typeof opts.migrateNewStore !== 'boolean') {
@@ -559,6 +662,7 @@ class Store {
       throw error;
     }
     this.#opening = false;
+    if (exiting) flushReporting(this, 'on exit');
     if (opts.custom) this.#exportSerialized(undefined, true);
     this.#startAutomaticBackups();
     if (opts.watch) this.#run(() => this.#native.watch());
@@ -728,7 +832,7 @@ class Store {
     const id = this.#native.coreId();
     let core = openCores.get(id);
     if (!core) {
-      core = { id, instances: new Set(), gen: 0, subscriptions: 0, storeText: null, report: JSON.parse(this.#native.openReport()) };
+      core = { id, instances: new Set(), gen: 0, seen: Atomics.load(foreignChanges, 0), subscriptions: 0, storeText: null, report: JSON.parse(this.#native.openReport()) };
       openCores.set(id, core);
       this.#native.listen(json => Store.#onCoreEvent(core, json));
     }
@@ -950,6 +1054,23 @@ class Store {
     const core = this.#core;
     core.gen++;
     core.storeText = null;
+    if (exiting && !this.#opening) flushReporting(this, 'on exit');
+  }
+
+  /**
+   * The file's core, its read caches dropped when something else changed it
+   * since they were filled (another environment or process: see
+   * `foreignChanges`).
+   */
+  #fresh() {
+    const core = this.#core;
+    const seen = Atomics.load(foreignChanges, 0);
+    if (core.seen !== seen) {
+      core.seen = seen;
+      core.gen++;
+      core.storeText = null;
+    }
+    return core;
   }
 
   /** Flags for calls returning change lists: values only when someone listens. */
@@ -1087,6 +1208,16 @@ class Store {
     const critical = this.#backup && this.#backup.criticalKeys;
     if (!critical || critical.length === 0 || this.#criticalTimer || this.#closed) return;
     if (!entries.some(e => isCritical(critical, e.k, literal))) return;
+    if (exiting) {
+      // no timer will fire: the backup is taken now (when the state differs
+      // from the newest backup's)
+      try {
+        this.#native.createBackupSync('critical-data-change', true);
+      } catch (error) {
+        this.#reportBackupError(error);
+      }
+      return;
+    }
     this.#criticalTimer = setTimeout(() => {
       this.#criticalTimer = null;
       if (this.#closed) return;
@@ -1151,7 +1282,7 @@ class Store {
   get(key, defaultValue) {
     const native = this.#live();
     if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
-    const gen = this.#core.gen;
+    const gen = this.#fresh().gen;
     if (this.#cacheGen !== gen) {
       this.#cache.clear();
       this.#cacheGen = gen;
@@ -1245,7 +1376,7 @@ class Store {
   /** The whole store (a fresh copy, null-prototype like conf's). */
   get store() {
     const native = this.#live();
-    const core = this.#core;
+    const core = this.#fresh();
     // The document's JSON text is kept until the next change: reading the whole
     // store again (renderers asking for everything) is then only a JSON.parse.
     let text = core.storeText;
@@ -1418,6 +1549,17 @@ class Store {
       throw error;
     }
     this.#detach();
+  }
+
+  /**
+   * The process (or this worker) ends and the store stays open for the
+   * 'exit' handlers still to run: the scheduled backups stop, a critical-key
+   * backup that is due is taken, every change is written.
+   */
+  [ENDING](when) {
+    if (this.#closed) return;
+    this.#stopAutomaticBackups(true);
+    flushReporting(this, when);
   }
 
   /** Restarts the scheduled backups after a close() that failed. */

@@ -11,10 +11,17 @@
 //! - Every function catches panics: a panic becomes an `E_INTERNAL` error,
 //!   never an abort.
 //! - Background events (other processes' changes, write failures) reach JS
-//!   through one weak threadsafe function per open file, released on close.
+//!   through one weak threadsafe function per open file and JS environment,
+//!   released on close.
+//! - Several JS environments (the main thread, worker threads) share one core
+//!   per file: each gets the changes the others make as events, and a counter
+//!   its read caches check; when an environment ends, a cleanup hook closes
+//!   the stores it left open (see "JS environments" below).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
@@ -34,12 +41,6 @@ use tad_store_core::value::{
 use tad_store_core::{
     registry, Call, Durability, Error as CoreError, Handle, Prepared, StoreOptions,
 };
-
-/// mimalloc: journal work is allocated on the JS thread and freed on the
-/// writer thread; glibc's malloc serializes that on an arena lock (seen in perf).
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 // ---------------------------------------------------------------------------
 // Errors and panics
@@ -294,6 +295,176 @@ fn event_json(e: &Event) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// JS environments
+// ---------------------------------------------------------------------------
+
+/// A counter in one JS environment's memory (an `Int32Array` over a
+/// `SharedArrayBuffer` its JS made, kept alive by a reference): any thread adds
+/// 1 when a document the environment has open changes without a call of its
+/// own (another environment's change, another process's caught up), before the
+/// event is queued, so the environment's reads see their caches are stale with
+/// one `Atomics.load` instead of a native call. (Memory the addon allocated
+/// cannot be handed to JS: Electron refuses external buffers.) Emptied when
+/// the environment ends, before its memory goes.
+#[derive(Default)]
+struct ChangeCounter(Mutex<Option<NonNull<AtomicI32>>>);
+
+// the pointer is only dereferenced under the mutex, while the environment lives
+unsafe impl Send for ChangeCounter {}
+unsafe impl Sync for ChangeCounter {}
+
+impl ChangeCounter {
+    fn bump(&self) {
+        if let Some(p) = *self.0.lock().unwrap_or_else(|p| p.into_inner()) {
+            unsafe { p.as_ref() }.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// One JS environment (Node-API instance data).
+struct EnvState {
+    /// Its number (handles and event sinks are tagged with it; never 0).
+    id: u64,
+    counter: Arc<ChangeCounter>,
+}
+
+/// The calling environment's state, made on first use together with the
+/// cleanup hook that closes what it leaves open.
+fn env_state(env: &Env) -> Result<&'static EnvState> {
+    if let Some(s) = env.get_instance_data::<EnvState>()? {
+        return Ok(&*s);
+    }
+    static NEXT_ENV: AtomicU64 = AtomicU64::new(1);
+    let state = EnvState {
+        id: NEXT_ENV.fetch_add(1, Ordering::Relaxed),
+        counter: Arc::new(ChangeCounter::default()),
+    };
+    let (id, counter) = (state.id, state.counter.clone());
+    env.set_instance_data(state, (), |_| {})?;
+    env.add_env_cleanup_hook((id, counter), |(id, counter)| {
+        let _ = catch_unwind(|| close_env(id));
+        counter.clear();
+    })?;
+    match env.get_instance_data::<EnvState>()? {
+        Some(s) => Ok(s),
+        None => Err(napi::Error::from_reason(
+            "could not keep the environment's state",
+        )),
+    }
+}
+
+/// Environment `id` ends (a worker thread exits or is terminated, the process
+/// ends): every store it left open is closed — its open transaction undone
+/// (a constructor that never finished), its changes flushed when they can be
+/// (else dropped), its watch and event sink released — so the file's writer
+/// and watcher threads stop with the last handle, and the main thread's later
+/// writes never land in a dead constructor's transaction.
+fn close_env(id: u64) {
+    let mine: Vec<Arc<Handle>> = {
+        let mut stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
+        stores
+            .iter_mut()
+            .filter(|slot| slot.as_ref().is_some_and(|h| h.env() == id))
+            .filter_map(Option::take)
+            .collect()
+    };
+    for h in &mine {
+        if h.close(false).is_err() {
+            let _ = h.close(true);
+        }
+        h.core().remove_sink(id);
+    }
+}
+
+/// Registers the calling environment's change counter (`Int32Array` over a
+/// `SharedArrayBuffer`, element 0); see `ChangeCounter`.
+#[napi(ts_args_type = "counter: Int32Array")]
+pub fn env_register(env: Env, counter: Unknown) -> Result<()> {
+    let state = env_state(&env)?;
+    let mut kind = sys::TypedarrayType::int8_array;
+    let mut len = 0usize;
+    let mut data = std::ptr::null_mut();
+    let mut buffer = std::ptr::null_mut();
+    let mut offset = 0usize;
+    let status = unsafe {
+        sys::napi_get_typedarray_info(
+            env.raw(),
+            counter.raw(),
+            &mut kind,
+            &mut len,
+            &mut data,
+            &mut buffer,
+            &mut offset,
+        )
+    };
+    let ptr = NonNull::new(data.cast::<AtomicI32>());
+    let (true, Some(ptr), true, true) = (
+        status == sys::Status::napi_ok,
+        ptr,
+        kind == sys::TypedarrayType::int32_array && len >= 1,
+        data.cast::<AtomicI32>().is_aligned(),
+    ) else {
+        return Err(napi::Error::new(
+            Status::InvalidArg,
+            "Expected an Int32Array".to_string(),
+        ));
+    };
+    // held for the environment's life (references go with it)
+    let mut reference = std::ptr::null_mut();
+    napi::check_status!(unsafe {
+        sys::napi_create_reference(env.raw(), counter.raw(), 1, &mut reference)
+    })?;
+    *state.counter.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(ptr);
+    Ok(())
+}
+
+/// Writes every file open in the process, whichever JS environment opened it
+/// (the process ends by a signal: no environment's cleanup will run). Returns
+/// the failures as `[{path, code, message}]` JSON.
+#[napi]
+pub fn flush_process() -> String {
+    let failed = registry::flush_all();
+    let mut out = Vec::new();
+    write_list(&mut out, &failed, |out, (path, e)| {
+        out.extend_from_slice(b"{\"path\":");
+        write_string(out, &path.display().to_string());
+        out.extend_from_slice(b",\"code\":");
+        write_string(out, e.code());
+        out.extend_from_slice(b",\"message\":");
+        write_string(out, &e.to_string());
+        out.push(b'}');
+    });
+    text(out)
+}
+
+/// Values the main thread shares with worker threads (JSON text): Electron's
+/// `userData` directory and app version, which a worker cannot ask Electron
+/// for.
+static MAIN_THREAD_DEFAULTS: Mutex<Option<String>> = Mutex::new(None);
+
+/// The main thread shares its Electron defaults (`{"userData", "appVersion"}`).
+#[napi]
+pub fn set_main_thread_defaults(json: String) {
+    *MAIN_THREAD_DEFAULTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some(json);
+}
+
+/// What the main thread shared, or `null` (it has not loaded tad-store, or
+/// has no Electron `app`).
+#[napi]
+pub fn main_thread_defaults() -> Option<String> {
+    MAIN_THREAD_DEFAULTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}
+
+// ---------------------------------------------------------------------------
 // Open stores by handle
 // ---------------------------------------------------------------------------
 
@@ -488,7 +659,12 @@ pub const MAX_DEPTH: u32 = tad_store_core::value::MAX_DEPTH as u32;
 /// functions take.
 #[napi]
 pub fn store_open(env: Env, opts: BindingOptions) -> Result<u32> {
-    let h = run(&env, "open", || registry::open(store_options(opts)?))?;
+    let id = env_state(&env)?.id;
+    let h = run(&env, "open", || {
+        let mut o = store_options(opts)?;
+        o.env = id;
+        registry::open(o)
+    })?;
     let mut stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
     let slot = stores
         .iter()
@@ -507,27 +683,44 @@ pub fn store_core_id(env: Env, h: u32) -> Result<u32> {
     Ok(store(&env, h)?.core().id() as u32)
 }
 
-struct JsSink(ThreadsafeFunction<String, (), String, Status, false, true>);
+/// One environment's events of one file.
+struct JsSink {
+    tsfn: ThreadsafeFunction<String, (), String, Status, false, true>,
+    counter: Arc<ChangeCounter>,
+}
 
 impl Sink for JsSink {
     fn emit(&self, event: Event) {
-        self.0
+        if matches!(event, Event::Changed { .. }) {
+            // the document changed already: the caches learn it now
+            self.counter.bump();
+        }
+        self.tsfn
             .call(event_json(&event), ThreadsafeFunctionCallMode::NonBlocking);
     }
 }
 
-/// Sends the file's background events to `callback(json)`: other processes'
-/// changes, write failures and recoveries. A weak threadsafe function: it does
-/// not keep the process alive, and it is released when the file closes.
+/// Sends the file's background events to `callback(json)` in the calling
+/// environment: other processes' and other environments' changes, write
+/// failures and recoveries. A weak threadsafe function: it does not keep the
+/// process alive, and it is released when the environment's last instance on
+/// the file closes.
 #[napi]
 pub fn store_listen(env: Env, h: u32, callback: Function<String, ()>) -> Result<()> {
     let s = store(&env, h)?;
+    let state = env_state(&env)?;
     let tsfn = callback
         .build_threadsafe_function::<String>()
         .callee_handled::<false>()
         .weak::<true>()
         .build()?;
-    s.core().set_sink(Some(Arc::new(JsSink(tsfn))));
+    s.core().add_sink(
+        state.id,
+        Arc::new(JsSink {
+            tsfn,
+            counter: state.counter.clone(),
+        }),
+    );
     Ok(())
 }
 
@@ -921,6 +1114,15 @@ pub fn store_close(env: Env, h: u32, force: bool) -> Result<()> {
     let mut stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(slot) = stores.get_mut(h as usize) {
         *slot = None;
+    }
+    // the environment's last instance on the file: its events stop
+    let last = !stores
+        .iter()
+        .flatten()
+        .any(|o| o.env() == s.env() && Arc::ptr_eq(o.core(), s.core()));
+    drop(stores);
+    if last {
+        s.core().remove_sink(s.env());
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The one way background work reaches JS: the core emits [`Event`]s to the
-//! [`Sink`] the addon installs (it forwards them to the JS thread). The core
-//! does not know where they go; tests install a recording sink.
+//! [`Sink`]s the addon installs, one per JS environment with the file open (it
+//! forwards them to that environment's thread). The core does not know where
+//! they go; tests install a recording sink.
 
 use crate::ops::KeyChange;
 
@@ -11,6 +12,9 @@ pub enum Origin {
     Remote,
     /// Another program edited the document file.
     External,
+    /// Another JS environment of this process (a worker thread, or the main
+    /// thread for a worker) changed the document they share.
+    Thread,
 }
 
 impl Origin {
@@ -18,6 +22,7 @@ impl Origin {
         match self {
             Origin::Remote => "remote",
             Origin::External => "external",
+            Origin::Thread => "thread",
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::ops::{check_depth, KeyChange, Op, INTERNAL_KEY};
 use crate::path::{segments, FORBIDDEN_SEGMENTS};
 use crate::schema::Schema;
 use crate::stats::Op as StatOp;
-use crate::store::{Core, Durability, Status};
+use crate::store::{Author, Core, Durability, Status};
 use crate::value::{
     parse, parse_limited, parse_nested, too_deep_message, Map, ParseError, Value, MAX_DEPTH,
 };
@@ -34,6 +34,8 @@ pub struct HandleOptions {
     pub defaults: Arc<Defaults>,
     pub backup_dir: PathBuf,
     pub max_backups: usize,
+    /// The JS environment the instance lives in (0 outside JS).
+    pub env: u64,
 }
 
 /// Options of one call.
@@ -140,6 +142,19 @@ impl Handle {
     /// This instance's id (slow-operation events name it).
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The JS environment this instance lives in (0 outside JS).
+    pub fn env(&self) -> u64 {
+        self.opts.env
+    }
+
+    /// This instance as the author of a change.
+    fn author(&self) -> Author {
+        Author {
+            handle: self.id,
+            env: self.opts.env,
+        }
     }
 
     /// `getPerformanceStats()`: per operation, in microseconds.
@@ -267,7 +282,14 @@ impl Handle {
             value,
         });
         Ok(core
-            .commit("set", op, self.schema(call), self.sync(), call.values)?
+            .commit(
+                "set",
+                op,
+                self.schema(call),
+                self.sync(),
+                call.values,
+                self.author(),
+            )?
             .map(|c| {
                 // (O(1) unless a default changed the value: it is the one given)
                 let exact = c.len() == 1
@@ -296,7 +318,14 @@ impl Handle {
             key: key.to_string(),
             segs,
         });
-        core.commit("delete", op, self.schema(call), self.sync(), call.values)
+        core.commit(
+            "delete",
+            op,
+            self.schema(call),
+            self.sync(),
+            call.values,
+            self.author(),
+        )
     }
 
     /// Sets every `key: value` of the JSON object `json` (keys are paths) as one
@@ -336,6 +365,7 @@ impl Handle {
             self.schema(call),
             self.sync(),
             call.values,
+            self.author(),
         )
     }
 
@@ -385,6 +415,7 @@ impl Handle {
             self.schema(call),
             self.sync(),
             call.values,
+            self.author(),
         )
     }
 
@@ -426,6 +457,7 @@ impl Handle {
             self.schema(call),
             self.sync(),
             call.values,
+            self.author(),
         );
         self.finish(StatOp::Replace, t);
         r
@@ -447,6 +479,7 @@ impl Handle {
             self.schema(call),
             self.sync(),
             call.values,
+            self.author(),
         )
     }
 
@@ -483,22 +516,24 @@ impl Handle {
             None,
             self.sync(),
             call.values,
+            self.author(),
         )
     }
 
-    /// Opens a transaction (see `Core::begin_txn`).
+    /// Opens this instance's transaction (see `Core::begin_txn`).
     pub fn begin(&self) -> Result<()> {
-        self.live()?.begin_txn()
+        self.live()?.begin_txn(self.id)
     }
 
-    /// Writes the open transaction as one change named `name`.
+    /// Writes this instance's open transaction as one change named `name`.
     pub fn commit_txn(&self, name: &str) -> Result<()> {
-        self.live()?.commit_txn(name, self.sync())
+        self.live()?.commit_txn(self.author(), name, self.sync())
     }
 
-    /// Undoes the open transaction; returns the keys that changed back.
+    /// Undoes this instance's open transaction; returns the keys that changed
+    /// back.
     pub fn abort_txn(&self) -> Result<Vec<KeyChange>> {
-        self.core.abort_txn()
+        self.core.abort_txn(self.author())
     }
 
     /// Re-reads the shared log and the file now (see `Core::reload`).
@@ -510,7 +545,8 @@ impl Handle {
     }
 
     fn reload_inner(&self) -> Result<Vec<KeyChange>> {
-        self.live()?.reload(self.opts.schema.as_ref(), self.sync())
+        self.live()?
+            .reload(self.opts.schema.as_ref(), self.sync(), self.author())
     }
 
     /// Replaces the whole document with a verified backup's content.
@@ -526,7 +562,7 @@ impl Handle {
             Some(Prepared::History(h)) => Some(h),
             _ => None,
         };
-        let (plan, changes) = core.rollback(target, cached, self.sync(), true)?;
+        let (plan, changes) = core.rollback(target, cached, self.sync(), true, self.author())?;
         Ok((plan, changes.unwrap_or_default()))
     }
 
@@ -709,10 +745,15 @@ impl Handle {
         }
     }
 
-    /// Closes this instance: its changes are flushed; the file stays open for
-    /// the other instances on it. When changes cannot be written, returns the
-    /// error and stays open (unless `force`).
+    /// Closes this instance: a transaction it left open (a constructor that
+    /// never finished: its thread was terminated) is undone, its changes are
+    /// flushed; the file stays open for the other instances on it. When
+    /// changes cannot be written, returns the error and stays open (unless
+    /// `force`).
     pub fn close(&self, force: bool) -> Result<()> {
+        if !self.is_closed() && self.core.has_txn(self.id) {
+            self.core.abort_txn(self.author())?;
+        }
         crate::registry::close(self, force)?;
         self.core.unwatch(self.id);
         Ok(())

@@ -111,6 +111,7 @@ fn handle_options(opts: &StoreOptions) -> HandleOptions {
         defaults: opts.defaults.clone(),
         backup_dir: opts.backup_dir.clone(),
         max_backups: opts.max_backups,
+        env: opts.env,
     }
 }
 
@@ -215,6 +216,17 @@ pub fn open_unshared(opts: StoreOptions) -> Result<Handle> {
     let Located { path, .. } = locate(&opts)?;
     let core = Core::open(log_config(&opts, path))?;
     Ok(Handle::new(core, handle_options(&opts)))
+}
+
+/// Writes every file open in this process (every JS environment's: the
+/// process is about to end without their cleanup, e.g. by a signal): each
+/// one's changes made so far, durable and in its file. Returns the failures.
+pub fn flush_all() -> Vec<(PathBuf, Error)> {
+    let cores: Vec<Arc<Core>> = open_list().iter().map(|e| e.core.clone()).collect();
+    cores
+        .iter()
+        .filter_map(|c| c.flush().err().map(|e| (c.config().doc_path.clone(), e)))
+        .collect()
 }
 
 /// Closes one instance (see `Handle::close`).

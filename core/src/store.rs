@@ -53,6 +53,24 @@ fn push_remote(events: &mut Vec<Event>, remote: Vec<KeyChange>) {
     }
 }
 
+/// Who makes a change: the `Store` instance (its open transaction collects
+/// its operations) and the JS environment it belongs to (the main thread or a
+/// worker thread; the other environments with the file open hear of the
+/// change as an event, as of another process's). `Author::CORE` is the core
+/// itself (the watcher applying another program's edit), whose caller reports
+/// the change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Author {
+    /// The instance (`Handle::id`); 0 for none.
+    pub handle: u64,
+    /// The JS environment; 0 outside JS (tests, the core itself).
+    pub env: u64,
+}
+
+impl Author {
+    pub const CORE: Author = Author { handle: 0, env: 0 };
+}
+
 /// When a change returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
@@ -89,6 +107,9 @@ pub struct StoreOptions {
     /// Per instance: backups.
     pub backup_dir: PathBuf,
     pub max_backups: usize,
+    /// Per instance: the JS environment that opens it (see [`Author`]); 0
+    /// outside JS.
+    pub env: u64,
     /// The file system (tests inject faults here).
     pub fs: Arc<dyn FileSystem>,
     /// How bytes are stored (shared).
@@ -117,6 +138,7 @@ impl StoreOptions {
             schema: None,
             defaults: Arc::default(),
             max_backups: 10,
+            env: 0,
             fs: Arc::new(RealFs),
             codec: Arc::new(Plain),
             busy_patience: BUSY_PATIENCE,
@@ -156,8 +178,20 @@ struct State {
     /// Bumped by every rebase: operations queued before it are re-checked
     /// against the schema when written.
     epoch: u64,
-    /// An open transaction's operations (applied to `doc`, not queued).
-    txn: Option<Vec<Op>>,
+    /// Open transactions, in the order they began (their operations are
+    /// applied to `doc`, not queued).
+    txns: Vec<Txn>,
+    /// Operations were applied to `doc` out of the order they will be written
+    /// in (another instance's change while a transaction is open): the next
+    /// commit or abort of a transaction rebuilds `doc` in the written order.
+    interleaved: bool,
+}
+
+/// One instance's open transaction (a constructor: defaults, migrations,
+/// the check of the loaded data).
+struct Txn {
+    owner: u64,
+    ops: Vec<Op>,
 }
 
 /// An operation applied to the live document, waiting for the writer.
@@ -171,6 +205,8 @@ struct Pending {
     schema: Option<Arc<Schema>>,
     /// A caller waits for it (sync durability).
     sync: bool,
+    /// The author's environment (see [`Author`]).
+    env: u64,
 }
 
 #[derive(Default)]
@@ -299,7 +335,9 @@ pub struct Core {
     done: Condvar,
     writer: Mutex<Option<JoinHandle<()>>>,
     writer_started: AtomicBool,
-    sink: RwLock<Option<Arc<dyn Sink>>>,
+    /// Where background events go: one sink per JS environment with the file
+    /// open (keyed by environment).
+    sinks: RwLock<Vec<(u64, Arc<dyn Sink>)>>,
     /// Held (shared) by backup work in flight; `close` takes it exclusively, so
     /// nothing is written after `close` returns.
     busy: RwLock<()>,
@@ -388,14 +426,15 @@ impl Core {
                 doc,
                 closed: false,
                 epoch: 0,
-                txn: None,
+                txns: Vec::new(),
+                interleaved: false,
             }),
             queue: Mutex::new(queue),
             wake: Condvar::new(),
             done: Condvar::new(),
             writer: Mutex::new(None),
             writer_started: AtomicBool::new(false),
-            sink: RwLock::new(None),
+            sinks: RwLock::new(Vec::new()),
             busy: RwLock::new(()),
             backup_lock: Mutex::new(()),
             queued_backups: Mutex::new(QueuedBackups::default()),
@@ -508,9 +547,39 @@ impl Core {
         self.read_only
     }
 
-    /// Installs the sink background events go to (replacing any earlier one).
-    pub fn set_sink(&self, sink: Option<Arc<dyn Sink>>) {
-        *self.sink.write().unwrap_or_else(|p| p.into_inner()) = sink;
+    /// Installs environment `env`'s sink (replacing the one it had): it gets
+    /// the background events, and the changes other environments make.
+    pub fn add_sink(&self, env: u64, sink: Arc<dyn Sink>) {
+        let mut sinks = self.sinks.write().unwrap_or_else(|p| p.into_inner());
+        sinks.retain(|(e, _)| *e != env);
+        sinks.push((env, sink));
+    }
+
+    /// Environment `env` stops listening (its last instance on the file closed,
+    /// or the environment ends). Returns once no event is being delivered to it.
+    pub fn remove_sink(&self, env: u64) {
+        // dropped outside the lock: a sink's drop may call into Node-API
+        let gone: Vec<_> = {
+            let mut sinks = self.sinks.write().unwrap_or_else(|p| p.into_inner());
+            let (gone, kept) = std::mem::take(&mut *sinks)
+                .into_iter()
+                .partition(|(e, _)| *e == env);
+            *sinks = kept;
+            gone
+        };
+        drop(gone);
+    }
+
+    /// Whether an environment other than `env` listens (then a change made in
+    /// `env` is reported to it).
+    fn others_listen(&self, env: u64) -> bool {
+        env != 0
+            && self
+                .sinks
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .any(|(e, _)| *e != env)
     }
 
     /// Catches up with other processes (lock held) and, when they changed
@@ -530,8 +599,31 @@ impl Core {
     }
 
     fn emit(&self, event: Event) {
-        if let Some(s) = self.sink.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            s.emit(event);
+        self.emit_except(0, event)
+    }
+
+    /// Sends `event` to every environment but `env` (0: to every one).
+    fn emit_except(&self, env: u64, event: Event) {
+        let sinks = self.sinks.read().unwrap_or_else(|p| p.into_inner());
+        let mut to = sinks
+            .iter()
+            .filter(|(e, _)| env == 0 || *e != env)
+            .peekable();
+        while let Some((_, s)) = to.next() {
+            if to.peek().is_some() {
+                s.emit(event.clone());
+            } else {
+                s.emit(event);
+                break;
+            }
+        }
+    }
+
+    /// Tells the environments other than the author's about changes its call
+    /// made or brought in (the author gets them as the call's result).
+    fn tell_others(&self, by: Author, origin: Origin, changes: Vec<KeyChange>) {
+        if by.env != 0 && !changes.is_empty() {
+            self.emit_except(by.env, Event::Changed { origin, changes });
         }
     }
 
@@ -574,9 +666,12 @@ impl Core {
     // -- changing ------------------------------------------------------------
 
     /// Applies `op` to the live document and queues it for the journal (or adds
-    /// it to the open transaction). `schema`: checked on the result first when
-    /// given. Returns the changed keys (`None`: nothing changed). With `sync`,
-    /// returns once the change is durable — or undoes it and returns the error.
+    /// it to its author's open transaction; another instance's change made
+    /// while a transaction is open is written before it). `schema`: checked on
+    /// the result first when given. Returns the changed keys (`None`: nothing
+    /// changed); the other environments with the file open are told of them.
+    /// With `sync`, returns once the change is durable — or undoes it and
+    /// returns the error.
     pub fn commit(
         &self,
         name: &str,
@@ -584,9 +679,14 @@ impl Core {
         schema: Option<&Arc<Schema>>,
         sync: bool,
         with_values: bool,
+        by: Author,
     ) -> Result<Option<Vec<KeyChange>>> {
         crate::testing::point("commit");
         self.backpressure()?;
+        // top-level keys with values, for the other environments (only when
+        // there are some: keeping the old value makes the change copy its path)
+        let others = self.others_listen(by.env);
+        let mut told = Vec::new();
         let (id, changes, wake) = {
             let mut st = lock(&self.state);
             if st.closed {
@@ -632,6 +732,8 @@ impl Core {
                     _ => None,
                 };
                 let mut touched = touched_keys(&st.doc, &change);
+                let top = |d: &Document| d.map().get(&segs[0]).cloned();
+                let old_top = if others { top(&st.doc) } else { None };
                 st.doc.apply(&change.patch)?;
                 // the schema defaults the change makes apply, in the same change
                 let filled = match (op.defaults(), &unchanged) {
@@ -678,6 +780,13 @@ impl Core {
                 } else {
                     None
                 };
+                if others {
+                    told.push(KeyChange {
+                        key: segs[0].clone(),
+                        old: old_top,
+                        new: top(&st.doc),
+                    });
+                }
                 let mut changes = vec![KeyChange {
                     key: key.clone(),
                     old,
@@ -728,13 +837,32 @@ impl Core {
                     &after,
                     with_values,
                 ));
+                if others {
+                    told = top_level_diff(st.doc.root(), after.root(), true);
+                }
                 st.doc = after;
                 changes
             };
-            if let Some(txn) = st.txn.as_mut() {
-                txn.push(op);
+            let last = st.txns.len().checked_sub(1);
+            if let Some(i) = st
+                .txns
+                .iter()
+                .position(|t| t.owner == by.handle && by.handle != 0)
+            {
+                st.txns[i].ops.push(op);
+                st.interleaved |= Some(i) != last;
+                drop(st);
+                self.tell_others(by, Origin::Thread, told);
                 return Ok(Some(changes));
             }
+            // written before the open transactions (if any), though applied
+            // after them; re-checked against the schema when written
+            let epoch = if last.is_some() {
+                st.interleaved = true;
+                u64::MAX
+            } else {
+                st.epoch
+            };
             let mut q = lock(&self.queue);
             q.next_id += 1;
             let id = q.next_id;
@@ -743,9 +871,10 @@ impl Core {
                 ts: now_ms(),
                 name: name.to_string(),
                 op,
-                epoch: st.epoch,
+                epoch,
                 schema: schema.cloned(),
                 sync,
+                env: by.env,
             });
             if sync {
                 q.kick = true;
@@ -753,6 +882,7 @@ impl Core {
             // waking a sleeping thread is a syscall: only when the writer sleeps
             (id, changes, q.writer_sleeping)
         };
+        self.tell_others(by, Origin::Thread, told);
         self.start_writer()?;
         if wake {
             self.wake.notify_one();
@@ -818,10 +948,11 @@ impl Core {
         }
     }
 
-    /// Opens a transaction: later operations change the live document but are
-    /// written only by `commit_txn`, as one journal entry (`abort_txn` undoes
-    /// them).
-    pub fn begin_txn(&self) -> Result<()> {
+    /// Opens instance `owner`'s transaction: its later operations change the
+    /// live document but are written only by `commit_txn`, as one journal
+    /// entry (`abort_txn` undoes them). Other instances' changes meanwhile are
+    /// written before it, as another process's would be.
+    pub fn begin_txn(&self, owner: u64) -> Result<()> {
         if self.read_only {
             return Err(lock(&self.log).read_only_error());
         }
@@ -829,41 +960,71 @@ impl Core {
         if st.closed {
             return Err(Error::Closed);
         }
-        if st.txn.is_some() {
+        if st.txns.iter().any(|t| t.owner == owner) {
             return Err(Error::Transaction(
-                "A transaction is already open on this store (migrations of another Store instance on the same file are running)".into(),
+                "A transaction is already open for this Store instance".into(),
             ));
         }
-        st.txn = Some(Vec::new());
+        st.txns.push(Txn {
+            owner,
+            ops: Vec::new(),
+        });
         Ok(())
     }
 
-    /// Writes the open transaction's operations as one entry named `name`.
-    pub fn commit_txn(&self, name: &str, sync: bool) -> Result<()> {
-        let (id, wake) = {
+    /// Writes `by`'s open transaction as one entry named `name`.
+    pub fn commit_txn(&self, by: Author, name: &str, sync: bool) -> Result<()> {
+        // when other changes were applied among the transaction's, the live
+        // document is rebuilt in the order they are written (log lock first)
+        let mut log = None;
+        let (id, wake, reordered) = loop {
             let mut st = lock(&self.state);
-            let Some(ops) = st.txn.take() else {
+            if st.interleaved && log.is_none() {
+                drop(st);
+                log = Some(lock(&self.log));
+                continue;
+            }
+            let Some(i) = st.txns.iter().position(|t| t.owner == by.handle) else {
                 return Err(Error::Transaction("No transaction is open".into()));
             };
-            if ops.is_empty() {
-                return Ok(());
-            }
+            let txn = st.txns.remove(i);
             let mut q = lock(&self.queue);
-            q.next_id += 1;
-            let id = q.next_id;
-            q.records.push_back(Pending {
-                id,
-                ts: now_ms(),
-                name: name.to_string(),
-                op: Op::Txn(ops),
-                epoch: st.epoch,
-                schema: None,
-                sync,
+            let id = (!txn.ops.is_empty()).then(|| {
+                q.next_id += 1;
+                let id = q.next_id;
+                q.records.push_back(Pending {
+                    id,
+                    ts: now_ms(),
+                    name: name.to_string(),
+                    op: Op::Txn(txn.ops),
+                    epoch: st.epoch,
+                    schema: None,
+                    sync,
+                    env: by.env,
+                });
+                if sync {
+                    q.kick = true;
+                }
+                id
             });
-            if sync {
-                q.kick = true;
-            }
-            (id, q.writer_sleeping)
+            let reordered = match &log {
+                Some(log) if st.interleaved => {
+                    st.interleaved = false;
+                    self.rebuild_live(log, &mut st, &q, &[])
+                }
+                _ => Vec::new(),
+            };
+            break (id, q.writer_sleeping, reordered);
+        };
+        drop(log);
+        if !reordered.is_empty() {
+            self.emit(Event::Changed {
+                origin: Origin::Thread,
+                changes: reordered,
+            });
+        }
+        let Some(id) = id else {
+            return Ok(());
         };
         self.start_writer()?;
         if wake {
@@ -875,24 +1036,37 @@ impl Core {
         Ok(())
     }
 
-    /// Drops the open transaction: the live document goes back to what it
-    /// would be without it. Returns the keys that changed back.
-    pub fn abort_txn(&self) -> Result<Vec<KeyChange>> {
-        let log = lock(&self.log);
-        let mut st = lock(&self.state);
-        if st.txn.take().is_none() {
-            return Ok(Vec::new());
-        }
-        let q = lock(&self.queue);
-        Ok(self.rebuild_live(&log, &mut st, &q, &[]))
+    /// Drops `by`'s open transaction: the live document goes back to what it
+    /// would be without it. Returns the keys that changed back (the other
+    /// environments are told).
+    pub fn abort_txn(&self, by: Author) -> Result<Vec<KeyChange>> {
+        let changes = {
+            let log = lock(&self.log);
+            let mut st = lock(&self.state);
+            let Some(i) = st.txns.iter().position(|t| t.owner == by.handle) else {
+                return Ok(Vec::new());
+            };
+            st.txns.remove(i);
+            st.interleaved = false;
+            let q = lock(&self.queue);
+            self.rebuild_live(&log, &mut st, &q, &[])
+        };
+        self.tell_others(by, Origin::Thread, changes.clone());
+        Ok(changes)
     }
 
+    /// Whether a transaction is open (any instance's).
     pub fn in_txn(&self) -> bool {
-        lock(&self.state).txn.is_some()
+        !lock(&self.state).txns.is_empty()
+    }
+
+    /// Whether instance `owner` has a transaction open.
+    pub fn has_txn(&self, owner: u64) -> bool {
+        lock(&self.state).txns.iter().any(|t| t.owner == owner)
     }
 
     /// Makes the live document the replica plus `inflight` plus the queue plus
-    /// the open transaction; returns the top-level keys whose values changed.
+    /// the open transactions; returns the top-level keys whose values changed.
     fn rebuild_live(
         &self,
         log: &Log,
@@ -904,10 +1078,8 @@ impl Core {
         for p in inflight.iter().chain(q.records.iter()) {
             replay(&mut d, &p.op);
         }
-        if let Some(txn) = &st.txn {
-            for op in txn {
-                replay(&mut d, op);
-            }
+        for op in st.txns.iter().flat_map(|t| &t.ops) {
+            replay(&mut d, op);
         }
         let old = std::mem::replace(&mut st.doc, d);
         st.epoch += 1;
@@ -940,7 +1112,7 @@ impl Core {
         let mut backoff = Duration::ZERO;
         let mut failed_at = Instant::now();
         loop {
-            let (stop, want_checkpoint) = {
+            let (stop, want_checkpoint, flushing) = {
                 let mut q = lock(&self.queue);
                 loop {
                     let dirty = q.needs_checkpoint
@@ -958,9 +1130,10 @@ impl Core {
                         || stale_error
                     {
                         // requests arriving during this round get another round
+                        let flushing = q.flush_wanted;
                         q.kick = false;
                         q.flush_wanted = false;
-                        break (q.stop, dirty && (due || urgent));
+                        break (q.stop, dirty && (due || urgent), flushing);
                     }
                     let timeout = if waiting_out {
                         backoff.saturating_sub(failed_at.elapsed())
@@ -980,10 +1153,12 @@ impl Core {
                 }
             };
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                // a flush waits: the file is written even while more changes
+                // queue (another thread writing on and on)
                 self.cycle(
                     want_checkpoint,
                     stop,
-                    last_checkpoint.elapsed() >= MAX_CHECKPOINT_GAP,
+                    flushing || last_checkpoint.elapsed() >= MAX_CHECKPOINT_GAP,
                 )
             }));
             let ok = match outcome {
@@ -1294,6 +1469,13 @@ impl Core {
     /// deferred ones go back to the front of the queue.
     fn requeue_failed(&self, log: &Log, batch: Vec<Pending>, e: Error, events: &mut Vec<Event>) {
         let first;
+        let mut undone = Vec::new();
+        // the callers of the failed sync changes get the error; the other
+        // environments hear of the undo
+        // (`None`: callers in several environments)
+        let mut callers = batch.iter().filter(|p| p.sync).map(|p| p.env);
+        let first_caller = callers.next().unwrap_or(0);
+        let caller = callers.all(|e| e == first_caller).then_some(first_caller);
         {
             let mut st = lock(&self.state);
             let mut q = lock(&self.queue);
@@ -1319,12 +1501,21 @@ impl Core {
             }
             if undo {
                 // the live document must not show what will not be durable
-                self.rebuild_live(log, &mut st, &q, &[]);
+                undone = self.rebuild_live(log, &mut st, &q, &[]);
             }
             first = q.fail(&e);
         }
         if first {
             events.push(self.failure_event(&e));
+        }
+        if !undone.is_empty() && caller != Some(0) {
+            self.emit_except(
+                caller.unwrap_or(0),
+                Event::Changed {
+                    origin: Origin::Thread,
+                    changes: undone,
+                },
+            );
         }
     }
 
@@ -1367,9 +1558,18 @@ impl Core {
     fn wait(&self, file_too: bool, kick: bool) -> Result<()> {
         let mut q = lock(&self.queue);
         let failures = q.failures;
+        // the changes made so far: what another thread queues meanwhile is
+        // not waited for (a thread that never stops writing cannot hold a
+        // flush, or the process's exit, forever)
+        let target = q.next_id;
+        let mut upto = None;
         loop {
-            let durable = q.records.is_empty() && q.inflight == 0;
-            let current = !q.needs_checkpoint && q.file_seq >= q.head_seq;
+            let durable = (q.records.is_empty() && q.inflight == 0) || q.durable_id >= target;
+            if durable && upto.is_none() {
+                // the log's seq once they are written: the file must hold it
+                upto = Some(q.head_seq);
+            }
+            let current = !q.needs_checkpoint && upto.is_some_and(|s| q.file_seq >= s);
             if durable && (!file_too || current) && q.error.is_none() {
                 return Ok(());
             }
@@ -1415,9 +1615,7 @@ impl Core {
             let r = self.write_backup(&dir, &reason, only, keep, Some(snap));
             lock(&self.queued_backups).done.insert(id, r);
         }
-        if lock(&self.state).txn.is_some() {
-            let _ = self.abort_txn();
-        }
+        self.abort_all_txns();
         if !self.read_only {
             if let Err(e) = self.flush() {
                 if !force {
@@ -1439,13 +1637,27 @@ impl Core {
             q.records.clear();
         }
         self.done.notify_all();
-        self.set_sink(None);
+        let sinks = std::mem::take(&mut *self.sinks.write().unwrap_or_else(|p| p.into_inner()));
+        drop(sinks);
         lock(&self.log).close_files();
         Ok(())
     }
 
     pub fn is_closed(&self) -> bool {
         lock(&self.state).closed
+    }
+
+    /// Drops every open transaction (the file is closing).
+    fn abort_all_txns(&self) {
+        let log = lock(&self.log);
+        let mut st = lock(&self.state);
+        if st.txns.is_empty() {
+            return;
+        }
+        st.txns.clear();
+        st.interleaved = false;
+        let q = lock(&self.queue);
+        self.rebuild_live(&log, &mut st, &q, &[]);
     }
 
     /// Writer and journal counters, once the changes made so far are numbered
@@ -1460,7 +1672,11 @@ impl Core {
 
     /// Writer and journal counters.
     pub fn status(&self) -> Status {
-        let txn = lock(&self.state).txn.as_ref().map(Vec::len).unwrap_or(0);
+        let txn = lock(&self.state)
+            .txns
+            .iter()
+            .map(|t| t.ops.len())
+            .sum::<usize>();
         let q = lock(&self.queue);
         Status {
             seq: q.head_seq,
@@ -1510,13 +1726,19 @@ impl Core {
     /// that does not parse, is not an object or fails `schema` is refused with
     /// an error (a copy is kept; the file is written again from the store).
     /// Returns the top-level keys whose values changed.
-    pub fn reload(&self, schema: Option<&Arc<Schema>>, sync: bool) -> Result<Vec<KeyChange>> {
+    pub fn reload(
+        &self,
+        schema: Option<&Arc<Schema>>,
+        sync: bool,
+        by: Author,
+    ) -> Result<Vec<KeyChange>> {
         let before = self.snapshot()?;
         self.flush()?;
-        self.catch_up_now(false)?;
+        let remote = self.catch_up_now(false)?;
+        self.tell_others(by, Origin::Remote, remote);
         let schemas: Vec<Arc<Schema>> = schema.into_iter().cloned().collect();
         if let ExternalOutcome::Invalid { code, reason, kept } =
-            self.check_external(&schemas, false, sync)?
+            self.check_external_by(&schemas, false, sync, by)?
         {
             {
                 let kept = match kept {
@@ -1555,12 +1777,25 @@ impl Core {
     /// `external-change` history entry. A file that does not parse, is not an
     /// object, or fails one of `schemas` is refused: kept aside, reported, and
     /// the file written again from the store. `retry`: a file that does not
-    /// parse may be a save in progress — say so instead of refusing it.
+    /// parse may be a save in progress — say so instead of refusing it. As
+    /// the watcher looks: the caller reports what was applied.
     pub fn check_external(
         &self,
         schemas: &[Arc<Schema>],
         retry: bool,
         sync: bool,
+    ) -> Result<ExternalOutcome> {
+        self.check_external_by(schemas, retry, sync, Author::CORE)
+    }
+
+    /// `check_external` for `by` (an edit it applies is told to the other
+    /// environments).
+    fn check_external_by(
+        &self,
+        schemas: &[Arc<Schema>],
+        retry: bool,
+        sync: bool,
+        by: Author,
     ) -> Result<ExternalOutcome> {
         if self.read_only || self.is_closed() {
             return Ok(ExternalOutcome::Unchanged);
@@ -1677,6 +1912,7 @@ impl Core {
                         None,
                         sync,
                         true,
+                        by,
                     )?
                     .unwrap_or_default();
                 ExternalOutcome::Applied(changes)
@@ -1904,10 +2140,11 @@ impl Core {
         entries: Option<Arc<Vec<ChangeRecord>>>,
         sync: bool,
         with_values: bool,
+        by: Author,
     ) -> Result<(history::Plan, Option<Vec<KeyChange>>)> {
         if self.in_txn() {
             return Err(Error::Transaction(
-                "A rollback cannot run inside a transaction (during migrations)".into(),
+                "A rollback cannot run while a transaction is open (during migrations: a Store on this file is being constructed)".into(),
             ));
         }
         self.wait_durable()?;
@@ -1930,6 +2167,7 @@ impl Core {
             None,
             sync,
             with_values,
+            by,
         )?;
         Ok((plan, changes))
     }

@@ -159,6 +159,10 @@ fn sets_return_while_the_writer_is_stuck_behind_a_hold() {
         .recv_timeout(DEADLINE)
         .expect("flush resolves once the hold ends")
         .unwrap();
+    // (a flush waits for the changes made before it: the file holds a = 1 or later)
+    let after_first = std::fs::read_to_string(&doc).unwrap();
+    assert!(after_first.starts_with("{\n\t\"a\": "), "{after_first}");
+    h.flush().unwrap();
     assert_eq!(std::fs::read_to_string(&doc).unwrap(), "{\n\t\"a\": 999\n}");
 }
 

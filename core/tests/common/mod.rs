@@ -139,7 +139,7 @@ impl Recorder {
 
 pub fn install(h: &Handle) -> Arc<Recorder> {
     let r = Arc::new(Recorder::default());
-    h.core().set_sink(Some(r.clone()));
+    h.core().add_sink(0, r.clone());
     r
 }
 
