@@ -720,6 +720,17 @@ fn cbc_decrypt(mut cbc: Wiped<CbcDec>, stored: &[u8]) -> Option<Vec<u8>> {
     Some(buf)
 }
 
+/// Whether decrypted bytes can be a JSON document: UTF-8 whose first
+/// non-blank character opens an object (a file electron-store wrote). Random
+/// bytes of any length fail this almost surely.
+fn looks_like_json_text(p: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(p) else {
+        return false;
+    };
+    let t = text.trim_start_matches(['\u{feff}', ' ', '\t', '\n', '\r']);
+    t.starts_with('{') || t.is_empty()
+}
+
 impl Codec for LegacyCodec {
     fn encode<'a>(&self, kind: Kind, plain: Cow<'a, [u8]>) -> Result<Cow<'a, [u8]>> {
         match kind {
@@ -731,8 +742,17 @@ impl Codec for LegacyCodec {
     fn decode<'a>(&self, kind: Kind, stored: &'a [u8]) -> Result<Cow<'a, [u8]>> {
         match kind {
             Kind::Document | Kind::Backup => {
-                if let Some(p) = self.decrypt_file(stored) {
-                    return Ok(Cow::Owned(p));
+                match self.decrypt_file(stored) {
+                    // (CBC has no MAC: a wrong key passes the padding check
+                    // about once in 256 tries and yields random bytes, which
+                    // are neither UTF-8 nor JSON — told apart from the
+                    // document here, not left for the parser to call damage)
+                    Some(p) if looks_like_json_text(&p) => return Ok(Cow::Owned(p)),
+                    Some(p) if self.confirmed.load(Ordering::Relaxed) => {
+                        // the key is right: damage, for the caller to handle
+                        return Ok(Cow::Owned(p));
+                    }
+                    _ => {}
                 }
                 // conf's fallback: a file in clear (a store that had no key
                 // yet) is read as it is and encrypted on the next write
@@ -1138,6 +1158,26 @@ mod tests {
         );
         // a file in clear is read as conf reads it
         assert_eq!(&*wrong.decode(Kind::Document, b"{}").unwrap(), b"{}");
+        // a wrong password whose decryption happens to end in valid padding
+        // (about 1 in 256): still E_SECRET_KEY, never random bytes passed on
+        // as a damaged document (E_CORRUPT)
+        let lucky = (0u32..100_000)
+            .map(|i| format!("wrong-{i}"))
+            .find(|p| {
+                let (key, iv) = bytes_to_key(p.as_bytes());
+                cbc_decrypt(
+                    Wiped::new(CbcDec::new((&*key).into(), (&*iv).into())),
+                    &conf4,
+                )
+                .is_some()
+            })
+            .expect("a password whose padding checks out");
+        let lucky = LegacyCodec::new(lucky.as_bytes()).unwrap();
+        assert!(lucky.decrypt_file(&conf4).is_some(), "the padding passes");
+        assert_eq!(
+            lucky.decode(Kind::Document, &conf4).err().map(|e| e.code()),
+            Some("E_SECRET_KEY")
+        );
         assert!(wrong.plain_seen());
     }
 }
