@@ -32,6 +32,8 @@ export interface BindingOptions {
   schema?: string
   /** A JSON Schema for the whole document, as JSON. */
   rootSchema?: string
+  /** electron-store's `defaults` (an object), as JSON. */
+  defaults?: string
   /** Write the document as compact JSON (`serialize: JSON.stringify`). */
   compact?: boolean
   /** `secretKeys`: dot paths whose values are encrypted at rest. */
@@ -46,7 +48,7 @@ export interface BindingOptions {
  * Registers the calling environment's change counter (`Int32Array` over a
  * `SharedArrayBuffer`, element 0); see `ChangeCounter`.
  */
-export declare function envRegister(counter: Int32Array): R<undefined>
+export declare function envRegister(counter: Int32Array): void
 
 /**
  * Writes every file open in the process, whichever JS environment opened it
@@ -61,29 +63,43 @@ export declare function flushProcess(): string
  */
 export declare function mainThreadDefaults(): string | null
 
+/**
+ * The store's one nesting limit: a document may nest at most this many
+ * levels (its top-level object is the first); deeper values are refused with
+ * `E_TOO_DEEP`. The JS side checks the same number.
+ */
+export declare const MAX_DEPTH: number
+
 /** The main thread shares its Electron defaults (`{"userData", "appVersion"}`). */
 export declare function setMainThreadDefaults(json: string): void
 
 /** Undoes the open transaction: the keys that changed back. */
-export declare function storeAbort(h: number): R<string>
+export declare function storeAbort(h: number): string
 
 /**
  * Opens a transaction: later changes are written only by `storeCommit`, as
  * one journal entry.
  */
-export declare function storeBegin(h: number): R<undefined>
+export declare function storeBegin(h: number): void
+
+/**
+ * conf's `clear()`: emptied (keeping `__internal__`), then each `key: value`
+ * of the JSON object reset in order, with the schema's defaults, as one
+ * change: `null` or the changed top-level keys.
+ */
+export declare function storeClear(h: number, flags: number, json: string): string | null
 
 /**
  * Closes the instance (flushing). When its changes cannot be written, throws
  * and stays open, unless `force`.
  */
-export declare function storeClose(h: number, force: boolean): R<undefined>
+export declare function storeClose(h: number, force: boolean): void
 
 /** Writes the open transaction as one entry named `name`. */
-export declare function storeCommit(h: number, name: string): R<undefined>
+export declare function storeCommit(h: number, name: string): void
 
 /** A number identifying the open file (equal for every instance on one file). */
-export declare function storeCoreId(h: number): R<number>
+export declare function storeCoreId(h: number): number
 
 /**
  * Takes a backup (`onlyIfChanged`: skip when the newest backup holds this
@@ -92,31 +108,35 @@ export declare function storeCoreId(h: number): R<number>
 export declare function storeCreateBackup(h: number, reason: string, onlyIfChanged: boolean): Promise<string>
 
 /** `storeCreateBackup` on the calling thread (used when closing). */
-export declare function storeCreateBackupSync(h: number, reason: string, onlyIfChanged: boolean): R<string>
+export declare function storeCreateBackupSync(h: number, reason: string, onlyIfChanged: boolean): string
 
 /** Deletes `key`: `null` when nothing changed, else `[{k, o?, n?}]`. */
-export declare function storeDelete(h: number, flags: number, key: string, wantOld: boolean): R<string | undefined | null>
+export declare function storeDelete(h: number, flags: number, key: string, wantOld: boolean): string | null
 
 /** Drops prepared work that will not be applied. */
-export declare function storeDiscard(h: number, token: number): R<undefined>
+export declare function storeDiscard(h: number, token: number): void
 
-/** Adds the top-level defaults the document lacks: `null` or the added keys. */
-export declare function storeFillDefaults(h: number, flags: number, json: string): R<string | undefined | null>
+/**
+ * conf's constructor: the `defaults` the document lacks merged under its
+ * keys, and the schema's defaults (`existed`: the store file was there).
+ * `null` or the changed top-level keys.
+ */
+export declare function storeFillDefaults(h: number, flags: number, existed: boolean): string | null
 
 /** Promise form of `storeFlushSync`, waiting on a worker thread. */
 export declare function storeFlush(h: number): Promise<string>
 
 /** Blocks until every change so far is durable and in the document file. */
-export declare function storeFlushSync(h: number): R<undefined>
+export declare function storeFlushSync(h: number): void
 
 /** The value at `key` as JSON text, or `null` when absent. */
 export declare function storeGet(h: number, flags: number, key: string): string | null
 
 /** This instance's id (slow-operation events name it). */
-export declare function storeHandleId(h: number): R<number>
+export declare function storeHandleId(h: number): number
 
 /** Whether `key` exists. */
-export declare function storeHas(h: number, flags: number, key: string): R<boolean>
+export declare function storeHas(h: number, flags: number, key: string): boolean
 
 /**
  * Resolves to `{"token": n, "entries": [...]}`: the history, kept for a
@@ -125,19 +145,19 @@ export declare function storeHas(h: number, flags: number, key: string): R<boole
 export declare function storeHistory(h: number): Promise<string>
 
 /** Whether the file's watcher runs. */
-export declare function storeIsWatching(h: number): R<boolean>
+export declare function storeIsWatching(h: number): boolean
 
 /**
  * Top-level keys in insertion order, as a JSON array (keys may hold
  * unpaired surrogates, which only JSON text carries exactly).
  */
-export declare function storeKeys(h: number): R<string>
+export declare function storeKeys(h: number): string
 
 /** Resolves to the backups as JSON, newest first. */
 export declare function storeListBackups(h: number): Promise<string>
 
 /** The backups as JSON, newest first, read on the calling thread. */
-export declare function storeListBackupsSync(h: number): R<string>
+export declare function storeListBackupsSync(h: number): string
 
 /**
  * Sends the file's background events to `callback(json)` in the calling
@@ -146,7 +166,7 @@ export declare function storeListBackupsSync(h: number): R<string>
  * process alive, and it is released when the environment's last instance on
  * the file closes.
  */
-export declare function storeListen(h: number, callback: (arg: string) => void): R<undefined>
+export declare function storeListen(h: number, callback: (arg: string) => void): void
 
 /** Resolves to the migration snapshots as JSON, newest first. */
 export declare function storeListMigrationBackups(h: number): Promise<string>
@@ -155,31 +175,31 @@ export declare function storeListMigrationBackups(h: number): Promise<string>
  * Writes a migration snapshot of the current state now; returns its
  * `{file, path, metadata}` JSON.
  */
-export declare function storeMigrationSnapshotSync(h: number, reason: string): R<string>
+export declare function storeMigrationSnapshotSync(h: number, reason: string): string
 
 /**
  * Opens a `Store` instance on a file (the file's core is shared with the
  * instances already open on it in this process). Returns the handle the other
  * functions take.
  */
-export declare function storeOpen(opts: BindingOptions): R<number>
+export declare function storeOpen(opts: BindingOptions): number
 
 /** What opening found, as JSON. */
-export declare function storeOpenReport(h: number): R<string>
+export declare function storeOpenReport(h: number): string
 
 /** `getPerformanceStats()` as JSON: `{ op: { count, mean, p50, p95, max } }` (µs). */
-export declare function storePerformance(h: number): R<string>
+export declare function storePerformance(h: number): string
 
 /** Re-reads the shared journal and the file: the changed top-level keys. */
-export declare function storeReload(h: number): R<string>
+export declare function storeReload(h: number): string
 
 /** Replaces the whole document: `null` or the changed top-level keys. */
-export declare function storeReplaceAll(h: number, flags: number, json: string, op: string, keepInternal: boolean): R<string | undefined | null>
+export declare function storeReplaceAll(h: number, flags: number, json: string, op: string, keepInternal: boolean): string | null
 
-export declare function storeResetPerformance(h: number): R<undefined>
+export declare function storeResetPerformance(h: number): void
 
 /** Commits a prepared restore: `null` or the changed top-level keys. */
-export declare function storeRestoreApply(h: number, token: number, flags: number): R<string | undefined | null>
+export declare function storeRestoreApply(h: number, token: number, flags: number): string | null
 
 /**
  * Verifies a migration snapshot (name only) and backs the current state up;
@@ -198,44 +218,48 @@ export declare function storeRestorePrepare(h: number, name: string): Promise<st
  * (`kind` 1), using the history prepared under `token` (or -1 to read it now).
  * Returns `{targetSeq, reverted, changes}`.
  */
-export declare function storeRollbackApply(h: number, token: number, kind: number, value: number, flags: number): R<string>
+export declare function storeRollbackApply(h: number, token: number, kind: number, value: number, flags: number): string
 
 /**
  * `rotateSecretKey(newKey)`: every file re-encrypted under `key`; a JSON
  * report `{ document, journalEntries, snapshots, quarantined, backups:
  * { rotated, failed: [{ path, code, message }] } }`.
  */
-export declare function storeRotateSecretKey(h: number, key: Buffer): R<string>
+export declare function storeRotateSecretKey(h: number, key: Buffer): string
 
 /**
  * Repairs the document where it fails the schema (after backing it up):
  * `null` (already valid) or the changed top-level keys.
  */
-export declare function storeSanitize(h: number, flags: number): R<string | undefined | null>
+export declare function storeSanitize(h: number, flags: number): string | null
 
-/** Top-level `default`s of the `schema` option, as a JSON object. */
-export declare function storeSchemaDefaults(h: number): R<string>
+/**
+ * Top-level `default`s of the `schema` option (conf merges them into the
+ * defaults `reset()` and `clear()` use), as a JSON object.
+ */
+export declare function storeSchemaDefaults(h: number): string
 
 /**
  * Sets `key` to the JSON `json`: `null` when nothing changed, else the old
- * value's JSON (`""` when absent or not wanted).
+ * value's JSON (`""` when absent or not wanted) — or, when the schema's
+ * defaults changed the value or other keys, `"!"` and `[{k, o?, n?}]`.
  */
-export declare function storeSet(h: number, flags: number, key: string, json: string, wantOld: boolean): R<string | undefined | null>
+export declare function storeSet(h: number, flags: number, key: string, json: string, wantOld: boolean): string | null
 
 /** Sets every `key: value` of a JSON object as one change: `null` or `[{k, o?, n?}]`. */
-export declare function storeSetMany(h: number, flags: number, json: string, op: string): R<string | undefined | null>
+export declare function storeSetMany(h: number, flags: number, json: string, op: string): string | null
 
 /**
  * Operations slower than `ms` are reported (`slow` events); a negative value
  * turns it off.
  */
-export declare function storeSetSlowThreshold(h: number, ms: number): R<undefined>
+export declare function storeSetSlowThreshold(h: number, ms: number): void
 
 /** Number of top-level keys. */
-export declare function storeSize(h: number): R<number>
+export declare function storeSize(h: number): number
 
 /** Writer/journal counters as JSON. */
-export declare function storeStatus(h: number): R<string>
+export declare function storeStatus(h: number): string
 
 /** The whole document as compact JSON. */
 export declare function storeToJson(h: number): string
@@ -244,7 +268,7 @@ export declare function storeToJson(h: number): string
  * Schema errors (conf's format) of the JSON document `json`, or of the store's
  * document when `json` is empty, as a JSON array of strings.
  */
-export declare function storeValidate(h: number, json: string): R<string>
+export declare function storeValidate(h: number, json: string): string
 
 /**
  * Checks a migration snapshot: hash, parse, schema. Resolves to
@@ -257,7 +281,7 @@ export declare function storeValidateMigrationBackup(h: number, name: string): P
  * thread and reaches JS only through the file's weak event function, so it
  * never keeps the process alive; it stops on `close()`.
  */
-export declare function storeWatch(h: number): R<undefined>
+export declare function storeWatch(h: number): void
 
 /**
  * Test hook: makes the core panic at the named point the next `times` times
