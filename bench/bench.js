@@ -307,8 +307,8 @@ const C = {
 const sq = (f) => (HAS_SQL ? f() : C.text(ARGS.sqlite ? 'not installed' : 'off'));
 
 const rows = [];
-function row(metric, size, { tad = C.none, sqlite = C.none, conf = C.none } = {}, note = '') {
-  rows.push({ metric, size, tad, sqlite, conf, note });
+function row(metric, size, { tad = C.none, sqlite = C.none, conf = C.none } = {}, note = '', id = null) {
+  rows.push({ id, metric, size, tad, sqlite, conf, note });
 }
 
 // ---------------------------------------------------------------------------
@@ -483,7 +483,7 @@ async function benchCore(sizeName, label, start, targets) {
       openConf(confDir);
       return { open: ns(t0, now()) };
     }, opts);
-    row('warm open (new instance on an existing store, module loaded)', label, { tad: C.stat(tadOpen.open), sqlite: sq(() => C.stat(sqlOpen.open)), conf: C.stat(confOpen.open) }, 'SQLite: `new Database` + `journal_mode=WAL` + `synchronous` + `CREATE TABLE IF NOT EXISTS` + 3 prepared statements (pages are read on demand later)');
+    row('warm open (new instance on an existing store, module loaded)', label, { tad: C.stat(tadOpen.open), sqlite: sq(() => C.stat(sqlOpen.open)), conf: C.stat(confOpen.open) }, 'SQLite: `new Database` + `journal_mode=WAL` + `synchronous` + `CREATE TABLE IF NOT EXISTS` + 3 prepared statements (pages are read on demand later)', 'open');
     row('close, no changes', label, { tad: C.stat(summarize(closeTimes.slice(2))) }, 'conf has nothing to close');
     t.open[sizeName] = { tad: tadOpen.open.median, sqlite: sqlOpen ? sqlOpen.open.median : NaN, conf: confOpen.open.median };
   }
@@ -506,8 +506,8 @@ async function benchCore(sizeName, label, start, targets) {
     }
     const s = {};
     for (const [lib, a] of Object.entries(acc)) s[lib] = { require: summarize(a.require), firstGet: summarize(a.firstGet), sinceStart: summarize(a.sinceStart), semver: a.semver, modules: a.modules };
-    row('cold start: `require` alone (fresh process)', label, { tad: C.stat(s.tad.require), sqlite: sq(() => C.stat(s.sqlite.require)), conf: C.stat(s.conf.require) }, `median of ${n} processes each, interleaved; tad: ${s.tad.modules} modules loaded, semver ${s.tad.semver ? '**loaded**' : 'not loaded'}`);
-    row('cold start: `require` → open → first small `get` (fresh process)', label, { tad: C.stat(s.tad.firstGet), sqlite: sq(() => C.stat(s.sqlite.firstGet)), conf: C.stat(s.conf.firstGet) }, `from before \`require\` to the value of \`get('${GET_KEY}')\`; process start → first get: tad ${fmtTime(s.tad.sinceStart.median)}${HAS_SQL ? `, SQLite ${fmtTime(s.sqlite.sinceStart.median)}` : ''}, conf ${fmtTime(s.conf.sinceStart.median)}`);
+    row('cold start: `require` alone (fresh process)', label, { tad: C.stat(s.tad.require), sqlite: sq(() => C.stat(s.sqlite.require)), conf: C.stat(s.conf.require) }, `median of ${n} processes each, interleaved; tad: ${s.tad.modules} modules loaded, semver ${s.tad.semver ? '**loaded**' : 'not loaded'}`, 'require');
+    row('cold start: `require` → open → first small `get` (fresh process)', label, { tad: C.stat(s.tad.firstGet), sqlite: sq(() => C.stat(s.sqlite.firstGet)), conf: C.stat(s.conf.firstGet) }, `from before \`require\` to the value of \`get('${GET_KEY}')\`; process start → first get: tad ${fmtTime(s.tad.sinceStart.median)}${HAS_SQL ? `, SQLite ${fmtTime(s.sqlite.sinceStart.median)}` : ''}, conf ${fmtTime(s.conf.sinceStart.median)}`, 'cold');
     t.cold[sizeName] = { tad: s.tad.firstGet.median, sqlite: s.sqlite ? s.sqlite.firstGet.median : NaN, conf: s.conf.firstGet.median, tadRequire: s.tad.require.median, sqliteRequire: s.sqlite ? s.sqlite.require.median : NaN, semver: s.tad.semver };
   }
 
@@ -533,7 +533,7 @@ async function benchCore(sizeName, label, start, targets) {
         await settle();
         const cg = await timeOp(() => { if (conf.get(key) === expect) sink++; }, { budgetMs: slowBudget, targetBatchMs: 1, maxSamples: 500, minSamples: huge ? 6 : 10, minWarm: huge ? 1 : 3 });
         if (tad.get(key) !== expect || conf.get(key) !== expect || (sql && sql.get(key) !== expect)) throw new Error(`get ${key} returned the wrong value`);
-        row(`small get \`get('${key}')\``, label, { tad: C.stat(tg), sqlite: sq(() => C.stat(sg)), conf: C.stat(cg) }, note);
+        row(`small get \`get('${key}')\``, label, { tad: C.stat(tg), sqlite: sq(() => C.stat(sg)), conf: C.stat(cg) }, note, key === GET_KEY ? 'get' : 'get-big');
         if (key === GET_KEY) t.get[sizeName] = tg.median;
         else t.getBig[sizeName] = tg.median;
       }
@@ -557,7 +557,7 @@ async function benchCore(sizeName, label, start, targets) {
         const ss = sql ? await timeOp((i) => sql.set(key, i), { budgetMs: 1500, targetBatchMs: 1, maxSamples: 300, minSamples: huge ? 6 : 10, minWarm: 1 }) : null;
         const cs = await measureConfSet();
         const isSmall = key === SET_KEY;
-        row(`set in bursts \`set('${key}', i)\`, calling thread`, label, { tad: C.stat(ts), sqlite: sq(() => C.stat(ss)), conf: C.stat(cs) }, `tad deferred (flush() awaited untimed after each batch); SQLite synchronous=NORMAL, \`BEGIN IMMEDIATE\` read-modify-write of row \`${key.split('.')[0]}\` (${kb(key.split('.')[0])}) per set${isSmall ? '' : `; conf column: the row above (conf rewrites the whole file for any key)`}`);
+        row(`set in bursts \`set('${key}', i)\`, calling thread`, label, { tad: C.stat(ts), sqlite: sq(() => C.stat(ss)), conf: C.stat(cs) }, `tad deferred (flush() awaited untimed after each batch); SQLite synchronous=NORMAL, \`BEGIN IMMEDIATE\` read-modify-write of row \`${key.split('.')[0]}\` (${kb(key.split('.')[0])}) per set${isSmall ? '' : `; conf column: the row above (conf rewrites the whole file for any key)`}`, isSmall ? 'set' : 'set-big');
         if (isSmall) t.setDeferred[sizeName] = ts.median;
         else t.setDeferredBig[sizeName] = ts.median;
       }
@@ -599,8 +599,8 @@ async function benchCore(sizeName, label, start, targets) {
       const rd = summarize(acc.ref);
       const sd = sqlFull ? summarize(acc.sqlite) : null;
       const cs = await measureConfSet();
-      row('durable set, one at a time (0–50 ms pauses)', label, { tad: C.stat(td), sqlite: sq(() => C.stat(sd)), conf: C.stat(cs) }, `returns once durable: tad \`durability: 'sync'\` (journal fdatasync); SQLite synchronous=FULL (WAL fsync per commit, its automatic checkpoints included); conf column: its set (temp file fsync'd + rename); tad max ${fmtTime(td.max)}${sd ? `, SQLite max ${fmtTime(sd.max)}` : ''}; interleaved with the reference below`);
-      row('reference: 200-byte append + fsync, interleaved with the durable sets above', label, { tad: C.stat(rd) }, 'same pauses, same moments: the yardstick of the durable-set target at this size');
+      row('durable set, one at a time (0–50 ms pauses)', label, { tad: C.stat(td), sqlite: sq(() => C.stat(sd)), conf: C.stat(cs) }, `returns once durable: tad \`durability: 'sync'\` (journal fdatasync); SQLite synchronous=FULL (WAL fsync per commit, its automatic checkpoints included); conf column: its set (temp file fsync'd + rename); tad max ${fmtTime(td.max)}${sd ? `, SQLite max ${fmtTime(sd.max)}` : ''}; interleaved with the reference below`, 'durable');
+      row('reference: 200-byte append + fsync, interleaved with the durable sets above', label, { tad: C.stat(rd) }, 'same pauses, same moments: the yardstick of the durable-set target at this size', 'durable-ref');
       t.durable[sizeName] = { tad: td, sqlite: sd, ref: rd };
       await settle();
       // back to back; a local fsync reference measured right before and after
@@ -611,7 +611,7 @@ async function benchCore(sizeName, label, start, targets) {
       const sb = sqlFull ? await timeOp((i) => sqlFull.set(SET_KEY, i), { budgetMs: 1500, batch: 1, maxSamples: 1000, minSamples: 20, warmMs: 50 }) : null;
       const after = await fsyncReference({ iters: 40 });
       const localRef = summarize([...before.fsync.samples, ...after.fsync.samples]);
-      row('durable sets back to back', label, { tad: C.stat(tb), sqlite: sq(() => C.stat(sb)), conf: C.stat(cs) }, `as above without pauses; tad max ${fmtTime(tb.max)}${sb ? `, SQLite max ${fmtTime(sb.max)}` : ''}; 200-byte append + fsync right before and after: ${fmtStat(localRef)}`);
+      row('durable sets back to back', label, { tad: C.stat(tb), sqlite: sq(() => C.stat(sb)), conf: C.stat(cs) }, `as above without pauses; tad max ${fmtTime(tb.max)}${sb ? `, SQLite max ${fmtTime(sb.max)}` : ''}; 200-byte append + fsync right before and after: ${fmtStat(localRef)}`, 'durable-b2b');
       t.setSync[sizeName] = { tad: tb.median, ref: localRef.median };
     }
 
@@ -676,9 +676,9 @@ async function benchCore(sizeName, label, start, targets) {
         return { calling: ns(t0, now()) };
       }, { budgetMs: huge ? 0 : 1500, minSamples: huge ? 1 : 3, maxSamples: 50, warm: huge ? 0 : 1 });
       const c100 = hundredConf ? hundredConf.calling : null;
-      row('100 sets (different keys), calling thread', label, { tad: C.stat(hundredTad.calling), sqlite: sq(() => C.stat(hundredSql.calling)), conf: C.stat(c100) }, 'tad deferred; SQLite synchronous=NORMAL, one transaction per set');
-      row('100 sets until durable', label, { tad: C.stat(hundredTad.durable), sqlite: sq(() => C.stat(hundredSql.durable)), conf: C.stat(c100) }, `tad: 100 deferred sets + \`await flush()\` (journal fsync + store file written); SQLite: 100 NORMAL commits + \`wal_checkpoint(PASSIVE)\` (WAL fsync + pages copied + database fsync)${hundredSql ? `; with the 100th commit in FULL instead of the checkpoint: ${fmtStat(hundredSql.lastFull)}` : ''}; conf: its sets already wrote the file`);
-      row('100 durable sets (each durable on return)', label, { tad: C.stat(hundredTadSync.calling), sqlite: sq(() => C.stat(hundredSqlFull.calling)), conf: C.stat(c100) }, "tad `durability: 'sync'`; SQLite FULL; flush()/nothing between rounds");
+      row('100 sets (different keys), calling thread', label, { tad: C.stat(hundredTad.calling), sqlite: sq(() => C.stat(hundredSql.calling)), conf: C.stat(c100) }, 'tad deferred; SQLite synchronous=NORMAL, one transaction per set', 'hundred-calling');
+      row('100 sets until durable', label, { tad: C.stat(hundredTad.durable), sqlite: sq(() => C.stat(hundredSql.durable)), conf: C.stat(c100) }, `tad: 100 deferred sets + \`await flush()\` (journal fsync + store file written); SQLite: 100 NORMAL commits + \`wal_checkpoint(PASSIVE)\` (WAL fsync + pages copied + database fsync)${hundredSql ? `; with the 100th commit in FULL instead of the checkpoint: ${fmtStat(hundredSql.lastFull)}` : ''}; conf: its sets already wrote the file`, 'hundred-durable');
+      row('100 durable sets (each durable on return)', label, { tad: C.stat(hundredTadSync.calling), sqlite: sq(() => C.stat(hundredSqlFull.calling)), conf: C.stat(c100) }, "tad `durability: 'sync'`; SQLite FULL; flush()/nothing between rounds", 'hundred-sync');
       t.hundred[sizeName] = { tad: hundredTad.durable.median, sqlite: hundredSql ? hundredSql.durable.median : NaN, sqliteLastFull: hundredSql ? hundredSql.lastFull.median : NaN };
     }
     if (tadSync) {
@@ -697,7 +697,7 @@ async function benchCore(sizeName, label, start, targets) {
       const sw = sql ? await timeOp(() => { sink += sql.store.settings ? 1 : 0; }, o) : null;
       await settle();
       const cw = await timeOp(() => { sink += conf.store.settings ? 1 : 0; }, o);
-      row('whole-store read `store.store`', label, { tad: C.stat(tw), sqlite: sq(() => C.stat(sw)), conf: C.stat(cw) }, 'SQLite: `SELECT key, value FROM kv` + `JSON.parse` of every row');
+      row('whole-store read `store.store`', label, { tad: C.stat(tw), sqlite: sq(() => C.stat(sw)), conf: C.stat(cw) }, 'SQLite: `SELECT key, value FROM kv` + `JSON.parse` of every row', 'whole');
       t.whole[sizeName] = { tad: tw.median, sqlite: sw ? sw.median : NaN, conf: cw.median };
     }
 
@@ -725,7 +725,7 @@ async function benchCore(sizeName, label, start, targets) {
       peak[lib] = summarize(values).median;
     }
     const cell = (lib, v) => (lib === 'sqlite' ? sq(() => C.kb(v)) : C.kb(v));
-    row('peak RSS (VmHWM of a fresh process)', label, { tad: cell('tad', peak.tad), sqlite: cell('sqlite', peak.sqlite), conf: cell('conf', peak.conf) }, `open, 100 gets, 100 sets, 3 whole-store reads, made durable, closed; ${runs === 1 ? '1 process' : `median of ${runs} processes`}`);
+    row('peak RSS (VmHWM of a fresh process)', label, { tad: cell('tad', peak.tad), sqlite: cell('sqlite', peak.sqlite), conf: cell('conf', peak.conf) }, `open, 100 gets, 100 sets, 3 whole-store reads, made durable, closed; ${runs === 1 ? '1 process' : `median of ${runs} processes`}`, 'rss');
     row('peak RSS − the library loaded alone', label, { tad: cell('tad', peak.tad - base.tad), sqlite: cell('sqlite', peak.sqlite - base.sqlite), conf: cell('conf', peak.conf - base.conf) }, `VmHWM after \`require\` only: tad ${fmtKB(base.tad)}${HAS_SQL ? `, SQLite ${fmtKB(base.sqlite)}` : ''}, conf ${fmtKB(base.conf)}`);
     t.mem[sizeName] = { tad: peak.tad, sqlite: peak.sqlite ?? NaN, conf: peak.conf };
   }
@@ -807,10 +807,10 @@ async function benchRecovery(sizeName, label, startFile, doc, targets) {
   }
   bStore.close();
   const { backup: bk, copy: cp, copyFsync: cpf } = backupStats;
-  row('`createBackup()` (verified backup + prune), until it resolves', label, { tad: C.stat(bk) }, `default backup options, ${MAX_BACKUPS} kept before and after (each call prunes one); ${times(bk.median, cp.median)} the plain copy, ${times(bk.median, cpf.median)} copy + fsync; ${holdNote(backupStats.hold, backupStats.gap)}`);
-  row('`createBackup()`: longest hold of the JS thread', label, { tad: C.stat(backupStats.hold) }, 'see "JS thread held" below the table');
+  row('`createBackup()` (verified backup + prune), until it resolves', label, { tad: C.stat(bk) }, `default backup options, ${MAX_BACKUPS} kept before and after (each call prunes one); ${times(bk.median, cp.median)} the plain copy, ${times(bk.median, cpf.median)} copy + fsync; ${holdNote(backupStats.hold, backupStats.gap)}`, 'backup');
+  row('`createBackup()`: longest hold of the JS thread', label, { tad: C.stat(backupStats.hold) }, 'see "JS thread held" below the table', 'backup-hold');
   row('reference: `fs.copyFileSync` of the store file', label, { tad: C.stat(cp) }, `same ${fmtBytes(srcBytes)} file, same run, interleaved with the createBackup calls (new destination file each time)`);
-  row('reference: `fs.copyFileSync` + open + `fsyncSync`', label, { tad: C.stat(cpf) }, 'as above, then the copy fsync\'d');
+  row('reference: `fs.copyFileSync` + open + `fsyncSync`', label, { tad: C.stat(cpf) }, 'as above, then the copy fsync\'d', 'copy-fsync');
   rec.backup = { backup: bk.median, copy: cp.median, copyFsync: cpf.median, hold: backupStats.hold.median };
   fs.rmSync(bDir, { recursive: true, force: true });
   fs.rmSync(refDir, { recursive: true, force: true });
@@ -849,9 +849,9 @@ async function benchRecovery(sizeName, label, startFile, doc, targets) {
   }, huge ? { budgetMs: 3000, minSamples: 10, maxSamples: 30 } : { budgetMs: 1500, minSamples: 12, maxSamples: 40 });
   const rInfo = rStore.getStoreInfo();
   rStore.close();
-  row('`restoreBackup(file)`, until it resolves', label, { tad: C.stat(restoreStats.restore) }, `alternating between two backups with different content; includes the automatic "before-restore" backup; ${holdNote(restoreStats.hold, restoreStats.gap)}`);
-  row('`restoreBackup(file)`: longest hold of the JS thread', label, { tad: C.stat(restoreStats.hold) }, '');
-  row('`restoreBackup(file)`, until `await flush()` resolves', label, { tad: C.stat(restoreStats.flushed) }, `journal ${mb(rInfo.journalBytes)} after ${restores + 1} restores (${rInfo.journalBytes > 4 * srcBytes ? 'whole-document changes are kept in the journal' : 'trimmed'})`);
+  row('`restoreBackup(file)`, until it resolves', label, { tad: C.stat(restoreStats.restore) }, `alternating between two backups with different content; includes the automatic "before-restore" backup; ${holdNote(restoreStats.hold, restoreStats.gap)}`, 'restore');
+  row('`restoreBackup(file)`: longest hold of the JS thread', label, { tad: C.stat(restoreStats.hold) }, '', 'restore-hold');
+  row('`restoreBackup(file)`, until `await flush()` resolves', label, { tad: C.stat(restoreStats.flushed) }, `journal ${mb(rInfo.journalBytes)} after ${restores + 1} restores (${rInfo.journalBytes > 4 * srcBytes ? 'whole-document changes are kept in the journal' : 'trimmed'})`, 'restore-flushed');
   rec.restore = { restore: restoreStats.restore.median, flushed: restoreStats.flushed.median, hold: restoreStats.hold.median, journalBytes: rInfo.journalBytes, restores: restores + 1 };
   fs.rmSync(rDir, { recursive: true, force: true });
 
@@ -887,11 +887,11 @@ async function benchRecovery(sizeName, label, startFile, doc, targets) {
   hStore.close();
   fs.rmSync(hDir, { recursive: true, force: true });
   const topKB = (k) => fmtBytes(JSON.stringify(doc[k]).length);
-  row('`rollbackToSeq()` over 100 sets (small keys under `settings`), until it resolves', label, { tad: C.stat(rbStats.rollback) }, `automatic backups off; the 100 sets flushed (untimed) first; \`settings\` is ${topKB('settings')} of compact JSON; ${holdNote(rbStats.hold, rbStats.gap)}`);
-  row('`rollbackToSeq()` over 100 sets under `settings`: longest hold of the JS thread', label, { tad: C.stat(rbStats.hold) }, '');
-  row('rollback of 100, until `await flush()` resolves', label, { tad: C.stat(rbStats.flushed) }, 'the rollback change made durable and written to the store file');
+  row('`rollbackToSeq()` over 100 sets (small keys under `settings`), until it resolves', label, { tad: C.stat(rbStats.rollback) }, `automatic backups off; the 100 sets flushed (untimed) first; \`settings\` is ${topKB('settings')} of compact JSON; ${holdNote(rbStats.hold, rbStats.gap)}`, 'rollback');
+  row('`rollbackToSeq()` over 100 sets under `settings`: longest hold of the JS thread', label, { tad: C.stat(rbStats.hold) }, '', 'rollback-hold');
+  row('rollback of 100, until `await flush()` resolves', label, { tad: C.stat(rbStats.flushed) }, 'the rollback change made durable and written to the store file', 'rollback-flushed');
   row('`rollbackToSeq()` over 100 sets under `user` (a small top-level key), until it resolves', label, { tad: C.stat(rbStats.small) }, `\`user\` is ${topKB('user')}; same store and rounds; ${holdNote(rbStats.smallHold, rbStats.smallGap)}`);
-  row('one document write: `set` + `await flush()`', label, { tad: C.stat(rbStats.write) }, `getHealthReport().lastCheckpointMs: ${fmtStat(rbStats.checkpoint)}`);
+  row('one document write: `set` + `await flush()`', label, { tad: C.stat(rbStats.write) }, `getHealthReport().lastCheckpointMs: ${fmtStat(rbStats.checkpoint)}`, 'doc-write');
   rec.rollback = { rollback: rbStats.rollback.median, flushed: rbStats.flushed.median, write: rbStats.write.median, checkpoint: rbStats.checkpoint.median, small: rbStats.small.median, hold: rbStats.hold.median, smallHold: rbStats.smallHold.median };
 }
 
@@ -993,10 +993,10 @@ async function benchWide(sizeName, label, startFile, doc, targets) {
     }, huge ? { budgetMs: 2000, minSamples: 3, maxSamples: 20 } : { budgetMs: 1500, minSamples: 5, maxSamples: 30 });
     if (wStore.get(c.key) !== `x${counter - 1}`) throw new Error(`set ${c.key} lost a value`);
     const f = thousand.flushed;
-    row(`set deferred, ${c.what}, calling thread`, label, { tad: C.stat(calling) }, 'history on (always); flush() awaited untimed after each batch');
-    row('1000 such sets, until `await flush()` resolves', label, { tad: C.stat(f) }, `calling thread ${fmtStat(thousand.calling, false)} for the 1000; ${thousand.replaced.median} store-file write(s) per round`);
+    row(`set deferred, ${c.what}, calling thread`, label, { tad: C.stat(calling) }, 'history on (always); flush() awaited untimed after each batch', `wide-${c.id}-calling`);
+    row('1000 such sets, until `await flush()` resolves', label, { tad: C.stat(f) }, `calling thread ${fmtStat(thousand.calling, false)} for the 1000; ${thousand.replaced.median} store-file write(s) per round`, `wide-${c.id}-flushed`);
     if (canCpu) {
-      row('writer-thread CPU per such set', label, { tad: C.stat(thousand.perSet) }, `CPU time of the \`tad-store-writer\` thread (/proc/self/task/<tid>/schedstat) over a round of 1000 sets + flush, minus its store-file writes (counted by inode; ${fmtTime(checkpointCpu)} CPU each, measured as one small set + flush), ÷ 1000; raw ${fmtTime(thousand.cpu.median / 1000)} per set`);
+      row('writer-thread CPU per such set', label, { tad: C.stat(thousand.perSet) }, `CPU time of the \`tad-store-writer\` thread (/proc/self/task/<tid>/schedstat) over a round of 1000 sets + flush, minus its store-file writes (counted by inode; ${fmtTime(checkpointCpu)} CPU each, measured as one small set + flush), ÷ 1000; raw ${fmtTime(thousand.cpu.median / 1000)} per set`, `wide-${c.id}-writer`);
     }
     rec.wide[c.id] = { what: c.what, calling: calling.median, callingP95: calling.p95, thousand: f.median, writerPerSet: canCpu ? thousand.perSet.median : NaN, n: c.n };
   }
@@ -1229,8 +1229,8 @@ async function benchProcesses(targets, ref) {
     log(hoWhy);
   }
   if (HAS_SQL) hoSql = await handoff('sqlite');
-  row('lock hand-off: durable set waiting for another process\'s lock, done after the lock is let go', '1 KB', { tad: hoTad ? C.stat(hoTad.handoff) : C.text('n/a'), sqlite: sq(() => C.stat(hoSql.handoff)) }, `the other process holds the write lock 30 ms, then lets it go; time from that moment to the set's return, which includes its own write and fsync. Sleep-polling shows here (tad: 0.1–5 ms sleeps; SQLite's busy handler: 1–100 ms sleeps). ${rounds} rounds${hoWhy ? `; ${hoWhy}` : ''}`);
-  row('reference: the same durable set, nobody holding the lock', '1 KB', { tad: hoTad ? C.stat(hoTad.unlocked) : C.text('n/a'), sqlite: sq(() => C.stat(hoSql.unlocked)) }, 'same rounds, 30 ms after the hand-off');
+  row('lock hand-off: durable set waiting for another process\'s lock, done after the lock is let go', '1 KB', { tad: hoTad ? C.stat(hoTad.handoff) : C.text('n/a'), sqlite: sq(() => C.stat(hoSql.handoff)) }, `the other process holds the write lock 30 ms, then lets it go; time from that moment to the set's return, which includes its own write and fsync. Sleep-polling shows here (tad: 0.1–5 ms sleeps; SQLite's busy handler: 1–100 ms sleeps). ${rounds} rounds${hoWhy ? `; ${hoWhy}` : ''}`, 'handoff');
+  row('reference: the same durable set, nobody holding the lock', '1 KB', { tad: hoTad ? C.stat(hoTad.unlocked) : C.text('n/a'), sqlite: sq(() => C.stat(hoSql.unlocked)) }, 'same rounds, 30 ms after the hand-off', 'handoff-ref');
   if (hoTad && hoTad.deferred) row('deferred set while another process holds the lock (30 ms), calling thread', '1 KB', { tad: C.stat(hoTad.deferred) }, `the writer thread waits for the lock, not the JS thread; the same single set with no lock held: ${fmtStat(hoTad.deferredUnlocked)} (a single set after a pause meets cold caches)`);
   sh.handoff = hoTad ? hoTad.handoff.median : NaN;
   sh.handoffSql = hoSql ? hoSql.handoff.median : NaN;
@@ -1274,8 +1274,8 @@ async function benchProcesses(targets, ref) {
     const tKept = keptWrites('tad', tDir, n);
     const sKept = HAS_SQL ? keptWrites('sqlite', sFile, n) : NaN;
     const cKept = keptWrites('conf', cDir, n);
-    row(`${n} processes × 1,000 durable sets to distinct keys: updates kept`, '—', { tad: C.text(`${tKept} of ${n * 1000}`), sqlite: sq(() => C.text(`${sKept} of ${n * 1000}`)), conf: C.text(`${cKept} of ${n * 1000}`) }, "tad `durability: 'sync'`; SQLite FULL, a `BEGIN IMMEDIATE` transaction per set (read-modify-write of the process's row `w<id>`); conf: each set rewrites the file");
-    row(`${n} processes × 1,000 durable sets: wall time until all exit`, '—', { tad: C.time(tTime), sqlite: sq(() => C.time(sTime)), conf: C.time(cTime) }, 'from "go" (all processes started, store open) until the last one exited');
+    row(`${n} processes × 1,000 durable sets to distinct keys: updates kept`, '—', { tad: C.text(`${tKept} of ${n * 1000}`), sqlite: sq(() => C.text(`${sKept} of ${n * 1000}`)), conf: C.text(`${cKept} of ${n * 1000}`) }, "tad `durability: 'sync'`; SQLite FULL, a `BEGIN IMMEDIATE` transaction per set (read-modify-write of the process's row `w<id>`); conf: each set rewrites the file", `procs${n}-kept`);
+    row(`${n} processes × 1,000 durable sets: wall time until all exit`, '—', { tad: C.time(tTime), sqlite: sq(() => C.time(sTime)), conf: C.time(cTime) }, 'from "go" (all processes started, store open) until the last one exited', `procs${n}-wall`);
     sh[`procs${n}`] = { tad: tTime, sqlite: sTime, conf: cTime, lostTad: n * 1000 - tKept, lostSql: n * 1000 - sKept, lostConf: n * 1000 - cKept };
   }
 }
@@ -1336,10 +1336,10 @@ async function benchWatch(targets) {
   const set = await timeOp(() => s.set(BIG_SET_KEY, counter++), { budgetMs: 1000, after: () => s.flushSync() });
   s.close();
   clearInterval(keepAlive);
-  row('watch: editor save (temp + rename over) → change event', '1 KB', { tad: C.stat(e), conf: C.text('up to ~10 s') }, 'conf@10 on Linux: fs.watchFile polling + 5 s debounce; SQLite has no change notification');
-  row("watch: another process's `set` → change event here", '1 KB', { tad: C.stat(r), conf: C.text('up to ~10 s (once that process has rewritten the file)') }, 'journal append seen by inotify, caught up on the watcher thread');
-  row('small `get` with watching on', '1 KB', { tad: C.stat(get) }, 'target ≤ 1 µs');
-  row('set deferred with watching on (calling thread)', '1 KB', { tad: C.stat(set) }, 'target ≤ 5 µs');
+  row('watch: editor save (temp + rename over) → change event', '1 KB', { tad: C.stat(e), conf: C.text('up to ~10 s') }, 'conf@10 on Linux: fs.watchFile polling + 5 s debounce; SQLite has no change notification', 'watch-editor');
+  row("watch: another process's `set` → change event here", '1 KB', { tad: C.stat(r), conf: C.text('up to ~10 s (once that process has rewritten the file)') }, 'journal append seen by inotify, caught up on the watcher thread', 'watch-remote');
+  row('small `get` with watching on', '1 KB', { tad: C.stat(get) }, 'target ≤ 1 µs', 'watch-get');
+  row('set deferred with watching on (calling thread)', '1 KB', { tad: C.stat(set) }, 'target ≤ 5 µs', 'watch-set');
   targets.watch = { editor: e, remote: r, get: get.median, set: set.median };
 }
 
@@ -1381,11 +1381,11 @@ async function benchSecrets(targets) {
   const rot = secret.rotateSecretKey(crypto.randomBytes(32));
   const rotNs = ns(t2, now());
   const confNote = 'conf column: conf@10 with encryptionKey (decrypts the file on every get)';
-  row('get of a secret `get(\'ai.apiKey\')` (secretKeys)', '2 KB', { tad: C.stat(sg), conf: C.stat(cg) }, confNote);
-  row('get, encryptionKey store', '2 KB', { tad: C.stat(lg), conf: C.stat(cg) }, 'both electron-store 8 format');
-  row('set deferred of a secret, calling thread (secretKeys)', '2 KB', { tad: C.stat(ss), conf: C.stat(cs) }, 'sealing happens on the writer thread; conf column: conf@10 with encryptionKey');
-  row('set deferred, encryptionKey store, calling thread', '2 KB', { tad: C.stat(ls), conf: C.stat(cs) }, '');
-  row('one secret set until `await flush()` (secretKeys / encryptionKey)', '2 KB', { tad: C.text(`${fmtTime(sf)} / ${fmtTime(lf)}`) }, 'journal line sealed (AES-GCM) + document written; encryptionKey adds a PBKDF2 (10,000 × SHA-512) per document write, as electron-store 8');
+  row('get of a secret `get(\'ai.apiKey\')` (secretKeys)', '2 KB', { tad: C.stat(sg), conf: C.stat(cg) }, confNote, 'secret-get');
+  row('get, encryptionKey store', '2 KB', { tad: C.stat(lg), conf: C.stat(cg) }, 'both electron-store 8 format', 'legacy-get');
+  row('set deferred of a secret, calling thread (secretKeys)', '2 KB', { tad: C.stat(ss), conf: C.stat(cs) }, 'sealing happens on the writer thread; conf column: conf@10 with encryptionKey', 'secret-set');
+  row('set deferred, encryptionKey store, calling thread', '2 KB', { tad: C.stat(ls), conf: C.stat(cs) }, '', 'legacy-set');
+  row('one secret set until `await flush()` (secretKeys / encryptionKey)', '2 KB', { tad: C.text(`${fmtTime(sf)} / ${fmtTime(lf)}`) }, 'journal line sealed (AES-GCM) + document written; encryptionKey adds a PBKDF2 (10,000 × SHA-512) per document write, as electron-store 8', 'secret-flush');
   row('`rotateSecretKey()` (journal, document, backups)', '2 KB', { tad: C.time(rotNs) }, `${rot.journalEntries} journal entries re-encrypted`);
   targets.secrets = { get: sg.median, set: ss.median };
   secret.close();
@@ -1527,7 +1527,7 @@ async function main() {
   if (want('watch')) await benchWatch(targets);
   if (want('secrets')) await benchSecrets(targets);
 
-  row('reference: 200-byte append + fsync (same temp dir), at the start', '—', { tad: C.stat(ref.fsync) }, 'the durable-set targets use the reference interleaved with the sets at each size (rows above)');
+  row('reference: 200-byte append + fsync (same temp dir), at the start', '—', { tad: C.stat(ref.fsync) }, 'the durable-set targets use the reference interleaved with the sets at each size (rows above)', 'fsync-start');
   row('reference: 200-byte append + fdatasync', '—', { tad: C.stat(ref.fdatasync) }, 'what tad\'s journal uses (sync_data)');
   row('reference: 200-byte overwrite in place + fdatasync', '—', { tad: C.stat(refOverwrite.fdatasync) }, 'no size change, so no file-system journal commit on ext4: what a reused SQLite WAL mostly does');
 
@@ -1554,13 +1554,33 @@ async function main() {
   lines.push('');
   lines.push('## Targets');
   lines.push('');
-  lines.push(...targetChecks(targets, ref));
+  const checks = targetChecks(targets, ref);
+  lines.push(...checks);
   lines.push('');
   lines.push(`Total run time ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   const md = `${lines.join('\n')}\n`;
   process.stdout.write(md);
   const out = ARGS.out || path.join(__dirname, FULL_RUN ? 'results.md' : 'results.partial.md');
   fs.writeFileSync(out, md);
+  // the same run, machine-readable: bench/update-readme.js builds the README's table from it
+  const json = {
+    date: new Date(started).toISOString(),
+    fullRun: FULL_RUN,
+    args: process.argv.slice(2),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0] ? os.cpus()[0].model.trim() : '?',
+    loadStart,
+    loadEnd,
+    loadPerSize: Object.fromEntries(targets.docs.map((d) => [d.sizeName, d.load])),
+    build,
+    sqlite: HAS_SQL ? { betterSqlite3: SQL.version, sqlite: SQL.sqliteVersion } : { error: SQL.error },
+    fsyncAtStart: ref.fsync.median,
+    rows: rows.map((r) => ({ id: r.id, metric: r.metric, size: r.size, tad: r.tad, sqlite: r.sqlite, conf: r.conf, note: r.note })),
+    targets: checks,
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+  fs.writeFileSync(out.replace(/\.md$/, '') + '.json', `${JSON.stringify(json, (k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
   log(`written to ${path.relative(process.cwd(), out)}${FULL_RUN || ARGS.out ? '' : ' (a partial run: --quick, --only, --skip, --sizes or --no-sqlite; bench/results.md holds the last full run)'}`);
 }
 
