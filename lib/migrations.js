@@ -4,18 +4,21 @@
  * Migration planning with conf's rules (npm semver, including ranges such as
  * `>=1.2 <2`, `1.0.x`, `^1.2.0` and `||`); exact versions run in semver order.
  */
-const semver = require('semver');
+// loaded on first use (a store given migrations): `require('semver')` is most
+// of the time `require('tad-store')` would otherwise take in a fresh process
+let semverModule = null;
+const semver = () => semverModule || (semverModule = require('semver'));
 
-const isRange = version => semver.clean(version) === null;
+const isRange = version => semver().clean(version) === null;
 
 /** conf's `_shouldPerformMigration`. */
 function shouldPerform(candidate, previous, target) {
   if (isRange(candidate)) {
-    if (previous !== '0.0.0' && semver.satisfies(previous, candidate)) return false;
-    return semver.satisfies(target, candidate);
+    if (previous !== '0.0.0' && semver().satisfies(previous, candidate)) return false;
+    return semver().satisfies(target, candidate);
   }
-  if (semver.lte(candidate, previous)) return false;
-  if (semver.gt(candidate, target)) return false;
+  if (semver().lte(candidate, previous)) return false;
+  if (semver().gt(candidate, target)) return false;
   return true;
 }
 
@@ -41,7 +44,7 @@ function normalize(migrations) {
     throw new TypeError('Expected `migrations` to be an object of { version: fn } or an array of { version, name, up }');
   }
   for (const s of steps) {
-    if (semver.valid(s.key) === null && semver.validRange(s.key) === null) {
+    if (semver().valid(s.key) === null && semver().validRange(s.key) === null) {
       throw new TypeError(`The migration key ${JSON.stringify(s.key)} is neither a version nor an npm version range`);
     }
   }
@@ -57,9 +60,17 @@ function normalize(migrations) {
  */
 function plan(steps, previous, target) {
   const due = steps.filter(s => shouldPerform(s.key, previous, target));
-  const exact = due.filter(s => !isRange(s.key)).sort((a, b) => semver.compare(a.key, b.key));
+  const exact = due.filter(s => !isRange(s.key)).sort((a, b) => semver().compare(a.key, b.key));
   let next = 0;
   return due.map(s => (isRange(s.key) ? s : exact[next++]));
 }
 
-module.exports = { semver, isRange, shouldPerform, normalize, plan };
+module.exports = {
+  get semver() {
+    return semver();
+  },
+  isRange,
+  shouldPerform,
+  normalize,
+  plan,
+};
