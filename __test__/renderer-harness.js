@@ -42,6 +42,8 @@ async function openRenderer(t, ipcMain, options = {}) {
   const env = { ...process.env, TAD_PRELOAD: preload };
   if (react) env.TAD_REACT = react;
   const child = fork(CHILD, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
+  // a message to a renderer that is being killed: EPIPE (the test already knows it is gone)
+  child.on('error', (error) => { if (error.code !== 'EPIPE') throw error; });
   let wc = options.wc;
   if (!wc) {
     wc = new EventEmitter();
