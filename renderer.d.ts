@@ -1,4 +1,117 @@
-import Store = require('./index.js');
+// The main store's results as they cross IPC (structured clones of index.d.ts's
+// types, repeated here so that a renderer's program needs neither Node's types
+// nor the main process's; test-d checks that they stay the same).
+
+/** `listBackups()`, `listMigrationBackups()` */
+export interface BackupInfo {
+  file: string;
+  path: string;
+  /** `null` when the `.meta.json` is missing or unreadable (such a backup cannot be restored). */
+  metadata: {
+    originalFile: string;
+    /** ISO 8601 */
+    backupTime: string;
+    reason: string;
+    /** SHA-256 (hex) of the backup file's bytes. */
+    hash: string;
+    size: number;
+    /** The last change (history seq) the backup holds. */
+    seq: number;
+    /** Merkle hash of the document, as in the history entries. */
+    documentHash: string;
+  } | null;
+}
+
+/** One entry of `getHistorySummary()`. */
+export interface HistoryEntry {
+  seq: number;
+  /** ISO 8601 */
+  timestamp: string;
+  /** ms since 1970 */
+  time: number;
+  /** `set`, `delete`, `setMultiple`, `clear`, `store`, `defaults`, `restore`, `rollback`, `reload`, `external-edit`, `recover`, ... */
+  operation: string;
+  keys: string[];
+  /** Merkle hashes (SHA-256, hex) of the document before and after. */
+  hashBefore: string | null;
+  hashAfter: string | null;
+  /** False for an edit made by another program while the store was closed: history cannot be rolled back past it. */
+  reversible: boolean;
+}
+
+export interface HistorySummary {
+  totalEntries: number;
+  entries: HistoryEntry[];
+  metadata: {
+    totalEntries: number;
+    lastOperation: { type: string; timestamp: string } | null;
+    lastModified: string | null;
+  };
+}
+
+export interface RollbackResult {
+  success: true;
+  /** The time (ISO) or change number rolled back to. */
+  rolledBackTo: string | number;
+  changesReverted: number;
+  /** The change the store is now exactly after. */
+  seq: number;
+}
+
+/** `validateData()`, `validateMigrationBackup()` */
+export interface ValidationResult {
+  valid: boolean;
+  errors: string[];
+}
+
+/** `getStoreInfo()` */
+export interface StoreInfo {
+  path: string;
+  /** Number of top-level keys. */
+  size: number;
+  /** Bytes of the store file on disk. */
+  fileSize: number;
+  keys: string[];
+  /** `__internal__.migrations.version`, else `projectVersion`, else null. */
+  version: string | null;
+  /** Subscriptions on this instance. */
+  listeners: number;
+  durability: 'deferred' | 'sync';
+  /** Number of the last change. */
+  seq: number;
+  /** Last change that is durable in the journal. */
+  durableSeq: number;
+  /** Last change that is in the store file. */
+  checkpointedSeq: number;
+  /** Changes not yet durable. */
+  pendingWrites: number;
+  journalBytes: number;
+  /** The background writer's last error while it retries (`null` once a write succeeds again). */
+  writerError: { code: string; message: string } | null;
+  /** The store directory or file is not writable: reads work, writes throw `E_READONLY`. */
+  readOnly: boolean;
+  /** What opening found: a quarantined file, journal changes replayed, an external edit. */
+  recovery: RecoveryReport;
+}
+
+/** `getStoreInfo().recovery`, `getHealthReport().recovery` */
+export interface RecoveryReport {
+  /** Where a damaged store file was kept aside, if one was. */
+  quarantined: string | null;
+  /** Journal changes applied on top of the file at open. */
+  replayed: number;
+  /** The file matched no checkpoint: another program edited it while the store was closed. */
+  externalEdit: boolean;
+  /** The store file was missing while a journal existed (it was rebuilt). */
+  missingFile: boolean;
+  readOnly: boolean;
+  /** Temp files of interrupted writes removed at open. */
+  tempsRemoved: number;
+  /** Damage found in the journal (the untrusted rest is kept aside as `.damaged-<ms>`). */
+  journalDamage: string | null;
+  /** How a damaged store file was rebuilt (from the history, or a backup and the changes after it). */
+  recovered: string | null;
+}
 
 /** `callback(newValue, oldValue, key)`: one change of a subscribed key. */
 export type ChangeCallback<V = unknown> = (newValue: V | undefined, oldValue: V | undefined, key: string) => void;
@@ -19,10 +132,10 @@ export interface StoreAPI {
   clear(): Promise<true>;
   getAll(): Promise<Record<string, unknown>>;
   setMultiple(data: Record<string, unknown>): Promise<true>;
-  getInfo(): Promise<Store.StoreInfo>;
+  getInfo(): Promise<StoreInfo>;
   reload(): Promise<true>;
   createBackup(reason?: string): Promise<string>;
-  listBackups(): Promise<Store.BackupInfo[]>;
+  listBackups(): Promise<BackupInfo[]>;
   restoreBackup(backup: string): Promise<true>;
   /**
    * `callback(newValue, oldValue, key)` for each `'store-changed'` event of
@@ -33,12 +146,12 @@ export interface StoreAPI {
   getKey(path: string): unknown;
   /** `set(path, value)`. */
   setKey(path: string, value: unknown): Promise<true>;
-  rollbackToTimestamp(timestamp: string | number | Date): Promise<Store.RollbackResult>;
-  getHistorySummary(): Promise<Store.HistorySummary>;
-  validateData(data: Record<string, unknown>): Promise<Store.ValidationResult>;
-  listMigrationBackups(): Promise<Store.BackupInfo[]>;
+  rollbackToTimestamp(timestamp: string | number | Date): Promise<RollbackResult>;
+  getHistorySummary(): Promise<HistorySummary>;
+  validateData(data: Record<string, unknown>): Promise<ValidationResult>;
+  listMigrationBackups(): Promise<BackupInfo[]>;
   restoreMigrationBackup(name: string): Promise<true>;
-  validateMigrationBackup(name: string): Promise<Store.ValidationResult>;
+  validateMigrationBackup(name: string): Promise<ValidationResult>;
 }
 
 /** What the client needs of the storeAPI: `getAll` and `onChange` to read; the rest for the calls made. */
@@ -128,18 +241,18 @@ export declare class StoreClient<T extends Record<string, any> = Record<string, 
   delete<Key extends keyof T>(key: Key | (string & {})): Promise<true>;
   clear(): Promise<true>;
   setMultiple(data: Partial<T> | Record<string, unknown>): Promise<true>;
-  getInfo(): Promise<Store.StoreInfo>;
+  getInfo(): Promise<StoreInfo>;
   /** The main store re-reads its file; what changed arrives as events. */
   reload(): Promise<true>;
   createBackup(reason?: string): Promise<string>;
-  listBackups(): Promise<Store.BackupInfo[]>;
+  listBackups(): Promise<BackupInfo[]>;
   restoreBackup(backup: string): Promise<true>;
-  rollbackToTimestamp(timestamp: string | number | Date): Promise<Store.RollbackResult>;
-  getHistorySummary(): Promise<Store.HistorySummary>;
-  validateData(data: Partial<T> | Record<string, unknown>): Promise<Store.ValidationResult>;
-  listMigrationBackups(): Promise<Store.BackupInfo[]>;
+  rollbackToTimestamp(timestamp: string | number | Date): Promise<RollbackResult>;
+  getHistorySummary(): Promise<HistorySummary>;
+  validateData(data: Partial<T> | Record<string, unknown>): Promise<ValidationResult>;
+  listMigrationBackups(): Promise<BackupInfo[]>;
   restoreMigrationBackup(name: string): Promise<true>;
-  validateMigrationBackup(name: string): Promise<Store.ValidationResult>;
+  validateMigrationBackup(name: string): Promise<ValidationResult>;
 }
 
 /** The seed's class name for the client. */
