@@ -270,8 +270,12 @@ declare namespace Store {
   type OnDidChangeCallback<T> = (newValue?: T, oldValue?: T) => void;
   /** `onDidAnyChange`'s callback. */
   type OnDidAnyChangeCallback<T> = (newValue?: Readonly<T>, oldValue?: Readonly<T>) => void;
-  /** One changed key of a change, as `onChange` (and renderers) see it. */
-  type ChangeListener<V = unknown> = (newValue: V | undefined, oldValue: V | undefined, key: string) => void;
+  /**
+   * One changed key of a change, as `onChange` (and renderers) see it. `path`
+   * (`onChange('*')` only): the key's segments, which tell a top-level key
+   * named `'a.b'` (a bulk change's keys are top-level names) from the path `a` → `b`.
+   */
+  type ChangeListener<V = unknown> = (newValue: V | undefined, oldValue: V | undefined, key: string, path?: readonly string[]) => void;
   /** Returned by every subscription: call it to unsubscribe. */
   type Unsubscribe = () => void;
 

@@ -1126,8 +1126,11 @@ class Store {
       if (!this.#subs.includes(sub)) continue; // unsubscribed by an earlier listener
       try {
         if (sub.kind === 'all-keys') {
-          for (const e of entries) {
-            sub.cb.call(this, jsonClone(e.n), jsonClone(e.o), e.k);
+          // 4th argument: the key's segments (a bulk change's keys are
+          // top-level names, which may contain dots: `paths` tells them apart)
+          for (let i = 0; i < entries.length; i++) {
+            const e = entries[i];
+            sub.cb.call(this, jsonClone(e.n), jsonClone(e.o), e.k, paths[i].slice());
           }
         } else if (sub.kind === 'key') {
           if (!paths.some(p => related(p, sub.segs))) continue;

@@ -83,6 +83,19 @@ function installAndUse(work, tarballs, label) {
     s.close();
   `], { cwd: app, env, encoding: 'utf8' });
   assert.equal(esm, 'true 1');
+  // the renderer-side and key-provider subpaths, from CommonJS and ESM (react is an optional peer: absent here)
+  const subpaths = execFileSync(process.execPath, ['--input-type=module', '-e', `
+    import { createRequire } from 'node:module';
+    import { StoreClient } from 'tad-store/renderer';
+    import { exposeStoreAPI } from 'tad-store/preload';
+    import { safeStorageKeyPath } from 'tad-store/safe-storage';
+    const require = createRequire(import.meta.url);
+    const same = require('tad-store/renderer').StoreClient === StoreClient;
+    let react;
+    try { require('tad-store/react'); react = 'loaded'; } catch (e) { react = e.code; }
+    process.stdout.write([same, typeof exposeStoreAPI, safeStorageKeyPath({ cwd: '/app', name: 'n' }), react].join(' '));
+  `], { cwd: app, env, encoding: 'utf8' });
+  assert.equal(subpaths, `true function ${path.join('/app', 'n.json.key')} MODULE_NOT_FOUND`);
 }
 
 test('npm pack: the main package and this platform\'s package install offline without cargo and work', { skip: !SUPPORTED.includes(platform) && `no prebuilt package for ${platform}` }, () => {
@@ -91,7 +104,8 @@ test('npm pack: the main package and this platform\'s package install offline wi
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tad-pack-'));
   try {
     const main = pack(root, work);
-    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'ipc.js', 'binding.js', 'binding.d.ts', 'lib/loader.js', 'lib/platform.js', 'lib/values.js', 'package.json', 'README.md', 'LICENSE']) {
+    const subpaths = ['renderer', 'react', 'preload', 'safe-storage'].flatMap(n => [`${n}.js`, `${n}.mjs`, `${n}.d.ts`, `${n}.d.mts`, `lib/${n}.js`]);
+    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'ipc.js', 'binding.js', 'binding.d.ts', 'lib/loader.js', 'lib/platform.js', 'lib/values.js', 'package.json', 'README.md', 'LICENSE', ...subpaths]) {
       assert.ok(main.files.includes(f), `the main tarball contains ${f}`);
     }
     assert.deepEqual(main.files.filter(f => f.endsWith('.node')), [], 'the main tarball has no .node');

@@ -84,6 +84,14 @@ function covers(segs, rules) {
   return rules.some(r => segs.length <= r.length && segs.every((s, i) => s === r[i]));
 }
 
+/**
+ * A dot-notation key for `segs` that `segmentsOf` parses back to them: each
+ * `.` inside a segment is escaped as `\\.`.
+ */
+function keyOf(segs) {
+  return segs.map(s => s.replace(/\./g, '\\.')).join('.');
+}
+
 function checkKey(key, what = 'key') {
   if (typeof key !== 'string') throw new TypeError(`Expected \`${what}\` to be a string, got ${key === null ? 'null' : typeof key}`);
   if (key.length === 0 || key.length > MAX_KEY_LENGTH) throw new TypeError(`Expected \`${what}\` to be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);
@@ -219,9 +227,15 @@ function registerStoreIpc(ipcMain, store, options = {}) {
   };
 
   // -- change delivery ----------------------------------------------------------
-  const unsubscribeStore = store.onChange('*', (newValue, oldValue, key) => {
-    if (typeof key !== 'string' || key === '' || key === '*') return;
-    if (restricted && !mayRead(segmentsOf(key, dot))) return;
+  const unsubscribeStore = store.onChange('*', (newValue, oldValue, changed, path) => {
+    if (typeof changed !== 'string' || changed === '' || changed === '*') return;
+    // a bulk change names top-level keys, which may contain dots: the store
+    // gives the segments, and the key sent is written so that it parses back
+    // to them (`'a.b'` as one key is sent as `'a\\.b'`, dot-prop's escape)
+    const segs = Array.isArray(path) && path.length > 0 ? path : segmentsOf(changed, dot);
+    const key = dot ? keyOf(segs) : changed;
+    if (key === '*') return;
+    if (restricted && !mayRead(segs)) return;
     const payload = { key, newValue, oldValue, timestamp: Date.now() };
     for (const wc of recipients()) {
       try {

@@ -11,3 +11,11 @@ const value: unknown = store.get('settings.theme');
 void value;
 declare const ipcMain: IpcMainLike;
 registerStoreIpc(ipcMain, store);
+
+// the subpaths of issue 21 under bundler resolution
+import { createStoreClient } from 'tad-store/renderer';
+import { StoreProvider, useStoreClient } from 'tad-store/react';
+import { exposeStoreAPI } from 'tad-store/preload';
+const bundled = createStoreClient({ api: exposeStoreAPI() });
+void StoreProvider({ client: bundled });
+void useStoreClient().status;

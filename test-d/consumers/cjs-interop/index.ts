@@ -17,3 +17,11 @@ try {
 }
 const channels: readonly string[] = ipc.CHANNELS;
 void channels;
+
+// the subpaths of issue 21 with esModuleInterop
+import renderer from 'tad-store/renderer';
+import { useStoreBulk } from 'tad-store/react';
+import { rotateSafeStorageKey } from 'tad-store/safe-storage';
+void renderer.storeService.isInitialized;
+void useStoreBulk<Config>().data.apiKey;
+void rotateSafeStorageKey(store, { cwd: '/tmp/app' }).then(r => r.keyId);

@@ -23,3 +23,14 @@ declare const ipcMain: IpcMainLike;
 const unregister: () => void = registerStoreIpc(ipcMain, store);
 unregister();
 void store.flush().then(() => store.close());
+
+// the subpaths of issue 21 under node10 resolution (package root files, no exports map)
+import renderer = require('tad-store/renderer');
+import react = require('tad-store/react');
+import preload = require('tad-store/preload');
+import safeStorage = require('tad-store/safe-storage');
+const rendererClient: renderer.StoreClient<Config> = renderer.createStoreClient<Config>();
+void rendererClient.get('theme');
+void react.useStore('theme', 'dark').loading;
+void preload.createStoreAPI;
+void safeStorage.safeStorageKeyPath({ cwd: '/tmp/app' });

@@ -26,3 +26,18 @@ declare const ipcMain: IpcMainLike;
 registerStoreIpc(ipcMain, store);
 ipcDefault.registerStoreIpc(ipcMain, store);
 void CHANNELS;
+
+// the subpaths of issue 21 under node16 ESM resolution
+import { createStoreClient, StoreClient } from 'tad-store/renderer';
+import rendererDefault from 'tad-store/renderer';
+import { useStore } from 'tad-store/react';
+import { exposeStoreAPI } from 'tad-store/preload';
+import { safeStorageKey, safeStorageKeySync } from 'tad-store/safe-storage';
+const client: StoreClient<Config> = createStoreClient<Config>();
+void client.get('count', 0);
+void rendererDefault.getDefaultClient;
+void useStore('count', 0).value;
+void exposeStoreAPI;
+const secretKey: Buffer = await safeStorageKey({ cwd: '/tmp/app' });
+new Store<Config>({ cwd: '/tmp/app', secretKeys: ['user.name'], secretKey: () => safeStorageKeySync({ cwd: '/tmp/app' }) });
+void secretKey;

@@ -1,0 +1,4 @@
+import * as preload from './preload.js';
+
+export * from './preload.js';
+export default preload;

@@ -1,0 +1,4 @@
+import * as react from './react.js';
+
+export * from './react.js';
+export default react;

@@ -1,0 +1,4 @@
+import renderer from './renderer.js';
+
+export const { StoreClient, StoreService, createStoreClient, getDefaultClient, storeService } = renderer;
+export default renderer;

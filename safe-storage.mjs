@@ -1,0 +1,4 @@
+import safeStorage from './safe-storage.js';
+
+export const { safeStorageKey, safeStorageKeySync, rotateSafeStorageKey, rotateSafeStorageKeySync, safeStorageKeyPath } = safeStorage;
+export default safeStorage;
