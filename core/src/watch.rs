@@ -6,11 +6,12 @@
 //! OS side is a [`Backend`]: `notify` 9 ([`NotifyBackend`]: inotify, FSEvents,
 //! ReadDirectoryChangesW) in the product, doubles in tests. Raw events are
 //! debounced per source ([`Debouncer`], with an injectable [`Clock`] for tests)
-//! and handed to the store on this module's own thread:
+//! and handed to the store ([`Watched::on_watch`]; the watcher knows the store
+//! only through that small trait) on this module's own thread:
 //!
 //! - the journal changed: another process appended (or trimmed) — the shared
-//!   log's catch-up ([`Core::catch_up_now`]);
-//! - the document changed: [`Core::check_external`] decides by content whether
+//!   log's catch-up (`store::Core::catch_up_now`);
+//! - the document changed: `store::Core::check_external` decides by content whether
 //!   it is our own write (the hash of what we last wrote, checkpointed or
 //!   took), another process's checkpoint, or an edit by another program.
 //!
@@ -46,7 +47,45 @@ use notify::{EventKind, RecursiveMode, Watcher as _};
 
 use crate::error::{Error, Result};
 use crate::fs::{canonical_or_absolute, FileSystem};
-use crate::store::{Core, ExternalOutcome};
+use crate::ops::KeyChange;
+
+/// What looking at the document file found.
+#[derive(Debug)]
+pub enum ExternalOutcome {
+    /// It holds what the store wrote, checkpointed or already took.
+    Unchanged,
+    /// Another program's edit, applied: the top-level keys whose values changed
+    /// (empty when the edit changed nothing the store holds).
+    Applied(Vec<KeyChange>),
+    /// Another program's edit, refused (and the file written again from the
+    /// store). `kept`: where a copy of it was kept.
+    Invalid {
+        code: &'static str,
+        reason: String,
+        kept: Option<PathBuf>,
+    },
+    /// It does not parse yet: maybe a save in progress; look again later.
+    Retry,
+    /// The file was deleted (it is written again from the store).
+    Deleted,
+}
+
+/// What the watcher needs of the store it watches. The store implements it;
+/// the watcher never names the store's type (`store` imports `watch`, not the
+/// other way round).
+pub trait Watched: Send + Sync {
+    /// The store is closed: the watcher stops.
+    fn is_closed(&self) -> bool;
+    /// `s` changed on disk (called on the watcher's thread, debounced): the
+    /// store catches up with the journal or looks at the document. `retry`:
+    /// a document that does not parse yet may be looked at again later
+    /// (`Some(ExternalOutcome::Retry)`); otherwise it is reported.
+    fn on_watch(&self, s: Source, retry: bool) -> Option<ExternalOutcome>;
+    /// The watcher stopped working (its backend failed or its thread ended).
+    fn report_watch_stopped(&self, e: Error);
+    /// A failure while handling a watch event.
+    fn report_watch_error(&self, e: Error);
+}
 
 /// Where time comes from (a fake one in tests).
 pub trait Clock: Send + Sync {
@@ -420,7 +459,7 @@ fn fingerprint(fs: &dyn FileSystem, p: &Path) -> Option<Fingerprint> {
 
 /// The watcher thread's state.
 struct Run {
-    core: Weak<Core>,
+    core: Weak<dyn Watched>,
     fs: Arc<dyn FileSystem>,
     setup: WatchSetup,
     rx: Receiver<Msg>,
@@ -444,7 +483,7 @@ impl Watcher {
     /// backend that cannot start is an error here (later failures are
     /// reported as events).
     pub fn start(
-        core: Weak<Core>,
+        core: Weak<dyn Watched>,
         fs: Arc<dyn FileSystem>,
         doc: PathBuf,
         journal: PathBuf,
