@@ -11,6 +11,10 @@ use std::borrow::Cow;
 
 use crate::error::Result;
 
+/// How a sealed journal line starts (`crypto` writes it; `Plain` refuses to
+/// read a journal that has them: the store is encrypted).
+pub(crate) const SEALED: &str = "~tad1:";
+
 /// What a piece of bytes is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -62,7 +66,7 @@ impl Codec for Plain {
 
     fn decode<'a>(&self, kind: Kind, stored: &'a [u8]) -> Result<Cow<'a, [u8]>> {
         // an encrypted store opened without its key: refuse, never "repair"
-        if kind == Kind::JournalLine && stored.starts_with(crate::crypto::SEALED.as_bytes()) {
+        if kind == Kind::JournalLine && stored.starts_with(SEALED.as_bytes()) {
             return Err(crate::error::Error::SecretKey(
                 "this store is encrypted (its journal is sealed): open it with `secretKeys` and `secretKey`, or with `encryptionKey`, as it was written".into(),
             ));

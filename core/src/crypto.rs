@@ -51,11 +51,10 @@ use md5::Md5;
 use sha2::{Sha256, Sha512};
 use zeroize::Zeroizing;
 
-use crate::codec::{Codec, Kind};
+use crate::codec::{Codec, Kind, SEALED};
 use crate::error::{Error, Result};
 use crate::value::{parse, to_json, Map, Value};
 
-pub(crate) const SEALED: &str = "~tad1:";
 const ENVELOPE: &str = "$tad-secret:v1:";
 /// The shortest key an app may supply for `secretKeys`.
 pub const MIN_SECRET_KEY: usize = 16;

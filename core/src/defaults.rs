@@ -50,7 +50,8 @@ use serde_json::Value as Json;
 
 use crate::doc::{Change, Document, PatchOp};
 use crate::error::{Error, Result};
-use crate::schema::{ajv, from_serde, to_serde};
+use crate::schema::ajv;
+use crate::serde_conv::{from_serde, to_serde};
 use crate::value::{display, is_array_index, Map, Str, Value};
 
 type NodeId = usize;

@@ -754,7 +754,10 @@ impl Handle {
         if !self.is_closed() && self.core.has_txn(self.id) {
             self.core.abort_txn(self.author())?;
         }
-        crate::registry::close(self, force)?;
+        if !self.is_closed() {
+            crate::open_files::release(&self.core, force)?;
+            self.mark_closed();
+        }
         self.core.unwatch(self.id);
         Ok(())
     }

@@ -11,9 +11,11 @@
 //!   process (OS lock, catch-up, checked replay, checkpoints, trimming,
 //!   recovery at open), `store` — the live document, the writer thread,
 //!   transactions, flush and close, `handle` — one `Store` instance's
-//!   options and operations, `registry` — files open in this process;
+//!   options and operations, `registry` — opening: files open in this process
+//!   are found or added (`open_files` — the table of them);
 //! - `history` — rollback planning, `backup` — verified backups,
-//!   `schema` — JSON Schema with conf's messages, `defaults` — the
+//!   `schema` — JSON Schema with conf's messages (`serde_conv` — our JSON
+//!   to and from serde_json's, for it and for `defaults`), `defaults` — the
 //!   `defaults` option and schema defaults, applied as conf applies them,
 //!   `deep` — a stack for the validator's recursion on deeply nested values;
 //! - `fs` — the file-system seam (with a fault-injecting one for tests),
@@ -35,10 +37,12 @@ pub mod history;
 pub mod journal;
 pub mod log;
 pub mod names;
+mod open_files;
 pub mod ops;
 pub mod path;
 pub mod registry;
 pub mod schema;
+mod serde_conv;
 pub mod stats;
 pub mod store;
 pub mod testing;

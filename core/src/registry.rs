@@ -9,26 +9,15 @@
 //! second instance is refused with an error naming the option.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::fs::{canonical_or_absolute, ensure_dir, parent_of, patient_fs, resolve_links};
 use crate::handle::{Handle, HandleOptions};
 use crate::log::LogConfig;
 use crate::names;
+use crate::open_files::{open_list, Entry};
 use crate::store::{Core, StoreOptions};
-
-struct Entry {
-    key: PathBuf,
-    core: Arc<Core>,
-    handles: usize,
-}
-
-static OPEN: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
-
-fn open_list() -> std::sync::MutexGuard<'static, Vec<Entry>> {
-    OPEN.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Where a store file is: `path`, the file the store opens and writes — the
 /// path it was given, with links followed (writes go through them to the
@@ -227,38 +216,4 @@ pub fn flush_all() -> Vec<(PathBuf, Error)> {
         .iter()
         .filter_map(|c| c.flush().err().map(|e| (c.config().doc_path.clone(), e)))
         .collect()
-}
-
-/// Closes one instance (see `Handle::close`).
-pub(crate) fn close(h: &Handle, force: bool) -> Result<()> {
-    if h.is_closed() {
-        return Ok(());
-    }
-    let mut list = open_list();
-    let Some(i) = list.iter().position(|e| Arc::ptr_eq(&e.core, h.core())) else {
-        // unshared (or already gone): this handle is the only one
-        drop(list);
-        h.core().close(force)?;
-        h.mark_closed();
-        return Ok(());
-    };
-    if list[i].handles > 1 {
-        drop(list);
-        // the file stays open for the others; this instance's changes are flushed
-        if let Err(e) = h.core().flush() {
-            if !force {
-                return Err(e);
-            }
-        }
-        let mut list = open_list();
-        if let Some(e) = list.iter_mut().find(|e| Arc::ptr_eq(&e.core, h.core())) {
-            e.handles -= 1;
-        }
-        h.mark_closed();
-        return Ok(());
-    }
-    h.core().close(force)?;
-    list.remove(i);
-    h.mark_closed();
-    Ok(())
 }

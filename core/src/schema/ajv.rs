@@ -119,7 +119,7 @@ fn js_number(v: &Json) -> R<String> {
     if !v.is_number() {
         return Err(Unsupported);
     }
-    Ok(super::js_number(v))
+    Ok(crate::serde_conv::js_number(v))
 }
 
 fn child(path: &str, key: &str) -> String {
@@ -812,7 +812,7 @@ fn same_key(a: &Json, b: &Json, typed: bool) -> bool {
                     s.clone()
                 }
             }
-            Json::Number(_) => super::js_number(v),
+            Json::Number(_) => crate::serde_conv::js_number(v),
             other => other.to_string(),
         }
     };
