@@ -19,11 +19,13 @@
 //!   `defaults` option and schema defaults, applied as conf applies them,
 //!   `deep` — a stack for the validator's recursion on deeply nested values;
 //! - `fs` — the file-system seam (with a fault-injecting one for tests),
-//!   `codec` — the seam every stored byte passes through, `events` — the one
+//!   `codec` — the seam every stored byte passes through, `clock` — where
+//!   the watcher's and the writer's timing reads the time, `events` — the one
 //!   sink background work reports to, `error` — the one error enum,
 //!   `testing` — panic points for tests.
 
 pub mod backup;
+pub mod clock;
 pub mod codec;
 pub mod crypto;
 pub mod deep;

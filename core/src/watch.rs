@@ -45,6 +45,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use notify::{EventKind, RecursiveMode, Watcher as _};
 
+pub use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::error::{Error, Result};
 use crate::fs::{canonical_or_absolute, FileSystem};
 use crate::ops::KeyChange;
@@ -85,20 +86,6 @@ pub trait Watched: Send + Sync {
     fn report_watch_stopped(&self, e: Error);
     /// A failure while handling a watch event.
     fn report_watch_error(&self, e: Error);
-}
-
-/// Where time comes from (a fake one in tests).
-pub trait Clock: Send + Sync {
-    fn now(&self) -> Instant;
-}
-
-/// The real clock.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
 }
 
 /// What changed on disk.

@@ -60,7 +60,7 @@ impl Core {
                 return Ok(());
             }
             if q.failures > failures {
-                if let Some(e) = q.reportable(self.cfg.busy_patience) {
+                if let Some(e) = q.reportable(self.cfg.busy_patience, self.clock.now()) {
                     return Err(e.duplicate());
                 }
             }

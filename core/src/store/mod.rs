@@ -22,7 +22,8 @@
 //!
 //! Rooms: `options` (what opening takes), `state` (the shared state and the
 //! queue), `live` (reading and changing), `txn` (transactions, rebase),
-//! `writer` (the background writer), `close` (flush, close, status),
+//! `writer` (the background writer; `schedule` — when it works, on the
+//! store's clock), `close` (flush, close, status),
 //! `external` (other processes, other programs' edits), `watching`,
 //! `rollback`, `backups`, `rekey`.
 
@@ -33,6 +34,7 @@ mod live;
 mod options;
 mod rekey;
 mod rollback;
+mod schedule;
 mod state;
 mod txn;
 mod watching;
@@ -42,6 +44,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 
+use crate::clock::{Clock, SystemClock};
 use crate::codec::{Codec, Swap};
 use crate::crypto::{self, RekeyRecord};
 use crate::error::Result;
@@ -90,6 +93,9 @@ pub struct Core {
     journal_len: std::sync::atomic::AtomicU64,
     /// The codec every file goes through (`cfg.codec` is this cell).
     cell: Arc<Swap>,
+    /// Where the writer's timing (checkpoint pacing, backoff, how long a
+    /// hold on a file is waited out) reads the time.
+    clock: Arc<dyn Clock>,
 }
 
 static NEXT_CORE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -97,7 +103,12 @@ static NEXT_CORE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64
 impl Core {
     /// Opens the store file: the log (lock, recovery, replay) and the live
     /// document. The writer starts on the first change.
-    pub fn open(mut cfg: LogConfig) -> Result<Arc<Core>> {
+    pub fn open(cfg: LogConfig) -> Result<Arc<Core>> {
+        Core::open_with_clock(cfg, Arc::new(SystemClock))
+    }
+
+    /// `open` with the clock the writer's timing reads (tests).
+    pub fn open_with_clock(mut cfg: LogConfig, clock: Arc<dyn Clock>) -> Result<Arc<Core>> {
         // the codec can be swapped (a key rotation); while a rotation a crash
         // interrupted is unfinished it reads with both keys
         let given = cfg.codec.clone();
@@ -151,6 +162,7 @@ impl Core {
             watching: Mutex::new(WatchSet::default()),
             journal_len: std::sync::atomic::AtomicU64::new(0),
             cell,
+            clock,
         });
         // finish (or undo) an interrupted key rotation, or encrypt what a
         // store opened with a key for the first time holds in clear

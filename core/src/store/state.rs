@@ -107,12 +107,6 @@ pub(super) struct QueuedBackups {
 /// at once while the writer cannot write): bounds memory.
 pub const MAX_QUEUED: usize = 20_000;
 
-/// Longest time the document file lags behind under a steady stream of changes.
-pub(super) const MAX_CHECKPOINT_GAP: Duration = Duration::from_secs(1);
-
-/// Longest pause between two attempts after a write failure.
-pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(2);
-
 /// How long a file may stay held by another program (Windows: antivirus,
 /// backup or indexing software; see `fs::platform::is_transient`) before
 /// `flush()`, `close()` and a sync `set` give up with its error (`E_IO`, cause
@@ -121,9 +115,9 @@ pub const BUSY_PATIENCE: Duration = Duration::from_secs(20);
 
 impl Queue {
     /// Records a write failure; whether it starts a run of failures.
-    pub(super) fn fail(&mut self, e: &Error) -> bool {
+    pub(super) fn fail(&mut self, e: &Error, now: Instant) -> bool {
         if e.is_transient() {
-            self.busy_since.get_or_insert_with(Instant::now);
+            self.busy_since.get_or_insert(now);
         } else {
             self.busy_since = None;
         }
@@ -137,14 +131,16 @@ impl Queue {
     }
 
     /// Whether a transient hold is still young enough to wait for.
-    pub(super) fn still_busy(&self, patience: Duration) -> bool {
+    pub(super) fn still_busy(&self, patience: Duration, now: Instant) -> bool {
         self.error.as_ref().is_some_and(Error::is_transient)
-            && self.busy_since.is_none_or(|t| t.elapsed() < patience)
+            && self
+                .busy_since
+                .is_none_or(|t| now.saturating_duration_since(t) < patience)
     }
 
     /// The failure waiting callers get now (none while a hold is young).
-    pub(super) fn reportable(&self, patience: Duration) -> Option<&Error> {
-        if self.still_busy(patience) {
+    pub(super) fn reportable(&self, patience: Duration, now: Instant) -> Option<&Error> {
+        if self.still_busy(patience, now) {
             return None;
         }
         self.error.as_ref()

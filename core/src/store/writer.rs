@@ -3,9 +3,10 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::state::{lock, Pending, MAX_BACKOFF, MAX_CHECKPOINT_GAP};
+use super::schedule::{Look, Next, Schedule};
+use super::state::{lock, Pending};
 use super::Core;
 use crate::doc::Change;
 use crate::error::{Error, Result};
@@ -48,54 +49,34 @@ impl Core {
 
     // -- the writer ----------------------------------------------------------
 
-    /// How long to let changes gather before rewriting the document: long
-    /// enough that rewriting a big document takes at most about a fifth of the
-    /// time, and at least 10 ms, so a burst of sync sets is not slowed by a
-    /// document rewrite between every two of them.
-    pub(super) fn checkpoint_delay(took: Duration) -> Duration {
-        (took * 4).clamp(Duration::from_millis(10), Duration::from_millis(500))
-    }
-
     pub(super) fn run_writer(self: Arc<Self>) {
         // the writer waits out another program's brief hold on a file (the
         // thread that queued the change never does)
         let _patient = crate::fs::platform::patient();
-        let mut last_checkpoint = Instant::now();
-        let mut took = Duration::from_millis(1);
-        let mut backoff = Duration::ZERO;
-        let mut failed_at = Instant::now();
+        let mut schedule = Schedule::new(self.clock.now());
         loop {
             let (stop, want_checkpoint, flushing) = {
                 let mut q = lock(&self.queue);
                 loop {
-                    let dirty = q.needs_checkpoint
-                        || q.file_seq < q.written_seq
-                        || (q.flush_wanted && q.file_seq < q.head_seq);
-                    let delay = Self::checkpoint_delay(took);
-                    let due = dirty && last_checkpoint.elapsed() >= delay;
-                    let waiting_out = q.error.is_some() && failed_at.elapsed() < backoff;
-                    let urgent = q.flush_wanted || q.stop;
-                    let kicked = q.kick && !q.records.is_empty();
-                    let stale_error = q.error.is_some() && !waiting_out && !dirty;
-                    if urgent
-                        || kicked
-                        || (!waiting_out && (!q.records.is_empty() || due))
-                        || stale_error
-                    {
-                        // requests arriving during this round get another round
-                        let flushing = q.flush_wanted;
-                        q.kick = false;
-                        q.flush_wanted = false;
-                        break (q.stop, dirty && (due || urgent), flushing);
-                    }
-                    let timeout = if waiting_out {
-                        backoff.saturating_sub(failed_at.elapsed())
-                    } else if dirty {
-                        delay.saturating_sub(last_checkpoint.elapsed())
-                    } else {
-                        Duration::from_secs(3600)
-                    }
-                    .max(Duration::from_millis(1));
+                    let look = Look {
+                        dirty: q.needs_checkpoint
+                            || q.file_seq < q.written_seq
+                            || (q.flush_wanted && q.file_seq < q.head_seq),
+                        queued: !q.records.is_empty(),
+                        failing: q.error.is_some(),
+                        urgent: q.flush_wanted || q.stop,
+                        kicked: q.kick && !q.records.is_empty(),
+                    };
+                    let timeout = match schedule.next(look, self.clock.now()) {
+                        Next::Work { checkpoint } => {
+                            // requests arriving during this round get another round
+                            let flushing = q.flush_wanted;
+                            q.kick = false;
+                            q.flush_wanted = false;
+                            break (q.stop, checkpoint, flushing);
+                        }
+                        Next::Sleep(timeout) => timeout,
+                    };
                     q.writer_sleeping = true;
                     q = self
                         .wake
@@ -105,35 +86,22 @@ impl Core {
                     q.writer_sleeping = false;
                 }
             };
+            let overdue = schedule.overdue(self.clock.now());
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 // a flush waits: the file is written even while more changes
                 // queue (another thread writing on and on)
-                self.cycle(
-                    want_checkpoint,
-                    stop,
-                    flushing || last_checkpoint.elapsed() >= MAX_CHECKPOINT_GAP,
-                )
+                self.cycle(want_checkpoint, stop, flushing || overdue)
             }));
-            let ok = match outcome {
-                Ok(Ok(Some(t))) => {
-                    took = t;
-                    last_checkpoint = Instant::now();
-                    true
-                }
-                Ok(Ok(None)) => true,
-                Ok(Err(())) => false,
+            let outcome = match outcome {
+                Ok(r) => r,
                 Err(p) => {
                     let e = Error::from_panic(&*p, "the background write");
                     self.fail_inflight(e);
-                    false
+                    Err(())
                 }
             };
-            if ok {
-                backoff = Duration::ZERO;
-            } else {
-                failed_at = Instant::now();
-                backoff = (backoff * 2).clamp(Duration::from_millis(50), MAX_BACKOFF);
-            }
+            let ok = outcome.is_ok();
+            schedule.round_done(outcome, self.clock.now());
             let mut q = lock(&self.queue);
             let idle = q.records.is_empty() && !(q.needs_checkpoint || q.file_seq < q.written_seq);
             if stop && (idle || !ok) {
@@ -152,7 +120,7 @@ impl Core {
         q.inflight = 0;
         q.failures += 1;
         q.abandoned_upto = q.next_id;
-        q.fail(&e);
+        q.fail(&e, self.clock.now());
         drop(q);
         self.done.notify_all();
     }
@@ -236,7 +204,7 @@ impl Core {
                 Err(e) => {
                     let mut q = lock(&self.queue);
                     q.failures += 1;
-                    q.fail(&e);
+                    q.fail(&e, self.clock.now());
                     return Err(());
                 }
             }
@@ -268,7 +236,7 @@ impl Core {
                     q.failures += 1;
                     // retried: the file (or the line naming it) is still due
                     q.needs_checkpoint = true;
-                    q.fail(&e)
+                    q.fail(&e, self.clock.now())
                 };
                 if first {
                     events.push(self.failure_event(&e));
@@ -447,8 +415,9 @@ impl Core {
             // another program's hold: sync callers wait for it (up to
             // `busy_patience`) instead of failing at once
             let wait_out = e.is_transient()
-                && q.busy_since
-                    .is_none_or(|t| t.elapsed() < self.cfg.busy_patience);
+                && q.busy_since.is_none_or(|t| {
+                    self.clock.now().saturating_duration_since(t) < self.cfg.busy_patience
+                });
             let mut undo = false;
             let mut back = Vec::new();
             for p in batch {
@@ -466,7 +435,7 @@ impl Core {
                 // the live document must not show what will not be durable
                 undone = self.rebuild_live(log, &mut st, &q, &[]);
             }
-            first = q.fail(&e);
+            first = q.fail(&e, self.clock.now());
         }
         if first {
             events.push(self.failure_event(&e));
