@@ -50,6 +50,27 @@ export interface BindingOptions {
  */
 export declare function envRegister(counter: Int32Array): void
 
+/** One entry of the list of error codes. */
+export interface ErrorCodeInfo {
+  /** `error.code`, e.g. `'E_NOSPC'`. */
+  code: string
+  /** The class of the JS error made for it. */
+  class: 'Error' | 'TypeError' | 'RangeError'
+  /**
+   * Which part reports it: `'core'`, `'store'`, `'ipc'`, `'safe-storage'`,
+   * `'renderer'` or `'loader'`.
+   */
+  origin: string
+  /** What it means. */
+  summary: string
+}
+
+/**
+ * Every error code tad-store reports, from the core's one list
+ * (`tad_store_core::ErrorCode`): the JS side mints its own codes from it.
+ */
+export declare function errorCodes(): Array<ErrorCodeInfo>
+
 /**
  * Writes every file open in the process, whichever JS environment opened it
  * (the process ends by a signal: no environment's cleanup will run). Returns

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.envRegister = nativeBinding.envRegister
+module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.flushProcess = nativeBinding.flushProcess
 module.exports.mainThreadDefaults = nativeBinding.mainThreadDefaults
 module.exports.MAX_DEPTH = nativeBinding.MAX_DEPTH

@@ -5,9 +5,10 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use napi::bindgen_prelude::*;
+use napi_derive::napi;
 
 use tad_store_core::value::display;
-use tad_store_core::Error as CoreError;
+use tad_store_core::{Error as CoreError, ErrorCode};
 
 /// Builds the JS error for a core error: `Error` or `TypeError` with `code`,
 /// plus `cause` (the OS error) and `path` for I/O failures.
@@ -58,4 +59,34 @@ pub(crate) fn run<T>(
         Ok(Err(e)) => Err(throw(env, e)),
         Err(p) => Err(throw(env, CoreError::from_panic(&*p, what))),
     }
+}
+
+/// One entry of the list of error codes.
+#[napi(object)]
+pub struct ErrorCodeInfo {
+    /// `error.code`, e.g. `'E_NOSPC'`.
+    pub code: String,
+    /// The class of the JS error made for it.
+    #[napi(ts_type = "'Error' | 'TypeError' | 'RangeError'")]
+    pub class: String,
+    /// Which part reports it: `'core'`, `'store'`, `'ipc'`, `'safe-storage'`,
+    /// `'renderer'` or `'loader'`.
+    pub origin: String,
+    /// What it means.
+    pub summary: String,
+}
+
+/// Every error code tad-store reports, from the core's one list
+/// (`tad_store_core::ErrorCode`): the JS side mints its own codes from it.
+#[napi]
+pub fn error_codes() -> Result<Vec<ErrorCodeInfo>> {
+    Ok(ErrorCode::ALL
+        .iter()
+        .map(|c| ErrorCodeInfo {
+            code: c.as_str().into(),
+            class: c.class().as_str().into(),
+            origin: c.origin().into(),
+            summary: c.summary().into(),
+        })
+        .collect())
 }

@@ -27,7 +27,7 @@ pub mod backups;
 mod convert;
 pub mod document;
 pub mod env;
-mod errors;
+pub mod errors;
 pub mod events;
 pub mod handles;
 pub mod options;

@@ -45,6 +45,6 @@ pub mod testing;
 pub mod value;
 pub mod watch;
 
-pub use error::{Error, Result};
+pub use error::{Code as ErrorCode, Error, JsClass, Result};
 pub use handle::{Call, Handle, HandleOptions, Prepared};
 pub use store::{Durability, StoreOptions};
