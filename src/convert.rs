@@ -1,13 +1,10 @@
 //! Conversions of core values to what JS takes: JSON text handed over
-//! without a copy, change lists, backup and history lists.
+//! without a copy, change lists (their values are document values: JSON).
 
 use napi::bindgen_prelude::*;
 
-use tad_store_core::backup;
-use tad_store_core::history::iso;
-use tad_store_core::journal::ChangeRecord;
 use tad_store_core::ops::KeyChange;
-use tad_store_core::value::{to_json, write_json, write_list, write_number, write_string, Value};
+use tad_store_core::value::{to_json, write_json, write_list, write_string, Value};
 
 /// JSON text handed to JS without an intermediate copy; ASCII text (the usual
 /// case) becomes a one-byte string by a plain copy instead of UTF-8 decoding.
@@ -76,78 +73,8 @@ pub(crate) fn changes_json(changes: &[KeyChange]) -> String {
     text(out)
 }
 
-pub(crate) fn opt_str(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        Some(s) => write_string(out, s),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
-/// `{file, path, metadata}` as `listBackups()` returns it.
-pub(crate) fn write_backup(out: &mut Vec<u8>, b: &backup::Info) {
-    out.extend_from_slice(b"{\"file\":");
-    write_string(out, &b.file);
-    out.extend_from_slice(b",\"path\":");
-    write_string(out, &b.path.display().to_string());
-    out.extend_from_slice(b",\"metadata\":");
-    match &b.meta {
-        Some(m) => out.extend_from_slice(&m.to_json()),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.push(b'}');
-}
-
-pub(crate) fn backups_json(list: &[backup::Info]) -> String {
-    let mut out = Vec::new();
-    write_list(&mut out, list, write_backup);
-    text(out)
-}
-
-pub(crate) fn backup_json(b: Option<backup::Info>) -> String {
-    match b {
-        Some(b) => {
-            let mut out = Vec::new();
-            write_backup(&mut out, &b);
-            text(out)
-        }
-        None => "null".into(),
-    }
-}
-
-/// History entries: `[{seq, timestamp, time, operation, keys, hashBefore, hashAfter, reversible}]`.
-pub(crate) fn history_json(entries: &[ChangeRecord]) -> String {
-    let mut out = Vec::new();
-    write_list(&mut out, entries, |out, e| {
-        out.extend_from_slice(
-            format!(
-                "{{\"seq\":{},\"timestamp\":\"{}\",\"time\":",
-                e.seq,
-                iso(e.ts)
-            )
-            .as_bytes(),
-        );
-        write_number(out, e.ts);
-        out.extend_from_slice(b",\"operation\":");
-        write_string(out, &e.op);
-        out.extend_from_slice(b",\"keys\":");
-        write_list(out, &e.keys, |o, k| write_string(o, k));
-        out.extend_from_slice(b",\"hashBefore\":");
-        opt_str(out, e.hash_before.as_deref());
-        out.extend_from_slice(b",\"hashAfter\":");
-        opt_str(out, e.hash_after.as_deref());
-        out.extend_from_slice(format!(",\"reversible\":{}}}", e.inverse.is_some()).as_bytes());
-    });
-    text(out)
-}
-
 pub(crate) fn strings_json(list: &[String]) -> String {
     let mut out = Vec::new();
     write_list(&mut out, list, |o, e| write_string(o, e));
     text(out)
-}
-
-pub(crate) fn json_str(s: &str) -> String {
-    let mut out = Vec::new();
-    tad_store_core::value::write_string(&mut out, s);
-    String::from_utf8(out).unwrap_or_default()
 }

@@ -7,7 +7,8 @@ use napi_derive::napi;
 use tad_store_core::value::to_json;
 use tad_store_core::Call;
 
-use crate::convert::{changes_json, json_of, json_str, strings_json, JsonText};
+use crate::convert::{changes_json, json_of, strings_json, JsonText};
+use crate::env::FileFailure;
 use crate::errors::run;
 use crate::handles::{call, store};
 use crate::tasks::Job;
@@ -214,10 +215,10 @@ pub fn store_flush_sync(env: Env, h: u32) -> Result<()> {
 }
 
 /// Promise form of `storeFlushSync`, waiting on a worker thread.
-#[napi(ts_return_type = "Promise<string>")]
-pub fn store_flush(env: Env, h: u32) -> Result<AsyncTask<Job>> {
+#[napi(ts_return_type = "Promise<void>")]
+pub fn store_flush(env: Env, h: u32) -> Result<AsyncTask<Job<(), ()>>> {
     let s = store(&env, h)?;
-    Ok(Job::task(move || s.flush().map(|_| String::new())))
+    Ok(Job::task(move || s.flush()))
 }
 
 /// Schema errors (conf's format) of the JSON document `json`, or of the store's
@@ -238,35 +239,45 @@ pub fn store_schema_defaults(env: Env, h: u32) -> Result<String> {
     Ok(json_of(&store(&env, h)?.schema_defaults()))
 }
 
-/// `rotateSecretKey(newKey)`: every file re-encrypted under `key`; a JSON
-/// report `{ document, journalEntries, snapshots, quarantined, backups:
-/// { rotated, failed: [{ path, code, message }] } }`.
+/// Backups after a key rotation.
+#[napi(object, object_from_js = false)]
+pub struct RotatedBackups {
+    /// Backups re-encrypted.
+    pub rotated: u32,
+    /// Backups left as they were (not re-encrypted).
+    pub failed: Vec<FileFailure>,
+}
+
+/// What `rotateSecretKey(newKey)` re-encrypted.
+#[napi(object, object_from_js = false)]
+pub struct RotationReport {
+    /// Always true: the document is re-encrypted, or the call throws.
+    pub document: bool,
+    pub journal_entries: u32,
+    pub snapshots: u32,
+    pub quarantined: u32,
+    pub backups: RotatedBackups,
+}
+
+/// `rotateSecretKey(newKey)`: every file re-encrypted under `key`.
 #[napi(catch_unwind)]
-pub fn store_rotate_secret_key(env: Env, h: u32, key: Buffer) -> Result<String> {
+pub fn store_rotate_secret_key(env: Env, h: u32, key: Buffer) -> Result<RotationReport> {
     let s = store(&env, h)?;
     run(&env, "rotateSecretKey", || {
         let r = s.core().rotate_key(&key)?;
-        let failed: Vec<String> = r
-            .failed
-            .iter()
-            .map(|(p, e)| {
-                let mut o = String::from("{\"path\":");
-                o.push_str(&json_str(&p.display().to_string()));
-                o.push_str(",\"code\":");
-                o.push_str(&json_str(e.code()));
-                o.push_str(",\"message\":");
-                o.push_str(&json_str(&e.to_string()));
-                o.push('}');
-                o
-            })
-            .collect();
-        Ok(format!(
-            "{{\"document\":true,\"journalEntries\":{},\"snapshots\":{},\"quarantined\":{},\"backups\":{{\"rotated\":{},\"failed\":[{}]}}}}",
-            r.journal_entries,
-            r.snapshots,
-            r.quarantined,
-            r.backups,
-            failed.join(",")
-        ))
+        Ok(RotationReport {
+            document: true,
+            journal_entries: r.journal_entries as u32,
+            snapshots: r.snapshots as u32,
+            quarantined: r.quarantined as u32,
+            backups: RotatedBackups {
+                rotated: r.backups as u32,
+                failed: r
+                    .failed
+                    .iter()
+                    .map(|(p, e)| FileFailure::of(p, e))
+                    .collect(),
+            },
+        })
     })
 }

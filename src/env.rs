@@ -11,10 +11,8 @@ use std::sync::{Arc, Mutex};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use tad_store_core::value::{write_list, write_string};
 use tad_store_core::{registry, Handle};
 
-use crate::convert::text;
 use crate::handles::STORES;
 
 /// A counter in one JS environment's memory (an `Int32Array` over a
@@ -142,23 +140,33 @@ pub fn env_register(env: Env, counter: Unknown) -> Result<()> {
     Ok(())
 }
 
+/// A file that could not be written, by path.
+#[napi(object, object_from_js = false)]
+pub struct FileFailure {
+    pub path: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FileFailure {
+    pub(crate) fn of(path: &std::path::Path, e: &tad_store_core::Error) -> FileFailure {
+        FileFailure {
+            path: path.display().to_string(),
+            code: e.code().into(),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// Writes every file open in the process, whichever JS environment opened it
 /// (the process ends by a signal: no environment's cleanup will run). Returns
-/// the failures as `[{path, code, message}]` JSON.
+/// the failures.
 #[napi]
-pub fn flush_process() -> String {
-    let failed = registry::flush_all();
-    let mut out = Vec::new();
-    write_list(&mut out, &failed, |out, (path, e)| {
-        out.extend_from_slice(b"{\"path\":");
-        write_string(out, &path.display().to_string());
-        out.extend_from_slice(b",\"code\":");
-        write_string(out, e.code());
-        out.extend_from_slice(b",\"message\":");
-        write_string(out, &e.to_string());
-        out.push(b'}');
-    });
-    text(out)
+pub fn flush_process() -> Result<Vec<FileFailure>> {
+    Ok(registry::flush_all()
+        .iter()
+        .map(|(path, e)| FileFailure::of(path, e))
+        .collect())
 }
 
 /// Values the main thread shares with worker threads (JSON text): Electron's

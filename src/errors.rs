@@ -71,6 +71,7 @@ pub struct ErrorCodeInfo {
     pub class: String,
     /// Which part reports it: `'core'`, `'store'`, `'ipc'`, `'safe-storage'`,
     /// `'renderer'` or `'loader'`.
+    #[napi(ts_type = "'core' | 'store' | 'ipc' | 'safe-storage' | 'renderer' | 'loader'")]
     pub origin: String,
     /// What it means.
     pub summary: String,

@@ -1,6 +1,8 @@
 //! Background events (other processes' and environments' changes, write
-//! failures and recoveries) delivered to JS through one weak threadsafe
-//! function per open file and JS environment, released on close.
+//! failures and recoveries) delivered to JS as typed `StoreEvent`s through
+//! one weak threadsafe function per open file and JS environment, released
+//! on close. Error events carry the JS error made as thrown errors are (code,
+//! class, the OS error as `cause`, the `path`).
 
 use std::sync::Arc;
 
@@ -9,75 +11,114 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use tad_store_core::events::{Event, Sink};
-use tad_store_core::value::{write_list, write_string};
+use tad_store_core::{Error as CoreError, Handle};
 
-use crate::convert::{opt_str, text, write_changes};
+use crate::convert::changes_json;
 use crate::env::{env_state, ChangeCounter};
-use crate::handles::store;
+use crate::errors::error_object;
 
-/// An event as the JSON the JS listener gets.
-pub(crate) fn event_json(e: &Event) -> String {
-    let mut out = Vec::new();
-    match e {
-        Event::Changed { origin, changes } => {
-            out.extend_from_slice(b"{\"type\":\"changes\",\"origin\":");
-            write_string(&mut out, origin.as_str());
-            out.extend_from_slice(b",\"changes\":");
-            write_changes(&mut out, changes);
-        }
-        Event::WriteFailed {
-            code,
-            message,
-            pending,
-        } => {
-            out.extend_from_slice(b"{\"type\":\"error\",\"code\":");
-            write_string(&mut out, code);
-            out.extend_from_slice(b",\"message\":");
-            write_string(&mut out, message);
-            out.extend_from_slice(format!(",\"pending\":{pending}").as_bytes());
-        }
-        Event::WriteRecovered => out.extend_from_slice(b"{\"type\":\"recovered\""),
-        Event::ChangeRejected {
-            code,
-            message,
-            keys,
-        } => {
-            out.extend_from_slice(b"{\"type\":\"rejected\",\"code\":");
-            write_string(&mut out, code);
-            out.extend_from_slice(b",\"message\":");
-            write_string(&mut out, message);
-            out.extend_from_slice(b",\"keys\":");
-            write_list(&mut out, keys, |o, k| write_string(o, k));
-        }
-        Event::InvalidExternalChange { code, reason, kept } => {
-            out.extend_from_slice(b"{\"type\":\"invalid-external-change\",\"code\":");
-            write_string(&mut out, code);
-            out.extend_from_slice(b",\"message\":");
-            write_string(&mut out, reason);
-            out.extend_from_slice(b",\"kept\":");
-            opt_str(&mut out, kept.as_deref());
-        }
-        Event::SlowOperation { handle, op, micros } => {
-            out.extend_from_slice(b"{\"type\":\"slow\",\"handle\":");
-            out.extend_from_slice(handle.to_string().as_bytes());
-            out.extend_from_slice(b",\"op\":");
-            write_string(&mut out, op);
-            out.extend_from_slice(format!(",\"micros\":{micros:.1}").as_bytes());
-        }
-        Event::WatchError { code, message } => {
-            out.extend_from_slice(b"{\"type\":\"watch-error\",\"code\":");
-            write_string(&mut out, code);
-            out.extend_from_slice(b",\"message\":");
-            write_string(&mut out, message);
+/// A core error made into its JS error on the JS thread, as thrown errors
+/// are: `Error`, `TypeError` or `RangeError` with the stable `code`, the OS
+/// error as `cause` and the file as `path` for I/O failures.
+pub struct NativeError(Arc<CoreError>);
+
+impl ToNapiValue for NativeError {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let env = Env::from_raw(env);
+        Ok(error_object(&env, &val.0)?.raw())
+    }
+}
+
+/// A background event of a file, as the JS listener gets it (`type` tells
+/// which).
+#[napi(
+    discriminant = "type",
+    discriminant_case = "kebab-case",
+    object_from_js = false
+)]
+pub enum StoreEvent {
+    /// The document changed without a call from this environment: `origin`
+    /// `'remote'` (another process), `'external'` (another program edited the
+    /// file) or `'thread'` (another JS environment); `changes` is the JSON
+    /// text of `[{k, o?, n?}]` (values are document values, so JSON).
+    Changes { origin: String, changes: String },
+    /// Writing failed; `pending` changes are kept and retried.
+    WriteFailed {
+        #[napi(
+            ts_type = "Error & { code: string; path?: string; cause?: Error & { code: string; errno?: number } }"
+        )]
+        error: NativeError,
+        pending: u32,
+    },
+    /// Writing works again: everything pending is durable.
+    WriteRecovered,
+    /// A queued change was dropped (it conflicted with another process's).
+    Rejected {
+        #[napi(
+            ts_type = "Error & { code: string; path?: string; cause?: Error & { code: string; errno?: number } }"
+        )]
+        error: NativeError,
+        keys: Vec<String>,
+    },
+    /// Another program's edit of the file was refused; `kept` is a copy of it.
+    InvalidExternalChange {
+        code: String,
+        message: String,
+        kept: Option<String>,
+    },
+    /// An operation of instance `handle` took longer than its threshold.
+    Slow {
+        handle: f64,
+        op: String,
+        micros: f64,
+    },
+    /// Watching failed (the next file event tries again).
+    WatchError {
+        #[napi(
+            ts_type = "Error & { code: string; path?: string; cause?: Error & { code: string; errno?: number } }"
+        )]
+        error: NativeError,
+    },
+}
+
+impl StoreEvent {
+    fn of(e: Event) -> StoreEvent {
+        match e {
+            Event::Changed { origin, changes } => StoreEvent::Changes {
+                origin: origin.as_str().into(),
+                changes: changes_json(&changes),
+            },
+            Event::WriteFailed { error, pending } => StoreEvent::WriteFailed {
+                error: NativeError(error),
+                pending: pending as u32,
+            },
+            Event::WriteRecovered => StoreEvent::WriteRecovered,
+            Event::ChangeRejected { error, keys } => StoreEvent::Rejected {
+                error: NativeError(error),
+                keys,
+            },
+            Event::InvalidExternalChange { code, reason, kept } => {
+                StoreEvent::InvalidExternalChange {
+                    code: code.into(),
+                    message: reason,
+                    kept,
+                }
+            }
+            Event::SlowOperation { handle, op, micros } => StoreEvent::Slow {
+                handle: handle as f64,
+                op: op.into(),
+                micros,
+            },
+            Event::WatchError { error } => StoreEvent::WatchError {
+                error: NativeError(error),
+            },
         }
     }
-    out.push(b'}');
-    text(out)
 }
 
 /// One environment's events of one file.
 pub(crate) struct JsSink {
-    tsfn: ThreadsafeFunction<String, (), String, Status, false, true>,
+    tsfn: ThreadsafeFunction<StoreEvent, (), StoreEvent, Status, false, true>,
     counter: Arc<ChangeCounter>,
 }
 
@@ -87,26 +128,26 @@ impl Sink for JsSink {
             // the document changed already: the caches learn it now
             self.counter.bump();
         }
-        self.tsfn
-            .call(event_json(&event), ThreadsafeFunctionCallMode::NonBlocking);
+        self.tsfn.call(
+            StoreEvent::of(event),
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
     }
 }
 
-/// Sends the file's background events to `callback(json)` in the calling
+/// Sends the file's background events to `callback(event)` in the calling
 /// environment: other processes' and other environments' changes, write
 /// failures and recoveries. A weak threadsafe function: it does not keep the
 /// process alive, and it is released when the environment's last instance on
 /// the file closes.
-#[napi]
-pub fn store_listen(env: Env, h: u32, callback: Function<String, ()>) -> Result<()> {
-    let s = store(&env, h)?;
-    let state = env_state(&env)?;
+pub(crate) fn listen(env: &Env, h: &Handle, callback: Function<StoreEvent, ()>) -> Result<()> {
+    let state = env_state(env)?;
     let tsfn = callback
-        .build_threadsafe_function::<String>()
+        .build_threadsafe_function::<StoreEvent>()
         .callee_handled::<false>()
         .weak::<true>()
         .build()?;
-    s.core().add_sink(
+    h.core().add_sink(
         state.id,
         Arc::new(JsSink {
             tsfn,

@@ -1,16 +1,14 @@
-//! The table of open `Store` instances by handle: opening, closing, and the
-//! lookup every other function starts with.
+//! The table of open `Store` instances by handle: insertion (see `open`),
+//! closing, and the lookup every other function starts with.
 
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use tad_store_core::{registry, Call, Error as CoreError, Handle};
+use tad_store_core::{Call, Error as CoreError, Handle};
 
-use crate::env::env_state;
 use crate::errors::{run, throw};
-use crate::options::{store_options, BindingOptions};
 
 /// Open stores by handle. Free functions taking a handle are several times
 /// cheaper to call from JS than `#[napi]` class methods (measured: ~0.25 µs vs
@@ -37,17 +35,8 @@ pub(crate) fn call(flags: u32) -> Call {
     }
 }
 
-/// Opens a `Store` instance on a file (the file's core is shared with the
-/// instances already open on it in this process). Returns the handle the other
-/// functions take.
-#[napi]
-pub fn store_open(env: Env, opts: BindingOptions) -> Result<u32> {
-    let id = env_state(&env)?.id;
-    let h = run(&env, "open", || {
-        let mut o = store_options(opts)?;
-        o.env = id;
-        registry::open(o)
-    })?;
+/// Puts an opened instance in the table: its handle.
+pub(crate) fn insert(h: Arc<Handle>) -> u32 {
     let mut stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
     let slot = stores
         .iter()
@@ -56,20 +45,34 @@ pub fn store_open(env: Env, opts: BindingOptions) -> Result<u32> {
     if slot == stores.len() {
         stores.push(None);
     }
-    stores[slot] = Some(Arc::new(h));
-    Ok(slot as u32)
+    stores[slot] = Some(h);
+    slot as u32
 }
 
-/// A number identifying the open file (equal for every instance on one file).
-#[napi]
-pub fn store_core_id(env: Env, h: u32) -> Result<u32> {
-    Ok(store(&env, h)?.core().id() as u32)
+/// Takes a closed instance out of the table; the environment's last instance
+/// on the file stops its events.
+fn remove(slot: u32, s: &Arc<Handle>) {
+    let mut stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(entry) = stores.get_mut(slot as usize) {
+        *entry = None;
+    }
+    let last = !stores
+        .iter()
+        .flatten()
+        .any(|o| o.env() == s.env() && Arc::ptr_eq(o.core(), s.core()));
+    drop(stores);
+    if last {
+        s.core().remove_sink(s.env());
+    }
 }
 
-/// This instance's id (slow-operation events name it).
-#[napi]
-pub fn store_handle_id(env: Env, h: u32) -> Result<f64> {
-    Ok(store(&env, h)?.id() as f64)
+/// Closes an instance whose opening failed (`force`: dropping what cannot be
+/// written) and takes it out of the table.
+pub(crate) fn forget(slot: u32, s: &Arc<Handle>, force: bool) {
+    if s.close(force).is_err() {
+        let _ = s.close(true);
+    }
+    remove(slot, s);
 }
 
 /// Closes the instance (flushing). When its changes cannot be written, throws
@@ -83,18 +86,6 @@ pub fn store_close(env: Env, h: u32, force: bool) -> Result<()> {
         return Ok(());
     };
     run(&env, "close", || s.close(force))?;
-    let mut stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(slot) = stores.get_mut(h as usize) {
-        *slot = None;
-    }
-    // the environment's last instance on the file: its events stop
-    let last = !stores
-        .iter()
-        .flatten()
-        .any(|o| o.env() == s.env() && Arc::ptr_eq(o.core(), s.core()));
-    drop(stores);
-    if last {
-        s.core().remove_sink(s.env());
-    }
+    remove(h, &s);
     Ok(())
 }

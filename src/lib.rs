@@ -30,6 +30,7 @@ pub mod env;
 pub mod errors;
 pub mod events;
 pub mod handles;
+pub mod open;
 pub mod options;
 pub mod stats;
 mod tasks;

@@ -45,6 +45,16 @@ pub struct BindingOptions {
     pub secret_key: Option<Buffer>,
     /// electron-store 8's `encryptionKey`, as bytes (a string as UTF-8).
     pub encryption_key: Option<Buffer>,
+    /// The store file as the app sees it (with custom `serialize`, not
+    /// `path`): whether it exists decides conf's `defaults` merge.
+    pub file: Option<String>,
+    /// Begin the constructor's transaction (not when the store is read-only).
+    pub begin: Option<bool>,
+    /// Fill the `defaults` and the schema's defaults in now.
+    pub fill_defaults: Option<bool>,
+    /// A key the constructor reads next (the migrations' version), read
+    /// after the defaults are filled in.
+    pub read_key: Option<String>,
 }
 
 pub(crate) fn store_options(o: BindingOptions) -> tad_store_core::Result<StoreOptions> {

@@ -46,5 +46,5 @@ pub mod value;
 pub mod watch;
 
 pub use error::{Code as ErrorCode, Error, JsClass, Result};
-pub use handle::{Call, Handle, HandleOptions, Prepared};
+pub use handle::{Call, Handle, HandleOptions};
 pub use store::{Durability, StoreOptions};
