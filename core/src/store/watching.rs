@@ -178,10 +178,7 @@ impl Watched for Core {
     /// The watcher stopped working (its backend failed or its thread ended):
     /// reported every time it happens (the watcher reports each stop once).
     fn report_watch_stopped(&self, e: Error) {
-        self.emit(Event::WatchError {
-            code: e.code(),
-            message: e.to_string(),
-        });
+        self.emit(Event::WatchError { error: Arc::new(e) });
     }
 
     /// A failure while handling a watch event: reported once per distinct
@@ -195,9 +192,6 @@ impl Watched for Core {
             }
             w.last_error = Some(msg.clone());
         }
-        self.emit(Event::WatchError {
-            code: e.code(),
-            message: msg,
-        });
+        self.emit(Event::WatchError { error: Arc::new(e) });
     }
 }

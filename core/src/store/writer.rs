@@ -249,8 +249,7 @@ impl Core {
     pub(super) fn failure_event(&self, e: &Error) -> Event {
         let q = lock(&self.queue);
         Event::WriteFailed {
-            code: e.code(),
-            message: e.to_string(),
+            error: Arc::new(e.duplicate()),
             pending: q.records.len() + q.inflight,
         }
     }
@@ -370,8 +369,7 @@ impl Core {
                         q.failed.insert(id, e);
                     } else {
                         events.push(Event::ChangeRejected {
-                            code: e.code(),
-                            message: e.to_string(),
+                            error: Arc::new(e),
                             keys: p.map(|p| p.op.history_keys()).unwrap_or_default(),
                         });
                     }
