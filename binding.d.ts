@@ -77,6 +77,17 @@ export declare function setMainThreadDefaults(json: string): void
 export declare function storeAbort(h: number): string
 
 /**
+ * Opens the instance's atomic section (waits for another thread's; takes the
+ * journal's lock and catches up with other processes): `null`, or the
+ * top-level keys other processes' changes changed, as `[{k, o?, n?}]`.
+ * `storeAtomicEnd` (or `storeUpdateSet`) must follow.
+ */
+export declare function storeAtomicBegin(h: number): string | null
+
+/** Ends the instance's atomic section (nothing when none is open). */
+export declare function storeAtomicEnd(h: number): void
+
+/**
  * Opens a transaction: later changes are written only by `storeCommit`, as
  * one journal entry.
  */
@@ -263,6 +274,13 @@ export declare function storeStatus(h: number): string
 
 /** The whole document as compact JSON. */
 export declare function storeToJson(h: number): string
+
+/**
+ * `update()`'s write: sets `key` to the JSON `json` as a change named
+ * `update` and ends the atomic section (also when the set fails). Returns
+ * what `storeSet` returns.
+ */
+export declare function storeUpdateSet(h: number, flags: number, key: string, json: string, wantOld: boolean): string | null
 
 /**
  * Schema errors (conf's format) of the JSON document `json`, or of the store's

@@ -11,6 +11,7 @@ const NativeStore = require('./lib/native.js');
 const { storeError, closedError } = require('./lib/errors.js');
 const { checkValueType, toJsonText, stringifyDeep, jsonEqual, jsonClone, segmentsOf, related } = require('./lib/values.js');
 const migrationsLib = require('./lib/migrations.js');
+const atomicLib = require('./lib/atomic.js');
 
 const MIGRATION_KEY = '__internal__.migrations.version';
 
@@ -1104,6 +1105,11 @@ class Store {
    * names (else paths as given).
    */
   #afterChange(entries, literal) {
+    // a transaction runs: delivered (merged) once it commits, never if it fails
+    if (this.#core.muted) {
+      this.#core.muted.push([entries, literal]);
+      return;
+    }
     if (this.#opts.custom) {
       const given = this.#exportGiven;
       this.#exportGiven = undefined;
@@ -1332,6 +1338,103 @@ class Store {
       if (old !== '') entry.o = JSON.parse(old);
     }
     this.#afterChange([entry], false);
+  }
+
+  /**
+   * Sets `key` to `fn(current)`, run on the latest value of `key` across
+   * every process (the shared journal is locked and caught up first), as one
+   * change. Returns the new value. See index.d.ts.
+   */
+  update(key, fn) {
+    const native = this.#live();
+    if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${key === null ? 'null' : typeof key}`);
+    if (typeof fn !== 'function') throw new TypeError(`Expected \`fn\` to be of type \`function\`, got ${fn === null ? 'null' : typeof fn}`);
+    this.#checkReserved(key);
+    const remote = native.atomicBegin();
+    let text;
+    let want;
+    try {
+      if (remote !== null) this.#changed();
+      const next = fn(this.get(key));
+      atomicLib.checkUpdateResult(key, next);
+      text = toJsonText(key, next, this.#propertyName(key, next), () => segmentsOf(key, this.#opts.accessPropertiesByDotNotation !== false).length);
+      want = this.#listening();
+    } catch (error) {
+      native.atomicEnd();
+      if (remote !== null) this.#afterChange(JSON.parse(remote), true);
+      throw error;
+    }
+    let old;
+    try {
+      old = native.updateSet(key, text, want, this.#flags);
+    } finally {
+      this.#changed();
+      if (remote !== null) this.#afterChange(JSON.parse(remote), true);
+    }
+    if (old === null) return JSON.parse(text);
+    if (old.charCodeAt(0) === 33) {
+      // '!': the schema's defaults filled the value, or changed other keys too
+      this.#afterChange(JSON.parse(old.slice(1)), false);
+      return this.get(key);
+    }
+    const entry = { k: key };
+    if (want) {
+      entry.n = JSON.parse(text);
+      if (old !== '') entry.o = JSON.parse(old);
+    }
+    this.#afterChange([entry], false);
+    return JSON.parse(text);
+  }
+
+  /**
+   * Runs `fn(tx)` as one atomic change on the latest state across every
+   * process: all of its changes are written as one history entry, or — when
+   * it throws — none are (listeners see nothing). Returns what `fn` returns.
+   * See index.d.ts.
+   */
+  transaction(fn) {
+    const native = this.#live();
+    if (typeof fn !== 'function') throw new TypeError(`Expected \`fn\` to be of type \`function\`, got ${fn === null ? 'null' : typeof fn}`);
+    const core = this.#core;
+    const remote = native.atomicBegin();
+    const deliverRemote = () => {
+      if (remote !== null) this.#afterChange(JSON.parse(remote), true);
+    };
+    if (remote !== null) this.#changed();
+    try {
+      native.begin();
+    } catch (error) {
+      native.atomicEnd();
+      deliverRemote();
+      throw error;
+    }
+    const buffered = [];
+    core.muted = buffered;
+    const { tx, end } = atomicLib.makeTx(this);
+    let result;
+    try {
+      result = fn(tx);
+      atomicLib.checkTransactionResult(result);
+      core.muted = null;
+      native.commit('transaction');
+    } catch (error) {
+      core.muted = null;
+      end();
+      try {
+        native.abort();
+      } catch {}
+      this.#changed();
+      native.atomicEnd();
+      deliverRemote();
+      throw error;
+    }
+    end();
+    native.atomicEnd();
+    deliverRemote();
+    const merged = atomicLib.mergeChanges(buffered, this.#listening());
+    if (merged.literal.length > 0) this.#afterChange(merged.literal, true);
+    if (merged.paths.length > 0) this.#afterChange(merged.paths, false);
+    return result;
   }
 
   /** Whether `key` exists. */

@@ -38,6 +38,8 @@ use tad_store_core::schema::{self, Schema};
 use tad_store_core::value::{
     display, encode, to_json, write_json, write_list, write_number, write_string, Value,
 };
+pub mod atomic;
+
 use tad_store_core::{
     registry, Call, Durability, Error as CoreError, Handle, Prepared, StoreOptions,
 };

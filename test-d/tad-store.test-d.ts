@@ -235,3 +235,23 @@ expectType<() => void>(registerStoreIpc(ipcMain, store, {protectedKeys: ['user.n
 registerStoreIpc(ipcMain, loose);
 expectType<readonly string[]>(CHANNELS);
 expectError(registerStoreIpc(ipcMain, store, {protectedKey: ['user.name']}));
+
+// -- update() and transaction() (issue 20) --------------------------------------
+expectType<number>(store.update('settings', current => ({theme: 'light' as const, fontSize: (current?.fontSize ?? 12) + 1})).fontSize);
+expectType<string[]>(store.update('workspaces', (list = []) => [...list, '/w']));
+expectType<number>(store.update('counters.launches', (n?: number) => (n ?? 0) + 1));
+expectError(store.update('workspaces', async (list = []) => list));
+expectError(store.update('workspaces', 'not a function'));
+expectError(store.update('settings', () => 5));
+expectType<string>(store.transaction(tx => {
+	expectType<Settings['workspaces']>(tx.get('workspaces'));
+	tx.set('workspaces', [...tx.get('workspaces'), '/x']);
+	tx.set('a.b', 1);
+	tx.set({user: {name: 'n'}});
+	expectType<boolean>(tx.has('user'));
+	tx.delete('user');
+	return 'done';
+}));
+expectError(store.transaction(async tx => tx.get('workspaces')));
+expectError(store.transaction(tx => tx.set('workspaces', 5)));
+expectAssignable<StoreError['code']>('E_NESTED');

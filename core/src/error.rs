@@ -99,6 +99,12 @@ pub enum Error {
     #[error("{0}")]
     Transaction(String),
 
+    /// `update()` or `transaction()` called inside another one on the same
+    /// store file in the same thread (it could only deadlock or break the
+    /// outer one's atomicity).
+    #[error("{0}")]
+    Nested(String),
+
     /// The key for `secretKeys` / `encryptionKey` is missing, wrong, or cannot
     /// decrypt what the store holds (never a silently wrong value).
     #[error("{0}")]
@@ -213,6 +219,7 @@ impl Error {
             Error::BackupCorrupt(_) => "E_BACKUP_CORRUPT",
             Error::Schema(_) => "E_SCHEMA",
             Error::Transaction(_) => "E_TRANSACTION",
+            Error::Nested(_) => "E_NESTED",
             Error::SecretKey(_) => "E_SECRET_KEY",
             Error::Watch(_) => "E_WATCH",
             Error::Internal(_) => "E_INTERNAL",
@@ -310,6 +317,7 @@ impl Error {
             Error::Transaction(m) => Error::Transaction(m.clone()),
             Error::SecretKey(m) => Error::SecretKey(m.clone()),
             Error::Watch(m) => Error::Watch(m.clone()),
+            Error::Nested(m) => Error::Nested(m.clone()),
             Error::Internal(m) => Error::Internal(m.clone()),
         }
     }

@@ -254,14 +254,26 @@ impl Handle {
         json: &[u8],
         call: Call,
     ) -> Result<Option<(Vec<KeyChange>, bool)>> {
+        self.set_as("set", key, json, call)
+    }
+
+    /// `set`, recorded in history as operation `name` (`update`).
+    pub fn set_as(
+        &self,
+        name: &str,
+        key: &str,
+        json: &[u8],
+        call: Call,
+    ) -> Result<Option<(Vec<KeyChange>, bool)>> {
         let t = self.stats.start(StatOp::Set);
-        let r = self.set_inner(key, json, call);
+        let r = self.set_inner(name, key, json, call);
         self.finish(StatOp::Set, t);
         r
     }
 
     fn set_inner(
         &self,
+        name: &str,
         key: &str,
         json: &[u8],
         call: Call,
@@ -283,7 +295,7 @@ impl Handle {
         });
         Ok(core
             .commit(
-                "set",
+                name,
                 op,
                 self.schema(call),
                 self.sync(),

@@ -21,6 +21,7 @@
 //!   sink background work reports to, `error` — the one error enum,
 //!   `testing` — panic points for tests.
 
+pub mod atomic;
 pub mod backup;
 pub mod codec;
 pub mod crypto;

@@ -18,7 +18,9 @@
 //! `status().writer_error`), and the store heals when the disk does. A panic in
 //! the writer becomes an error, never a hang.
 //!
-//! Lock order: `log` → `state` → `queue`.
+//! Lock order: `log` → `state` → `queue` (and `atomic` before `queue`).
+
+mod atomic;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -230,6 +232,9 @@ struct Queue {
     file_seq: u64,
     needs_checkpoint: bool,
     flush_wanted: bool,
+    /// An atomic section ended while the writer held the log: a round of
+    /// the writer settles the pinned lock (`atomic::settle_pin`).
+    settle: bool,
     stop: bool,
     writer_done: bool,
     writer_sleeping: bool,
@@ -354,6 +359,10 @@ pub struct Core {
     journal_len: std::sync::atomic::AtomicU64,
     /// The codec every file goes through (`cfg.codec` is this cell).
     cell: Arc<Swap>,
+    /// The open atomic section (`update`, `transaction`): see `atomic`.
+    atomic: Mutex<atomic::Section>,
+    /// Wakes callers waiting for the atomic section.
+    atomic_free: Condvar,
 }
 
 #[derive(Default)]
@@ -444,6 +453,8 @@ impl Core {
             watching: Mutex::new(WatchSet::default()),
             journal_len: std::sync::atomic::AtomicU64::new(0),
             cell,
+            atomic: Mutex::new(atomic::Section::default()),
+            atomic_free: Condvar::new(),
         });
         // finish (or undo) an interrupted key rotation, or encrypt what a
         // store opened with a key for the first time holds in clear
@@ -1126,6 +1137,7 @@ impl Core {
                     let stale_error = q.error.is_some() && !waiting_out && !dirty;
                     if urgent
                         || kicked
+                        || q.settle
                         || (!waiting_out && (!q.records.is_empty() || due))
                         || stale_error
                     {
@@ -1133,6 +1145,7 @@ impl Core {
                         let flushing = q.flush_wanted;
                         q.kick = false;
                         q.flush_wanted = false;
+                        q.settle = false;
                         break (q.stop, dirty && (due || urgent), flushing);
                     }
                     let timeout = if waiting_out {
@@ -1217,6 +1230,7 @@ impl Core {
         let mut log = lock(&self.log);
         let mut events: Vec<Event> = Vec::new();
         let r = self.cycle_with(&mut log, &mut events, want_checkpoint, stop, overdue);
+        self.settle_pin(&mut log);
         self.sync_counters(&log);
         let stashed = log.has_external();
         drop(log);
