@@ -100,4 +100,55 @@ function mergeChanges(buffered, withValues) {
   return { literal: out[0].filter(changed), paths: out[1].filter(changed) };
 }
 
-module.exports = { checkUpdateResult, checkTransactionResult, makeTx, mergeChanges };
+const OPERATIONS = ['increment', 'append', 'remove', 'toggle'];
+
+/**
+ * A renderer's declarative atomic operation (a function cannot cross IPC),
+ * checked: `{ op: 'increment', by? }` (a finite number, default 1),
+ * `{ op: 'append', value, unique? }`, `{ op: 'remove', value }` (every
+ * element equal to `value`, compared as JSON), `{ op: 'toggle' }`. Returns
+ * the function `update()` runs.
+ */
+function operationFn(key, operation) {
+  if (operation === null || typeof operation !== 'object' || Array.isArray(operation)) {
+    throw new TypeError(`Expected the operation to be an object such as { op: 'increment', by: 1 }, got ${operation === null ? 'null' : Array.isArray(operation) ? 'an array' : typeof operation}`);
+  }
+  const { op } = operation;
+  if (!OPERATIONS.includes(op)) throw new TypeError(`Expected \`op\` to be one of ${OPERATIONS.map(o => `'${o}'`).join(', ')}, got ${typeof op === 'string' ? JSON.stringify(op.slice(0, 40)) : typeof op}`);
+  const where = JSON.stringify(key);
+  const kind = v => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+  if (op === 'increment') {
+    const by = operation.by === undefined ? 1 : operation.by;
+    if (typeof by !== 'number' || !Number.isFinite(by)) throw new TypeError(`Expected \`by\` to be a finite number, got ${typeof by === 'number' ? by : typeof by}`);
+    return (current = 0) => {
+      if (typeof current !== 'number') throw new TypeError(`Cannot increment ${where}: it holds ${kind(current)}, not a number`);
+      const next = current + by;
+      if (!Number.isFinite(next)) throw new TypeError(`Cannot increment ${where}: the result is not a finite number`);
+      return next;
+    };
+  }
+  if (op === 'toggle') {
+    return (current = false) => {
+      if (typeof current !== 'boolean') throw new TypeError(`Cannot toggle ${where}: it holds ${kind(current)}, not a boolean`);
+      return !current;
+    };
+  }
+  if (!('value' in operation) || operation.value === undefined) throw new TypeError(`Expected \`value\` for the '${op}' operation`);
+  const { value } = operation;
+  if (op === 'append') {
+    const unique = operation.unique === true;
+    return (current = []) => {
+      if (!Array.isArray(current)) throw new TypeError(`Cannot append to ${where}: it holds ${kind(current)}, not an array`);
+      if (unique && current.some(v => jsonEqual(v, value))) return current;
+      current.push(value);
+      return current;
+    };
+  }
+  // remove
+  return (current = []) => {
+    if (!Array.isArray(current)) throw new TypeError(`Cannot remove from ${where}: it holds ${kind(current)}, not an array`);
+    return current.filter(v => !jsonEqual(v, value));
+  };
+}
+
+module.exports = { checkUpdateResult, checkTransactionResult, makeTx, mergeChanges, operationFn, OPERATIONS };

@@ -3,8 +3,8 @@
 import {expectType, expectAssignable, expectNotAssignable, expectError} from 'tsd';
 import Store = require('tad-store');
 import type {Options, StoreError, JSONSchema} from 'tad-store';
-import {registerStoreIpc, CHANNELS} from 'tad-store/ipc';
-import type {IpcMainLike} from 'tad-store/ipc';
+import {registerStoreIpc, CHANNELS, ATOMIC_CHANNEL} from 'tad-store/ipc';
+import type {IpcMainLike, AtomicOperation} from 'tad-store/ipc';
 
 type Settings = {
 	settings: {theme: 'dark' | 'light'; fontSize: number};
@@ -255,3 +255,14 @@ expectType<string>(store.transaction(tx => {
 expectError(store.transaction(async tx => tx.get('workspaces')));
 expectError(store.transaction(tx => tx.set('workspaces', 5)));
 expectAssignable<StoreError['code']>('E_NESTED');
+
+// -- atomic operations over IPC (issue 20) --
+registerStoreIpc(ipcMain, store, {atomicOperations: true, writableKeys: ['workspaces']});
+expectError(registerStoreIpc(ipcMain, store, {atomicOperations: 'yes'}));
+expectType<'store-update'>(ATOMIC_CHANNEL);
+expectAssignable<AtomicOperation>({op: 'increment', by: 2});
+expectAssignable<AtomicOperation>({op: 'append', value: {id: 1}, unique: true});
+expectAssignable<AtomicOperation>({op: 'remove', value: 'x'});
+expectAssignable<AtomicOperation>({op: 'toggle'});
+expectNotAssignable<AtomicOperation>({op: 'eval'});
+expectNotAssignable<AtomicOperation>({op: 'append'});
