@@ -262,6 +262,20 @@ declare namespace Store {
     migrateNewStore?: boolean;
     /** Called before each migration step. */
     beforeEachMigration?: BeforeEachMigrationCallback<T>;
+    /**
+     * The downgrade guard: what to do with a store last migrated by a higher
+     * `projectVersion` than this app's (a user who went back to an older
+     * version). `'allow'` (default, electron-store's behaviour): open it as it
+     * is and run nothing. `'read-only'`: open it for reading — no defaults
+     * merged, no migration, no schema check, no start backup — and refuse
+     * every write with `E_READ_ONLY` naming both versions
+     * (`restoreMigrationBackup()` stays allowed: it is the way back, and lifts
+     * the guard when the restored state is not from a newer version).
+     * `'throw'`: refuse to open with `E_NEWER_VERSION`. Either way nothing is
+     * changed on disk. Without `projectVersion` (and outside Electron) the
+     * package's version is used, as for migrations.
+     */
+    onNewerVersion?: 'allow' | 'read-only' | 'throw';
   }
 
   // -- callbacks ----------------------------------------------------------------
@@ -285,6 +299,14 @@ declare namespace Store {
   interface BackupInfo {
     file: string;
     path: string;
+    /**
+     * `listMigrationBackups()` only: the version the store was at before the
+     * migration run the snapshot was taken for (the state a downgraded app
+     * can go back to), or null for a snapshot taken otherwise.
+     */
+    fromVersion?: string | null;
+    /** `listMigrationBackups()` only: the version that run migrated to, or null. */
+    toVersion?: string | null;
     /** `null` when the `.meta.json` is missing or unreadable (such a backup cannot be restored). */
     metadata: {
       originalFile: string;
@@ -463,7 +485,8 @@ declare namespace Store {
     | 'E_INVALID_ARGUMENT' | 'E_FORBIDDEN_KEY' | 'E_TOO_DEEP' | 'E_CLOSED' | 'E_CORRUPT' | 'E_IO' | 'E_NOSPC'
     | 'E_READONLY' | 'E_LOCKED' | 'E_JOURNAL' | 'E_UNSUPPORTED' | 'E_OPTION_CONFLICT' | 'E_OPTION'
     | 'E_HISTORY_TRUNCATED' | 'E_HISTORY_MISMATCH' | 'E_BACKUP_NOT_FOUND' | 'E_BACKUP_CORRUPT'
-    | 'E_SCHEMA' | 'E_MIGRATION' | 'E_TRANSACTION' | 'E_NESTED' | 'E_SECRET_KEY' | 'E_WATCH' | 'E_INTERNAL';
+    | 'E_SCHEMA' | 'E_MIGRATION' | 'E_TRANSACTION' | 'E_NESTED' | 'E_NEWER_VERSION' | 'E_READ_ONLY'
+    | 'E_SECRET_KEY' | 'E_WATCH' | 'E_INTERNAL';
 
   /**
    * Errors thrown by the store carry a stable `code` (set natively). Argument
@@ -497,6 +520,10 @@ declare namespace Store {
     code: StoreErrorCode | (string & {});
     path?: string;
     migration?: string;
+    /** `E_NEWER_VERSION`, `E_READ_ONLY`: the version that last migrated the store. */
+    newerVersion?: string;
+    /** `E_NEWER_VERSION`, `E_READ_ONLY`: this app's version. */
+    projectVersion?: string;
     cause?: unknown;
   }
 }
@@ -531,7 +558,7 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   readonly events: EventEmitter;
   /** Whether `close()` was called. */
   readonly closed: boolean;
-  /** Set when the store was last migrated by a newer app version (nothing was run). */
+  /** Set when the store was last migrated by a newer app version (nothing was run; with `onNewerVersion: 'read-only'` the store is read-only). */
   readonly newerVersion?: string;
 
   /** A fresh copy of the value at `key`. */

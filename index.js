@@ -12,6 +12,7 @@ const { storeError, closedError } = require('./lib/errors.js');
 const { checkValueType, toJsonText, stringifyDeep, jsonEqual, jsonClone, segmentsOf, related } = require('./lib/values.js');
 const migrationsLib = require('./lib/migrations.js');
 const atomicLib = require('./lib/atomic.js');
+const versionGuard = require('./lib/version-guard.js');
 
 const MIGRATION_KEY = '__internal__.migrations.version';
 
@@ -486,6 +487,9 @@ function normalizeOptions(options) {
     throw new TypeError(`Expected \`onInvalidData\` to be 'throw' or 'sanitize', got ${JSON.stringify(opts.onInvalidData)}`);
   }
   if (opts.migrations !== undefined && opts.migrations !== null) opts.steps = migrationsLib.normalize(opts.migrations);
+  opts.onNewerVersion = versionGuard.checkOption(opts.onNewerVersion);
+  // the guard compares versions: the package's, as for migrations, when none was given
+  if (opts.onNewerVersion !== 'allow' && !opts.projectVersion) opts.projectVersion = getPackage().version;
   return opts;
 }
 
@@ -630,18 +634,30 @@ class Store {
       this.#core.utf8Warned = true;
       process.emitWarning(`tad-store: the store file ${this.path} holds bytes that are not UTF-8 (saved in another encoding?); they read as U+FFFD, as electron-store reads them, and the file is left as it is until the next change`, { code: 'TAD_STORE_INVALID_UTF8' });
     }
+    // onNewerVersion: a store last migrated by a newer app version is refused,
+    // or opened for reading with nothing written (see lib/version-guard.js)
+    const newer = opts.onNewerVersion === 'allow' ? null : versionGuard.newerVersion(this.get(MIGRATION_KEY), opts.projectVersion);
+    if (newer !== null) {
+      if (opts.onNewerVersion === 'throw') {
+        this.#abandon(false);
+        throw versionGuard.newerVersionError(this.path, newer, opts.projectVersion);
+      }
+      this.#versionLock = { newer, ours: opts.projectVersion };
+      this.newerVersion = newer;
+    }
+    const locked = this.#versionLock !== null;
     // Opening is one transaction: defaults, migrations and the check of the
     // loaded data are written as one change, or not at all.
     let name = 'defaults';
     let began = false;
     try {
       // a read-only store can only be read: nothing to make transactional
-      if (!this.#core.report.readOnly) {
+      if (!this.#core.report.readOnly && !locked) {
         this.#native.begin();
         began = true;
       }
       this.#opening = true;
-      if (opts.custom && this.#importSerialized(opts)) name = 'external-change';
+      if (opts.custom && !locked && this.#importSerialized(opts)) name = 'external-change';
       // conf: schema defaults (truthy ones) under `defaults`, for reset() and clear()
       if (opts.schema || opts.rootSchema) {
         const truthy = {};
@@ -651,11 +667,11 @@ class Store {
       // defaults merged under the file's keys and schema defaults (conf's
       // constructor), unchecked; the result is checked once migrations have run
       // (conf checks before, and breaks migrations that fix data)
-      if (opts.defaults || opts.schema || opts.rootSchema) {
+      if ((opts.defaults || opts.schema || opts.rootSchema) && !locked) {
         this.#run(() => this.#native.fillDefaults(existed, this.#listFlags() | NativeStore.NO_SCHEMA), true);
       }
-      if (opts.steps && this.#migrate(opts, existed)) name = 'migration';
-      if (this.#checkLoaded(opts)) name = 'sanitize';
+      if (opts.steps && !locked && this.#migrate(opts, existed)) name = 'migration';
+      if (!locked && this.#checkLoaded(opts)) name = 'sanitize';
       if (began) this.#native.commit(name);
     } catch (error) {
       this.#opening = false;
@@ -664,8 +680,8 @@ class Store {
     }
     this.#opening = false;
     if (exiting) flushReporting(this, 'on exit');
-    if (opts.custom) this.#exportSerialized(undefined, true);
-    this.#startAutomaticBackups();
+    if (opts.custom && !locked) this.#exportSerialized(undefined, true);
+    if (!locked) this.#startAutomaticBackups();
     if (opts.watch) this.#run(() => this.#native.watch());
     if (opts.slowOperationMs !== undefined) this.#native.setSlowThreshold(opts.slowOperationMs);
   }
@@ -673,6 +689,8 @@ class Store {
   // -- internals -----------------------------------------------------------
 
   #opening = false;
+  /** `onNewerVersion: 'read-only'` found a newer version: `{ newer, ours }` (writes throw E_READ_ONLY). */
+  #versionLock = null;
   #exportGiven = undefined;
   /** A custom-serialized file written but not yet renamed into place (held by another program): `{ tmp, mark, tries, timer }`. */
   #pendingExport = null;
@@ -1050,6 +1068,14 @@ class Store {
     return this.#native;
   }
 
+  /** `#live()` for a change: refused while `onNewerVersion: 'read-only'` holds the store. */
+  #writable() {
+    const native = this.#live();
+    const lock = this.#versionLock;
+    if (lock !== null) throw versionGuard.readOnlyError(this.path, lock.newer, lock.ours);
+    return native;
+  }
+
   /** Invalidates the read caches after a (possible) change. */
   #changed() {
     const core = this.#core;
@@ -1266,6 +1292,7 @@ class Store {
   }
 
   #setObject(object, op) {
+    this.#writable();
     if (object === null || typeof object !== 'object' || Array.isArray(object)) {
       throw new TypeError(`Expected an object of key/value pairs, got ${object === null ? 'null' : Array.isArray(object) ? 'an array' : typeof object}`);
     }
@@ -1308,7 +1335,7 @@ class Store {
 
   /** Sets `key` to `value`, or every key/value of an object. */
   set(key, value) {
-    const native = this.#live();
+    const native = this.#writable();
     if (typeof key === 'object' && key !== null) {
       this.#setObject(key, 'set');
       return;
@@ -1346,7 +1373,7 @@ class Store {
    * change. Returns the new value. See index.d.ts.
    */
   update(key, fn) {
-    const native = this.#live();
+    const native = this.#writable();
     if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${key === null ? 'null' : typeof key}`);
     if (typeof fn !== 'function') throw new TypeError(`Expected \`fn\` to be of type \`function\`, got ${fn === null ? 'null' : typeof fn}`);
     this.#checkReserved(key);
@@ -1393,7 +1420,7 @@ class Store {
    * See index.d.ts.
    */
   transaction(fn) {
-    const native = this.#live();
+    const native = this.#writable();
     if (typeof fn !== 'function') throw new TypeError(`Expected \`fn\` to be of type \`function\`, got ${fn === null ? 'null' : typeof fn}`);
     const core = this.#core;
     const remote = native.atomicBegin();
@@ -1446,7 +1473,7 @@ class Store {
 
   /** Deletes `key` (an array element becomes `null`, as electron-store writes it). */
   delete(key) {
-    const native = this.#live();
+    const native = this.#writable();
     if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
     this.#run(() => native.delete(key, this.#listening(), this.#flags), false);
   }
@@ -1465,7 +1492,7 @@ class Store {
 
   /** Deletes everything but `defaults` (and the internal migration state), as one change. */
   clear() {
-    const native = this.#live();
+    const native = this.#writable();
     // conf writes {} (through Ajv: the schema's defaults), then reset()s each
     // default key — a set(key), so with dot notation a default named 'a.b'
     // lands at a → b, and each gets the schema defaults it makes apply. Here:
@@ -1494,7 +1521,7 @@ class Store {
   }
 
   set store(value) {
-    const native = this.#live();
+    const native = this.#writable();
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new TypeError(`Expected the store to be an object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
     }
@@ -1583,7 +1610,7 @@ class Store {
    * could not re-encrypt are left as they were and listed in `failed`.
    */
   rotateSecretKey(newKey) {
-    const native = this.#live();
+    const native = this.#writable();
     const key = keyBytes(newKey, 'newKey', Boolean(this.#opts.crypto && this.#opts.crypto.legacy));
     try {
       return JSON.parse(native.rotateSecretKey(key));
@@ -1699,7 +1726,7 @@ class Store {
    * change events fire for what changed. Resolves to `true`.
    */
   async restoreBackup(fileOrPath) {
-    const native = this.#live();
+    const native = this.#writable();
     if (typeof fileOrPath !== 'string' || fileOrPath === '') {
       throw new TypeError(`Expected a backup file name or path, got ${fileOrPath === '' ? 'an empty string' : typeof fileOrPath}`);
     }
@@ -1746,7 +1773,7 @@ class Store {
   }
 
   async #rollback(kind, value, rolledBackTo) {
-    const native = this.#live();
+    const native = this.#writable();
     const prepared = await nativeJson(native.history());
     if (this.#closed) {
       try {
@@ -1803,9 +1830,10 @@ class Store {
     return { valid: errors.length === 0, errors };
   }
 
-  /** The migration snapshots (`storeHistory/migrations/`), newest first. */
+  /** The migration snapshots (`storeHistory/migrations/`), newest first, each with the versions of its run (`fromVersion`, `toVersion`). */
   async listMigrationBackups() {
-    return nativeJson(this.#live().listMigrationBackups());
+    const list = await nativeJson(this.#live().listMigrationBackups());
+    return list.map(info => ({ ...info, ...versionGuard.snapshotVersions(info) }));
   }
 
   /** Checks a migration snapshot (file name only): hash, parse, schema → `{ valid, errors }`. */
@@ -1826,7 +1854,15 @@ class Store {
   async restoreMigrationBackup(name) {
     const native = this.#live();
     if (typeof name !== 'string' || name === '') throw new TypeError('Expected a migration backup file name');
-    return this.#restoreWith(() => native.restoreMigrationPrepare(name));
+    // (allowed in read-only mode: the way back for a downgraded user, which
+    // lifts it when the restored state is not from a newer version)
+    const done = await this.#restoreWith(() => native.restoreMigrationPrepare(name));
+    const lock = this.#versionLock;
+    if (lock !== null && versionGuard.newerVersion(this.get(MIGRATION_KEY), lock.ours) === null) {
+      this.#versionLock = null;
+      this.newerVersion = undefined;
+    }
+    return done;
   }
 
   /** `{ storeSize, keyCount, listenerCount, backupCount, lastBackup, historyEntries, ... }` */

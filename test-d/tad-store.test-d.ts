@@ -266,3 +266,16 @@ expectAssignable<AtomicOperation>({op: 'remove', value: 'x'});
 expectAssignable<AtomicOperation>({op: 'toggle'});
 expectNotAssignable<AtomicOperation>({op: 'eval'});
 expectNotAssignable<AtomicOperation>({op: 'append'});
+
+// -- the downgrade guard (issue 20) --
+new Store<Settings>({projectVersion: '1.0.0', onNewerVersion: 'read-only'}); // eslint-disable-line no-new
+new Store<Settings>({onNewerVersion: 'throw'}); // eslint-disable-line no-new
+new Store<Settings>({onNewerVersion: 'allow'}); // eslint-disable-line no-new
+expectError(new Store<Settings>({onNewerVersion: 'ignore'}));
+expectAssignable<StoreError['code']>('E_NEWER_VERSION');
+expectAssignable<StoreError['code']>('E_READ_ONLY');
+void (async () => {
+	const [snapshot] = await store.listMigrationBackups();
+	expectType<string | null | undefined>(snapshot.fromVersion);
+	expectType<string | null | undefined>(snapshot.toVersion);
+})();

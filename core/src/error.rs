@@ -105,6 +105,18 @@ pub enum Error {
     #[error("{0}")]
     Nested(String),
 
+    /// `onNewerVersion: 'throw'`: the store was last migrated by a newer
+    /// version of the app than the one opening it (nothing was changed).
+    /// (Raised by the JS constructor, which knows the versions.)
+    #[error("{0}")]
+    NewerVersion(String),
+
+    /// `onNewerVersion: 'read-only'`: a write to a store last migrated by a
+    /// newer version of the app (nothing was changed). Not `E_READONLY`,
+    /// which is a directory that cannot be written.
+    #[error("{0}")]
+    VersionReadOnly(String),
+
     /// The key for `secretKeys` / `encryptionKey` is missing, wrong, or cannot
     /// decrypt what the store holds (never a silently wrong value).
     #[error("{0}")]
@@ -220,6 +232,8 @@ impl Error {
             Error::Schema(_) => "E_SCHEMA",
             Error::Transaction(_) => "E_TRANSACTION",
             Error::Nested(_) => "E_NESTED",
+            Error::NewerVersion(_) => "E_NEWER_VERSION",
+            Error::VersionReadOnly(_) => "E_READ_ONLY",
             Error::SecretKey(_) => "E_SECRET_KEY",
             Error::Watch(_) => "E_WATCH",
             Error::Internal(_) => "E_INTERNAL",
@@ -318,6 +332,8 @@ impl Error {
             Error::SecretKey(m) => Error::SecretKey(m.clone()),
             Error::Watch(m) => Error::Watch(m.clone()),
             Error::Nested(m) => Error::Nested(m.clone()),
+            Error::NewerVersion(m) => Error::NewerVersion(m.clone()),
+            Error::VersionReadOnly(m) => Error::VersionReadOnly(m.clone()),
             Error::Internal(m) => Error::Internal(m.clone()),
         }
     }
