@@ -339,3 +339,34 @@ test('update() brings in another process\'s changes first, with their change eve
   assert.deepEqual(seen, [[42, 1]]);
   assert.deepEqual(all, [['n', 21, 1], ['n', 42, 21]]);
 });
+
+test('a worker thread terminated inside update() or transaction() leaves nothing locked and nothing half-done', async t => {
+  const { Worker } = require('node:worker_threads');
+  const fx = fixture(t);
+  const dir = fx.dir();
+  const s = fx.open({ cwd: dir, backups: false });
+  s.set('n', 0);
+  for (const kind of ['update', 'transaction']) {
+    const worker = new Worker(`
+      const { parentPort, workerData } = require('node:worker_threads');
+      const Store = require(workerData.root);
+      const store = new Store({ cwd: workerData.dir, backups: false });
+      const spin = () => { parentPort.postMessage('inside'); for (;;) {} };
+      if (workerData.kind === 'update') store.update('n', spin);
+      else store.transaction(tx => { tx.set('half', 1); spin(); });
+    `, { eval: true, workerData: { dir, root: path.join(__dirname, '..'), kind } });
+    await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', code => reject(new Error(`the worker exited (${code}) before it was inside ${kind}()`)));
+    });
+    await worker.terminate();
+    // this thread's update does not wait for the dead section, and the
+    // transaction's half is gone
+    assert.equal(s.update('n', n => n + 1), kind === 'update' ? 1 : 2);
+    assert.equal(s.has('half'), false);
+    // and another process can take the lock
+    await runAll(dir, 1, 5, 'counter', 'sync');
+  }
+  assert.equal(s.update('n', n => n), 12);
+});

@@ -766,6 +766,9 @@ impl Handle {
         if !self.is_closed() && self.core.has_txn(self.id) {
             self.core.abort_txn(self.author())?;
         }
+        // an update()/transaction() whose environment ended inside it (a
+        // terminated worker): its section ends, so nobody waits for it
+        self.core.atomic_end(self.author());
         crate::registry::close(self, force)?;
         self.core.unwatch(self.id);
         Ok(())

@@ -239,3 +239,33 @@ fn json_text_round_trips_a_value() {
     h.update("v", C, |v| v.map(json_text)).unwrap();
     assert_eq!(get(&h, "v").as_deref(), Some(r#"{"x":[1,"two",null]}"#));
 }
+
+#[test]
+fn closing_a_handle_inside_its_section_ends_it() {
+    // (a worker thread terminated inside update(): its environment's cleanup
+    // closes the handle) another thread's section, and another writer, go on
+    let dir = tmp();
+    let o = opts(dir.path());
+    let shared = tad_store_core::registry::open(o.clone()).unwrap();
+    let other = tad_store_core::registry::open(o.clone()).unwrap();
+    shared.atomic_begin().unwrap();
+    shared.begin().unwrap();
+    set(&shared, "half", "1");
+    shared.close(false).unwrap();
+    // the open transaction was undone, the section ended: no wait (a
+    // deadline fails loudly instead of hanging)
+    let (tx, rx) = std::sync::mpsc::channel();
+    let other = thread::spawn(move || {
+        other.update("n", C, increment).unwrap();
+        tx.send(()).unwrap();
+        other
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .expect("update() waited for a section whose handle was closed");
+    let other = other.join().unwrap();
+    assert_eq!(get(&other, "half"), None);
+    other.flush().unwrap();
+    let elsewhere = open(o);
+    elsewhere.update("n", C, increment).unwrap();
+    assert_eq!(get(&elsewhere, "n").as_deref(), Some("2"));
+}
