@@ -55,8 +55,7 @@ function makeTx(store) {
     },
     set(key, value) {
       live();
-      if (arguments.length < 2 && (typeof key !== 'object' || key === null)) store.set(key, undefined);
-      else store.set(key, value);
+      store.set(key, value);
     },
     delete(key) {
       live();

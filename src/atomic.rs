@@ -1,7 +1,14 @@
 //! `update()` and `transaction()`: the atomic sections of `tad_store_core`
 //! (see `core/src/store/atomic.rs`), opened and ended from JS.
 
-use super::*;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use tad_store_core::Call;
+
+use crate::convert::{changes_json, json_of};
+use crate::errors::run;
+use crate::handles::{call, store};
 
 /// Opens the instance's atomic section (waits for another thread's; takes the
 /// journal's lock and catches up with other processes): `null`, or the
