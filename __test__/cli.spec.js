@@ -259,16 +259,18 @@ test(`verify/inspect: a damaged document, a journal damaged at a random offset, 
     assert.match(i.stderr, /^tad-store: E_CORRUPT: /m);
     assert.equal(cli(['export', file]).status, 4);
   }
-  // the journal, at a random offset inside a complete line
-  {
+  // the journal, at random offsets: a run of zeros (a sector lost in a power
+  // cut) or of random bytes, anywhere before the last line's newline
+  for (let round = 0; round < 4; round++) {
     const { dir, file } = await makeStore(fx);
     const journal = path.join(dir, 'storeHistory', 'config.json.journal');
     const bytes = fs.readFileSync(journal);
-    const lastNl = bytes.lastIndexOf(0x0a, bytes.length - 2);
-    let at = random.int(Math.max(1, lastNl));
-    while (bytes[at] === 0x0a) at = (at + 1) % lastNl;
-    t.diagnostic(`journal damaged at byte ${at} of ${bytes.length}`);
-    bytes[at] = bytes[at] === 0x23 ? 0x25 : 0x23;
+    const end = bytes.length - 1;
+    const len = 8 + random.int(56);
+    const at = random.int(end - 1);
+    const zeros = random.int(2) === 0;
+    for (let i = at; i < Math.min(at + len, end); i++) bytes[i] = zeros ? 0 : random.int(256);
+    t.diagnostic(`journal: ${zeros ? 'zeros' : 'random bytes'} at ${at}..${Math.min(at + len, end)} of ${bytes.length}`);
     fs.writeFileSync(journal, bytes);
     const v = cli(['verify', file, '--json']);
     assert.notEqual(v.status, 0, 'a damaged journal does not verify');
@@ -416,6 +418,21 @@ test('export: the document as JSON (the latest state); secrets stay sealed witho
   const short = path.join(fx.dir(), 'short.bin');
   fs.writeFileSync(short, 'abc');
   assert.equal(cli(['export', sfile, '--key-file', short]).status, 5);
+  // electron-store's encryptionKey: the whole file is encrypted
+  const edir = fx.dir();
+  const e = new Store({ cwd: edir, backups: false, encryptionKey: 'pw-1234' });
+  e.set('token', CANARY);
+  await e.flush();
+  e.close();
+  const efile = path.join(edir, 'config.json');
+  const pw = path.join(fx.dir(), 'pw.txt');
+  fs.writeFileSync(pw, 'pw-1234');
+  const encNoKey = cli(['export', efile, '--json']);
+  assert.equal(encNoKey.status, 5, 'an encrypted file without its key is not reported as damaged');
+  assert.equal(encNoKey.json.error.code, 'E_SECRET_KEY');
+  assert.equal(cli(['verify', efile]).status, 5);
+  assert.deepEqual(JSON.parse(cli(['export', efile, '--encryption-key-file', pw]).stdout), { token: CANARY });
+  assert.equal(cli(['verify', efile, '--encryption-key-file', pw]).status, 0);
   // a rollback with the key keeps the secret sealed on disk
   const r2 = cli(['rollback', sfile, '--to', '1', '--key-file', keyFile]);
   assert.equal(r2.status, 0, r2.stderr);

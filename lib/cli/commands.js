@@ -56,7 +56,7 @@ function recoveryReport(s, keyGiven = false) {
   const d = s.document;
   const j = s.journal;
   if (keyOnlyForHistory(s, keyGiven)) {
-    items.push({ code: null, what: 'encrypted-history', message: 'The history is encrypted (secretKeys): give the key with --key-file to read or check it' });
+    items.push({ code: null, what: 'encrypted-history', message: 'The history is encrypted (secretKeys or encryptionKey): give the key (--key-file or --encryption-key-file) to read or check it' });
   }
   if (!d.file.exists && j.file.exists) {
     items.push({ code: 'E_CORRUPT', what: 'missing-file', message: 'The store file is missing but its journal is there: the next open rebuilds it from the journal (or the newest valid backup plus the journal)' });
@@ -242,8 +242,14 @@ function verifyExit(result) {
 
 function cmdVerify({ values, positionals }) {
   const paths = storePaths(positionals[0], values);
-  const { inspector } = inspect(paths, keysOf(values));
+  const { inspector, summary } = inspect(paths, keysOf(values));
   const result = runVerify(inspector);
+  if (summary.document.error && summary.document.error.code === 'E_SECRET_KEY') {
+    // an encrypted file read without its key is not damaged
+    for (const c of result.checks) {
+      if (c.kind === 'document' && !c.ok) Object.assign(c, { code: 'E_SECRET_KEY', detail: summary.document.error.message });
+    }
+  }
   const failed = result.checks.filter(c => !c.ok);
   const skipped = result.checks.filter(c => c.skipped);
   const count = kind => result.checks.filter(c => c.kind === kind && c.ok && !c.skipped).length;

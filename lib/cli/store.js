@@ -99,11 +99,36 @@ function inspect(paths, keys) {
     encryptionKey: keys.encryptionKey,
   });
   const summary = JSON.parse(inspector.summary());
+  const keyGiven = Boolean(keys.secretKey || keys.encryptionKey);
+  if (!keyGiven && summary.document.error && summary.document.error.code === 'E_CORRUPT' && looksEncrypted(paths.doc)) {
+    // not damage: electron-store's encryptionKey format, read without the key
+    summary.document.error = {
+      code: 'E_SECRET_KEY',
+      message: `The store file ${paths.doc} is encrypted (electron-store's encryptionKey): give the key with --encryption-key-file`,
+    };
+  }
   if (!summary.document.file.exists && !summary.journal.file.exists) {
     const near = fs.existsSync(paths.dir) ? '' : ` (the directory ${paths.dir} does not exist either)`;
     throw cliError('E_STORE_NOT_FOUND', `No store at ${paths.doc}: no such file and no journal at ${summary.journal.path}${near}`);
   }
   return { inspector, summary };
+}
+
+/**
+ * Whether the file is in electron-store's `encryptionKey` format (a 16-byte
+ * IV, ':', then the ciphertext), which is not JSON.
+ */
+function looksEncrypted(file) {
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+    const buf = Buffer.alloc(17);
+    return fs.readSync(fd, buf, 0, 17, 0) === 17 && buf[16] === 0x3a && buf[0] !== 0x7b;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 /** A dot path (as `secretKeys` takes it) of path segments. */
