@@ -455,6 +455,7 @@ test('doctor: one report with health, sizes, timings, errors and platform, and n
   s.set('note', VALUES[4]);
   s.set('note', VALUES[2]);
   s.set('pi', 31415926535);
+  s.set('size', 1024); // a number the report's own fields could equal: the report stays valid JSON
   s.set('ai.apiKey', SECRET);
   await s.createBackup('manual');
   await s.flush();
@@ -475,10 +476,10 @@ test('doctor: one report with health, sizes, timings, errors and platform, and n
         assert.equal(d.platform.os, process.platform);
         assert.equal(d.tool.node, process.version);
         assert.equal(typeof d.timings.totalMs, 'number');
-        assert.equal(d.store.document.keyCount, 4);
-        assert.deepEqual(d.store.document.keys.map(k => k.key), ['user', 'note', 'pi', 'ai']);
+        assert.equal(d.store.document.keyCount, 5);
+        assert.deepEqual(d.store.document.keys.map(k => k.key), ['user', 'note', 'pi', 'size', 'ai']);
         assert.equal(d.store.backups.count, 1);
-        assert.equal(d.store.journal.changes, extra.length > 0 ? 5 : 0, 'the sealed journal is read with the key only');
+        assert.equal(d.store.journal.changes, extra.length > 0 ? 6 : 0, 'the sealed journal is read with the key only');
         assert.equal(d.healthy, true);
         assert.equal(d.historyChecked, extra.length > 0, 'without the key the journal cannot be checked');
       } else {

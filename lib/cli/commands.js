@@ -420,11 +420,10 @@ function collectValues(value, out) {
 function redact(text, values, keys) {
   let out = text.replace(/\b[0-9a-f]{64}\b/g, '<sha256>');
   const home = os.homedir();
-  if (home && home.length > 1) out = out.split(JSON.stringify(home).slice(1, -1)).join('~');
+  if (home && home.length > 1) out = out.split(home).join('~');
   // longest first, so a value inside another is not left half
   for (const v of [...values].sort((a, b) => b.length - a.length)) {
-    const enc = JSON.stringify(v).slice(1, -1);
-    if (enc.length >= 3 && out.includes(enc)) out = out.split(enc).join('<redacted>');
+    if (v.length >= 3 && out.includes(v)) out = out.split(v).join('<redacted>');
   }
   for (const k of keys) {
     for (const form of [k.toString('hex'), k.toString('base64'), k.toString('utf8')]) {
@@ -547,7 +546,14 @@ function cmdDoctor({ values, positionals }) {
   // key names and codes are not secrets even when a value spells one
   for (const k of report.store.document.keys || []) secrets.delete(k.key);
   const keyBytes = [keys.secretKey, keys.encryptionKey].filter(Boolean);
-  const safe = JSON.parse(redact(JSON.stringify(report), secrets, keyBytes));
+  // every string (and object key) of the report, one by one: numbers stay numbers
+  const clean = v => {
+    if (typeof v === 'string') return redact(v, secrets, keyBytes);
+    if (Array.isArray(v)) return v.map(clean);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, c]) => [redact(k, secrets, keyBytes), clean(c)]));
+    return v;
+  };
+  const safe = clean(report);
   const lines = [
     `# tad-store doctor report (${safe.generated})`,
     '',
