@@ -256,7 +256,8 @@ function cmdVerify({ values, positionals }) {
   const data = { path: paths.doc, ok: result.ok, checks: result.checks };
   const lines = [];
   lines.push(`${result.ok ? 'OK' : 'FAILED'}: ${paths.doc}`);
-  lines.push(`  journal chain, document, ${count('replay') + count('undo')} history entries replayed or undone, ${count('backup')} backup(s), ${count('snapshot')} migration snapshot(s) verified`);
+  const chain = count('chain') > 0 ? 'journal hash chain, ' : 'no journal yet, ';
+  lines.push(`  ${chain}document, ${count('replay') + count('undo')} history entries replayed or undone, ${count('backup')} backup(s), ${count('snapshot')} migration snapshot(s) verified`);
   for (const c of failed) lines.push(`  FAIL [${c.code}] ${c.kind} ${c.subject}: ${c.detail}`);
   for (const c of skipped) lines.push(`  note ${c.kind} ${c.subject}: ${c.detail}`);
   const exitCode = verifyExit(result);
