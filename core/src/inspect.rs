@@ -426,6 +426,10 @@ pub struct Verifier {
     backward: Vec<usize>,
     fwd_doc: Option<Document>,
     back_doc: Option<Document>,
+    /// The Merkle hash of each walk's document (each step's result is the
+    /// next step's start: hashed once).
+    fwd_hash: String,
+    back_hash: String,
     /// The undo walk met an entry it cannot undo: the rest is skipped.
     back_stopped: bool,
     backups: Vec<(&'static str, backup::Info)>,
@@ -584,6 +588,8 @@ impl Verifier {
         Verifier {
             fs,
             codec,
+            fwd_hash: snap.doc.merkle.clone().unwrap_or_default(),
+            back_hash: snap.doc.merkle.clone().unwrap_or_default(),
             fwd_doc: doc.clone(),
             back_doc: doc,
             snap,
@@ -630,7 +636,7 @@ impl Verifier {
         let Some(doc) = self.fwd_doc.as_mut() else {
             return;
         };
-        let now = hex(&merkle(doc.root()));
+        let now = std::mem::take(&mut self.fwd_hash);
         if e.hash_before.as_deref() != Some(now.as_str()) {
             self.checks.push(Check::fail(
                 "replay",
@@ -652,6 +658,7 @@ impl Verifier {
             return;
         }
         let after = hex(&merkle(doc.root()));
+        self.fwd_hash = after.clone();
         if e.hash_after.as_deref() != Some(after.as_str()) {
             self.checks.push(Check::fail(
                 "replay",
@@ -679,7 +686,7 @@ impl Verifier {
         let Some(doc) = self.back_doc.as_mut() else {
             return;
         };
-        let now = hex(&merkle(doc.root()));
+        let now = std::mem::take(&mut self.back_hash);
         if e.hash_after.as_deref() != Some(now.as_str()) {
             self.checks.push(Check::fail(
                 "undo",
@@ -710,6 +717,7 @@ impl Verifier {
             return;
         }
         let before = hex(&merkle(doc.root()));
+        self.back_hash = before.clone();
         if e.hash_before.as_deref() != Some(before.as_str()) {
             self.checks.push(Check::fail(
                 "undo",
@@ -933,6 +941,81 @@ mod tests {
             .checks
             .iter()
             .any(|c| c.kind == "backup" && c.code == "E_BACKUP_CORRUPT"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_store_with_secrets_reads_sealed_without_the_key_and_verifies_with_it() {
+        use crate::crypto::SecretCodec;
+        let dir = tmp();
+        let key = [7u8; 32];
+        let secret = |k: &[u8]| -> Arc<dyn Codec> {
+            Arc::new(
+                SecretCodec::new(
+                    vec![vec!["ai".into(), "apiKey".into()]],
+                    vec!["ai.apiKey".into()],
+                    k,
+                    true,
+                )
+                .unwrap(),
+            )
+        };
+        let mut o = StoreOptions::new(dir.join("config.json"));
+        o.durability = Durability::Sync;
+        o.codec = secret(&key);
+        let h = crate::registry::open(o).unwrap();
+        let call = crate::Call {
+            validate: true,
+            values: false,
+        };
+        h.set("ai.apiKey", b"\"sk-canary-123\"", call).unwrap();
+        h.set("theme", b"\"dark\"", call).unwrap();
+        h.create_backup("test", false).unwrap();
+        h.close(false).unwrap();
+        let p = paths(&dir);
+        let before = listing(&dir);
+        let fs: Arc<dyn FileSystem> = Arc::new(RealFs);
+        // without the key: the document reads with the value sealed, the
+        // journal and the backup's metadata do not
+        let plain: Arc<dyn Codec> = Arc::new(Plain);
+        let snap = Arc::new(snapshot(&*fs, &*plain, &p).unwrap());
+        assert_eq!(
+            snap.doc.sealed,
+            vec![vec!["ai".to_string(), "apiKey".to_string()]]
+        );
+        assert!(snap.doc.still_sealed);
+        assert_eq!(
+            snap.journal.fatal.as_ref().map(|e| e.code()),
+            Some("E_SECRET_KEY")
+        );
+        let list = list_backups(&*fs, &*plain, &p).unwrap();
+        assert_eq!(list.len(), 1);
+        assert!(list[0].1.meta.is_none());
+        // with it: everything opens and verifies
+        let codec = secret(&key);
+        let snap = Arc::new(snapshot(&*fs, &*codec, &p).unwrap());
+        assert!(!snap.doc.still_sealed);
+        assert_eq!(
+            snap.doc.sealed.len(),
+            1,
+            "where the file holds sealed values"
+        );
+        assert!(matches!(snap.anchor, Anchor::Seq { seq: 2, .. }));
+        let mut v = Verifier::new(fs.clone(), codec, snap);
+        while !v.step(10) {}
+        assert!(v.ok(), "{:#?}", v.checks);
+        assert!(v
+            .checks
+            .iter()
+            .any(|c| c.kind == "backup" && c.ok && !c.skipped));
+        // a wrong key is told apart from damage
+        let snap = snapshot(&*fs, &*secret(&[9u8; 32]), &p).unwrap();
+        assert_eq!(
+            snap.journal.fatal.as_ref().map(|e| e.code()),
+            Some("E_SECRET_KEY")
+        );
+        assert!(snap.journal.damaged.is_none());
+        assert_eq!(listing(&dir), before);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
