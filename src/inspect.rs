@@ -20,7 +20,30 @@ use tad_store_core::journal::ChangeRecord;
 use tad_store_core::value::{to_json, write_list, write_number, write_string, Value};
 use tad_store_core::Error as CoreError;
 
-use crate::{opt_str, run, text, write_backup};
+use crate::convert::text;
+use crate::errors::run;
+
+fn opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => write_string(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// `{file, path, metadata}` as `listBackups()` gives it (`metadata`: `null`
+/// when it is sealed under a key not given).
+fn write_backup(out: &mut Vec<u8>, b: &tad_store_core::backup::Info) {
+    out.extend_from_slice(b"{\"file\":");
+    write_string(out, &b.file);
+    out.extend_from_slice(b",\"path\":");
+    write_string(out, &b.path.display().to_string());
+    out.extend_from_slice(b",\"metadata\":");
+    match &b.meta {
+        Some(m) => out.extend_from_slice(&m.to_json()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
+}
 
 /// Where the store to look at is, and the key to read it with.
 #[napi(object)]

@@ -13,7 +13,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { cliError, exitCodeOf, EXIT } = require('./errors.js');
 const { storePaths, keysOf, inspect, openWriter } = require('./store.js');
-const { bytes, time, short, diffLines, table, progress } = require('./format.js');
+const { bytes, time, diffLines, table, progress } = require('./format.js');
 
 /** A time option: ISO date/time, or a duration back from now (`30m`, `2h`, `7d`). */
 function parseTime(text, option) {
@@ -514,7 +514,10 @@ function cmdDoctor({ values, positionals }) {
         newest: backups.find(b => b.backupTime !== undefined)?.backupTime ?? null,
         oldest: backups.filter(b => b.backupTime !== undefined).pop()?.backupTime ?? null,
         metadataEncrypted: backups.filter(b => b.backupTime === undefined).length,
-        reasons: backups.reduce((m, b) => (b.reason === undefined ? m : { ...m, [b.reason]: (m[b.reason] || 0) + 1 }), {}),
+        reasons: backups.reduce((m, b) => {
+          if (b.reason !== undefined) m[b.reason] = (m[b.reason] || 0) + 1;
+          return m;
+        }, {}),
         error: backupsError,
       },
       disk: diskFree(paths.dir),
