@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.StoreInspector = nativeBinding.StoreInspector
 module.exports.envRegister = nativeBinding.envRegister
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.flushProcess = nativeBinding.flushProcess

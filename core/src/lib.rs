@@ -33,6 +33,7 @@ pub mod events;
 pub mod fs;
 pub mod handle;
 pub mod history;
+pub mod inspect;
 pub mod journal;
 pub mod log;
 pub mod names;
