@@ -24,6 +24,7 @@
 //!   sink background work reports to, `error` — the one error enum,
 //!   `testing` — panic points for tests.
 
+pub mod atomic;
 pub mod backup;
 pub mod clock;
 pub mod codec;
@@ -36,6 +37,7 @@ pub mod events;
 pub mod fs;
 pub mod handle;
 pub mod history;
+pub mod inspect;
 pub mod journal;
 pub mod log;
 pub mod names;

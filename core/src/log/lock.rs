@@ -68,8 +68,33 @@ impl Log {
         }
     }
 
+    /// Takes the OS lock and keeps it past every hold until `unpin`. Returns
+    /// whether it was already pinned (then no other process can have appended
+    /// since the last catch-up).
+    pub fn pin(&mut self) -> Result<bool> {
+        if self.pinned {
+            return Ok(true);
+        }
+        self.acquire()?;
+        self.pinned = true;
+        Ok(false)
+    }
+
+    /// Whether the lock is pinned (see `pin`).
+    pub fn is_pinned(&self) -> bool {
+        self.pinned
+    }
+
+    /// Gives a pinned lock back.
+    pub fn unpin(&mut self) {
+        if self.pinned {
+            self.pinned = false;
+            self.release();
+        }
+    }
+
     pub(super) fn release(&mut self) {
-        if !self.held || self.must_cut {
+        if !self.held || self.must_cut || self.pinned {
             return;
         }
         if !self.keep_journal_open {

@@ -88,6 +88,9 @@ pub struct Log {
     lock_file: Option<Box<dyn FileHandle>>,
     /// We hold the OS lock.
     held: bool,
+    /// The lock stays held past the current hold (an atomic section's changes
+    /// are not in the journal yet: see `store::atomic`).
+    pinned: bool,
     /// A failed append could not be cut back yet: the lock stays held until it
     /// is, so no other process ever reads lines we did not acknowledge.
     must_cut: bool,
@@ -189,6 +192,7 @@ impl Log {
             trim_error: None,
             lock_file,
             held: false,
+            pinned: false,
             must_cut: false,
             len: 0,
             lines: Vec::new(),
@@ -219,6 +223,7 @@ impl Log {
             }
             self.held = false;
         }
+        self.pinned = false;
         self.must_cut = false;
         self.journal = None;
         self.lock_file = None;

@@ -18,7 +18,7 @@
 //! `status().writer_error`), and the store heals when the disk does. A panic in
 //! the writer becomes an error, never a hang.
 //!
-//! Lock order: `log` → `state` → `queue`.
+//! Lock order: `log` → `state` → `queue` (and `atomic` before `queue`).
 //!
 //! Rooms: `options` (what opening takes), `state` (the shared state and the
 //! queue), `live` (reading and changing), `txn` (transactions, rebase),
@@ -27,6 +27,7 @@
 //! `external` (other processes, other programs' edits), `watching`,
 //! `rollback`, `backups`, `rekey`.
 
+mod atomic;
 mod backups;
 mod close;
 mod external;
@@ -93,6 +94,10 @@ pub struct Core {
     journal_len: std::sync::atomic::AtomicU64,
     /// The codec every file goes through (`cfg.codec` is this cell).
     cell: Arc<Swap>,
+    /// The open atomic section (`update`, `transaction`): see `atomic`.
+    atomic: Mutex<atomic::Section>,
+    /// Wakes callers waiting for the atomic section.
+    atomic_free: Condvar,
     /// Where the writer's timing (checkpoint pacing, backoff, how long a
     /// hold on a file is waited out) reads the time.
     clock: Arc<dyn Clock>,
@@ -162,6 +167,8 @@ impl Core {
             watching: Mutex::new(WatchSet::default()),
             journal_len: std::sync::atomic::AtomicU64::new(0),
             cell,
+            atomic: Mutex::new(atomic::Section::default()),
+            atomic_free: Condvar::new(),
             clock,
         });
         // finish (or undo) an interrupted key rotation, or encrypt what a

@@ -42,7 +42,10 @@ impl Core {
                 Some(e) if e.last().map(|x| x.seq) == Some(log.seq) => e,
                 _ => Arc::new(log.read_history()?),
             };
-            history::plan(&log.replica, log.seq, &entries, target)?
+            // the journal read may already hold another process's later
+            // entries: plan against those up to the state caught up to
+            let upto = entries.partition_point(|e| e.seq <= log.seq);
+            history::plan(&log.replica, log.seq, &entries[..upto], target)?
         };
         let changes = self.commit(
             "rollback",

@@ -31,6 +31,9 @@ pub(super) struct Look {
     /// A caller waits for queued operations: write them now, even while
     /// backing off.
     pub(super) kicked: bool,
+    /// An atomic section ended while the writer held the log: a round
+    /// settles the pinned lock (`atomic::settle_pin`).
+    pub(super) settle: bool,
 }
 
 /// What the writer does next.
@@ -78,7 +81,7 @@ impl Schedule {
         let due = q.dirty && since_checkpoint >= delay;
         let waiting_out = q.failing && since_failure < self.backoff;
         let stale_error = q.failing && !waiting_out && !q.dirty;
-        if q.urgent || q.kicked || (!waiting_out && (q.queued || due)) || stale_error {
+        if q.urgent || q.kicked || q.settle || (!waiting_out && (q.queued || due)) || stale_error {
             return Next::Work {
                 checkpoint: q.dirty && (due || q.urgent),
             };

@@ -72,6 +72,9 @@ pub(super) struct Queue {
     pub(super) file_seq: u64,
     pub(super) needs_checkpoint: bool,
     pub(super) flush_wanted: bool,
+    /// An atomic section ended while the writer held the log: a round of
+    /// the writer settles the pinned lock (`atomic::settle_pin`).
+    pub(super) settle: bool,
     pub(super) stop: bool,
     pub(super) writer_done: bool,
     pub(super) writer_sleeping: bool,

@@ -66,6 +66,7 @@ impl Core {
                         failing: q.error.is_some(),
                         urgent: q.flush_wanted || q.stop,
                         kicked: q.kick && !q.records.is_empty(),
+                        settle: q.settle,
                     };
                     let timeout = match schedule.next(look, self.clock.now()) {
                         Next::Work { checkpoint } => {
@@ -73,6 +74,7 @@ impl Core {
                             let flushing = q.flush_wanted;
                             q.kick = false;
                             q.flush_wanted = false;
+                            q.settle = false;
                             break (q.stop, checkpoint, flushing);
                         }
                         Next::Sleep(timeout) => timeout,
@@ -138,6 +140,7 @@ impl Core {
         let mut log = lock(&self.log);
         let mut events: Vec<Event> = Vec::new();
         let r = self.cycle_with(&mut log, &mut events, want_checkpoint, stop, overdue);
+        self.settle_pin(&mut log);
         self.sync_counters(&log);
         let stashed = log.has_external();
         drop(log);
