@@ -192,8 +192,10 @@ test('every channel round-trips with the seed\'s arguments and return values', a
 test("the renderer's cache stays equal to the store through every kind of change, one event per key", async t => {
   const fx = fixture(t);
   const dir = fx.dir();
-  const store = new Store({ cwd: dir, backups: false, watch: true, defaults: { settings: { theme: 'dark', size: 12 }, list: [1] } });
-  t.after(() => store.close({ force: true }));
+  // Opened through the fixture: it is closed before the fixture removes its directory (t.after hooks
+  // run in the order they were added, so a hook added here would run after the removal, and the
+  // watching store would write its deleted file back into the directory being removed).
+  const store = fx.open({ cwd: dir, backups: false, watch: true, defaults: { settings: { theme: 'dark', size: 12 }, list: [1] } });
   const ipcMain = new FakeIpcMain();
   const windows = [];
   registerStoreIpc(ipcMain, store, { windows: () => windows });
