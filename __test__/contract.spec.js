@@ -32,7 +32,7 @@ test("errorCodes(): the core's one list, each code once, with its class and orig
   for (const c of LIST) {
     assert.match(c.code, /^E_[A-Z_]+$/);
     assert.ok(['Error', 'TypeError', 'RangeError'].includes(c.class), c.code);
-    assert.ok(['core', 'store', 'ipc', 'safe-storage', 'renderer', 'loader'].includes(c.origin), `${c.code}: ${c.origin}`);
+    assert.ok(['core', 'store', 'ipc', 'safe-storage', 'renderer', 'loader', 'cli'].includes(c.origin), `${c.code}: ${c.origin}`);
     assert.ok(c.summary.length > 10, c.code);
   }
   const byCode = Object.fromEntries(LIST.map(c => [c.code, c]));
@@ -66,6 +66,14 @@ test("every error code the JS sources mint is in the core's list", () => {
       .readdirSync(path.join(ROOT, 'lib'))
       .filter(f => f.endsWith('.js'))
       .map(f => `lib/${f}`),
+    ...fs
+      .readdirSync(path.join(ROOT, 'lib', 'cli'))
+      .filter(f => f.endsWith('.js'))
+      .map(f => `lib/cli/${f}`),
+    ...fs
+      .readdirSync(path.join(ROOT, 'bin'))
+      .filter(f => f.endsWith('.js'))
+      .map(f => `bin/${f}`),
   ];
   let seen = 0;
   for (const file of files) {

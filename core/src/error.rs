@@ -198,6 +198,14 @@ pub enum Code {
     Protocol,
     /// `E_NATIVE_LOAD`: The native addon exists but could not be loaded.
     NativeLoad,
+    /// `E_USAGE`: The support command was given an unknown command or option, or a missing or malformed argument.
+    Usage,
+    /// `E_STORE_NOT_FOUND`: The support command found no store file and no journal at the path it was given.
+    StoreNotFound,
+    /// `E_FILE_MISSING`: A verification found the store file missing while its journal is there (the next open rebuilds it).
+    FileMissing,
+    /// `E_VERIFY_FAILED`: The support command's `verify` found something that does not verify and is not damage.
+    VerifyFailed,
     /// `E_NATIVE_MISSING`: The native addon for this platform is not installed.
     NativeMissing,
     /// `E_UNSUPPORTED_PLATFORM`: No prebuilt native addon for this platform.
@@ -261,6 +269,10 @@ impl Code {
         Code::NativeLoad,
         Code::NativeMissing,
         Code::UnsupportedPlatform,
+        Code::Usage,
+        Code::StoreNotFound,
+        Code::FileMissing,
+        Code::VerifyFailed,
     ];
 
     /// The string JS sees as `error.code`.
@@ -268,6 +280,10 @@ impl Code {
         match self {
             Code::InvalidArgument => "E_INVALID_ARGUMENT",
             Code::ForbiddenKey => "E_FORBIDDEN_KEY",
+            Code::Usage => "E_USAGE",
+            Code::StoreNotFound => "E_STORE_NOT_FOUND",
+            Code::FileMissing => "E_FILE_MISSING",
+            Code::VerifyFailed => "E_VERIFY_FAILED",
             Code::TooDeep => "E_TOO_DEEP",
             Code::Corrupt => "E_CORRUPT",
             Code::Io => "E_IO",
@@ -317,7 +333,8 @@ impl Code {
 
     /// Which part of tad-store reports it: `"core"` (an [`Error`]), `"store"`
     /// (the JS `Store`), `"ipc"`, `"safe-storage"`, `"renderer"`, `"loader"`
-    /// (the addon could not be loaded: minted before this list is reachable).
+    /// (the addon could not be loaded: minted before this list is reachable),
+    /// `"cli"` (the support command, `bin/tad-store.js`).
     pub fn origin(self) -> &'static str {
         match self {
             Code::InvalidArgument
@@ -351,6 +368,7 @@ impl Code {
             Code::SafeStorage => "safe-storage",
             Code::NotReady | Code::NoStoreApi | Code::Protocol => "renderer",
             Code::NativeLoad | Code::NativeMissing | Code::UnsupportedPlatform => "loader",
+            Code::Usage | Code::StoreNotFound | Code::FileMissing | Code::VerifyFailed => "cli",
         }
     }
 
@@ -421,6 +439,18 @@ impl Code {
             Code::NativeLoad => r#"The native addon exists but could not be loaded."#,
             Code::NativeMissing => r#"The native addon for this platform is not installed."#,
             Code::UnsupportedPlatform => r#"No prebuilt native addon for this platform."#,
+            Code::Usage => {
+                r#"The support command was given an unknown command or option, or a missing or malformed argument."#
+            }
+            Code::StoreNotFound => {
+                r#"The support command found no store file and no journal at the path it was given."#
+            }
+            Code::FileMissing => {
+                r#"A verification found the store file missing while its journal is there (the next open rebuilds it)."#
+            }
+            Code::VerifyFailed => {
+                r#"The support command's `verify` found something that does not verify and is not damage."#
+            }
         }
     }
 }

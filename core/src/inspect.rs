@@ -457,14 +457,14 @@ impl Verifier {
                         "document",
                         subject,
                         "the store file is missing (its journal is there: the next open rebuilds it)".into(),
-                        "E_NOT_FOUND",
+                        "E_FILE_MISSING",
                     ))
                 } else {
                     checks.push(Check::fail(
                         "document",
                         subject,
                         "no store file and no journal".into(),
-                        "E_NOT_FOUND",
+                        "E_FILE_MISSING",
                     ))
                 }
             }

@@ -235,7 +235,7 @@ function runVerify(inspector, label = 'verifying') {
 function verifyExit(result) {
   const failed = result.checks.filter(c => !c.ok);
   if (failed.length === 0) return EXIT.OK;
-  const codes = failed.map(c => exitCodeOf(c.code === 'E_NOT_FOUND' ? 'E_CORRUPT' : c.code));
+  const codes = failed.map(c => exitCodeOf(c.code === 'E_FILE_MISSING' ? 'E_CORRUPT' : c.code));
   for (const want of [EXIT.KEY, EXIT.DAMAGED, EXIT.NOT_FOUND]) if (codes.includes(want)) return want;
   return EXIT.VERIFY_FAILED;
 }

@@ -36,7 +36,7 @@ function exitCodeOf(code) {
       return EXIT.USAGE;
     case 'E_STORE_NOT_FOUND':
     case 'E_BACKUP_NOT_FOUND':
-    case 'E_NOT_FOUND':
+    case 'E_FILE_MISSING':
       return EXIT.NOT_FOUND;
     case 'E_CORRUPT':
     case 'E_JOURNAL':
