@@ -22,6 +22,7 @@
 //!   `testing` — panic points for tests.
 
 pub mod backup;
+pub mod checkpoint;
 pub mod codec;
 pub mod crypto;
 pub mod deep;
@@ -33,6 +34,7 @@ pub mod fs;
 pub mod handle;
 pub mod history;
 pub mod journal;
+pub mod lockwait;
 pub mod log;
 pub mod names;
 pub mod ops;

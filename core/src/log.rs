@@ -38,15 +38,16 @@ use crate::doc::{Change, Document, PatchOp};
 use crate::error::{Error, Result};
 use crate::fs::platform::{mtime_granularity, stamp_needs_content_check};
 use crate::fs::{
-    atomic_write, atomic_write_with, ensure_dir, ensure_private_dir, is_read_only_error, parent_of,
-    read_if_exists, remove_stale_temps, sync_dir, tighten_mode, write_new, FileHandle, FileSystem,
-    ReplaceStep,
+    atomic_write, ensure_dir, ensure_private_dir, is_read_only_error, parent_of, read_if_exists,
+    remove_stale_temps, replace_with_temp, sync_dir, tighten_mode, write_new, FileHandle,
+    FileSystem, ReplaceStep,
 };
 use crate::journal::{
     encode_change, encode_checkpoint, now_ms, scan, scan_from, seal_line, ChainTip, ChangeRecord,
     Checkpoint, Encoded, Entry,
 };
-use crate::value::{hex, merkle, parse_document, sha256_hex, to_json_sized, Value};
+use crate::lockwait::{LockWaiter, Wait};
+use crate::value::{hex, merkle, parse_document, sha256_hex, Value};
 
 /// How long a process waits for another one's lock, with no change to the
 /// journal meanwhile, before giving up with `E_LOCKED` (a holder only keeps it
@@ -173,6 +174,16 @@ pub struct NewEntry<'a> {
     pub keys: &'a [String],
     pub change: &'a Change,
     pub reversible: bool,
+}
+
+/// What a checkpoint of the replica needs (`Log::checkpoint_plan`).
+pub enum CheckpointPlan {
+    /// The file holds the replica's state and a checkpoint line names it.
+    Current,
+    /// The file holds the replica's state; only the line is missing.
+    RecordOnly,
+    /// The file must be written from this snapshot.
+    Write(crate::checkpoint::Snapshot),
 }
 
 /// Result of applying journal entries with checks.
@@ -416,6 +427,8 @@ pub struct Log {
     /// Why the last trim failed (retried at the next checkpoint).
     pub trim_error: Option<Error>,
     lock_file: Option<Box<dyn FileHandle>>,
+    /// Waits for the lock while another process holds it.
+    lock_wait: LockWaiter,
     /// We hold the OS lock.
     held: bool,
     /// A failed append could not be cut back yet: the lock stays held until it
@@ -518,6 +531,7 @@ impl Log {
             stale: false,
             trim_error: None,
             lock_file,
+            lock_wait: LockWaiter::default(),
             held: false,
             must_cut: false,
             len: 0,
@@ -596,14 +610,20 @@ impl Log {
         let mut seen = journal_state(&*self.cfg.fs);
         let mut start = Instant::now();
         let mut pause = Duration::from_micros(100);
+        // a thread blocked in the OS wait (`lockwait`) takes the lock the
+        // moment the holder lets it go; this one only looks at the journal
+        // between slices of waiting for it
+        let mut try_first = !self.lock_wait.busy();
         loop {
-            match lock.try_lock() {
-                Ok(true) => {
-                    self.held = true;
-                    return Ok(());
+            if try_first {
+                match lock.try_lock() {
+                    Ok(true) => {
+                        self.held = true;
+                        return Ok(());
+                    }
+                    Ok(false) => {}
+                    Err(e) => return Err(Error::io("lock", self.cfg.lock_path())(e)),
                 }
-                Ok(false) => {}
-                Err(e) => return Err(Error::io("lock", self.cfg.lock_path())(e)),
             }
             let now = journal_state(&*self.cfg.fs);
             if now != seen {
@@ -611,14 +631,32 @@ impl Log {
                 start = Instant::now();
             }
             if start.elapsed() >= LOCK_TIMEOUT {
+                if self.lock_wait.give_up() {
+                    let _ = lock.unlock();
+                }
                 return Err(Error::Locked(format!(
                     "Another process has held the lock of {} for more than {} s without writing to the journal; nothing was written",
                     self.cfg.doc_path.display(),
                     LOCK_TIMEOUT.as_secs()
                 )));
             }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(5));
+            match self
+                .lock_wait
+                .wait(Duration::from_millis(250), || lock.blocking_lock())
+            {
+                Wait::Got => {
+                    self.held = true;
+                    return Ok(());
+                }
+                Wait::Pending => try_first = false,
+                Wait::Failed(e) => return Err(Error::io("lock", self.cfg.lock_path())(e)),
+                Wait::Unsupported => {
+                    // no OS wait here (a simulated file system): try again
+                    try_first = true;
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(5));
+                }
+            }
         }
     }
 
@@ -1437,47 +1475,120 @@ impl Log {
             return Err(self.read_only_error());
         }
         let started = Instant::now();
-        let seq = self.seq;
+        match self.plan(false) {
+            CheckpointPlan::Current => Ok(()),
+            CheckpointPlan::RecordOnly => self.record_checkpoint(started),
+            CheckpointPlan::Write(snap) => {
+                let prepared = crate::checkpoint::prepare(&self.cfg, snap)?;
+                match self.install_prepared(prepared, started)? {
+                    true => Ok(()),
+                    // nothing changed the file since the snapshot just taken
+                    false => Err(Error::Internal(
+                        "the document file changed while it was being written; it was not replaced"
+                            .into(),
+                    )),
+                }
+            }
+        }
+    }
+
+    /// What a checkpoint of the replica needs: nothing (the file holds it and
+    /// a checkpoint line names it), only the line (the file holds the state),
+    /// or the file written from this snapshot (which the caller may serialize
+    /// and write to a temp file off the lock: [`crate::checkpoint::prepare`]).
+    pub fn checkpoint_plan(&mut self) -> CheckpointPlan {
+        self.plan(true)
+    }
+
+    fn plan(&mut self, skip_current: bool) -> CheckpointPlan {
+        if skip_current && self.document_current() {
+            return CheckpointPlan::Current;
+        }
         let doc_hash = self.replica_hash();
-        let (sha, len) =
-            if self.file.merkle.as_deref() == Some(doc_hash.as_str()) && self.file.sha.is_some() {
-                // the file already holds exactly this state: keep its bytes
-                (self.file.sha.clone().unwrap_or_default(), self.file.len)
-            } else {
-                crate::testing::point("checkpoint.write");
-                let hint = self.file.len + self.file.len / 16 + 64;
-                let plain = to_json_sized(self.replica.root(), !self.cfg.compact, hint);
-                let stored = self.cfg.codec.encode(Kind::Document, Cow::Owned(plain))?;
+        if self.file.merkle.as_deref() == Some(doc_hash.as_str()) && self.file.sha.is_some() {
+            // the file already holds exactly this state: keep its bytes
+            return CheckpointPlan::RecordOnly;
+        }
+        CheckpointPlan::Write(crate::checkpoint::Snapshot {
+            seq: self.seq,
+            doc: self.replica.clone(),
+            merkle: doc_hash,
+            base_sha: self.file.sha.clone(),
+            base_seq: self.file.seq,
+            hint: self.file.len + self.file.len / 16 + 64,
+            compact: self.cfg.compact,
+        })
+    }
+
+    /// Records a checkpoint line for the file that already holds the replica.
+    fn record_checkpoint(&mut self, started: Instant) -> Result<()> {
+        let sha = self.file.sha.clone().unwrap_or_default();
+        let len = self.file.len;
+        let doc_hash = self.replica_hash();
+        self.finish_checkpoint(self.seq, sha, doc_hash, len, started)
+    }
+
+    /// Puts a document file prepared from a snapshot in place and records its
+    /// checkpoint line, when it is still the newest file this log could write
+    /// (the lock must be held and the log caught up). `Ok(false)`: obsolete (a
+    /// newer file was written or checkpointed since the snapshot, by this
+    /// process or another, or the file was forgotten): the temp file is
+    /// removed and nothing changes.
+    pub fn install_prepared(
+        &mut self,
+        p: crate::checkpoint::Prepared,
+        started: Instant,
+    ) -> Result<bool> {
+        let fs = self.cfg.fs.clone();
+        let still_newest = self.file.sha == p.snap.base_sha
+            && self.file.seq == p.snap.base_seq
+            && p.snap.seq <= self.seq
+            && (p.snap.seq == self.seq || self.lines.iter().rev().any(|l| l.1 == Some(p.snap.seq)));
+        if self.read_only() || !still_newest {
+            let _ = fs.remove_file(&p.tmp);
+            return Ok(false);
+        }
+        crate::testing::point("checkpoint.install");
+        let path = self.cfg.doc_path.clone();
+        let mut ours = None;
+        let mut replaced_at = std::time::SystemTime::now();
+        replace_with_temp(&*fs, &p.tmp, &path, |step| match step {
+            ReplaceStep::Before(tmp) => {
                 // an edit another program made since we last looked is kept
-                // for the watcher / reload before we overwrite it
-                let fs = self.cfg.fs.clone();
-                let path = self.cfg.doc_path.clone();
-                let mut ours = None;
-                let mut replaced_at = std::time::SystemTime::now();
-                atomic_write_with(&*fs, &path, &stored, self.cfg.mode, |step| match step {
-                    ReplaceStep::Before(tmp) => {
-                        // an edit saved since we last looked (where the
-                        // platform cannot swap atomically, only the
-                        // microseconds from here to the rename are left)
-                        if let Some(ExternalFile::Edited(b, base, _)) = self.peek_external() {
-                            self.external = Some((b, base));
-                        }
-                        // nobody else's write can be older than this
-                        replaced_at = std::time::SystemTime::now();
-                        // the replace keeps inode, length and mtime: the stamp
-                        // of what we are about to put in place
-                        ours = fs
-                            .stat(tmp, false)
-                            .ok()
-                            .map(|st| (st.len, st.modified, st.ino));
-                    }
-                    ReplaceStep::Displaced(old) => self.keep_displaced(old),
-                })?;
-                self.stamp = ours;
-                self.verified_at = replaced_at;
-                (sha256_hex(&stored), stored.len())
-            };
-        // the file is durably in place: only now may a checkpoint name it
+                // for the watcher / reload before we overwrite it (where the
+                // platform cannot swap atomically, only the microseconds from
+                // here to the rename are left)
+                if let Some(ExternalFile::Edited(b, base, _)) = self.peek_external() {
+                    self.external = Some((b, base));
+                }
+                // nobody else's write can be older than this
+                replaced_at = std::time::SystemTime::now();
+                // the replace keeps inode, length and mtime: the stamp
+                // of what we are about to put in place
+                ours = fs
+                    .stat(tmp, false)
+                    .ok()
+                    .map(|st| (st.len, st.modified, st.ino));
+            }
+            ReplaceStep::Displaced(old) => self.keep_displaced(old),
+        })?;
+        self.stamp = ours;
+        self.verified_at = replaced_at;
+        let crate::checkpoint::Prepared { snap, sha, len, .. } = p;
+        self.finish_checkpoint(snap.seq, sha, snap.merkle, len, started)?;
+        Ok(true)
+    }
+
+    /// The file holding the state after `seq` is durably in place: only now
+    /// may a checkpoint line name it.
+    fn finish_checkpoint(
+        &mut self,
+        seq: u64,
+        sha: String,
+        doc_hash: String,
+        len: usize,
+        started: Instant,
+    ) -> Result<()> {
         if self.seen.as_ref().is_some_and(|(h, _)| *h != sha) {
             self.seen = None;
         }
@@ -1508,6 +1619,18 @@ impl Log {
         Ok(())
     }
 
+    /// Journal bytes appended since the last checkpoint line (all of them
+    /// when there is none): what a process opening the store replays.
+    pub fn bytes_since_checkpoint(&self) -> u64 {
+        match self.lines.iter().rposition(|l| l.1.is_none()) {
+            Some(i) => self
+                .lines
+                .get(i + 1)
+                .map_or(0, |l| self.len.saturating_sub(l.0)),
+            None => self.len,
+        }
+    }
+
     /// Keeps the last `history_max` change lines (and everything from the last
     /// checkpoint on) once the journal holds twice that many. The journal is
     /// replaced atomically; other processes notice on their next look.
@@ -1529,7 +1652,19 @@ impl Log {
                 seen += 1;
             }
         }
-        let first = first.min(last_ckpt);
+        // a checkpoint prepared off the writer names an older state than the
+        // changes appended while it was written: those stay (they are not in
+        // the file)
+        let unfiled = self.file.seq.map_or(0, |f| {
+            self.lines
+                .iter()
+                .position(|l| l.1.is_some_and(|s| s > f))
+                .unwrap_or(self.lines.len())
+        });
+        let first = first.min(last_ckpt).min(unfiled);
+        if first == 0 {
+            return Ok(());
+        }
         let from = self.lines[first].0;
         let path = self.cfg.journal_path();
         let len = self.len;

@@ -28,6 +28,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::backup;
+use crate::checkpoint;
 use crate::codec::{Codec, Kind, Plain, Swap};
 use crate::crypto::{self, RekeyRecord};
 use crate::defaults::Defaults;
@@ -37,7 +38,7 @@ use crate::events::{Event, Origin, Sink};
 use crate::fs::{read_if_exists, FileSystem, RealFs};
 use crate::history::{self, Target};
 use crate::journal::{now_ms, ChangeRecord};
-use crate::log::{Log, LogConfig, NewEntry, OpenReport, Resealed};
+use crate::log::{CheckpointPlan, Log, LogConfig, NewEntry, OpenReport, Resealed};
 use crate::ops::{top_level_diff, touched_keys, KeyChange, Op};
 use crate::schema::Schema;
 use crate::value::{hex, merkle, sha256_hex, Value};
@@ -229,6 +230,12 @@ struct Queue {
     written_seq: u64,
     file_seq: u64,
     needs_checkpoint: bool,
+    /// Journal bytes since the last checkpoint, and the document file's
+    /// length (the bound for them: `checkpoint::journal_bound`).
+    journal_since: u64,
+    file_len: usize,
+    /// A checkpoint prepared off the writer thread, to be put in place.
+    ckpt_ready: Option<Result<checkpoint::Prepared>>,
     flush_wanted: bool,
     stop: bool,
     writer_done: bool,
@@ -253,6 +260,19 @@ struct Queue {
 /// the state then and its seq)`.
 type QueuedBackup = (u64, PathBuf, String, bool, usize, (Value, u64));
 
+/// What one round of the writer does (`Core::run_writer`).
+struct Round {
+    stop: bool,
+    /// Write the queued changes.
+    write: bool,
+    /// Put the prepared checkpoint in place.
+    ready: bool,
+    /// Start a checkpoint.
+    start: bool,
+    /// Look at the journal again to clear a standing error.
+    retry: bool,
+}
+
 /// Backups asked for but not written yet, and what `close()` wrote for them.
 #[derive(Default)]
 struct QueuedBackups {
@@ -264,9 +284,6 @@ struct QueuedBackups {
 /// Changes queued for the writer beyond which a change waits for it (or fails
 /// at once while the writer cannot write): bounds memory.
 pub const MAX_QUEUED: usize = 20_000;
-
-/// Longest time the document file lags behind under a steady stream of changes.
-const MAX_CHECKPOINT_GAP: Duration = Duration::from_secs(1);
 
 /// Longest pause between two attempts after a write failure.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -1095,52 +1112,68 @@ impl Core {
 
     // -- the writer ----------------------------------------------------------
 
-    /// How long to let changes gather before rewriting the document: long
-    /// enough that rewriting a big document takes at most about a fifth of the
-    /// time, and at least 10 ms, so a burst of sync sets is not slowed by a
-    /// document rewrite between every two of them.
-    fn checkpoint_delay(took: Duration) -> Duration {
-        (took * 4).clamp(Duration::from_millis(10), Duration::from_millis(500))
-    }
-
+    /// The writer thread. Each round, in this order: writes what is queued
+    /// (one append, one fsync) and wakes its waiters at once; puts a
+    /// checkpoint prepared off this thread in place; starts a checkpoint when
+    /// one is due (`checkpoint::Schedule`: wanted now, the journal past its
+    /// bound, or the writer idle). A checkpoint is serialized and written to
+    /// a temp file by a helper thread while this one goes on appending, so a
+    /// change never waits for a document rewrite.
     fn run_writer(self: Arc<Self>) {
         // the writer waits out another program's brief hold on a file (the
         // thread that queued the change never does)
         let _patient = crate::fs::platform::patient();
-        let mut last_checkpoint = Instant::now();
         let mut took = Duration::from_millis(1);
+        let mut last_write = Instant::now();
         let mut backoff = Duration::ZERO;
         let mut failed_at = Instant::now();
+        let mut helper: Option<(JoinHandle<()>, Instant, bool)> = None;
         loop {
-            let (stop, want_checkpoint, flushing) = {
+            let round = {
                 let mut q = lock(&self.queue);
                 loop {
                     let dirty = q.needs_checkpoint
                         || q.file_seq < q.written_seq
                         || (q.flush_wanted && q.file_seq < q.head_seq);
-                    let delay = Self::checkpoint_delay(took);
-                    let due = dirty && last_checkpoint.elapsed() >= delay;
                     let waiting_out = q.error.is_some() && failed_at.elapsed() < backoff;
                     let urgent = q.flush_wanted || q.stop;
                     let kicked = q.kick && !q.records.is_empty();
+                    let write = !q.records.is_empty() && (urgent || kicked || !waiting_out);
+                    let ready = q.ckpt_ready.is_some();
+                    let sched = checkpoint::Schedule {
+                        dirty,
+                        urgent,
+                        queued: !q.records.is_empty(),
+                        idle_for: last_write.elapsed(),
+                        took,
+                        journal_since: q.journal_since,
+                        bound: checkpoint::journal_bound(q.file_len),
+                    };
+                    let start = helper.is_none() && (urgent || !waiting_out) && sched.due();
                     let stale_error = q.error.is_some() && !waiting_out && !dirty;
-                    if urgent
-                        || kicked
-                        || (!waiting_out && (!q.records.is_empty() || due))
-                        || stale_error
-                    {
-                        // requests arriving during this round get another round
-                        let flushing = q.flush_wanted;
+                    let done_stopping =
+                        q.stop && helper.is_none() && q.records.is_empty() && !dirty;
+                    if write || ready || start || stale_error || done_stopping {
+                        if start || !dirty {
+                            // requests arriving from here on get another round
+                            q.flush_wanted = false;
+                        }
                         q.kick = false;
-                        q.flush_wanted = false;
-                        break (q.stop, dirty && (due || urgent), flushing);
+                        break Round {
+                            stop: q.stop,
+                            write,
+                            ready,
+                            start,
+                            retry: stale_error && !write,
+                        };
                     }
                     let timeout = if waiting_out {
                         backoff.saturating_sub(failed_at.elapsed())
-                    } else if dirty {
-                        delay.saturating_sub(last_checkpoint.elapsed())
                     } else {
-                        Duration::from_secs(3600)
+                        match (helper.is_none()).then(|| sched.wait()).flatten() {
+                            Some(w) => w,
+                            None => Duration::from_secs(3600),
+                        }
                     }
                     .max(Duration::from_millis(1));
                     q.writer_sleeping = true;
@@ -1153,22 +1186,33 @@ impl Core {
                 }
             };
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                // a flush waits: the file is written even while more changes
-                // queue (another thread writing on and on)
-                self.cycle(
-                    want_checkpoint,
-                    stop,
-                    flushing || last_checkpoint.elapsed() >= MAX_CHECKPOINT_GAP,
-                )
+                let mut ok = true;
+                if round.write {
+                    ok &= self.write_round().is_ok();
+                    last_write = Instant::now();
+                } else if round.retry {
+                    ok &= self.retry_round().is_ok();
+                }
+                if round.ready {
+                    let (h, started, needed) = helper.take().expect("a checkpoint was started");
+                    let _ = h.join();
+                    match self.install_round(started, needed) {
+                        Ok(Some(t)) => took = t,
+                        Ok(None) => {}
+                        Err(()) => ok = false,
+                    }
+                }
+                if round.start && helper.is_none() && ok {
+                    match self.start_checkpoint() {
+                        Ok(Some(h)) => helper = Some(h),
+                        Ok(None) => {}
+                        Err(()) => ok = false,
+                    }
+                }
+                ok
             }));
             let ok = match outcome {
-                Ok(Ok(Some(t))) => {
-                    took = t;
-                    last_checkpoint = Instant::now();
-                    true
-                }
-                Ok(Ok(None)) => true,
-                Ok(Err(())) => false,
+                Ok(ok) => ok,
                 Err(p) => {
                     let e = Error::from_panic(&*p, "the background write");
                     self.fail_inflight(e);
@@ -1181,9 +1225,20 @@ impl Core {
                 failed_at = Instant::now();
                 backoff = (backoff * 2).clamp(Duration::from_millis(50), MAX_BACKOFF);
             }
-            let mut q = lock(&self.queue);
-            let idle = q.records.is_empty() && !(q.needs_checkpoint || q.file_seq < q.written_seq);
-            if stop && (idle || !ok) {
+            let q = lock(&self.queue);
+            let idle = q.records.is_empty()
+                && !(q.needs_checkpoint || q.file_seq < q.written_seq)
+                && helper.is_none();
+            if round.stop && (idle || !ok) {
+                drop(q);
+                // a checkpoint still being prepared is finished and dropped
+                if let Some((h, _, _)) = helper.take() {
+                    let _ = h.join();
+                }
+                let mut q = lock(&self.queue);
+                if let Some(Ok(p)) = q.ckpt_ready.take() {
+                    let _ = self.cfg.fs.remove_file(&p.tmp);
+                }
                 q.writer_done = true;
                 drop(q);
                 self.done.notify_all();
@@ -1204,19 +1259,13 @@ impl Core {
         self.done.notify_all();
     }
 
-    /// One round of the writer: write what is queued, then the document when
-    /// due. Returns how long a document write took (if one ran), or `Err` after
-    /// a failure (recorded in the queue). Events go out before waiters wake, so
-    /// a caller that sees the outcome has had its events.
-    fn cycle(
-        &self,
-        want_checkpoint: bool,
-        stop: bool,
-        overdue: bool,
-    ) -> Result<Option<Duration>, ()> {
+    /// Runs `f` with the log, then (log released) tells the watcher about a
+    /// stashed external edit, sends the events, and wakes every waiter: a
+    /// caller that sees the outcome has had its events.
+    fn with_log_then_wake<R>(&self, f: impl FnOnce(&mut Log, &mut Vec<Event>) -> R) -> R {
         let mut log = lock(&self.log);
         let mut events: Vec<Event> = Vec::new();
-        let r = self.cycle_with(&mut log, &mut events, want_checkpoint, stop, overdue);
+        let r = f(&mut log, &mut events);
         self.sync_counters(&log);
         let stashed = log.has_external();
         drop(log);
@@ -1232,21 +1281,20 @@ impl Core {
         r
     }
 
-    fn cycle_with(
-        &self,
-        log: &mut Log,
-        events: &mut Vec<Event>,
-        want_checkpoint: bool,
-        stop: bool,
-        overdue: bool,
-    ) -> Result<Option<Duration>, ()> {
-        let batch: Vec<Pending> = {
-            let mut q = lock(&self.queue);
-            let b: Vec<Pending> = q.records.drain(..).collect();
-            q.inflight = b.len();
-            b
-        };
-        if !batch.is_empty() {
+    /// Writes what is queued (one append, one fsync) and wakes its waiters:
+    /// a change is acknowledged when its journal record is durable, never
+    /// after a checkpoint.
+    fn write_round(&self) -> Result<(), ()> {
+        self.with_log_then_wake(|log, events| {
+            let batch: Vec<Pending> = {
+                let mut q = lock(&self.queue);
+                let b: Vec<Pending> = q.records.drain(..).collect();
+                q.inflight = b.len();
+                b
+            };
+            if batch.is_empty() {
+                return Ok(());
+            }
             let r = log.with_lock(|log| {
                 let caught = log.catch_up()?;
                 let remote = if caught.changed() {
@@ -1261,16 +1309,21 @@ impl Core {
                 Ok((remote, rejected)) => {
                     push_remote(events, remote);
                     self.resolve_batch(log, &batch, rejected, events);
+                    Ok(())
                 }
                 Err(e) => {
                     self.requeue_failed(log, batch, e, events);
-                    return Err(());
+                    Err(())
                 }
             }
-        } else if !want_checkpoint && lock(&self.queue).error.is_some() {
-            // A standing error with nothing left to retry (the changes that
-            // failed were sync ones, dropped): look at the journal again — this
-            // cuts back what a failed append left — and clear it when that works.
+        })
+    }
+
+    /// A standing error with nothing left to retry (the changes that failed
+    /// were sync ones, dropped): looks at the journal again — this cuts back
+    /// what a failed append left — and clears the error when that works.
+    fn retry_round(&self) -> Result<(), ()> {
+        self.with_log_then_wake(|log, events| {
             match log.with_lock(|log| self.catch_up_rebased(log)) {
                 Ok(remote) => {
                     push_remote(events, remote);
@@ -1279,35 +1332,127 @@ impl Core {
                     if !dirty && q.recover() {
                         events.push(Event::WriteRecovered);
                     }
+                    Ok(())
                 }
                 Err(e) => {
                     let mut q = lock(&self.queue);
                     q.failures += 1;
                     q.fail(&e);
-                    return Err(());
+                    Err(())
                 }
             }
-        }
-        let more_queued = !lock(&self.queue).records.is_empty();
-        if !(want_checkpoint && (!more_queued || stop || overdue)) {
-            return Ok(None);
-        }
-        let r = log.with_lock(|log| {
-            let remote = self.catch_up_rebased(log)?;
-            if !log.document_current() {
-                log.write_document()?;
+        })
+    }
+
+    /// Starts a checkpoint: a snapshot of the replica handed to a helper
+    /// thread that writes it to a durable temp file (`checkpoint::prepare`).
+    /// When the file already holds the state, only the checkpoint line is
+    /// written, here. Returns the helper, when one was started.
+    #[allow(clippy::type_complexity)]
+    fn start_checkpoint(&self) -> Result<Option<(JoinHandle<()>, Instant, bool)>, ()> {
+        let started = Instant::now();
+        // a rewrite asked for (file deleted, refused edit) is satisfied by a
+        // file written from a snapshot taken from now on
+        let needed = std::mem::take(&mut lock(&self.queue).needs_checkpoint);
+        let plan = lock(&self.log).checkpoint_plan();
+        let snap = match plan {
+            CheckpointPlan::Current => {
+                // the mirrors were behind: nothing to write
+                self.with_log_then_wake(|_, _| ());
+                return Ok(None);
             }
-            Ok(remote)
-        });
+            CheckpointPlan::RecordOnly => {
+                return self
+                    .with_log_then_wake(|log, events| {
+                        let r = log.with_lock(|log| {
+                            let remote = self.catch_up_rebased(log)?;
+                            if !log.document_current() {
+                                log.write_document()?;
+                            }
+                            Ok(remote)
+                        });
+                        self.checkpoint_outcome(log, r, needed, events)
+                    })
+                    .map(|_| None);
+            }
+            CheckpointPlan::Write(snap) => snap,
+        };
+        let cfg = self.cfg.clone();
+        let Some(me) = self.me.upgrade() else {
+            return Err(());
+        };
+        let job = move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                checkpoint::prepare(&cfg, snap)
+            }))
+            .unwrap_or_else(|p| Err(Error::from_panic(&*p, "a checkpoint")));
+            lock(&me.queue).ckpt_ready = Some(r);
+            me.wake.notify_one();
+        };
+        match std::thread::Builder::new()
+            .name("tad-store-checkpoint".into())
+            .stack_size(32 << 20)
+            .spawn(job)
+        {
+            Ok(h) => Ok(Some((h, started, needed))),
+            Err(e) => {
+                let e = Error::io("spawn checkpoint thread", ".")(e);
+                self.with_log_then_wake(|log, events| {
+                    self.checkpoint_outcome(log, Err(e), needed, events)
+                })
+                .map(|_| None)
+            }
+        }
+    }
+
+    /// Puts the checkpoint the helper prepared in place (with the OS lock,
+    /// caught up), unless something newer was checkpointed since its
+    /// snapshot. Returns how long the whole checkpoint took when it was.
+    fn install_round(&self, started: Instant, needed: bool) -> Result<Option<Duration>, ()> {
+        let prepared = lock(&self.queue).ckpt_ready.take();
+        self.with_log_then_wake(|log, events| {
+            let r = match prepared {
+                Some(Ok(p)) => {
+                    let tmp = p.tmp.clone();
+                    let r = log.with_lock(|log| {
+                        let remote = self.catch_up_rebased(log)?;
+                        let installed = log.install_prepared(p, started)?;
+                        Ok((remote, installed))
+                    });
+                    if r.is_err() {
+                        let _ = self.cfg.fs.remove_file(&tmp);
+                    }
+                    r
+                }
+                Some(Err(e)) => Err(e),
+                None => Ok((Vec::new(), false)),
+            };
+            let installed = matches!(r, Ok((_, true)));
+            let r = r.map(|(remote, _)| remote);
+            self.checkpoint_outcome(log, r, needed && !installed, events)?;
+            Ok(installed.then_some(log.last_checkpoint_took))
+        })
+    }
+
+    /// Records a checkpoint's outcome in the queue (`still_needed`: a rewrite
+    /// asked for is still owed).
+    fn checkpoint_outcome(
+        &self,
+        log: &Log,
+        r: Result<Vec<KeyChange>>,
+        still_needed: bool,
+        events: &mut Vec<Event>,
+    ) -> Result<(), ()> {
         match r {
             Ok(remote) => {
                 push_remote(events, remote);
+                self.sync_counters(log);
                 let mut q = lock(&self.queue);
-                q.needs_checkpoint = false;
+                q.needs_checkpoint |= still_needed;
                 if q.recover() {
                     events.push(Event::WriteRecovered);
                 }
-                Ok(Some(log.last_checkpoint_took))
+                Ok(())
             }
             Err(e) => {
                 let first = {
@@ -1340,6 +1485,11 @@ impl Core {
         q.head_seq = log.seq;
         q.file_seq = log.file.seq.unwrap_or(0);
         q.journal_bytes = log.journal_bytes();
+        // a reload (the journal replaced under us) can number the state
+        // anew: what was written is in what the log holds now
+        q.written_seq = q.written_seq.min(log.seq);
+        q.journal_since = log.bytes_since_checkpoint();
+        q.file_len = log.file.len;
         self.journal_len
             .store(log.journal_bytes(), Ordering::Release);
         q.history_entries = log.history_entries();
