@@ -9,6 +9,37 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A migration snapshot's check. */
+export interface BackupCheck {
+  valid: boolean
+  errors: Array<string>
+}
+
+/** One backup, as `listBackups()` returns it. */
+export interface BackupInfo {
+  file: string
+  path: string
+  /** `null` when the `.meta.json` is missing or unreadable. */
+  metadata: BackupMetadata | null
+}
+
+/** A backup's `.meta.json`. */
+export interface BackupMetadata {
+  /** File name of the store the backup was taken from. */
+  originalFile: string
+  /** ISO 8601 time the backup was taken. */
+  backupTime: string
+  reason: string
+  /** SHA-256 (hex) of the backup file's bytes. */
+  hash: string
+  /** Size of the backup file in bytes. */
+  size: number
+  /** The last change (journal seq) the backup holds. */
+  seq: number
+  /** Merkle hash of the document (as in the history entries). */
+  documentHash: string
+}
+
 /** Options for the native store (built by `index.js` from the public options). */
 export interface BindingOptions {
   /** The document file. */
@@ -42,6 +73,20 @@ export interface BindingOptions {
   secretKey?: Buffer
   /** electron-store 8's `encryptionKey`, as bytes (a string as UTF-8). */
   encryptionKey?: Buffer
+  /**
+   * The store file as the app sees it (with custom `serialize`, not
+   * `path`): whether it exists decides conf's `defaults` merge.
+   */
+  file?: string
+  /** Begin the constructor's transaction (not when the store is read-only). */
+  begin?: boolean
+  /** Fill the `defaults` and the schema's defaults in now. */
+  fillDefaults?: boolean
+  /**
+   * A key the constructor reads next (the migrations' version), read
+   * after the defaults are filled in.
+   */
+  readKey?: string
 }
 
 /**
@@ -50,12 +95,62 @@ export interface BindingOptions {
  */
 export declare function envRegister(counter: Int32Array): void
 
+/** One entry of the list of error codes. */
+export interface ErrorCodeInfo {
+  /** `error.code`, e.g. `'E_NOSPC'`. */
+  code: string
+  /** The class of the JS error made for it. */
+  class: 'Error' | 'TypeError' | 'RangeError'
+  /**
+   * Which part reports it: `'core'`, `'store'`, `'ipc'`, `'safe-storage'`,
+   * `'renderer'` or `'loader'`.
+   */
+  origin: 'core' | 'store' | 'ipc' | 'safe-storage' | 'renderer' | 'loader'
+  /** What it means. */
+  summary: string
+}
+
+/**
+ * Every error code tad-store reports, from the core's one list
+ * (`tad_store_core::ErrorCode`): the JS side mints its own codes from it.
+ */
+export declare function errorCodes(): Array<ErrorCodeInfo>
+
+/** A failure kept by the writer or the journal, by code. */
+export interface Failure {
+  code: string
+  message: string
+}
+
+/** A file that could not be written, by path. */
+export interface FileFailure {
+  path: string
+  code: string
+  message: string
+}
+
 /**
  * Writes every file open in the process, whichever JS environment opened it
  * (the process ends by a signal: no environment's cleanup will run). Returns
- * the failures as `[{path, code, message}]` JSON.
+ * the failures.
  */
-export declare function flushProcess(): string
+export declare function flushProcess(): Array<FileFailure>
+
+/** One change of the history. */
+export interface HistoryEntry {
+  seq: number
+  /** ISO 8601. */
+  timestamp: string
+  /** Milliseconds since 1970. */
+  time: number
+  operation: string
+  /** The top-level keys it changed. */
+  keys: Array<string>
+  hashBefore: string | null
+  hashAfter: string | null
+  /** Whether it can be undone by a rollback. */
+  reversible: boolean
+}
 
 /**
  * What the main thread shared, or `null` (it has not loaded tad-store, or
@@ -69,6 +164,101 @@ export declare function mainThreadDefaults(): string | null
  * `E_TOO_DEEP`. The JS side checks the same number.
  */
 export declare const MAX_DEPTH: number
+
+/** What the constructor's steps before migrations did. */
+export interface Opened {
+  /** The handle the other functions take. */
+  handle: number
+  /** Equal for every instance on one file. */
+  coreId: number
+  /** This instance's id (slow-operation events name it). */
+  handleId: number
+  /**
+   * Whether `listener` now receives the file's events in this environment
+   * (false: an earlier instance's listener does).
+   */
+  listening: boolean
+  report: OpenReport
+  /**
+   * The store file exists, or the document has keys (another instance or
+   * process may hold changes the file does not show yet).
+   */
+  existed: boolean
+  /** Whether the constructor's transaction was begun (not when read-only). */
+  began: boolean
+  /** The schema's top-level defaults as a JSON object (a schema was given). */
+  schemaDefaults: string | null
+  /**
+   * The keys filling the defaults changed, as a JSON change list with
+   * values (`fillDefaults` asked for, something changed).
+   */
+  changes: string | null
+  /** Top-level keys once the defaults are filled in. */
+  size: number
+  /** The value at `readKey` as JSON (`null`: absent or not asked for). */
+  readValue: string | null
+}
+
+/** What opening the file found (the same for every instance on it). */
+export interface OpenReport {
+  /** A copy of the damaged store file was kept here. */
+  quarantined: string | null
+  /** Journal changes re-applied because the document file did not hold them. */
+  replayed: number
+  /** The document file was changed by something else since the last write. */
+  externalEdit: boolean
+  /** The store file was missing although the journal has changes. */
+  missingFile: boolean
+  /** The store's directory cannot be written: open for reading only. */
+  readOnly: boolean
+  /** Temp files left by crashed processes that were removed. */
+  tempsRemoved: number
+  /** The file held bytes that are not UTF-8 (read as U+FFFD). */
+  invalidUtf8: boolean
+  /** Damage found in the journal (the damaged part is kept aside). */
+  journalDamage: string | null
+  /** How a damaged or missing store file was rebuilt. */
+  recovered: string | null
+}
+
+/** Timings of one operation, in microseconds. */
+export interface OperationStats {
+  /** `get`, `has`, `set`, `delete`, `setMultiple`, `replace`, `reload`, `flush`. */
+  op: string
+  count: number
+  mean: number
+  p50: number
+  p95: number
+  max: number
+}
+
+/** What a rollback did. */
+export interface RollbackResult {
+  /** The change the store is now at. */
+  targetSeq: number
+  /** Changes undone. */
+  reverted: number
+  /** The JSON change list `[{k, o?, n?}]`. */
+  changes: string
+}
+
+/** Backups after a key rotation. */
+export interface RotatedBackups {
+  /** Backups re-encrypted. */
+  rotated: number
+  /** Backups left as they were (not re-encrypted). */
+  failed: Array<FileFailure>
+}
+
+/** What `rotateSecretKey(newKey)` re-encrypted. */
+export interface RotationReport {
+  /** Always true: the document is re-encrypted, or the call throws. */
+  document: boolean
+  journalEntries: number
+  snapshots: number
+  quarantined: number
+  backups: RotatedBackups
+}
 
 /** The main thread shares its Electron defaults (`{"userData", "appVersion"}`). */
 export declare function setMainThreadDefaults(json: string): void
@@ -98,23 +288,30 @@ export declare function storeClose(h: number, force: boolean): void
 /** Writes the open transaction as one entry named `name`. */
 export declare function storeCommit(h: number, name: string): void
 
-/** A number identifying the open file (equal for every instance on one file). */
-export declare function storeCoreId(h: number): number
-
 /**
  * Takes a backup (`onlyIfChanged`: skip when the newest backup holds this
- * state). Resolves to the backup's `{file, path, metadata}` JSON, or `"null"`.
+ * state). Resolves to the backup, or `null` when skipped.
  */
-export declare function storeCreateBackup(h: number, reason: string, onlyIfChanged: boolean): Promise<string>
+export declare function storeCreateBackup(h: number, reason: string, onlyIfChanged: boolean): Promise<BackupInfo | null>
 
 /** `storeCreateBackup` on the calling thread (used when closing). */
-export declare function storeCreateBackupSync(h: number, reason: string, onlyIfChanged: boolean): string
+export declare function storeCreateBackupSync(h: number, reason: string, onlyIfChanged: boolean): BackupInfo | null
 
 /** Deletes `key`: `null` when nothing changed, else `[{k, o?, n?}]`. */
 export declare function storeDelete(h: number, flags: number, key: string, wantOld: boolean): string | null
 
-/** Drops prepared work that will not be applied. */
-export declare function storeDiscard(h: number, token: number): void
+/**
+ * A background event of a file, as the JS listener gets it (`type` tells
+ * which).
+ */
+export type StoreEvent =
+  | { type: 'changes'; origin: string; changes: string }
+  | { type: 'write-failed'; error: Error & { code: string; path?: string; cause?: Error & { code: string; errno?: number } }; pending: number }
+  | { type: 'write-recovered' }
+  | { type: 'rejected'; error: Error & { code: string; path?: string; cause?: Error & { code: string; errno?: number } }; keys: Array<string> }
+  | { type: 'invalid-external-change'; code: string; message: string; kept?: string }
+  | { type: 'slow'; handle: number; op: string; micros: number }
+  | { type: 'watch-error'; error: Error & { code: string; path?: string; cause?: Error & { code: string; errno?: number } } }
 
 /**
  * conf's constructor: the `defaults` the document lacks merged under its
@@ -124,7 +321,7 @@ export declare function storeDiscard(h: number, token: number): void
 export declare function storeFillDefaults(h: number, flags: number, existed: boolean): string | null
 
 /** Promise form of `storeFlushSync`, waiting on a worker thread. */
-export declare function storeFlush(h: number): Promise<string>
+export declare function storeFlush(h: number): Promise<void>
 
 /** Blocks until every change so far is durable and in the document file. */
 export declare function storeFlushSync(h: number): void
@@ -132,17 +329,11 @@ export declare function storeFlushSync(h: number): void
 /** The value at `key` as JSON text, or `null` when absent. */
 export declare function storeGet(h: number, flags: number, key: string): string | null
 
-/** This instance's id (slow-operation events name it). */
-export declare function storeHandleId(h: number): number
-
 /** Whether `key` exists. */
 export declare function storeHas(h: number, flags: number, key: string): boolean
 
-/**
- * Resolves to `{"token": n, "entries": [...]}`: the history, kept for a
- * rollback by token.
- */
-export declare function storeHistory(h: number): Promise<string>
+/** Resolves to the history, oldest first. */
+export declare function storeHistory(h: number): Promise<Array<HistoryEntry>>
 
 /** Whether the file's watcher runs. */
 export declare function storeIsWatching(h: number): boolean
@@ -153,42 +344,28 @@ export declare function storeIsWatching(h: number): boolean
  */
 export declare function storeKeys(h: number): string
 
-/** Resolves to the backups as JSON, newest first. */
-export declare function storeListBackups(h: number): Promise<string>
+/** Resolves to the backups, newest first. */
+export declare function storeListBackups(h: number): Promise<Array<BackupInfo>>
 
-/** The backups as JSON, newest first, read on the calling thread. */
-export declare function storeListBackupsSync(h: number): string
+/** The backups, newest first, read on the calling thread. */
+export declare function storeListBackupsSync(h: number): Array<BackupInfo>
 
-/**
- * Sends the file's background events to `callback(json)` in the calling
- * environment: other processes' and other environments' changes, write
- * failures and recoveries. A weak threadsafe function: it does not keep the
- * process alive, and it is released when the environment's last instance on
- * the file closes.
- */
-export declare function storeListen(h: number, callback: (arg: string) => void): void
+/** Resolves to the migration snapshots, newest first. */
+export declare function storeListMigrationBackups(h: number): Promise<Array<BackupInfo>>
 
-/** Resolves to the migration snapshots as JSON, newest first. */
-export declare function storeListMigrationBackups(h: number): Promise<string>
-
-/**
- * Writes a migration snapshot of the current state now; returns its
- * `{file, path, metadata}` JSON.
- */
-export declare function storeMigrationSnapshotSync(h: number, reason: string): string
+/** Writes a migration snapshot of the current state now. */
+export declare function storeMigrationSnapshotSync(h: number, reason: string): BackupInfo | null
 
 /**
  * Opens a `Store` instance on a file (the file's core is shared with the
- * instances already open on it in this process). Returns the handle the other
- * functions take.
+ * instances already open on it in this process) and runs the constructor's
+ * native steps (see the module). On a failure after the open, the
+ * transaction is undone and the instance closed before the error is thrown.
  */
-export declare function storeOpen(opts: BindingOptions): number
+export declare function storeOpen(opts: BindingOptions, listener?: ((arg: StoreEvent) => void) | undefined | null): Opened
 
-/** What opening found, as JSON. */
-export declare function storeOpenReport(h: number): string
-
-/** `getPerformanceStats()` as JSON: `{ op: { count, mean, p50, p95, max } }` (µs). */
-export declare function storePerformance(h: number): string
+/** `getPerformanceStats()`: per operation, `{ op, count, mean, p50, p95, max }` (µs). */
+export declare function storePerformance(h: number): Array<OperationStats>
 
 /** Re-reads the shared journal and the file: the changed top-level keys. */
 export declare function storeReload(h: number): string
@@ -198,34 +375,23 @@ export declare function storeReplaceAll(h: number, flags: number, json: string, 
 
 export declare function storeResetPerformance(h: number): void
 
-/** Commits a prepared restore: `null` or the changed top-level keys. */
-export declare function storeRestoreApply(h: number, token: number, flags: number): string | null
+/**
+ * Restores a backup (`migration`: a migration snapshot, by name only; else a
+ * backup by name or listed path): verified and the current state backed up
+ * on a worker thread, then applied on the JS thread. Resolves to the JSON
+ * change list (`[]` when nothing changed).
+ */
+export declare function storeRestore(h: number, name: string, migration: boolean, flags: number): Promise<string>
 
 /**
- * Verifies a migration snapshot (name only) and backs the current state up;
- * resolves to a token for `storeRestoreApply`.
+ * Rolls back to the state after change `value` (`byTime` false) or at time
+ * `value` ms: the history is read on a worker thread, the rollback planned,
+ * verified and applied on the JS thread (one change, with values).
  */
-export declare function storeRestoreMigrationPrepare(h: number, name: string): Promise<string>
+export declare function storeRollback(h: number, byTime: boolean, value: number): Promise<RollbackResult>
 
-/**
- * Verifies a backup (name or listed path) and backs the current state up;
- * resolves to a token for `storeRestoreApply`.
- */
-export declare function storeRestorePrepare(h: number, name: string): Promise<string>
-
-/**
- * Rolls back to the state after change `seq` (`kind` 0) or at time `value` ms
- * (`kind` 1), using the history prepared under `token` (or -1 to read it now).
- * Returns `{targetSeq, reverted, changes}`.
- */
-export declare function storeRollbackApply(h: number, token: number, kind: number, value: number, flags: number): string
-
-/**
- * `rotateSecretKey(newKey)`: every file re-encrypted under `key`; a JSON
- * report `{ document, journalEntries, snapshots, quarantined, backups:
- * { rotated, failed: [{ path, code, message }] } }`.
- */
-export declare function storeRotateSecretKey(h: number, key: Buffer): string
+/** `rotateSecretKey(newKey)`: every file re-encrypted under `key`. */
+export declare function storeRotateSecretKey(h: number, key: Buffer): RotationReport
 
 /**
  * Repairs the document where it fails the schema (after backing it up):
@@ -258,8 +424,31 @@ export declare function storeSetSlowThreshold(h: number, ms: number): void
 /** Number of top-level keys. */
 export declare function storeSize(h: number): number
 
-/** Writer/journal counters as JSON. */
-export declare function storeStatus(h: number): string
+/** Writer/journal counters. */
+export declare function storeStatus(h: number): StoreStatus
+
+/** Writer and journal counters. */
+export interface StoreStatus {
+  /** The last change made. */
+  seq: number
+  /** The last change durable in the journal. */
+  durableSeq: number
+  /** The last change in the document file. */
+  checkpointedSeq: number
+  /** Changes waiting to be written. */
+  pending: number
+  journalBytes: number
+  checkpoints: number
+  lastCheckpointMs: number
+  /** Size of the document file in bytes (0: none). */
+  fileSize: number
+  historyEntries: number
+  readOnly: boolean
+  /** Why writing fails now (changes are kept and retried). */
+  writerError: Failure | null
+  journalDamage: string | null
+  journalTrimError: Failure | null
+}
 
 /** The whole document as compact JSON. */
 export declare function storeToJson(h: number): string
@@ -271,10 +460,10 @@ export declare function storeToJson(h: number): string
 export declare function storeValidate(h: number, json: string): string
 
 /**
- * Checks a migration snapshot: hash, parse, schema. Resolves to
- * `{"valid": bool, "errors": [...]}` (a missing snapshot rejects).
+ * Checks a migration snapshot: hash, parse, schema (a missing snapshot
+ * rejects).
  */
-export declare function storeValidateMigrationBackup(h: number, name: string): Promise<string>
+export declare function storeValidateMigrationBackup(h: number, name: string): Promise<BackupCheck>
 
 /**
  * `watch: true`: starts (or joins) the file's watcher. It runs on its own

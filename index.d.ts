@@ -463,7 +463,7 @@ declare namespace Store {
     | 'E_INVALID_ARGUMENT' | 'E_FORBIDDEN_KEY' | 'E_TOO_DEEP' | 'E_CLOSED' | 'E_CORRUPT' | 'E_IO' | 'E_NOSPC'
     | 'E_READONLY' | 'E_LOCKED' | 'E_JOURNAL' | 'E_UNSUPPORTED' | 'E_OPTION_CONFLICT' | 'E_OPTION'
     | 'E_HISTORY_TRUNCATED' | 'E_HISTORY_MISMATCH' | 'E_BACKUP_NOT_FOUND' | 'E_BACKUP_CORRUPT'
-    | 'E_SCHEMA' | 'E_MIGRATION' | 'E_TRANSACTION' | 'E_SECRET_KEY' | 'E_WATCH' | 'E_INTERNAL';
+    | 'E_SCHEMA' | 'E_MIGRATION' | 'E_SERIALIZE' | 'E_TRANSACTION' | 'E_SECRET_KEY' | 'E_WATCH' | 'E_INTERNAL';
 
   /**
    * Errors thrown by the store carry a stable `code` (set natively). Argument

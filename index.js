@@ -1,13 +1,16 @@
 'use strict';
 
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const { EventEmitter } = require('node:events');
 const { isMainThread } = require('node:worker_threads');
 
 const binding = require('./lib/loader.js');
 const NativeStore = require('./lib/native.js');
+const { electronApp, initRenderer } = require('./lib/electron.js');
+const { normalizeOptions, keyBytes } = require('./lib/options.js');
+const { AutomaticBackups } = require('./lib/backups.js');
+const { reportListenerError, invalidExternalChange, backgroundError } = require('./lib/events.js');
 const { storeError, closedError } = require('./lib/errors.js');
 const { checkValueType, toJsonText, stringifyDeep, jsonEqual, jsonClone, segmentsOf, related } = require('./lib/values.js');
 const migrationsLib = require('./lib/migrations.js');
@@ -18,54 +21,7 @@ const INTERNAL_KEY = '__internal__';
 const createPlainObject = () => Object.create(null);
 
 // ---------------------------------------------------------------------------
-// Electron integration (optional: no dependency on the `electron` package)
-// ---------------------------------------------------------------------------
-
-let rendererInitialized = false;
-
-function electronApp() {
-  if (!process.versions.electron) return null;
-  try {
-    const electron = require('electron');
-    return electron && electron.app ? electron : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Electron's `userData` directory and the app's version: `{ userData,
- * appVersion }`, or null outside Electron. Only the main thread can ask
- * Electron's `app`; it shares them (process-wide, through the addon) with
- * worker threads, which get null when the main thread has not loaded
- * tad-store (then `cwd` must be given: see normalizeOptions).
- */
-function electronDefaults(electron) {
-  if (electron) {
-    const found = { userData: electron.app.getPath('userData'), appVersion: electron.app.getVersion() };
-    if (isMainThread) binding.setMainThreadDefaults(JSON.stringify(found));
-    return found;
-  }
-  if (isMainThread) return null;
-  // a worker thread of a process whose main thread runs Electron's app
-  const shared = binding.mainThreadDefaults();
-  return shared === null ? null : JSON.parse(shared);
-}
-
-if (isMainThread) {
-  // shared with worker threads from the start, and again once the app is
-  // ready (an app sets its `userData` path before then)
-  const electron = electronApp();
-  if (electron) {
-    try {
-      electronDefaults(electron);
-      if (typeof electron.app.on === 'function') electron.app.on('ready', () => electronDefaults(electron));
-    } catch {}
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Outside Electron: conf's project name, version and config directory
+// Which module loaded tad-store (conf infers the project from it)
 // ---------------------------------------------------------------------------
 
 // conf infers the project from the package.json nearest to the directory of
@@ -76,41 +32,6 @@ let parentDir = '.';
 try {
   parentDir = path.dirname((module.parent && module.parent.filename) || '.');
 } catch {}
-
-/** conf's `getPackageData()`: the nearest package.json above `parentDir` (as pkg-up finds it), parsed; `{}` if none. */
-function packageData() {
-  let dir = path.resolve(parentDir);
-  for (;;) {
-    const file = path.join(dir, 'package.json');
-    let isFile = false;
-    try {
-      isFile = fs.statSync(file).isFile();
-    } catch {}
-    if (isFile) {
-      const text = fs.readFileSync(file, 'utf8');
-      let data;
-      try {
-        data = JSON.parse(text);
-      } catch (error) {
-        throw storeError('E_INVALID_ARGUMENT', `${file} is not valid JSON (${error.message}); it was read to infer the project's name or version: pass \`cwd\` or \`projectName\`, and \`projectVersion\``, { cause: error });
-      }
-      return data !== null && typeof data === 'object' ? data : {};
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return {};
-    dir = up;
-  }
-}
-
-/** env-paths 2's `config` directory for `name` and `suffix`: conf's default `cwd`. */
-function envPathsConfig(name, suffix) {
-  if (typeof name !== 'string') throw new TypeError(`Expected \`projectName\` to be a string, got ${typeof name}`);
-  if (suffix) name += `-${suffix}`;
-  const home = os.homedir();
-  if (process.platform === 'darwin') return path.join(home, 'Library', 'Preferences', name);
-  if (process.platform === 'win32') return path.join(process.env.APPDATA || path.join(home, 'AppData', 'Roaming'), name, 'Config');
-  return path.join(process.env.XDG_CONFIG_HOME || path.join(home, '.config'), name);
-}
 
 // ---------------------------------------------------------------------------
 // Open files: the native core keeps one document per file in a process,
@@ -193,7 +114,7 @@ function onSignal(signal) {
   }
   prepareAllToEnd(`on ${signal}`);
   // and the files only worker threads have open (no cleanup of theirs will run)
-  for (const f of JSON.parse(binding.flushProcess())) {
+  for (const f of binding.flushProcess()) {
     process.stderr.write(`tad-store: could not write ${f.path} on ${signal} (${f.code}): ${f.message}\n`);
   }
   // no handler of the app's: end by the signal, as without tad-store (a
@@ -213,82 +134,6 @@ function installExitHook() {
   } else if (isMainThread && !process.versions.electron) {
     for (const s of SIGNALS) process.on(s, onSignal);
   }
-}
-
-// ---------------------------------------------------------------------------
-// Options
-// ---------------------------------------------------------------------------
-
-const UNSUPPORTED_OPTIONS = {};
-
-/** Bytes of a key option: a string (UTF-8), Buffer, TypedArray or DataView. */
-function keyBytes(value, name, allowString) {
-  if (typeof value === 'string' && allowString) return Buffer.from(value, 'utf8');
-  if (Buffer.isBuffer(value)) return Buffer.from(value);
-  // copies: the store zeroes its copy once the native side holds the key
-  if (ArrayBuffer.isView(value)) return Buffer.from(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-  if (value instanceof ArrayBuffer) return Buffer.from(Buffer.from(value));
-  const want = allowString ? 'a string, Buffer, TypedArray or DataView' : 'a Buffer or Uint8Array (or a function returning one)';
-  throw storeError('E_SECRET_KEY', `tad-store: \`${name}\` must be ${want}, got ${value === null ? 'null' : typeof value}`);
-}
-
-/**
- * `secretKeys` + `secretKey` (a Buffer, or a function returning one — e.g.
- * `() => safeStorage.decryptString(...)`), or electron-store 8's
- * `encryptionKey`. Returns what the native store takes.
- */
-function cryptoOptions(options) {
-  const out = {};
-  const { secretKeys, encryptionKey } = options;
-  let { secretKey } = options;
-  if (secretKeys !== undefined && secretKeys !== null) {
-    if (!Array.isArray(secretKeys) || secretKeys.some((k) => typeof k !== 'string' || k === '')) {
-      throw new TypeError('Expected `secretKeys` to be an array of non-empty key paths such as [\'ai.apiKey\']');
-    }
-    if (secretKeys.length > 0) out.secretKeys = [...new Set(secretKeys)];
-  }
-  if (typeof secretKey === 'function') {
-    try {
-      secretKey = secretKey();
-    } catch (error) {
-      throw storeError('E_SECRET_KEY', `tad-store: the \`secretKey\` function threw: ${error && error.message}`, { cause: error });
-    }
-    if (secretKey && typeof secretKey.then === 'function') {
-      throw storeError('E_SECRET_KEY', 'tad-store: the `secretKey` function returned a Promise; it must return the key synchronously (read it before creating the Store)');
-    }
-  }
-  if (secretKey !== undefined && secretKey !== null) {
-    if (!out.secretKeys) throw new TypeError('`secretKey` was given without `secretKeys` (the key paths to encrypt)');
-    out.secretKey = keyBytes(secretKey, 'secretKey', false);
-  }
-  if (encryptionKey !== undefined && encryptionKey !== null && encryptionKey !== '') {
-    out.encryptionKey = keyBytes(encryptionKey, 'encryptionKey', true);
-  }
-  return out;
-}
-
-/**
- * `serialize` / `deserialize`: `JSON.stringify` / `JSON.parse` as the seed
- * passes them are honoured natively (the file is then compact JSON, as
- * conf's `serialize: JSON.stringify` writes it). Other functions: the store
- * file is written through them (see `#exportSerialized`) while the store keeps
- * its own JSON document and journal under `storeHistory/`.
- * Returns `{ compact, custom: { serialize, deserialize } | null }`.
- */
-function serializeOption(options) {
-  const { serialize, deserialize } = options;
-  const given = f => f !== undefined && f !== null;
-  for (const [name, f] of [['serialize', serialize], ['deserialize', deserialize]]) {
-    if (given(f) && typeof f !== 'function') throw new TypeError(`Expected \`${name}\` to be a function, got ${typeof f}`);
-  }
-  const customSerialize = given(serialize) && serialize !== JSON.stringify;
-  const customDeserialize = given(deserialize) && deserialize !== JSON.parse;
-  if (!customSerialize && !customDeserialize) return { compact: serialize === JSON.stringify, custom: null };
-  const fallback = serialize === JSON.stringify ? v => JSON.stringify(v) : v => JSON.stringify(v, undefined, '\t');
-  return {
-    compact: false,
-    custom: { serialize: customSerialize ? serialize : fallback, deserialize: customDeserialize ? deserialize : JSON.parse },
-  };
 }
 
 /** `JSON.stringify(v)`, for values of any nesting (the engine's own overflows past a few thousand levels). */
@@ -373,148 +218,6 @@ function writeFileAtomic(file, data, mode, keepOnBusy = false) {
 }
 let tmpCounter = 0;
 
-function normalizeOptions(options) {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`Expected \`options\` to be an object, got ${options === null ? 'null' : typeof options}`);
-  }
-  for (const [name, why] of Object.entries(UNSUPPORTED_OPTIONS)) {
-    if (options[name] !== undefined && options[name] !== null) throw storeError('E_UNSUPPORTED', `tad-store: ${why}`);
-  }
-  const { compact, custom } = serializeOption(options);
-  const crypt = cryptoOptions(options);
-  if (custom && (crypt.secretKeys || crypt.encryptionKey)) {
-    throw storeError('E_UNSUPPORTED', 'tad-store: custom `serialize` / `deserialize` functions write the file outside the store\'s encryption; they cannot be combined with `secretKeys` or `encryptionKey`');
-  }
-  if (custom && options.watch) {
-    throw storeError('E_UNSUPPORTED', 'tad-store: `watch` is not supported with custom `serialize` / `deserialize` functions (the watcher reads the store\'s own JSON)');
-  }
-  const electron = electronApp();
-  const opts = {
-    name: 'config',
-    fileExtension: 'json',
-    projectSuffix: 'nodejs',
-    clearInvalidConfig: false,
-    accessPropertiesByDotNotation: true,
-    configFileMode: 0o600,
-    durability: 'deferred',
-    defaults: undefined,
-    ...options,
-  };
-  if (options.name === undefined && typeof options.configName === 'string') opts.name = options.configName;
-  if (typeof opts.name !== 'string' || opts.name === '') {
-    throw new TypeError(`Expected \`name\` to be a non-empty string, got ${typeof opts.name}`);
-  }
-  if (typeof opts.fileExtension !== 'string') {
-    throw new TypeError(`Expected \`fileExtension\` to be a string, got ${typeof opts.fileExtension}`);
-  }
-  if (opts.defaults === null) opts.defaults = undefined;
-  if (opts.defaults !== undefined && ( typeof opts.defaults !== 'object' || Array.isArray(opts.defaults))) {
-    throw new TypeError('Expected `defaults` to be an object');
-  }
-  if (!Number.isInteger(opts.configFileMode) || opts.configFileMode < 0 || opts.configFileMode > 0o777) {
-    throw new TypeError('Expected `configFileMode` to be a file mode such as 0o600');
-  }
-  if (opts.slowOperationMs !== undefined && !(typeof opts.slowOperationMs === 'number' && opts.slowOperationMs >= 0 && Number.isFinite(opts.slowOperationMs))) {
-    throw new TypeError('Expected `slowOperationMs` to be a number of milliseconds ≥ 0');
-  }
-  if (opts.watch !== undefined && typeof opts.watch !== 'boolean') {
-    throw new TypeError(`Expected \`watch\` to be a boolean, got ${typeof opts.watch}`);
-  }
-  if (opts.durability !== 'deferred' && opts.durability !== 'sync') {
-    throw new TypeError(`Expected \`durability\` to be 'deferred' or 'sync', got ${JSON.stringify(opts.durability)}`);
-  }
-  const fromElectron = electronDefaults(electron);
-  const userData = fromElectron ? fromElectron.userData : undefined;
-  // conf reads the package.json once per store, and only if it needs it
-  let pkg;
-  const getPackage = () => (pkg === undefined ? (pkg = packageData()) : pkg);
-  let cwd = opts.cwd;
-  if (cwd === undefined || cwd === null || cwd === '') {
-    if (userData) {
-      cwd = userData;
-    } else if (process.versions.electron) {
-      // a worker thread (or utility process, or renderer) of an Electron app
-      // whose main thread has not shared `userData`: never another file
-      throw storeError('E_OPTION', `tad-store: no \`cwd\` was given and Electron's \`userData\` directory is not known here (${isMainThread ? 'Electron\'s `app` is not available in this process' : 'a worker thread cannot ask Electron\'s `app`, and the main thread has not loaded tad-store'}): pass \`cwd\` (e.g. app.getPath('userData'), sent from the main process or thread)`);
-    } else {
-      // conf: env-paths' config directory of `projectName` (or the package's name)
-      const projectName = opts.projectName || getPackage().name;
-      if (!projectName) throw storeError('E_INVALID_ARGUMENT', 'Project name could not be inferred. Please specify the `projectName` option.');
-      cwd = envPathsConfig(projectName, opts.projectSuffix);
-    }
-  } else if (typeof cwd !== 'string') {
-    throw new TypeError(`Expected \`cwd\` to be a string, got ${typeof cwd}`);
-  } else if (!path.isAbsolute(cwd)) {
-    cwd = path.resolve(userData || process.cwd(), cwd);
-  }
-  opts.cwd = cwd;
-  opts.compact = compact;
-  opts.custom = custom;
-  // keys stay out of `opts` (which other code may log or copy)
-  delete opts.secretKey;
-  delete opts.encryptionKey;
-  opts.crypto = crypt;
-  if (!opts.projectVersion) {
-    // electron-store: the app's version; conf: the package's, when there are migrations
-    if (fromElectron) opts.projectVersion = fromElectron.appVersion;
-    else if (opts.migrations !== undefined && opts.migrations !== null) opts.projectVersion = getPackage().version;
-  }
-  if (opts.migrateNewStore !== undefined && typeof opts.migrateNewStore !== 'boolean') {
-    throw new TypeError(`Expected \`migrateNewStore\` to be a boolean, got ${typeof opts.migrateNewStore}`);
-  }
-  const history = opts.history || {};
-  if (typeof history !== 'object') throw new TypeError('Expected `history` to be an object');
-  opts.historyDir = history.directory ? path.resolve(cwd, history.directory) : path.join(cwd, 'storeHistory');
-  opts.historyMax = history.maxEntries === undefined ? 100 : history.maxEntries;
-  if (!Number.isInteger(opts.historyMax) || opts.historyMax < 0) {
-    throw new TypeError('Expected `history.maxEntries` to be a non-negative integer');
-  }
-  opts.backup = normalizeBackups(opts.backups, cwd);
-  if (opts.schema !== undefined && opts.schema !== null && (typeof opts.schema !== 'object' || Array.isArray(opts.schema))) {
-    throw new TypeError('The `schema` option must be an object.');
-  }
-  if (opts.rootSchema !== undefined && opts.rootSchema !== null && (typeof opts.rootSchema !== 'object' || Array.isArray(opts.rootSchema))) {
-    throw new TypeError('The `rootSchema` option must be an object (a JSON Schema).');
-  }
-  if (opts.validate !== undefined && typeof opts.validate !== 'function') throw new TypeError('Expected `validate` to be a function (data) => string[]');
-  if (opts.beforeEachMigration !== undefined && typeof opts.beforeEachMigration !== 'function') {
-    throw new TypeError('Expected `beforeEachMigration` to be a function');
-  }
-  opts.onInvalidData = opts.onInvalidData === undefined ? 'throw' : opts.onInvalidData;
-  if (opts.onInvalidData !== 'throw' && opts.onInvalidData !== 'sanitize') {
-    throw new TypeError(`Expected \`onInvalidData\` to be 'throw' or 'sanitize', got ${JSON.stringify(opts.onInvalidData)}`);
-  }
-  if (opts.migrations !== undefined && opts.migrations !== null) opts.steps = migrationsLib.normalize(opts.migrations);
-  return opts;
-}
-
-const DAY = 24 * 60 * 60 * 1000;
-
-/** The `backups` option: `false` turns the automatic backups off. */
-function normalizeBackups(b, cwd) {
-  if (b === undefined || b === null || b === true) b = {};
-  if (b === false) b = { onStart: false, interval: 0, criticalKeys: [] };
-  if (typeof b !== 'object' || Array.isArray(b)) throw new TypeError('Expected `backups` to be an object or false');
-  const out = {
-    directory: b.directory ? path.resolve(cwd, b.directory) : path.join(cwd, 'backups'),
-    maxBackups: b.maxBackups === undefined ? 10 : b.maxBackups,
-    interval: b.interval === undefined ? DAY : b.interval,
-    onStart: b.onStart === undefined ? true : Boolean(b.onStart),
-    criticalKeys: b.criticalKeys === undefined ? [] : b.criticalKeys,
-    coalesceMs: b.coalesceMs === undefined ? 2000 : b.coalesceMs,
-  };
-  if (!Number.isInteger(out.maxBackups) || out.maxBackups < 1) throw new TypeError('Expected `backups.maxBackups` to be a positive integer');
-  if (out.interval === false) out.interval = 0;
-  if (typeof out.interval !== 'number' || !(out.interval >= 0) || out.interval > 2 ** 31 - 1) {
-    throw new TypeError('Expected `backups.interval` to be a number of milliseconds (0 or false: no scheduled backups)');
-  }
-  if (!Array.isArray(out.criticalKeys) || out.criticalKeys.some(k => typeof k !== 'string' || k === '')) {
-    throw new TypeError('Expected `backups.criticalKeys` to be an array of keys');
-  }
-  if (typeof out.coalesceMs !== 'number' || !(out.coalesceMs >= 0)) throw new TypeError('Expected `backups.coalesceMs` to be a number of milliseconds');
-  return out;
-}
-
 /** A time given as an ISO string, a Date or milliseconds → milliseconds. */
 function toMillis(t) {
   const ms = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : typeof t === 'number' ? t : Number.NaN;
@@ -525,42 +228,8 @@ function toMillis(t) {
 }
 
 // ---------------------------------------------------------------------------
-// Automatic backups (per instance): at start when the content changed, on a
-// timer, and after changes to critical keys, coalesced.
-// ---------------------------------------------------------------------------
-
-function isCritical(critical, key, literal) {
-  for (const ck of critical) {
-    if (literal) {
-      if (ck === key || ck.startsWith(`${key}.`)) return true;
-    } else if (key === ck || key.startsWith(`${ck}.`) || ck.startsWith(`${key}.`)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// ---------------------------------------------------------------------------
 // The Store
 // ---------------------------------------------------------------------------
-
-/** Awaits a native Promise of JSON text: the parsed value. */
-async function nativeJson(promise) {
-  return JSON.parse(await promise);
-}
-
-function reportListenerError(store, error) {
-  if (store.events.listenerCount('listenerError') > 0) {
-    store.events.emit('listenerError', error);
-  } else {
-    process.emitWarning(`tad-store: a change listener threw: ${error && error.stack ? error.stack : error}`, { code: 'TAD_STORE_LISTENER_ERROR' });
-  }
-}
-
-/** An Error with a code, from a native event `{ code, message }`. */
-function eventError(e, fields) {
-  return storeError(e.code, e.message, fields);
-}
 
 /**
  * A settings store: electron-store 8's API on a native, crash-safe core.
@@ -577,13 +246,17 @@ class Store {
   #cache = new Map();
   #cacheGen = -1;
   #flags = 0;
-  // automatic backups of this instance
-  #backup = null;
-  #backupTimer = null;
-  #criticalTimer = null;
+  // automatic backups of this instance (lib/backups.js)
+  #backups = null;
 
+  /**
+   * conf's constructor, as named steps: the options resolved; the file opened
+   * (one crossing into the core); what opening found reported; one
+   * initializing transaction (defaults, migrations, checks); background work
+   * started.
+   */
   constructor(options = {}) {
-    const opts = normalizeOptions(options);
+    const opts = normalizeOptions(options, parentDir);
     this.#opts = opts;
     this.#defaults = { ...(opts.defaults || {}) };
     const fileExtension = opts.fileExtension ? `.${opts.fileExtension}` : '';
@@ -591,11 +264,27 @@ class Store {
     this.path = path.resolve(opts.cwd, `${opts.name}${fileExtension}`);
     /** conf's event emitter: `'change'` after every change; `'error'` when writing fails. */
     this.events = new EventEmitter();
+    const opened = this.#open(opts);
+    this.#reportRecovery();
+    this.#initialize(opts, opened);
+    this.#startBackgroundWork(opts, opened);
+  }
+
+  /**
+   * Opens the file in one crossing: the core (shared with the instances
+   * already on the file), this environment's event sink for it, the report,
+   * the constructor's transaction begun, the schema's defaults, and the
+   * `defaults` filled in (with custom `serialize`, after the file is read:
+   * see #initialize).
+   */
+  #open(opts) {
     // with custom serialize functions the store keeps its own JSON document
     // beside its journal, and writes `path` through them
     const nativePath = opts.custom ? path.join(opts.historyDir, `${path.basename(this.path)}.data.json`) : this.path;
+    const target = { core: null };
     this.#native = new NativeStore(binding, {
       path: nativePath,
+      file: this.path,
       historyDir: opts.historyDir,
       backupDir: opts.backup.directory,
       maxBackups: opts.backup.maxBackups,
@@ -609,15 +298,23 @@ class Store {
       ...opts.crypto,
       historyMax: opts.historyMax,
       dotNotation: opts.accessPropertiesByDotNotation !== false,
-    });
+      // a transaction only when the constructor has something to do in it
+      begin: Boolean(opts.custom || opts.defaults || opts.schema || opts.rootSchema || opts.steps || opts.validate),
+      fillDefaults: !opts.custom && Boolean(opts.defaults || opts.schema || opts.rootSchema),
+      readKey: opts.steps ? MIGRATION_KEY : undefined,
+    }, event => Store.#onCoreEvent(target.core, event));
     // the native store holds its own copy of the keys
     if (opts.crypto.secretKey) opts.crypto.secretKey.fill(0);
     if (opts.crypto.encryptionKey) opts.crypto.encryptionKey.fill(0);
     opts.crypto = { legacy: Boolean(opts.crypto.encryptionKey), secretKeys: opts.crypto.secretKeys };
-    this.#attach();
-    // (another instance in this process or another process may hold changes
-    // the file does not show yet: the state decides, not the file)
-    const existed = fs.existsSync(this.path) || this.#native.size() > 0;
+    const opened = this.#native.opened;
+    this.#handleIdCache = opened.handleId;
+    this.#attach(opened, target);
+    return opened;
+  }
+
+  /** What opening found (once per file and environment): warnings, a `'recovered'` event. */
+  #reportRecovery() {
     const report = this.#core.report;
     if (report.quarantined && !report.reported) {
       report.reported = true;
@@ -629,31 +326,34 @@ class Store {
       this.#core.utf8Warned = true;
       process.emitWarning(`tad-store: the store file ${this.path} holds bytes that are not UTF-8 (saved in another encoding?); they read as U+FFFD, as electron-store reads them, and the file is left as it is until the next change`, { code: 'TAD_STORE_INVALID_UTF8' });
     }
-    // Opening is one transaction: defaults, migrations and the check of the
-    // loaded data are written as one change, or not at all.
+  }
+
+  /**
+   * Opening is one transaction (begun by #open unless the store is
+   * read-only): defaults, migrations and the check of the loaded data are
+   * written as one change, or not at all.
+   */
+  #initialize(opts, opened) {
     let name = 'defaults';
-    let began = false;
+    const began = opened.began;
     try {
-      // a read-only store can only be read: nothing to make transactional
-      if (!this.#core.report.readOnly) {
-        this.#native.begin();
-        began = true;
-      }
       this.#opening = true;
       if (opts.custom && this.#importSerialized(opts)) name = 'external-change';
       // conf: schema defaults (truthy ones) under `defaults`, for reset() and clear()
-      if (opts.schema || opts.rootSchema) {
+      if (opened.schemaDefaults !== null) {
         const truthy = {};
-        for (const [k, v] of Object.entries(JSON.parse(this.#native.schemaDefaults()))) if (v) truthy[k] = v;
+        for (const [k, v] of Object.entries(JSON.parse(opened.schemaDefaults))) if (v) truthy[k] = v;
         this.#defaults = { ...truthy, ...this.#defaults };
       }
       // defaults merged under the file's keys and schema defaults (conf's
       // constructor), unchecked; the result is checked once migrations have run
       // (conf checks before, and breaks migrations that fix data)
-      if (opts.defaults || opts.schema || opts.rootSchema) {
-        this.#run(() => this.#native.fillDefaults(existed, this.#listFlags() | NativeStore.NO_SCHEMA), true);
+      if (opened.changes !== null) {
+        this.#run(() => opened.changes, true);
+      } else if (opts.custom && (opts.defaults || opts.schema || opts.rootSchema)) {
+        this.#run(() => this.#native.fillDefaults(opened.existed, this.#listFlags() | NativeStore.NO_SCHEMA), true);
       }
-      if (opts.steps && this.#migrate(opts, existed)) name = 'migration';
+      if (opts.steps && this.#migrate(opts, opened)) name = 'migration';
       if (this.#checkLoaded(opts)) name = 'sanitize';
       if (began) this.#native.commit(name);
     } catch (error) {
@@ -662,12 +362,19 @@ class Store {
       throw error;
     }
     this.#opening = false;
+  }
+
+  /** The custom-serialize export, automatic backups, the watcher, the slow-operation threshold. */
+  #startBackgroundWork(opts, opened) {
     if (exiting) flushReporting(this, 'on exit');
     if (opts.custom) this.#exportSerialized(undefined, true);
-    this.#startAutomaticBackups();
+    // (the open counted the keys; a transaction may have changed them)
+    this.#backups = new AutomaticBackups(this.#native, opts.backup, error => this.#reportBackupError(error), () => this.#closed);
+    this.#backups.start(opened.began ? undefined : opened.size);
     if (opts.watch) this.#run(() => this.#native.watch());
     if (opts.slowOperationMs !== undefined) this.#native.setSlowThreshold(opts.slowOperationMs);
   }
+
 
   // -- internals -----------------------------------------------------------
 
@@ -741,7 +448,7 @@ class Store {
     const custom = this.#opts.custom;
     if (!custom || this.#opening || this.#closed || this.#core.report.readOnly) return;
     const state = this.store;
-    const seq = JSON.parse(this.#native.status()).seq;
+    const seq = this.#native.status().seq;
     if (onlyIfStale) {
       const mark = this.#readMark();
       const exists = fs.existsSync(this.path);
@@ -827,15 +534,19 @@ class Store {
     try { fs.unlinkSync(p.tmp); } catch {}
   }
 
-  /** Joins the JS side of the file's core (shared with the other instances on it). */
-  #attach() {
-    const id = this.#native.coreId();
+  /**
+   * Joins the JS side of the file's core (shared with the other instances on
+   * it); `target` is what the event listener given to the open delivers to
+   * (when it is this environment's listener for the file).
+   */
+  #attach(opened, target) {
+    const id = opened.coreId;
     let core = openCores.get(id);
     if (!core) {
-      core = { id, instances: new Set(), gen: 0, seen: Atomics.load(foreignChanges, 0), subscriptions: 0, storeText: null, report: JSON.parse(this.#native.openReport()) };
+      core = { id, instances: new Set(), gen: 0, seen: Atomics.load(foreignChanges, 0), subscriptions: 0, storeText: null, report: opened.report };
       openCores.set(id, core);
-      this.#native.listen(json => Store.#onCoreEvent(core, json));
     }
+    if (opened.listening) target.core = core;
     core.instances.add(this);
     this.#core = core;
     openStores.add(this);
@@ -845,7 +556,7 @@ class Store {
   /** Leaves the core (this instance is closed). */
   #detach() {
     this.#closed = true;
-    this.#stopAutomaticBackups(false);
+    if (this.#backups) this.#backups.stop(false);
     this.#core.subscriptions -= this.#subs.length;
     this.#subs.length = 0;
     this.#core.instances.delete(this);
@@ -857,17 +568,17 @@ class Store {
    * Background events of the file (on the JS thread): another process's
    * changes, write failures and recoveries, changes dropped as conflicting.
    */
-  static #onCoreEvent(core, json) {
-    const e = JSON.parse(json);
+  static #onCoreEvent(core, e) {
+    if (core === null) return;
     const instances = [...core.instances];
     if (instances.length === 0) return;
     if (e.type === 'changes') {
       core.gen++;
       core.storeText = null;
-      instances[0].#afterChange(e.changes, true);
+      instances[0].#afterChange(JSON.parse(e.changes), true);
       return;
     }
-    if (e.type === 'recovered') {
+    if (e.type === 'write-recovered') {
       for (const inst of instances) inst.events.emit('writeRecovered');
       return;
     }
@@ -883,50 +594,16 @@ class Store {
       return;
     }
     if (e.type === 'invalid-external-change') {
-      const info = { code: e.code, reason: e.message, path: e.kept, file: instances[0].path };
-      let heard = false;
-      for (const inst of instances) {
-        if (inst.events.listenerCount('invalid-external-change') === 0) continue;
-        heard = true;
-        try {
-          inst.events.emit('invalid-external-change', info);
-        } catch (listenerError) {
-          reportListenerError(inst, listenerError);
-        }
-      }
-      if (!heard) process.emitWarning(`tad-store: ${info.file}: an external edit was not applied: ${info.reason}${info.path ? ` (kept as ${info.path})` : ''}`, { code: 'TAD_STORE_INVALID_EXTERNAL_CHANGE' });
+      invalidExternalChange(instances, e);
       return;
     }
-    const error = e.type === 'rejected'
-      ? eventError(e, { keys: e.keys })
-      : e.type === 'watch-error' ? eventError(e, {}) : eventError(e, { pending: e.pending });
-    let heard = false;
-    for (const inst of instances) {
-      if (inst.events.listenerCount('error') > 0) {
-        heard = true;
-        try {
-          inst.events.emit('error', error);
-        } catch (listenerError) {
-          reportListenerError(inst, listenerError);
-        }
-      }
-    }
-    if (!heard) {
-      const what = e.type === 'rejected' ? 'a change was dropped' : e.type === 'watch-error' ? 'watching failed' : `writing failed (${e.pending} changes kept in memory and retried)`;
-      process.emitWarning(`tad-store: ${instances[0].path}: ${what}: ${e.message}`, { code: e.type === 'rejected' ? 'TAD_STORE_CHANGE_REJECTED' : 'TAD_STORE_WRITE_ERROR' });
-    }
+    // 'write-failed', 'rejected', 'watch-error'
+    backgroundError(instances, e);
   }
 
-  #handleIdCache;
+  #handleIdCache = -1;
   #cachedGets = 0;
   #handleId() {
-    if (this.#handleIdCache === undefined) {
-      try {
-        this.#handleIdCache = this.#native.handleId();
-      } catch {
-        return -1;
-      }
-    }
     return this.#handleIdCache;
   }
 
@@ -961,12 +638,13 @@ class Store {
    * names it and the transaction is undone, so the file stays byte-identical.
    * Returns whether a step ran.
    */
-  #migrate(opts, existed) {
+  #migrate(opts, { existed, readValue }) {
     const { semver, isRange, plan } = migrationsLib;
     const target = opts.projectVersion;
     if (!target) throw storeError('E_MIGRATION', 'Project version could not be inferred. Please specify the `projectVersion` option.');
     if (!semver.valid(target)) throw new TypeError(`Expected \`projectVersion\` to be a semver version, got ${JSON.stringify(target)}`);
-    const recorded = this.get(MIGRATION_KEY);
+    // (read by the open; a custom-serialize store read its file since)
+    const recorded = opts.custom ? this.get(MIGRATION_KEY) : readValue === null ? undefined : JSON.parse(readValue);
     if (!existed && recorded === undefined && opts.migrateNewStore === false) {
       // `migrateNewStore: false`: a new store starts at the current version
       this.#setInternal(target);
@@ -985,7 +663,7 @@ class Store {
       return false;
     }
     // (a new store has nothing to keep: its transaction undoes a failed run)
-    const snapshot = existed ? JSON.parse(this.#native.migrationSnapshotSync(`migration ${previous} -> ${target}`)) : null;
+    const snapshot = existed ? this.#native.migrationSnapshotSync(`migration ${previous} -> ${target}`) : null;
     const flags = this.#flags;
     this.#flags |= NativeStore.NO_SCHEMA;
     let step;
@@ -1110,7 +788,7 @@ class Store {
       this.#exportSerialized(given);
     }
     const instances = [...this.#core.instances];
-    for (const inst of instances) inst.#noteCritical(entries, literal);
+    for (const inst of instances) if (inst.#backups) inst.#backups.noteCritical(entries, literal, exiting);
     if (!this.#listening()) {
       this.#emitChange();
       return;
@@ -1190,60 +868,6 @@ class Store {
     if (error.code === 'E_CLOSED') return;
     error.message = `tad-store: automatic backup failed: ${error.message}`;
     reportListenerError(this, error);
-  }
-
-  #startAutomaticBackups() {
-    const backup = this.#opts.backup;
-    this.#backup = backup;
-    if (backup.onStart && this.#native.size() > 0) {
-      this.#native.createBackup('application-start', true).catch(error => this.#reportBackupError(error));
-    }
-    if (backup.interval > 0) {
-      this.#backupTimer = setInterval(() => {
-        this.#native.createBackup('scheduled', true).catch(error => this.#reportBackupError(error));
-      }, backup.interval);
-      this.#backupTimer.unref();
-    }
-  }
-
-  /** A change to a critical key: one backup after the burst, not one per write. */
-  #noteCritical(entries, literal) {
-    const critical = this.#backup && this.#backup.criticalKeys;
-    if (!critical || critical.length === 0 || this.#criticalTimer || this.#closed) return;
-    if (!entries.some(e => isCritical(critical, e.k, literal))) return;
-    if (exiting) {
-      // no timer will fire: the backup is taken now (when the state differs
-      // from the newest backup's)
-      try {
-        this.#native.createBackupSync('critical-data-change', true);
-      } catch (error) {
-        this.#reportBackupError(error);
-      }
-      return;
-    }
-    this.#criticalTimer = setTimeout(() => {
-      this.#criticalTimer = null;
-      if (this.#closed) return;
-      this.#native.createBackup('critical-data-change', true).catch(error => this.#reportBackupError(error));
-    }, this.#backup.coalesceMs);
-    this.#criticalTimer.unref();
-  }
-
-  /** Stops the timers; a critical-key backup still due is taken now (`takeDue`). */
-  #stopAutomaticBackups(takeDue) {
-    if (this.#backupTimer) clearInterval(this.#backupTimer);
-    this.#backupTimer = null;
-    if (this.#criticalTimer) {
-      clearTimeout(this.#criticalTimer);
-      this.#criticalTimer = null;
-      if (takeDue) {
-        try {
-          this.#native.createBackupSync('critical-data-change', true);
-        } catch (error) {
-          this.#reportBackupError(error);
-        }
-      }
-    }
   }
 
   /** The property name a value is stored under (what its `toJSON(key)` receives). */
@@ -1483,7 +1107,7 @@ class Store {
     const native = this.#live();
     const key = keyBytes(newKey, 'newKey', Boolean(this.#opts.crypto && this.#opts.crypto.legacy));
     try {
-      return JSON.parse(native.rotateSecretKey(key));
+      return native.rotateSecretKey(key);
     } finally {
       key.fill(0);
     }
@@ -1498,7 +1122,7 @@ class Store {
   /** `{ path, size, fileSize, keys, version, listeners, durability, ... }` */
   getStoreInfo() {
     const native = this.#live();
-    const status = JSON.parse(native.status());
+    const status = native.status();
     const keys = native.keys();
     return {
       path: this.path,
@@ -1541,14 +1165,14 @@ class Store {
   close(options) {
     if (this.#closed) return;
     const force = options !== null && typeof options === 'object' && options.force === true;
-    this.#stopAutomaticBackups(true);
+    if (this.#backups) this.#backups.stop(true);
     // an export still held: one last try now (its failure is reported)
     this.#finishPendingExport(true);
     try {
       this.#native.close(force);
     } catch (error) {
       // still open: the changes are kept, and so are the timers
-      if (this.#backup) this.#startTimersOnly();
+      if (this.#backups) this.#backups.startTimer();
       throw error;
     }
     this.#detach();
@@ -1561,18 +1185,8 @@ class Store {
    */
   [ENDING](when) {
     if (this.#closed) return;
-    this.#stopAutomaticBackups(true);
+    if (this.#backups) this.#backups.stop(true);
     flushReporting(this, when);
-  }
-
-  /** Restarts the scheduled backups after a close() that failed. */
-  #startTimersOnly() {
-    if (this.#backup.interval > 0 && !this.#backupTimer) {
-      this.#backupTimer = setInterval(() => {
-        this.#native.createBackup('scheduled', true).catch(error => this.#reportBackupError(error));
-      }, this.#backup.interval);
-      this.#backupTimer.unref();
-    }
   }
 
   // -- backups and history (Promise-returning; the disk work runs off the JS thread)
@@ -1581,12 +1195,12 @@ class Store {
   async createBackup(reason = 'manual') {
     const native = this.#live();
     if (typeof reason !== 'string') throw new TypeError(`Expected \`reason\` to be a string, got ${typeof reason}`);
-    return JSON.parse(await native.createBackup(reason, false)).path;
+    return (await native.createBackup(reason, false)).path;
   }
 
   /** The backups, newest first: `[{ file, path, metadata }]`. */
   async listBackups() {
-    return nativeJson(this.#live().listBackups());
+    return this.#live().listBackups();
   }
 
   /**
@@ -1596,24 +1210,26 @@ class Store {
    * change events fire for what changed. Resolves to `true`.
    */
   async restoreBackup(fileOrPath) {
-    const native = this.#live();
+    this.#live();
     if (typeof fileOrPath !== 'string' || fileOrPath === '') {
       throw new TypeError(`Expected a backup file name or path, got ${fileOrPath === '' ? 'an empty string' : typeof fileOrPath}`);
     }
-    return this.#restoreWith(() => native.restorePrepare(fileOrPath));
+    return this.#restore(fileOrPath, false);
   }
 
-  /** Commits a restore prepared off the JS thread (`prepare` resolves to a token). */
-  async #restoreWith(prepare) {
-    const native = this.#native;
-    const token = Number(await prepare());
-    if (this.#closed) {
-      try {
-        native.discard(token);
-      } catch {}
-      throw closedError();
+  /**
+   * One native task: verified and the current state backed up on a worker
+   * thread, applied on the JS thread; resolves to the change list (JSON).
+   */
+  async #restore(name, migration) {
+    let changes;
+    try {
+      changes = await this.#native.restore(name, migration, this.#flags);
+    } finally {
+      this.#changed();
     }
-    this.#run(() => native.restoreApply(token, this.#listFlags()), true);
+    const entries = JSON.parse(changes);
+    if (entries.length > 0) this.#afterChange(entries, true);
     return true;
   }
 
@@ -1623,13 +1239,10 @@ class Store {
    */
   async getHistorySummary() {
     const native = this.#live();
-    const prepared = await nativeJson(native.history());
-    try {
-      native.discard(prepared.token);
-    } catch {}
+    const history = await native.history();
     // the journal may briefly hold more than the retained number (it is trimmed
     // after the store file is written); report the retained ones
-    const entries = prepared.entries.slice(-Math.max(this.#opts.historyMax, 1));
+    const entries = history.slice(-Math.max(this.#opts.historyMax, 1));
     const last = entries[entries.length - 1];
     return {
       totalEntries: entries.length,
@@ -1642,22 +1255,17 @@ class Store {
     };
   }
 
-  async #rollback(kind, value, rolledBackTo) {
+  /** One native task: the history read on a worker thread, the rollback applied on the JS thread. */
+  async #rollback(byTime, value, rolledBackTo) {
     const native = this.#live();
-    const prepared = await nativeJson(native.history());
-    if (this.#closed) {
-      try {
-        native.discard(prepared.token);
-      } catch {}
-      throw closedError();
-    }
     let result;
     try {
-      result = JSON.parse(native.rollbackApply(prepared.token, kind, value, this.#listFlags()));
+      result = await native.rollback(byTime, value);
     } finally {
       this.#changed();
     }
-    if (result.changes.length > 0) this.#afterChange(result.changes, true);
+    const changes = JSON.parse(result.changes);
+    if (changes.length > 0) this.#afterChange(changes, true);
     return { success: true, rolledBackTo: rolledBackTo(result), changesReverted: result.reverted, seq: result.targetSeq };
   }
 
@@ -1676,7 +1284,7 @@ class Store {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#rollback(1, ms, () => new Date(ms).toISOString());
+    return this.#rollback(true, ms, () => new Date(ms).toISOString());
   }
 
   /** Makes the store what it was right after change `seq` (0: before the first kept change's history began). */
@@ -1687,7 +1295,7 @@ class Store {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#rollback(0, seq, r => r.targetSeq);
+    return this.#rollback(false, seq, r => r.targetSeq);
   }
 
   /** Checks `data` against the schema and the custom `validate`: `{ valid, errors }`. */
@@ -1702,14 +1310,14 @@ class Store {
 
   /** The migration snapshots (`storeHistory/migrations/`), newest first. */
   async listMigrationBackups() {
-    return nativeJson(this.#live().listMigrationBackups());
+    return this.#live().listMigrationBackups();
   }
 
   /** Checks a migration snapshot (file name only): hash, parse, schema → `{ valid, errors }`. */
   async validateMigrationBackup(name) {
     const native = this.#live();
     if (typeof name !== 'string' || name === '') throw new TypeError('Expected a migration backup file name');
-    const result = await nativeJson(native.validateMigrationBackup(name));
+    const result = await native.validateMigrationBackup(name);
     if (result.valid && this.#opts.validate) {
       // the native check passed, so the name is a snapshot of this store that parses
       const file = path.join(this.#opts.historyDir, 'migrations', name);
@@ -1721,16 +1329,16 @@ class Store {
 
   /** Restores a migration snapshot (file name only), like restoreBackup(). */
   async restoreMigrationBackup(name) {
-    const native = this.#live();
+    this.#live();
     if (typeof name !== 'string' || name === '') throw new TypeError('Expected a migration backup file name');
-    return this.#restoreWith(() => native.restoreMigrationPrepare(name));
+    return this.#restore(name, true);
   }
 
   /** `{ storeSize, keyCount, listenerCount, backupCount, lastBackup, historyEntries, ... }` */
   getHealthReport() {
     const native = this.#live();
-    const status = JSON.parse(native.status());
-    const backups = JSON.parse(native.listBackupsSync());
+    const status = native.status();
+    const backups = native.listBackupsSync();
     const newest = backups.find(b => b.metadata);
     const journalDamage = this.#core.report.journalDamage || status.journalDamage;
     return {
@@ -1760,7 +1368,8 @@ class Store {
    * counted every call and timed one call in 16).
    */
   getPerformanceStats() {
-    const stats = JSON.parse(this.#live().performance());
+    const stats = {};
+    for (const { op, ...timings } of this.#live().performance()) stats[op] = timings;
     if (this.#cachedGets > 0) {
       // repeated gets of an unchanged key are answered from the JS side's
       // cache of the value's JSON (no native call): counted, not timed
@@ -1788,16 +1397,7 @@ class Store {
    * electron-store does. Outside Electron there is nothing to set up.
    */
   static initRenderer() {
-    const electron = electronApp();
-    if (!electron) return undefined;
-    const { app, ipcMain } = electron;
-    if (!ipcMain) throw new Error('Electron Store: You need to call `.initRenderer()` from the main process.');
-    const appData = { defaultCwd: app.getPath('userData'), appVersion: app.getVersion() };
-    if (!rendererInitialized) {
-      ipcMain.on('electron-store-get-data', (event) => { event.returnValue = appData; });
-      rendererInitialized = true;
-    }
-    return appData;
+    return initRenderer();
   }
 
   get closed() {

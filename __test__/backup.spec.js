@@ -737,7 +737,7 @@ test('without close(), the process still exits and the pending critical backup i
 // ---------------------------------------------------------------------------
 
 const DAMAGE = {
-  garbage: good => Buffer.from('this is not json {{{'),
+  garbage: () => Buffer.from('this is not json {{{'),
   truncated: good => good.subarray(0, Math.floor(good.length / 2)),
   'zero-filled': good => Buffer.alloc(good.length),
   empty: () => Buffer.alloc(0),

@@ -18,7 +18,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { isDeepStrictEqual } = require('node:util');
 
-const { Store, Conf, fixture, readBytes, writeFile } = require('./helpers.js');
+const { fixture, readBytes, writeFile } = require('./helpers.js');
 
 // Ajv's strict-mode warnings (tuples without minItems, properties without a
 // type…) go to console.warn when conf compiles a schema: not what is tested

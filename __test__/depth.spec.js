@@ -19,7 +19,7 @@ const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { execFileSync } = require('node:child_process');
 
-const { Store, fixture, captureWarnings } = require('./helpers.js');
+const { fixture, captureWarnings } = require('./helpers.js');
 const { registerStoreIpc } = require('../ipc');
 const { MAX_DEPTH } = require('../lib/values.js');
 const binding = require('../lib/loader.js');

@@ -13,7 +13,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFileSync, spawnSync, spawn } = require('node:child_process');
+const { spawnSync, spawn } = require('node:child_process');
 
 const { Store, fixture } = require('./helpers.js');
 
@@ -124,6 +124,11 @@ test("a real full disk in deferred mode: 'error' event, flush rejects, writerErr
   for (let i = 0; i < 50; i++) s.set(`k${i}`, 'y'.repeat(2048));
   const error = await firstError;
   assert.equal(error.code, 'E_NOSPC');
+  // made as thrown errors are: the OS error as `cause`, the file as `path`
+  assert.ok(error instanceof Error);
+  assert.equal(error.cause.code, 'ENOSPC');
+  assert.equal(error.cause.errno, os.constants.errno.ENOSPC);
+  assert.ok(typeof error.path === 'string' && error.path.startsWith(cwd), `path ${error.path}`);
   // The first write to fail is a journal append (its changes are in memory
   // only: `pending` > 0), or — when the appends so far fit in the file
   // system's last free bytes and the writer found nothing more queued — the

@@ -120,7 +120,7 @@ async function synced(r, store, what) {
     try {
       assert.deepStrictEqual(cache, plainAll(store));
       return;
-    } catch (e) {
+    } catch {
       if (Date.now() > deadline) throw new Error(`${what}: renderer cache ${JSON.stringify(cache)} != store ${JSON.stringify(plainAll(store))}`);
       const n = r.seen.length;
       await r.until(() => r.seen.length > n, `${what}: next change`).catch(() => {});

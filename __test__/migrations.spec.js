@@ -183,7 +183,7 @@ test('a new store (no file) runs every migration up to projectVersion from 0.0.0
   const steps = log => ({
     '0.5.0': st => { log.push('0.5.0'); st.set('seeded', [...(st.get('seeded') || []), '0.5.0']); },
     '1.0.0': st => { log.push('1.0.0'); st.set('seeded', [...(st.get('seeded') || []), '1.0.0']); },
-    '3.0.0': st => { log.push('3.0.0'); },
+    '3.0.0': () => { log.push('3.0.0'); },
     '>=1.5': st => { log.push('>=1.5'); st.set('range', true); },
   });
   const ran = [];
@@ -247,7 +247,7 @@ test('beforeEachMigration(store, { fromVersion, toVersion, finalVersion, version
   const fx = fixture(t);
   const { dir } = seeded(fx, at('1.0.0'));
   const calls = [];
-  const s = fx.open({
+  fx.open({
     cwd: dir,
     projectVersion: '3.0.0',
     migrations: { '3.0.0': () => {}, '2.0.0': () => {} },

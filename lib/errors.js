@@ -5,16 +5,28 @@
  * (an `Error`, or a `TypeError` for argument errors, with a stable `code`, the
  * OS error as `cause` and the `path` for I/O failures), so nothing here reads
  * an error's message.
+ *
+ * Every code comes from the core's one list (`core/src/error.rs`, `Code`),
+ * which the addon exports as `errorCodes()`: a code not in it is a bug, and
+ * the error's class (`TypeError` for argument errors, `RangeError` for
+ * `E_TOO_DEEP`) is the list's, as the core makes them.
  */
 
-/**
- * Creates an error with a stable `code`: a `TypeError` for argument errors, a
- * `RangeError` for `E_TOO_DEEP` (as the core makes them).
- */
+const binding = require('./loader.js');
+
+/** `code` → `{ code, class, origin, summary }`. */
+const CODES = new Map(binding.errorCodes().map(c => [c.code, c]));
+const CLASSES = { Error, TypeError, RangeError };
+
+/** Creates an error with a stable `code` from the core's list. */
 function storeError(code, message, fields) {
-  const err = code === 'E_INVALID_ARGUMENT' || code === 'E_FORBIDDEN_KEY'
-    ? new TypeError(message)
-    : code === 'E_TOO_DEEP' ? new RangeError(message) : new Error(message);
+  const info = CODES.get(code);
+  if (info === undefined) {
+    const err = new Error(`tad-store internal error: the code ${JSON.stringify(code)} is not in the core's list of error codes (${message})`);
+    err.code = 'E_INTERNAL';
+    return err;
+  }
+  const err = new CLASSES[info.class](message);
   err.code = code;
   if (fields) Object.assign(err, fields);
   return err;
@@ -24,4 +36,4 @@ function closedError() {
   return storeError('E_CLOSED', 'The store is closed; create a new Store to use it again');
 }
 
-module.exports = { storeError, closedError };
+module.exports = { storeError, closedError, CODES };

@@ -43,14 +43,17 @@ class NativeStore {
   #b;
   #h;
 
-  constructor(binding, settings) {
+  /**
+   * Opens the file (one crossing: see `storeOpen` in src/open.rs); `listener`
+   * gets the file's events when this is the environment's first instance on
+   * it. `opened` is what the open did.
+   */
+  constructor(binding, settings, listener) {
     this.#b = binding;
-    this.#h = binding.storeOpen(settings);
+    this.opened = binding.storeOpen(settings, listener);
+    this.#h = this.opened.handle;
   }
 
-  coreId() { return this.#b.storeCoreId(this.#h); }
-  listen(callback) { return this.#b.storeListen(this.#h, callback); }
-  openReport() { return this.#b.storeOpenReport(this.#h); }
   get(key, flags) { return this.#b.storeGet(this.#h, flags, nativeKey(key)); }
   has(key, flags) { return this.#b.storeHas(this.#h, flags, nativeKey(key)); }
   set(key, json, wantOld, flags) { return this.#b.storeSet(this.#h, flags, nativeKey(key), json, wantOld); }
@@ -66,7 +69,6 @@ class NativeStore {
   reload() { return this.#b.storeReload(this.#h); }
   rotateSecretKey(key) { return this.#b.storeRotateSecretKey(this.#h, key); }
   watch() { return this.#b.storeWatch(this.#h); }
-  handleId() { return this.#b.storeHandleId(this.#h); }
   performance() { return this.#b.storePerformance(this.#h); }
   resetPerformance() { return this.#b.storeResetPerformance(this.#h); }
   setSlowThreshold(ms) { return this.#b.storeSetSlowThreshold(this.#h, ms); }
@@ -82,17 +84,14 @@ class NativeStore {
   createBackupSync(reason, onlyIfChanged) { return this.#b.storeCreateBackupSync(this.#h, reason, onlyIfChanged); }
   listBackups() { return this.#b.storeListBackups(this.#h); }
   listBackupsSync() { return this.#b.storeListBackupsSync(this.#h); }
-  restorePrepare(name) { return this.#b.storeRestorePrepare(this.#h, name); }
-  restoreApply(token, flags) { return this.#b.storeRestoreApply(this.#h, token, flags); }
+  restore(name, migration, flags) { return this.#b.storeRestore(this.#h, name, migration, flags); }
   history() { return this.#b.storeHistory(this.#h); }
-  discard(token) { return this.#b.storeDiscard(this.#h, token); }
+  rollback(byTime, value) { return this.#b.storeRollback(this.#h, byTime, value); }
   validate(json) { return this.#b.storeValidate(this.#h, json); }
   schemaDefaults() { return this.#b.storeSchemaDefaults(this.#h); }
   migrationSnapshotSync(reason) { return this.#b.storeMigrationSnapshotSync(this.#h, reason); }
   listMigrationBackups() { return this.#b.storeListMigrationBackups(this.#h); }
-  restoreMigrationPrepare(name) { return this.#b.storeRestoreMigrationPrepare(this.#h, name); }
   validateMigrationBackup(name) { return this.#b.storeValidateMigrationBackup(this.#h, name); }
-  rollbackApply(token, kind, value, flags) { return this.#b.storeRollbackApply(this.#h, token, kind, value, flags); }
 }
 
 NativeStore.NO_SCHEMA = 4;

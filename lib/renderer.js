@@ -563,6 +563,7 @@ class StoreClient {
 
   /** `set(key, value)`, or `set({ key: value, ... })` (setMultiple). Resolves to the main process's answer (`true`). */
   set(key, value) {
+    // biome-ignore lint/complexity/noArguments: set(object) and set(object, undefined) are different calls
     if (key !== null && typeof key === 'object' && !Array.isArray(key) && arguments.length === 1) return this.#call('setMultiple', [key]);
     return this.#call('set', [key, value]);
   }

@@ -115,6 +115,284 @@ pub enum Error {
     Internal(String),
 }
 
+/// The stable `code` of every error tad-store reports, the one list of them:
+/// the core's errors map to one each ([`Error::kind`]); the JS side mints the
+/// others (origin other than `"core"`) from this same list — the addon
+/// exports it as `errorCodes()`, `lib/errors.js` refuses a code not in it,
+/// and a test checks the typings' unions and every code literal in the JS
+/// sources against it. Adding a code: a variant here, its arms below, and the
+/// typings' union (the test names what is missing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// `E_INVALID_ARGUMENT`: An argument or option of the wrong shape (a TypeError; a RangeError for an array `length` path).
+    InvalidArgument,
+    /// `E_FORBIDDEN_KEY`: A key with a `__proto__`, `prototype` or `constructor` segment, or one a renderer may not use.
+    ForbiddenKey,
+    /// `E_TOO_DEEP`: A value or file nested deeper than the store's limit.
+    TooDeep,
+    /// `E_CORRUPT`: The store file exists but is not a valid JSON object.
+    Corrupt,
+    /// `E_IO`: A file operation failed (the OS error is `cause`, the file `path`).
+    Io,
+    /// `E_NOSPC`: The disk (or quota) is full.
+    NoSpace,
+    /// `E_READONLY`: The store was opened read-only: it cannot be changed.
+    ReadOnly,
+    /// `E_LOCKED`: Another process held the store's lock for too long.
+    Locked,
+    /// `E_CLOSED`: The store is closed.
+    Closed,
+    /// `E_JOURNAL`: A journal record or patch could not be applied.
+    Journal,
+    /// `E_UNSUPPORTED`: An option or feature this build (or this process) does not support.
+    Unsupported,
+    /// `E_OPTION_CONFLICT`: A second Store on an open file asked for a different value of a shared option.
+    OptionConflict,
+    /// `E_HISTORY_TRUNCATED`: A rollback target is older than the kept history.
+    HistoryTruncated,
+    /// `E_HISTORY_MISMATCH`: A rollback did not reach the recorded state; nothing was changed.
+    HistoryMismatch,
+    /// `E_BACKUP_NOT_FOUND`: No such backup.
+    BackupNotFound,
+    /// `E_BACKUP_CORRUPT`: A backup does not match its recorded hash, or does not parse.
+    BackupCorrupt,
+    /// `E_SCHEMA`: A value or document does not satisfy the schema.
+    Schema,
+    /// `E_TRANSACTION`: A transaction was misused.
+    Transaction,
+    /// `E_SECRET_KEY`: The key for `secretKeys` / `encryptionKey` is missing, wrong, or cannot decrypt the store.
+    SecretKey,
+    /// `E_WATCH`: Watching the store's files stopped (an 'error' event).
+    Watch,
+    /// `E_INTERNAL`: A bug: a panic was caught, or an invariant did not hold.
+    Internal,
+    /// `E_OPTION`: An option cannot be resolved here (e.g. no `cwd` in an Electron worker).
+    Option,
+    /// `E_MIGRATION`: A migration step threw; the store was left as it was (`cause`, `migration`).
+    Migration,
+    /// `E_SERIALIZE`: Writing the file through a custom `serialize` failed (an 'error' event; the change is kept).
+    Serialize,
+    /// `E_FORBIDDEN_SENDER`: An IPC call from a sender the main process refuses.
+    ForbiddenSender,
+    /// `E_TOO_LARGE`: A renderer's value is larger than the IPC limit.
+    TooLarge,
+    /// `E_SAFE_STORAGE`: Electron's safeStorage cannot protect or open the store's key.
+    SafeStorage,
+    /// `E_NOT_READY`: A renderer store read before its cache was loaded.
+    NotReady,
+    /// `E_NO_STORE_API`: The renderer has no store API (the preload did not expose it).
+    NoStoreApi,
+    /// `E_PROTOCOL`: A renderer and main process that do not speak the same protocol.
+    Protocol,
+    /// `E_NATIVE_LOAD`: The native addon exists but could not be loaded.
+    NativeLoad,
+    /// `E_NATIVE_MISSING`: The native addon for this platform is not installed.
+    NativeMissing,
+    /// `E_UNSUPPORTED_PLATFORM`: No prebuilt native addon for this platform.
+    UnsupportedPlatform,
+}
+
+/// The class of the JS error made for a code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsClass {
+    Error,
+    TypeError,
+    RangeError,
+}
+
+impl JsClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JsClass::Error => "Error",
+            JsClass::TypeError => "TypeError",
+            JsClass::RangeError => "RangeError",
+        }
+    }
+}
+
+impl Code {
+    /// Every code, in a stable order.
+    pub const ALL: &'static [Code] = &[
+        Code::InvalidArgument,
+        Code::ForbiddenKey,
+        Code::TooDeep,
+        Code::Corrupt,
+        Code::Io,
+        Code::NoSpace,
+        Code::ReadOnly,
+        Code::Locked,
+        Code::Closed,
+        Code::Journal,
+        Code::Unsupported,
+        Code::OptionConflict,
+        Code::HistoryTruncated,
+        Code::HistoryMismatch,
+        Code::BackupNotFound,
+        Code::BackupCorrupt,
+        Code::Schema,
+        Code::Transaction,
+        Code::SecretKey,
+        Code::Watch,
+        Code::Internal,
+        Code::Option,
+        Code::Migration,
+        Code::Serialize,
+        Code::ForbiddenSender,
+        Code::TooLarge,
+        Code::SafeStorage,
+        Code::NotReady,
+        Code::NoStoreApi,
+        Code::Protocol,
+        Code::NativeLoad,
+        Code::NativeMissing,
+        Code::UnsupportedPlatform,
+    ];
+
+    /// The string JS sees as `error.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::InvalidArgument => "E_INVALID_ARGUMENT",
+            Code::ForbiddenKey => "E_FORBIDDEN_KEY",
+            Code::TooDeep => "E_TOO_DEEP",
+            Code::Corrupt => "E_CORRUPT",
+            Code::Io => "E_IO",
+            Code::NoSpace => "E_NOSPC",
+            Code::ReadOnly => "E_READONLY",
+            Code::Locked => "E_LOCKED",
+            Code::Closed => "E_CLOSED",
+            Code::Journal => "E_JOURNAL",
+            Code::Unsupported => "E_UNSUPPORTED",
+            Code::OptionConflict => "E_OPTION_CONFLICT",
+            Code::HistoryTruncated => "E_HISTORY_TRUNCATED",
+            Code::HistoryMismatch => "E_HISTORY_MISMATCH",
+            Code::BackupNotFound => "E_BACKUP_NOT_FOUND",
+            Code::BackupCorrupt => "E_BACKUP_CORRUPT",
+            Code::Schema => "E_SCHEMA",
+            Code::Transaction => "E_TRANSACTION",
+            Code::SecretKey => "E_SECRET_KEY",
+            Code::Watch => "E_WATCH",
+            Code::Internal => "E_INTERNAL",
+            Code::Option => "E_OPTION",
+            Code::Migration => "E_MIGRATION",
+            Code::Serialize => "E_SERIALIZE",
+            Code::ForbiddenSender => "E_FORBIDDEN_SENDER",
+            Code::TooLarge => "E_TOO_LARGE",
+            Code::SafeStorage => "E_SAFE_STORAGE",
+            Code::NotReady => "E_NOT_READY",
+            Code::NoStoreApi => "E_NO_STORE_API",
+            Code::Protocol => "E_PROTOCOL",
+            Code::NativeLoad => "E_NATIVE_LOAD",
+            Code::NativeMissing => "E_NATIVE_MISSING",
+            Code::UnsupportedPlatform => "E_UNSUPPORTED_PLATFORM",
+        }
+    }
+
+    /// The class of the JS error for this code (an [`Error`] may differ:
+    /// `InvalidLength` is `E_INVALID_ARGUMENT` as a `RangeError`).
+    pub fn class(self) -> JsClass {
+        match self {
+            Code::InvalidArgument | Code::ForbiddenKey => JsClass::TypeError,
+            Code::TooDeep => JsClass::RangeError,
+            _ => JsClass::Error,
+        }
+    }
+
+    /// Which part of tad-store reports it: `"core"` (an [`Error`]), `"store"`
+    /// (the JS `Store`), `"ipc"`, `"safe-storage"`, `"renderer"`, `"loader"`
+    /// (the addon could not be loaded: minted before this list is reachable).
+    pub fn origin(self) -> &'static str {
+        match self {
+            Code::InvalidArgument
+            | Code::ForbiddenKey
+            | Code::TooDeep
+            | Code::Corrupt
+            | Code::Io
+            | Code::NoSpace
+            | Code::ReadOnly
+            | Code::Locked
+            | Code::Closed
+            | Code::Journal
+            | Code::Unsupported
+            | Code::OptionConflict
+            | Code::HistoryTruncated
+            | Code::HistoryMismatch
+            | Code::BackupNotFound
+            | Code::BackupCorrupt
+            | Code::Schema
+            | Code::Transaction
+            | Code::SecretKey
+            | Code::Watch
+            | Code::Internal => "core",
+            Code::Option | Code::Migration | Code::Serialize => "store",
+            Code::ForbiddenSender | Code::TooLarge => "ipc",
+            Code::SafeStorage => "safe-storage",
+            Code::NotReady | Code::NoStoreApi | Code::Protocol => "renderer",
+            Code::NativeLoad | Code::NativeMissing | Code::UnsupportedPlatform => "loader",
+        }
+    }
+
+    /// One line on what it means.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Code::InvalidArgument => {
+                r#"An argument or option of the wrong shape (a TypeError; a RangeError for an array `length` path)."#
+            }
+            Code::ForbiddenKey => {
+                r#"A key with a `__proto__`, `prototype` or `constructor` segment, or one a renderer may not use."#
+            }
+            Code::TooDeep => r#"A value or file nested deeper than the store's limit."#,
+            Code::Corrupt => r#"The store file exists but is not a valid JSON object."#,
+            Code::Io => r#"A file operation failed (the OS error is `cause`, the file `path`)."#,
+            Code::NoSpace => r#"The disk (or quota) is full."#,
+            Code::ReadOnly => r#"The store was opened read-only: it cannot be changed."#,
+            Code::Locked => r#"Another process held the store's lock for too long."#,
+            Code::Closed => r#"The store is closed."#,
+            Code::Journal => r#"A journal record or patch could not be applied."#,
+            Code::Unsupported => {
+                r#"An option or feature this build (or this process) does not support."#
+            }
+            Code::OptionConflict => {
+                r#"A second Store on an open file asked for a different value of a shared option."#
+            }
+            Code::HistoryTruncated => r#"A rollback target is older than the kept history."#,
+            Code::HistoryMismatch => {
+                r#"A rollback did not reach the recorded state; nothing was changed."#
+            }
+            Code::BackupNotFound => r#"No such backup."#,
+            Code::BackupCorrupt => {
+                r#"A backup does not match its recorded hash, or does not parse."#
+            }
+            Code::Schema => r#"A value or document does not satisfy the schema."#,
+            Code::Transaction => r#"A transaction was misused."#,
+            Code::SecretKey => {
+                r#"The key for `secretKeys` / `encryptionKey` is missing, wrong, or cannot decrypt the store."#
+            }
+            Code::Watch => r#"Watching the store's files stopped (an 'error' event)."#,
+            Code::Internal => r#"A bug: a panic was caught, or an invariant did not hold."#,
+            Code::Option => {
+                r#"An option cannot be resolved here (e.g. no `cwd` in an Electron worker)."#
+            }
+            Code::Migration => {
+                r#"A migration step threw; the store was left as it was (`cause`, `migration`)."#
+            }
+            Code::Serialize => {
+                r#"Writing the file through a custom `serialize` failed (an 'error' event; the change is kept)."#
+            }
+            Code::ForbiddenSender => r#"An IPC call from a sender the main process refuses."#,
+            Code::TooLarge => r#"A renderer's value is larger than the IPC limit."#,
+            Code::SafeStorage => {
+                r#"Electron's safeStorage cannot protect or open the store's key."#
+            }
+            Code::NotReady => r#"A renderer store read before its cache was loaded."#,
+            Code::NoStoreApi => r#"The renderer has no store API (the preload did not expose it)."#,
+            Code::Protocol => r#"A renderer and main process that do not speak the same protocol."#,
+            Code::NativeLoad => r#"The native addon exists but could not be loaded."#,
+            Code::NativeMissing => r#"The native addon for this platform is not installed."#,
+            Code::UnsupportedPlatform => r#"No prebuilt native addon for this platform."#,
+        }
+    }
+}
+
 /// Raw OS error numbers of the failures the store names, for tests that
 /// inject them ([`crate::fs::FaultPlan::errno`]): errno on Linux and macOS,
 /// system error codes on Windows.
@@ -192,30 +470,43 @@ pub fn os_code(e: &std::io::Error) -> Option<&'static str> {
 impl Error {
     /// The stable code exposed to JS as `error.code`.
     pub fn code(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// This error's entry in the one list of codes.
+    pub fn kind(&self) -> Code {
         match self {
-            Error::ForbiddenKey { .. } => "E_FORBIDDEN_KEY",
-            Error::InvalidArgument(_) | Error::InvalidLength(_) => "E_INVALID_ARGUMENT",
-            Error::TooDeep(_) => "E_TOO_DEEP",
-            Error::Corrupt { .. } => "E_CORRUPT",
+            Error::ForbiddenKey { .. } => Code::ForbiddenKey,
+            Error::InvalidArgument(_) | Error::InvalidLength(_) => Code::InvalidArgument,
+            Error::TooDeep(_) => Code::TooDeep,
+            Error::Corrupt { .. } => Code::Corrupt,
             Error::Io { source, .. } => match os_code(source) {
-                Some("ENOSPC") | Some("EDQUOT") => "E_NOSPC",
-                _ => "E_IO",
+                Some("ENOSPC") | Some("EDQUOT") => Code::NoSpace,
+                _ => Code::Io,
             },
-            Error::ReadOnly(_) => "E_READONLY",
-            Error::Locked(_) => "E_LOCKED",
-            Error::Closed => "E_CLOSED",
-            Error::BadPatch(_) => "E_JOURNAL",
-            Error::Unsupported(_) => "E_UNSUPPORTED",
-            Error::OptionConflict(_) => "E_OPTION_CONFLICT",
-            Error::HistoryTruncated(_) => "E_HISTORY_TRUNCATED",
-            Error::HistoryMismatch(_) => "E_HISTORY_MISMATCH",
-            Error::BackupNotFound(_) => "E_BACKUP_NOT_FOUND",
-            Error::BackupCorrupt(_) => "E_BACKUP_CORRUPT",
-            Error::Schema(_) => "E_SCHEMA",
-            Error::Transaction(_) => "E_TRANSACTION",
-            Error::SecretKey(_) => "E_SECRET_KEY",
-            Error::Watch(_) => "E_WATCH",
-            Error::Internal(_) => "E_INTERNAL",
+            Error::ReadOnly(_) => Code::ReadOnly,
+            Error::Locked(_) => Code::Locked,
+            Error::Closed => Code::Closed,
+            Error::BadPatch(_) => Code::Journal,
+            Error::Unsupported(_) => Code::Unsupported,
+            Error::OptionConflict(_) => Code::OptionConflict,
+            Error::HistoryTruncated(_) => Code::HistoryTruncated,
+            Error::HistoryMismatch(_) => Code::HistoryMismatch,
+            Error::BackupNotFound(_) => Code::BackupNotFound,
+            Error::BackupCorrupt(_) => Code::BackupCorrupt,
+            Error::Schema(_) => Code::Schema,
+            Error::Transaction(_) => Code::Transaction,
+            Error::SecretKey(_) => Code::SecretKey,
+            Error::Watch(_) => Code::Watch,
+            Error::Internal(_) => Code::Internal,
+        }
+    }
+
+    /// The class of the JS error for this error.
+    pub fn class(&self) -> JsClass {
+        match self {
+            Error::InvalidLength(_) => JsClass::RangeError,
+            _ => self.kind().class(),
         }
     }
 
@@ -228,12 +519,12 @@ impl Error {
 
     /// Whether JS should see this as a `TypeError` (a bad argument).
     pub fn is_type_error(&self) -> bool {
-        matches!(self, Error::ForbiddenKey { .. } | Error::InvalidArgument(_))
+        self.class() == JsClass::TypeError
     }
 
     /// Whether JS should see this as a `RangeError`.
     pub fn is_range_error(&self) -> bool {
-        matches!(self, Error::InvalidLength(_) | Error::TooDeep(_))
+        self.class() == JsClass::RangeError
     }
 
     /// The OS error behind an I/O failure: `(code such as "ENOSPC", errno, message)`.
@@ -322,5 +613,106 @@ impl Error {
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
         Error::Internal(format!("a panic during {during} was caught ({what})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    /// One of each variant (a new variant that is not listed here fails to
+    /// compile in `duplicate` first, then is missed here by review).
+    fn samples() -> Vec<Error> {
+        let io = |n| Error::Io {
+            op: "write",
+            path: "f".into(),
+            source: std::io::Error::from_raw_os_error(n),
+        };
+        vec![
+            Error::ForbiddenKey {
+                key: "a".into(),
+                segment: "__proto__".into(),
+            },
+            Error::InvalidArgument("x".into()),
+            Error::TooDeep("x".into()),
+            Error::InvalidLength("x".into()),
+            Error::Corrupt {
+                path: "f".into(),
+                detail: "d".into(),
+                quarantine: "q".into(),
+            },
+            io(raw::IO),
+            io(raw::NO_SPACE),
+            Error::ReadOnly("x".into()),
+            Error::Locked("x".into()),
+            Error::Closed,
+            Error::BadPatch("x".into()),
+            Error::Unsupported("x".into()),
+            Error::OptionConflict("x".into()),
+            Error::HistoryTruncated("x".into()),
+            Error::HistoryMismatch("x".into()),
+            Error::BackupNotFound("x".into()),
+            Error::BackupCorrupt("x".into()),
+            Error::Schema("x".into()),
+            Error::Transaction("x".into()),
+            Error::SecretKey("x".into()),
+            Error::Watch("x".into()),
+            Error::Internal("x".into()),
+        ]
+    }
+
+    #[test]
+    fn every_core_error_has_a_listed_core_code() {
+        let mut seen = HashSet::new();
+        for e in samples() {
+            let k = e.kind();
+            assert!(Code::ALL.contains(&k), "{k:?} is not in Code::ALL");
+            assert_eq!(k.origin(), "core", "{k:?}");
+            assert_eq!(e.code(), k.as_str());
+            seen.insert(k);
+        }
+        // every core code is reachable from some error
+        for c in Code::ALL.iter().filter(|c| c.origin() == "core") {
+            assert!(seen.contains(c), "no core error has {c:?}");
+        }
+        assert_eq!(io_nospc().code(), "E_NOSPC");
+    }
+
+    fn io_nospc() -> Error {
+        Error::Io {
+            op: "write",
+            path: "f".into(),
+            source: std::io::Error::from_raw_os_error(raw::NO_SPACE),
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_and_well_formed() {
+        let mut strings = HashSet::new();
+        for c in Code::ALL {
+            let s = c.as_str();
+            assert!(
+                s.starts_with("E_") && s[2..].bytes().all(|b| b.is_ascii_uppercase() || b == b'_'),
+                "{s}"
+            );
+            assert!(strings.insert(s), "{s} listed twice");
+            assert!(!c.summary().is_empty());
+        }
+    }
+
+    #[test]
+    fn classes_follow_the_code_except_an_array_length() {
+        assert!(Error::InvalidArgument("x".into()).is_type_error());
+        assert!(Error::ForbiddenKey {
+            key: "a".into(),
+            segment: "b".into()
+        }
+        .is_type_error());
+        assert!(Error::TooDeep("x".into()).is_range_error());
+        let len = Error::InvalidLength("x".into());
+        assert!(len.is_range_error() && !len.is_type_error());
+        assert_eq!(len.code(), "E_INVALID_ARGUMENT");
+        assert!(!Error::Closed.is_type_error() && !Error::Closed.is_range_error());
     }
 }

@@ -3,6 +3,9 @@
 //! forwards them to that environment's thread). The core does not know where
 //! they go; tests install a recording sink.
 
+use std::sync::Arc;
+
+use crate::error::Error;
 use crate::ops::KeyChange;
 
 /// Where a change seen by this process came from.
@@ -37,9 +40,10 @@ pub enum Event {
         changes: Vec<KeyChange>,
     },
     /// Writing failed; the changes not yet durable are kept and retried.
+    /// `error` is the failure itself (JS gets it as thrown errors are made:
+    /// code, class, the OS error as `cause`, the `path`).
     WriteFailed {
-        code: &'static str,
-        message: String,
+        error: Arc<Error>,
         /// Changes waiting to be written.
         pending: usize,
     },
@@ -48,8 +52,7 @@ pub enum Event {
     /// A queued change could not be applied on top of another process's
     /// changes (it would break the schema) and was dropped.
     ChangeRejected {
-        code: &'static str,
-        message: String,
+        error: Arc<Error>,
         keys: Vec<String>,
     },
     /// Another program's edit of the document file was refused (it does not
@@ -66,7 +69,25 @@ pub enum Event {
         micros: f64,
     },
     /// Watching failed (the next file event tries again).
-    WatchError { code: &'static str, message: String },
+    WatchError { error: Arc<Error> },
+}
+
+impl Event {
+    /// The failure an error event reports (`WriteFailed`, `ChangeRejected`,
+    /// `WatchError`).
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            Event::WriteFailed { error, .. }
+            | Event::ChangeRejected { error, .. }
+            | Event::WatchError { error } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// `error`'s stable code, for an error event.
+    pub fn code(&self) -> Option<&'static str> {
+        self.error().map(Error::code)
+    }
 }
 
 /// Receives the core's events (on any thread).

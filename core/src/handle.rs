@@ -3,10 +3,9 @@
 //! instance on the file in this process. These are the operations the addon
 //! exposes to JS, each taking JSON text and giving back change lists.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::backup;
 use crate::defaults::Defaults;
@@ -48,12 +47,6 @@ pub struct Call {
     pub values: bool,
 }
 
-/// Work prepared off the JS thread, applied on it by token.
-pub enum Prepared {
-    Restore(Value),
-    History(Arc<Vec<ChangeRecord>>),
-}
-
 /// A `Store` instance.
 pub struct Handle {
     id: u64,
@@ -61,8 +54,6 @@ pub struct Handle {
     core: Arc<Core>,
     opts: HandleOptions,
     closed: AtomicBool,
-    prepared: Mutex<HashMap<u32, Prepared>>,
-    next_token: AtomicU32,
 }
 
 /// The error for JSON text from JS that `parse` refused: `what` names the
@@ -86,8 +77,6 @@ impl Handle {
             core,
             opts,
             closed: AtomicBool::new(false),
-            prepared: Mutex::new(HashMap::new()),
-            next_token: AtomicU32::new(0),
         }
     }
 
@@ -554,15 +543,21 @@ impl Handle {
         self.replace_with(value, "restore", false, call)
     }
 
-    /// Rolls back to `target`, with the history prepared under `token` when it
-    /// is still current.
-    pub fn rollback(&self, target: Target, token: Option<u32>) -> Result<(Plan, Vec<KeyChange>)> {
+    /// Rolls back to `target`, with `history` read earlier (off the JS
+    /// thread) when given: it is used when still current, else read again.
+    pub fn rollback(
+        &self,
+        target: Target,
+        history: Option<Vec<ChangeRecord>>,
+    ) -> Result<(Plan, Vec<KeyChange>)> {
         let core = self.live()?;
-        let cached = match token.and_then(|t| self.take(t)) {
-            Some(Prepared::History(h)) => Some(h),
-            _ => None,
-        };
-        let (plan, changes) = core.rollback(target, cached, self.sync(), true, self.author())?;
+        let (plan, changes) = core.rollback(
+            target,
+            history.map(Arc::new),
+            self.sync(),
+            true,
+            self.author(),
+        )?;
         Ok((plan, changes.unwrap_or_default()))
     }
 
@@ -588,32 +583,6 @@ impl Handle {
         self.core.status_settled()
     }
 
-    /// Keeps prepared work for a later call; returns its token.
-    pub fn stash(&self, p: Prepared) -> u32 {
-        let t = self.next_token.fetch_add(1, Ordering::Relaxed);
-        self.prepared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(t, p);
-        t
-    }
-
-    /// Takes prepared work back.
-    pub fn take(&self, token: u32) -> Option<Prepared> {
-        self.prepared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&token)
-    }
-
-    /// Commits a restore prepared under `token`.
-    pub fn restore_prepared(&self, token: u32, call: Call) -> Result<Option<Vec<KeyChange>>> {
-        match self.take(token) {
-            Some(Prepared::Restore(v)) => self.restore(v, call),
-            _ => Err(Error::InvalidArgument("unknown restore token".into())),
-        }
-    }
-
     // -- schema ----------------------------------------------------------------
 
     /// Schema errors (conf's format) of the JSON document `json`, or of the
@@ -630,6 +599,11 @@ impl Handle {
             },
         };
         Ok(schema.errors(&doc, None))
+    }
+
+    /// Whether the instance has a schema (`schema` or `rootSchema`).
+    pub fn has_schema(&self) -> bool {
+        self.opts.schema.is_some()
     }
 
     /// Top-level `default`s of the `schema` option (conf merges them into the

@@ -47,6 +47,6 @@ pub mod testing;
 pub mod value;
 pub mod watch;
 
-pub use error::{Error, Result};
-pub use handle::{Call, Handle, HandleOptions, Prepared};
+pub use error::{Code as ErrorCode, Error, JsClass, Result};
+pub use handle::{Call, Handle, HandleOptions};
 pub use store::{Durability, StoreOptions};

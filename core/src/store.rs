@@ -1473,8 +1473,7 @@ impl Core {
     fn failure_event(&self, e: &Error) -> Event {
         let q = lock(&self.queue);
         Event::WriteFailed {
-            code: e.code(),
-            message: e.to_string(),
+            error: Arc::new(e.duplicate()),
             pending: q.records.len() + q.inflight,
         }
     }
@@ -1595,8 +1594,7 @@ impl Core {
                         q.failed.insert(id, e);
                     } else {
                         events.push(Event::ChangeRejected {
-                            code: e.code(),
-                            message: e.to_string(),
+                            error: Arc::new(e),
                             keys: p.map(|p| p.op.history_keys()).unwrap_or_default(),
                         });
                     }
@@ -2250,10 +2248,7 @@ impl Core {
     /// The watcher stopped working (its backend failed or its thread ended):
     /// reported every time it happens (the watcher reports each stop once).
     pub(crate) fn report_watch_stopped(&self, e: Error) {
-        self.emit(Event::WatchError {
-            code: e.code(),
-            message: e.to_string(),
-        });
+        self.emit(Event::WatchError { error: Arc::new(e) });
     }
 
     /// A failure while handling a watch event: reported once per distinct
@@ -2267,10 +2262,7 @@ impl Core {
             }
             w.last_error = Some(msg.clone());
         }
-        self.emit(Event::WatchError {
-            code: e.code(),
-            message: msg,
-        });
+        self.emit(Event::WatchError { error: Arc::new(e) });
     }
 
     /// Every change entry the journal keeps, oldest first, once every change

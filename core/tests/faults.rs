@@ -504,10 +504,7 @@ fn close_with_changes_it_cannot_write_throws_and_keeps_them() {
     assert_eq!(h.status().writer_error.unwrap().0, "E_NOSPC");
     assert!(rec.take().iter().any(|e| matches!(
         e,
-        Event::WriteFailed {
-            code: "E_NOSPC",
-            ..
-        }
+        Event::WriteFailed { error, .. } if error.code() == "E_NOSPC"
     )));
     assert_eq!(h.flush().unwrap_err().code(), "E_NOSPC");
     fs.heal();

@@ -88,7 +88,7 @@ fn a_five_second_hold_on_the_document_is_waited_out_by_the_writer_and_flush() {
     let failed: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
-            Event::WriteFailed { code, message, .. } => Some((*code, message.clone())),
+            Event::WriteFailed { error, .. } => Some((error.code(), error.to_string())),
             _ => None,
         })
         .collect();

@@ -221,7 +221,7 @@ const NEVER: Duration = Duration::from_secs(3600);
 fn watch_errors(ev: &[Event]) -> Vec<(String, String)> {
     ev.iter()
         .filter_map(|e| match e {
-            Event::WatchError { code, message } => Some((code.to_string(), message.clone())),
+            Event::WatchError { error } => Some((error.code().to_string(), error.to_string())),
             _ => None,
         })
         .collect()
