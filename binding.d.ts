@@ -9,6 +9,64 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A read-only look at a store's files, taken when it is constructed. */
+export declare class StoreInspector {
+  /**
+   * Reads the store's files (document first, then the journal, again if a
+   * writer replaced the document meanwhile). Changes nothing on disk.
+   */
+  constructor(opts: InspectOptions)
+  /**
+   * What was read, as JSON: `{ document: { file, error, keys: [{key,
+   * bytes, type}], merkle, invalidUtf8, sealed }, journal: { file, changes,
+   * checkpoints, firstSeq, lastSeq, firstTime, lastTime, lastCheckpoint,
+   * torn, damaged, fatal, goodLength }, anchor, quarantined, temps,
+   * retries }`. No values.
+   */
+  summary(): string
+  /**
+   * The change entries (oldest first) at or after `sinceMs`, with their
+   * patches when `patches`.
+   */
+  entries(sinceMs: number | undefined | null, patches: boolean): string
+  /**
+   * The document as the file holds it, decoded (`pretty`: electron-store's
+   * tab-indented JSON), or `null` when it could not be read. Values the
+   * key given does not open stay sealed envelopes.
+   */
+  document(pretty: boolean): string | null
+  /**
+   * The latest state (the file plus the journal's entries not in it yet),
+   * checked against the journal: `{ seq, document }` JSON.
+   */
+  latest(): string
+  /**
+   * The backups and migration snapshots, newest first: `[{ kind, file,
+   * path, metadata }]`.
+   */
+  backups(): string
+  /**
+   * What a rollback to change `value` (`kind` 0) or time `value` ms (`kind`
+   * 1) would do, computed from the files and checked against the recorded
+   * hash, without changing anything: `{ fromSeq, targetSeq, reverted,
+   * patch, inverse }`.
+   */
+  rollbackPlan(kind: number, value: number): string
+  /** Starts verifying (see `verifyStep`); returns the number of steps. */
+  verifyBegin(): number
+  /**
+   * Makes up to `budget` verification steps (one journal entry or one
+   * backup each); returns the steps done so far (equal to the total once
+   * finished).
+   */
+  verifyStep(budget: number): number
+  /**
+   * The checks made so far: `{ ok, done, total, checks: [{ kind, subject,
+   * ok, skipped, detail, code }] }`.
+   */
+  verifyResult(): string
+}
+
 /** A migration snapshot's check. */
 export interface BackupCheck {
   valid: boolean
@@ -152,6 +210,20 @@ export interface HistoryEntry {
   reversible: boolean
 }
 
+/** Where the store to look at is, and the key to read it with. */
+export interface InspectOptions {
+  /** The document file. */
+  path: string
+  /** `storeHistory/` (journal, migration snapshots). */
+  historyDir: string
+  /** `backups/`. */
+  backupDir: string
+  /** The `secretKey` the store's secrets were written with. */
+  secretKey?: Buffer
+  /** electron-store 8's `encryptionKey`, as bytes. */
+  encryptionKey?: Buffer
+}
+
 /**
  * What the main thread shared, or `null` (it has not loaded tad-store, or
  * has no Electron `app`).
@@ -265,6 +337,17 @@ export declare function setMainThreadDefaults(json: string): void
 
 /** Undoes the open transaction: the keys that changed back. */
 export declare function storeAbort(h: number): string
+
+/**
+ * Opens the instance's atomic section (waits for another thread's; takes the
+ * journal's lock and catches up with other processes): `null`, or the
+ * top-level keys other processes' changes changed, as `[{k, o?, n?}]`.
+ * `storeAtomicEnd` (or `storeUpdateSet`) must follow.
+ */
+export declare function storeAtomicBegin(h: number): string | null
+
+/** Ends the instance's atomic section (nothing when none is open). */
+export declare function storeAtomicEnd(h: number): void
 
 /**
  * Opens a transaction: later changes are written only by `storeCommit`, as
@@ -452,6 +535,13 @@ export interface StoreStatus {
 
 /** The whole document as compact JSON. */
 export declare function storeToJson(h: number): string
+
+/**
+ * `update()`'s write: sets `key` to the JSON `json` as a change named
+ * `update` and ends the atomic section (also when the set fails). Returns
+ * what `storeSet` returns.
+ */
+export declare function storeUpdateSet(h: number, flags: number, key: string, json: string, wantOld: boolean): string | null
 
 /**
  * Schema errors (conf's format) of the JSON document `json`, or of the store's

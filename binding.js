@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.StoreInspector = nativeBinding.StoreInspector
 module.exports.envRegister = nativeBinding.envRegister
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.flushProcess = nativeBinding.flushProcess
@@ -842,6 +843,8 @@ module.exports.mainThreadDefaults = nativeBinding.mainThreadDefaults
 module.exports.MAX_DEPTH = nativeBinding.MAX_DEPTH
 module.exports.setMainThreadDefaults = nativeBinding.setMainThreadDefaults
 module.exports.storeAbort = nativeBinding.storeAbort
+module.exports.storeAtomicBegin = nativeBinding.storeAtomicBegin
+module.exports.storeAtomicEnd = nativeBinding.storeAtomicEnd
 module.exports.storeBegin = nativeBinding.storeBegin
 module.exports.storeClear = nativeBinding.storeClear
 module.exports.storeClose = nativeBinding.storeClose
@@ -877,6 +880,7 @@ module.exports.storeSetSlowThreshold = nativeBinding.storeSetSlowThreshold
 module.exports.storeSize = nativeBinding.storeSize
 module.exports.storeStatus = nativeBinding.storeStatus
 module.exports.storeToJson = nativeBinding.storeToJson
+module.exports.storeUpdateSet = nativeBinding.storeUpdateSet
 module.exports.storeValidate = nativeBinding.storeValidate
 module.exports.storeValidateMigrationBackup = nativeBinding.storeValidateMigrationBackup
 module.exports.storeWatch = nativeBinding.storeWatch

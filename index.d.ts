@@ -262,6 +262,20 @@ declare namespace Store {
     migrateNewStore?: boolean;
     /** Called before each migration step. */
     beforeEachMigration?: BeforeEachMigrationCallback<T>;
+    /**
+     * The downgrade guard: what to do with a store last migrated by a higher
+     * `projectVersion` than this app's (a user who went back to an older
+     * version). `'allow'` (default, electron-store's behaviour): open it as it
+     * is and run nothing. `'read-only'`: open it for reading — no defaults
+     * merged, no migration, no schema check, no start backup — and refuse
+     * every write with `E_READ_ONLY` naming both versions
+     * (`restoreMigrationBackup()` stays allowed: it is the way back, and lifts
+     * the guard when the restored state is not from a newer version).
+     * `'throw'`: refuse to open with `E_NEWER_VERSION`. Either way nothing is
+     * changed on disk. Without `projectVersion` (and outside Electron) the
+     * package's version is used, as for migrations.
+     */
+    onNewerVersion?: 'allow' | 'read-only' | 'throw';
   }
 
   // -- callbacks ----------------------------------------------------------------
@@ -285,6 +299,14 @@ declare namespace Store {
   interface BackupInfo {
     file: string;
     path: string;
+    /**
+     * `listMigrationBackups()` only: the version the store was at before the
+     * migration run the snapshot was taken for (the state a downgraded app
+     * can go back to), or null for a snapshot taken otherwise.
+     */
+    fromVersion?: string | null;
+    /** `listMigrationBackups()` only: the version that run migrated to, or null. */
+    toVersion?: string | null;
     /** `null` when the `.meta.json` is missing or unreadable (such a backup cannot be restored). */
     metadata: {
       originalFile: string;
@@ -463,7 +485,8 @@ declare namespace Store {
     | 'E_INVALID_ARGUMENT' | 'E_FORBIDDEN_KEY' | 'E_TOO_DEEP' | 'E_CLOSED' | 'E_CORRUPT' | 'E_IO' | 'E_NOSPC'
     | 'E_READONLY' | 'E_LOCKED' | 'E_JOURNAL' | 'E_UNSUPPORTED' | 'E_OPTION_CONFLICT' | 'E_OPTION'
     | 'E_HISTORY_TRUNCATED' | 'E_HISTORY_MISMATCH' | 'E_BACKUP_NOT_FOUND' | 'E_BACKUP_CORRUPT'
-    | 'E_SCHEMA' | 'E_MIGRATION' | 'E_SERIALIZE' | 'E_TRANSACTION' | 'E_SECRET_KEY' | 'E_WATCH' | 'E_INTERNAL';
+    | 'E_SCHEMA' | 'E_MIGRATION' | 'E_SERIALIZE' | 'E_TRANSACTION' | 'E_NESTED' | 'E_NEWER_VERSION' | 'E_READ_ONLY'
+    | 'E_SECRET_KEY' | 'E_WATCH' | 'E_INTERNAL';
 
   /**
    * Errors thrown by the store carry a stable `code` (set natively). Argument
@@ -474,10 +497,33 @@ declare namespace Store {
    * the file as `path`; `E_MIGRATION` carries the thrown error as `cause` and the
    * step as `migration`.
    */
+  /**
+   * The `tx` a `transaction()` function reads and writes through (the store's
+   * `get`, `set`, `delete`, `has`, seeing the transaction's own changes). It
+   * throws `E_TRANSACTION` once the transaction has ended.
+   */
+  interface Transaction<T extends Record<string, any> = Record<string, unknown>> {
+    get<Key extends keyof T>(key: Key): T[Key];
+    get<Key extends keyof T>(key: Key, defaultValue: Required<T>[Key]): Required<T>[Key];
+    get<Key extends string, Value = unknown>(key: Exclude<Key, keyof T>, defaultValue?: Value): Value;
+    set<Key extends keyof T>(key: Key, value: T[Key]): void;
+    set<Key extends string>(key: Exclude<Key, keyof T>, value: unknown): void;
+    set(object: Partial<T>): void;
+    delete<Key extends keyof T>(key: Key | (string & {})): void;
+    has<Key extends keyof T>(key: Key | (string & {})): boolean;
+  }
+
+  /** A synchronous function's result: a Promise (any thenable) is refused with a `TypeError`. */
+  type NotPromise<R> = R extends PromiseLike<any> ? never : R;
+
   interface StoreError extends Error {
     code: StoreErrorCode | (string & {});
     path?: string;
     migration?: string;
+    /** `E_NEWER_VERSION`, `E_READ_ONLY`: the version that last migrated the store. */
+    newerVersion?: string;
+    /** `E_NEWER_VERSION`, `E_READ_ONLY`: this app's version. */
+    projectVersion?: string;
     cause?: unknown;
   }
 }
@@ -512,7 +558,7 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   readonly events: EventEmitter;
   /** Whether `close()` was called. */
   readonly closed: boolean;
-  /** Set when the store was last migrated by a newer app version (nothing was run). */
+  /** Set when the store was last migrated by a newer app version (nothing was run; with `onNewerVersion: 'read-only'` the store is read-only). */
   readonly newerVersion?: string;
 
   /** A fresh copy of the value at `key`. */
@@ -553,6 +599,35 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   onDidAnyChange(callback: Store.OnDidAnyChangeCallback<T>): Store.Unsubscribe;
   /** Opens the file with Electron's `shell.openPath`; rejects with `E_UNSUPPORTED` outside Electron. */
   openInEditor(): Promise<void>;
+
+  /**
+   * Sets `key` to `fn(current)` atomically across every process: the shared
+   * journal is locked and caught up first, so `current` is the latest value
+   * any process wrote, and no process writes between the read and the write
+   * (4 processes × 1,000 `update('n', (n = 0) => n + 1)` give 4,000). `current`
+   * is a fresh copy (mutating and returning it is fine), `undefined` when the
+   * key is absent. One change, one history entry (`update`); returns the new
+   * value as stored (a `Date` comes back as its ISO string).
+   *
+   * `fn` must be synchronous and return the new value: returning a Promise
+   * (any thenable) or `undefined` is a `TypeError` and nothing changes (to
+   * remove the key, use `transaction(tx => tx.delete(key))`). A throw from
+   * `fn`, or a value `set` refuses (schema, type), changes nothing.
+   * Inside another `update()` / `transaction()` on the same file in the same
+   * thread: `E_NESTED`. Other processes' changes found on the way are
+   * delivered to listeners after `fn` has run.
+   */
+  update<Key extends keyof T, R extends T[Key]>(key: Key, fn: (current: T[Key] | undefined) => Store.NotPromise<R>): R;
+  update<Key extends string, R = unknown, Current = unknown>(key: Exclude<Key, keyof T>, fn: (current: Current | undefined) => Store.NotPromise<R>): R;
+  /**
+   * Runs `fn(tx)` as one atomic change on the latest state across every
+   * process (as `update`): everything it changes through `tx` is written as
+   * one history entry (`transaction`) — or, if it throws (or returns a
+   * Promise: a `TypeError`), nothing is, and listeners hear nothing. Listeners
+   * hear the net change once, after it commits. Nested: `E_NESTED`. Returns
+   * what `fn` returns.
+   */
+  transaction<R>(fn: (tx: Store.Transaction<T>) => Store.NotPromise<R>): R;
 
   /** The whole store (same as `store`). */
   getAll(): T;

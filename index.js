@@ -14,6 +14,8 @@ const { reportListenerError, invalidExternalChange, backgroundError } = require(
 const { storeError, closedError } = require('./lib/errors.js');
 const { checkValueType, toJsonText, stringifyDeep, jsonEqual, jsonClone, segmentsOf, related } = require('./lib/values.js');
 const migrationsLib = require('./lib/migrations.js');
+const atomicLib = require('./lib/atomic.js');
+const versionGuard = require('./lib/version-guard.js');
 
 const MIGRATION_KEY = '__internal__.migrations.version';
 
@@ -218,6 +220,11 @@ function writeFileAtomic(file, data, mode, keepOnBusy = false) {
 }
 let tmpCounter = 0;
 
+/** Whether the constructor has something to do in its opening transaction. */
+function wantsTransaction(opts) {
+  return Boolean(opts.custom || opts.defaults || opts.schema || opts.rootSchema || opts.steps || opts.validate);
+}
+
 /** A time given as an ISO string, a Date or milliseconds → milliseconds. */
 function toMillis(t) {
   const ms = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : typeof t === 'number' ? t : Number.NaN;
@@ -299,8 +306,9 @@ class Store {
       historyMax: opts.historyMax,
       dotNotation: opts.accessPropertiesByDotNotation !== false,
       // a transaction only when the constructor has something to do in it
-      begin: Boolean(opts.custom || opts.defaults || opts.schema || opts.rootSchema || opts.steps || opts.validate),
-      fillDefaults: !opts.custom && Boolean(opts.defaults || opts.schema || opts.rootSchema),
+      // (onNewerVersion: begun from JS once the version is known not newer)
+      begin: opts.onNewerVersion === 'allow' && wantsTransaction(opts),
+      fillDefaults: !opts.custom && opts.onNewerVersion === 'allow' && Boolean(opts.defaults || opts.schema || opts.rootSchema),
       readKey: opts.steps ? MIGRATION_KEY : undefined,
     }, event => Store.#onCoreEvent(target.core, event));
     // the native store holds its own copy of the keys
@@ -334,8 +342,25 @@ class Store {
    * written as one change, or not at all.
    */
   #initialize(opts, opened) {
+    // onNewerVersion: a store last migrated by a newer app version is refused,
+    // or opened for reading with nothing written (see lib/version-guard.js)
+    const guarded = opts.onNewerVersion !== 'allow';
+    const newer = guarded ? versionGuard.newerVersion(this.get(MIGRATION_KEY), opts.projectVersion) : null;
+    if (newer !== null) {
+      if (opts.onNewerVersion === 'throw') {
+        this.#abandon(false);
+        throw versionGuard.newerVersionError(this.path, newer, opts.projectVersion);
+      }
+      this.#versionLock = { newer, ours: opts.projectVersion };
+      this.newerVersion = newer;
+      return;
+    }
     let name = 'defaults';
-    const began = opened.began;
+    let began = opened.began;
+    if (guarded && !this.#core.report.readOnly && wantsTransaction(opts)) {
+      this.#native.begin();
+      began = true;
+    }
     try {
       this.#opening = true;
       if (opts.custom && this.#importSerialized(opts)) name = 'external-change';
@@ -350,7 +375,7 @@ class Store {
       // (conf checks before, and breaks migrations that fix data)
       if (opened.changes !== null) {
         this.#run(() => opened.changes, true);
-      } else if (opts.custom && (opts.defaults || opts.schema || opts.rootSchema)) {
+      } else if ((opts.custom || guarded) && (opts.defaults || opts.schema || opts.rootSchema)) {
         this.#run(() => this.#native.fillDefaults(opened.existed, this.#listFlags() | NativeStore.NO_SCHEMA), true);
       }
       if (opts.steps && this.#migrate(opts, opened)) name = 'migration';
@@ -367,10 +392,12 @@ class Store {
   /** The custom-serialize export, automatic backups, the watcher, the slow-operation threshold. */
   #startBackgroundWork(opts, opened) {
     if (exiting) flushReporting(this, 'on exit');
-    if (opts.custom) this.#exportSerialized(undefined, true);
+    const locked = this.#versionLock !== null;
+    if (opts.custom && !locked) this.#exportSerialized(undefined, true);
     // (the open counted the keys; a transaction may have changed them)
     this.#backups = new AutomaticBackups(this.#native, opts.backup, error => this.#reportBackupError(error), () => this.#closed);
-    this.#backups.start(opened.began ? undefined : opened.size);
+    // (a store held read-only by onNewerVersion gets no backup: nothing is written)
+    if (!locked) this.#backups.start(opened.began ? undefined : opened.size);
     if (opts.watch) this.#run(() => this.#native.watch());
     if (opts.slowOperationMs !== undefined) this.#native.setSlowThreshold(opts.slowOperationMs);
   }
@@ -379,6 +406,8 @@ class Store {
   // -- internals -----------------------------------------------------------
 
   #opening = false;
+  /** `onNewerVersion: 'read-only'` found a newer version: `{ newer, ours }` (writes throw E_READ_ONLY). */
+  #versionLock = null;
   #exportGiven = undefined;
   /** A custom-serialized file written but not yet renamed into place (held by another program): `{ tmp, mark, tries, timer }`. */
   #pendingExport = null;
@@ -727,6 +756,14 @@ class Store {
     return this.#native;
   }
 
+  /** `#live()` for a change: refused while `onNewerVersion: 'read-only'` holds the store. */
+  #writable() {
+    const native = this.#live();
+    const lock = this.#versionLock;
+    if (lock !== null) throw versionGuard.readOnlyError(this.path, lock.newer, lock.ours);
+    return native;
+  }
+
   /** Invalidates the read caches after a (possible) change. */
   #changed() {
     const core = this.#core;
@@ -782,6 +819,11 @@ class Store {
    * names (else paths as given).
    */
   #afterChange(entries, literal) {
+    // a transaction runs: delivered (merged) once it commits, never if it fails
+    if (this.#core.muted) {
+      this.#core.muted.push([entries, literal]);
+      return;
+    }
     if (this.#opts.custom) {
       const given = this.#exportGiven;
       this.#exportGiven = undefined;
@@ -884,6 +926,7 @@ class Store {
   }
 
   #setObject(object, op) {
+    this.#writable();
     if (object === null || typeof object !== 'object' || Array.isArray(object)) {
       throw new TypeError(`Expected an object of key/value pairs, got ${object === null ? 'null' : Array.isArray(object) ? 'an array' : typeof object}`);
     }
@@ -926,7 +969,7 @@ class Store {
 
   /** Sets `key` to `value`, or every key/value of an object. */
   set(key, value) {
-    const native = this.#live();
+    const native = this.#writable();
     if (typeof key === 'object' && key !== null) {
       this.#setObject(key, 'set');
       return;
@@ -958,6 +1001,103 @@ class Store {
     this.#afterChange([entry], false);
   }
 
+  /**
+   * Sets `key` to `fn(current)`, run on the latest value of `key` across
+   * every process (the shared journal is locked and caught up first), as one
+   * change. Returns the new value. See index.d.ts.
+   */
+  update(key, fn) {
+    const native = this.#writable();
+    if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${key === null ? 'null' : typeof key}`);
+    if (typeof fn !== 'function') throw new TypeError(`Expected \`fn\` to be of type \`function\`, got ${fn === null ? 'null' : typeof fn}`);
+    this.#checkReserved(key);
+    const remote = native.atomicBegin();
+    let text;
+    let want;
+    try {
+      if (remote !== null) this.#changed();
+      const next = fn(this.get(key));
+      atomicLib.checkUpdateResult(key, next);
+      text = toJsonText(key, next, this.#propertyName(key, next), () => segmentsOf(key, this.#opts.accessPropertiesByDotNotation !== false).length);
+      want = this.#listening();
+    } catch (error) {
+      native.atomicEnd();
+      if (remote !== null) this.#afterChange(JSON.parse(remote), true);
+      throw error;
+    }
+    let old;
+    try {
+      old = native.updateSet(key, text, want, this.#flags);
+    } finally {
+      this.#changed();
+      if (remote !== null) this.#afterChange(JSON.parse(remote), true);
+    }
+    if (old === null) return JSON.parse(text);
+    if (old.charCodeAt(0) === 33) {
+      // '!': the schema's defaults filled the value, or changed other keys too
+      this.#afterChange(JSON.parse(old.slice(1)), false);
+      return this.get(key);
+    }
+    const entry = { k: key };
+    if (want) {
+      entry.n = JSON.parse(text);
+      if (old !== '') entry.o = JSON.parse(old);
+    }
+    this.#afterChange([entry], false);
+    return JSON.parse(text);
+  }
+
+  /**
+   * Runs `fn(tx)` as one atomic change on the latest state across every
+   * process: all of its changes are written as one history entry, or — when
+   * it throws — none are (listeners see nothing). Returns what `fn` returns.
+   * See index.d.ts.
+   */
+  transaction(fn) {
+    const native = this.#writable();
+    if (typeof fn !== 'function') throw new TypeError(`Expected \`fn\` to be of type \`function\`, got ${fn === null ? 'null' : typeof fn}`);
+    const core = this.#core;
+    const remote = native.atomicBegin();
+    const deliverRemote = () => {
+      if (remote !== null) this.#afterChange(JSON.parse(remote), true);
+    };
+    if (remote !== null) this.#changed();
+    try {
+      native.begin();
+    } catch (error) {
+      native.atomicEnd();
+      deliverRemote();
+      throw error;
+    }
+    const buffered = [];
+    core.muted = buffered;
+    const { tx, end } = atomicLib.makeTx(this);
+    let result;
+    try {
+      result = fn(tx);
+      atomicLib.checkTransactionResult(result);
+      core.muted = null;
+      native.commit('transaction');
+    } catch (error) {
+      core.muted = null;
+      end();
+      try {
+        native.abort();
+      } catch {}
+      this.#changed();
+      native.atomicEnd();
+      deliverRemote();
+      throw error;
+    }
+    end();
+    native.atomicEnd();
+    deliverRemote();
+    const merged = atomicLib.mergeChanges(buffered, this.#listening());
+    if (merged.literal.length > 0) this.#afterChange(merged.literal, true);
+    if (merged.paths.length > 0) this.#afterChange(merged.paths, false);
+    return result;
+  }
+
   /** Whether `key` exists. */
   has(key) {
     const native = this.#live();
@@ -967,7 +1107,7 @@ class Store {
 
   /** Deletes `key` (an array element becomes `null`, as electron-store writes it). */
   delete(key) {
-    const native = this.#live();
+    const native = this.#writable();
     if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
     this.#run(() => native.delete(key, this.#listening(), this.#flags), false);
   }
@@ -986,7 +1126,7 @@ class Store {
 
   /** Deletes everything but `defaults` (and the internal migration state), as one change. */
   clear() {
-    const native = this.#live();
+    const native = this.#writable();
     // conf writes {} (through Ajv: the schema's defaults), then reset()s each
     // default key — a set(key), so with dot notation a default named 'a.b'
     // lands at a → b, and each gets the schema defaults it makes apply. Here:
@@ -1015,7 +1155,7 @@ class Store {
   }
 
   set store(value) {
-    const native = this.#live();
+    const native = this.#writable();
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new TypeError(`Expected the store to be an object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
     }
@@ -1104,7 +1244,7 @@ class Store {
    * could not re-encrypt are left as they were and listed in `failed`.
    */
   rotateSecretKey(newKey) {
-    const native = this.#live();
+    const native = this.#writable();
     const key = keyBytes(newKey, 'newKey', Boolean(this.#opts.crypto && this.#opts.crypto.legacy));
     try {
       return native.rotateSecretKey(key);
@@ -1210,7 +1350,7 @@ class Store {
    * change events fire for what changed. Resolves to `true`.
    */
   async restoreBackup(fileOrPath) {
-    this.#live();
+    this.#writable();
     if (typeof fileOrPath !== 'string' || fileOrPath === '') {
       throw new TypeError(`Expected a backup file name or path, got ${fileOrPath === '' ? 'an empty string' : typeof fileOrPath}`);
     }
@@ -1257,7 +1397,7 @@ class Store {
 
   /** One native task: the history read on a worker thread, the rollback applied on the JS thread. */
   async #rollback(byTime, value, rolledBackTo) {
-    const native = this.#live();
+    const native = this.#writable();
     let result;
     try {
       result = await native.rollback(byTime, value);
@@ -1310,7 +1450,9 @@ class Store {
 
   /** The migration snapshots (`storeHistory/migrations/`), newest first. */
   async listMigrationBackups() {
-    return this.#live().listMigrationBackups();
+    // each with the versions of the run it was taken before (fromVersion, toVersion)
+    const list = await this.#live().listMigrationBackups();
+    return list.map(info => ({ ...info, ...versionGuard.snapshotVersions(info) }));
   }
 
   /** Checks a migration snapshot (file name only): hash, parse, schema → `{ valid, errors }`. */
@@ -1331,7 +1473,15 @@ class Store {
   async restoreMigrationBackup(name) {
     this.#live();
     if (typeof name !== 'string' || name === '') throw new TypeError('Expected a migration backup file name');
-    return this.#restore(name, true);
+    // (allowed in read-only mode: the way back for a downgraded user, which
+    // lifts it when the restored state is not from a newer version)
+    const done = await this.#restore(name, true);
+    const lock = this.#versionLock;
+    if (lock !== null && versionGuard.newerVersion(this.get(MIGRATION_KEY), lock.ours) === null) {
+      this.#versionLock = null;
+      this.newerVersion = undefined;
+    }
+    return done;
   }
 
   /** `{ storeSize, keyCount, listenerCount, backupCount, lastBackup, historyEntries, ... }` */

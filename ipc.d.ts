@@ -47,6 +47,14 @@ export interface StoreIpcOptions {
   protectedKeys?: string[];
   /** Largest value (as JSON) a renderer may write. Default 1 MiB. */
   maxValueBytes?: number;
+  /**
+   * Also register `store-update (key, operation)` (issue 20): increment,
+   * append, remove and toggle run by `store.update()`, atomically across
+   * processes and windows, under the same key restrictions and size limit;
+   * resolves to the new value (`true` when renderers may not read the key).
+   * Default `false` (the seed's 20 channels only).
+   */
+  atomicOperations?: boolean;
   /** The windows that get `'store-changed'`; default `BrowserWindow.getAllWindows()` in Electron. */
   windows?: Array<{ webContents: WebContentsLike; isDestroyed?(): boolean } | WebContentsLike> | (() => Array<{ webContents: WebContentsLike; isDestroyed?(): boolean } | WebContentsLike>);
   /** Electron's `BrowserWindow` (default: `require('electron').BrowserWindow`). */
@@ -55,6 +63,14 @@ export interface StoreIpcOptions {
 
 /** The 20 channels, SPEC §6. */
 export const CHANNELS: readonly string[];
+/** `'store-update'`: the atomic operations channel (`atomicOperations: true`). */
+export const ATOMIC_CHANNEL: 'store-update';
+/** A renderer's atomic operation on `store-update`. */
+export type AtomicOperation =
+  | { op: 'increment'; by?: number }
+  | { op: 'append'; value: unknown; unique?: boolean }
+  | { op: 'remove'; value: unknown }
+  | { op: 'toggle' };
 
 /**
  * Registers the seed's 20 `store-*` channels for `store`. Returns a function

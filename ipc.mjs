@@ -1,4 +1,4 @@
 import ipc from './lib/ipc.js';
 
-export const { registerStoreIpc, CHANNELS } = ipc;
+export const { registerStoreIpc, CHANNELS, ATOMIC_CHANNEL } = ipc;
 export default ipc;

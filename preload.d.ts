@@ -17,6 +17,8 @@ export interface StoreAPIOptions {
   accessPropertiesByDotNotation?: boolean;
   /** Keep the cache `getKey` reads (default `true`: one `store-get-all` when the preload runs). */
   cache?: boolean;
+  /** Add `update(key, operation)` (`store-update`: the main process registered `atomicOperations: true`). Default `false`. */
+  atomicOperations?: boolean;
 }
 
 export interface ExposeStoreAPIOptions extends StoreAPIOptions {

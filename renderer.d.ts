@@ -152,7 +152,21 @@ export interface StoreAPI {
   listMigrationBackups(): Promise<BackupInfo[]>;
   restoreMigrationBackup(name: string): Promise<true>;
   validateMigrationBackup(name: string): Promise<ValidationResult>;
+  /**
+   * `store-update (key, operation)`: an atomic operation run by the main
+   * store's `update()` (only with `registerStoreIpc(..., { atomicOperations:
+   * true })`, and in tad-store/preload's API with `{ atomicOperations: true }`).
+   * Resolves to the new value (`true` when renderers may not read the key).
+   */
+  update?(key: string, operation: AtomicOperation): Promise<unknown>;
 }
+
+/** A renderer's atomic operation (a function cannot cross IPC). */
+export type AtomicOperation =
+  | { op: 'increment'; by?: number }
+  | { op: 'append'; value: unknown; unique?: boolean }
+  | { op: 'remove'; value: unknown }
+  | { op: 'toggle' };
 
 /** What the client needs of the storeAPI: `getAll` and `onChange` to read; the rest for the calls made. */
 export type StoreAPILike = Pick<StoreAPI, 'getAll' | 'onChange'> & Partial<StoreAPI>;
@@ -253,6 +267,22 @@ export declare class StoreClient<T extends Record<string, any> = Record<string, 
   listMigrationBackups(): Promise<BackupInfo[]>;
   restoreMigrationBackup(name: string): Promise<true>;
   validateMigrationBackup(name: string): Promise<ValidationResult>;
+
+  /**
+   * Atomic operations, run by the main store's `update()` on the latest state
+   * of every process and window (nothing is lost when several write at once).
+   * They need `registerStoreIpc(..., { atomicOperations: true })` and a
+   * storeAPI with `update` (tad-store/preload with `{ atomicOperations: true }`).
+   * Each resolves to the new value (`true` when renderers may not read the key).
+   */
+  /** Adds `by` (default 1) to the number at `key` (absent: 0). */
+  increment(key: string, by?: number): Promise<number>;
+  /** Appends `value` to the array at `key` (absent: `[]`); `unique`: only when no equal element is there. */
+  append<V = unknown>(key: string, value: V, options?: { unique?: boolean }): Promise<V[]>;
+  /** Removes every element equal to `value` (compared as JSON) from the array at `key`. */
+  remove<V = unknown>(key: string, value: V): Promise<V[]>;
+  /** Flips the boolean at `key` (absent: `false`, so it becomes `true`). */
+  toggle(key: string): Promise<boolean>;
 }
 
 /** The seed's class name for the client. */

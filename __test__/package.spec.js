@@ -96,6 +96,9 @@ function installAndUse(work, tarballs, label) {
     process.stdout.write([same, typeof exposeStoreAPI, safeStorageKeyPath({ cwd: '/app', name: 'n' }), react].join(' '));
   `], { cwd: app, env, encoding: 'utf8' });
   assert.equal(subpaths, `true function ${path.join('/app', 'n.json.key')} MODULE_NOT_FOUND`);
+  // the support command, as `npx tad-store` runs it from the app
+  const verify = JSON.parse(npm(['exec', '--offline', '--', 'tad-store', 'verify', path.join(data, 'config.json'), '--json'], app, env));
+  assert.equal(verify.ok, true);
 }
 
 test('npm pack: the main package and this platform\'s package install offline without cargo and work', { skip: !SUPPORTED.includes(platform) && `no prebuilt package for ${platform}` }, () => {
@@ -105,10 +108,11 @@ test('npm pack: the main package and this platform\'s package install offline wi
   try {
     const main = pack(root, work);
     const subpaths = ['renderer', 'react', 'preload', 'safe-storage'].flatMap(n => [`${n}.js`, `${n}.mjs`, `${n}.d.ts`, `${n}.d.mts`, `lib/${n}.js`]);
-    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'ipc.js', 'binding.js', 'binding.d.ts', 'lib/loader.js', 'lib/platform.js', 'lib/values.js', 'package.json', 'README.md', 'LICENSE', ...subpaths]) {
+    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'ipc.js', 'binding.js', 'binding.d.ts', 'lib/loader.js', 'lib/platform.js', 'lib/values.js', 'bin/tad-store.js', 'lib/cli/main.js', 'lib/cli/commands.js', 'lib/cli/store.js', 'lib/cli/format.js', 'lib/cli/errors.js', 'package.json', 'README.md', 'LICENSE', ...subpaths]) {
       assert.ok(main.files.includes(f), `the main tarball contains ${f}`);
     }
     assert.deepEqual(main.files.filter(f => f.endsWith('.node')), [], 'the main tarball has no .node');
+    assert.deepEqual(JSON.parse(execFileSync('tar', ['-xzOf', main.file, 'package/package.json'], { encoding: 'utf8' })).bin, { 'tad-store': 'bin/tad-store.js' });
     assert.ok(!main.files.some(f => /^(src|core|npm|__test__|scripts|bench|target)\//.test(f)), 'no sources, tests or platform packages in it');
 
     // the platform package, as `napi artifacts` fills it

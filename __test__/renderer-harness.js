@@ -41,6 +41,7 @@ async function openRenderer(t, ipcMain, options = {}) {
   const { url = 'app://main/index.html', frame = true, preload = 'seed', react = null, intercept = null } = options;
   const env = { ...process.env, TAD_PRELOAD: preload };
   if (react) env.TAD_REACT = react;
+  if (options.atomic) env.TAD_ATOMIC = '1';
   const child = fork(CHILD, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
   // a message to a renderer that is being killed: EPIPE (the test already knows it is gone)
   child.on('error', (error) => { if (error.code !== 'EPIPE') throw error; });

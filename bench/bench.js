@@ -561,6 +561,11 @@ async function benchCore(sizeName, label, start, targets) {
         if (isSmall) t.setDeferred[sizeName] = ts.median;
         else t.setDeferredBig[sizeName] = ts.median;
       }
+      // issue 20: update() takes the journal's lock and catches up first (no
+      // other process writes here); target ≤ 2× the deferred set above
+      await settle();
+      const tu = await timeOp(() => tad.update(SET_KEY, (n) => (typeof n === 'number' ? n + 1 : 0)), { budgetMs: 1500, targetBatchMs: 1, maxSamples: 300, after: tadFlush });
+      row(`atomic \`update('${SET_KEY}', n => n + 1)\`, calling thread`, label, { tad: C.stat(tu) }, `tad deferred, no other process writing (flush() awaited untimed after each batch); median ${fmtRatio(tu.median, t.setDeferred[sizeName])} the deferred set above`, 'update');
     }
 
     // -- durable sets ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@
  */
 
 const { segmentsOf, toJsonText } = require('./values.js');
+const { operationFn } = require('./atomic.js');
 
 const CHANNELS = [
   'store-get', 'store-set', 'store-delete', 'store-has', 'store-clear',
@@ -32,6 +33,14 @@ const CHANNELS = [
   'store-validate-data', 'store-list-migration-backups',
   'store-restore-migration-backup', 'store-validate-migration-backup',
 ];
+
+/**
+ * The atomic operations channel (issue 20), registered with `{ atomicOperations:
+ * true }`: `store-update (key, { op, ... })` runs `store.update()` with a
+ * declarative operation (increment, append, remove, toggle) and resolves to the
+ * new value (`true` when renderers may not read the key).
+ */
+const ATOMIC_CHANNEL = 'store-update';
 
 const DOT = Symbol.for('tad-store.dotNotation');
 const MAX_KEY_LENGTH = 1024;
@@ -130,6 +139,9 @@ function registerStoreIpc(ipcMain, store, options = {}) {
   if (validateSender !== undefined && typeof validateSender !== 'function') throw new TypeError('Expected `validateSender` to be a function');
   const maxValueBytes = options.maxValueBytes === undefined ? 1 << 20 : options.maxValueBytes;
   if (!Number.isInteger(maxValueBytes) || maxValueBytes <= 0) throw new TypeError('Expected `maxValueBytes` to be a positive integer');
+  if (options.atomicOperations !== undefined && typeof options.atomicOperations !== 'boolean') throw new TypeError('Expected `atomicOperations` to be a boolean');
+  const atomicOperations = options.atomicOperations === true;
+  if (atomicOperations && typeof store.update !== 'function') throw new TypeError('Expected `store` to be a tad-store Store with update() (atomicOperations)');
   const senderChecked = origins !== null || validateSender !== undefined || options.requireSenderFrame === true;
 
   // -- recipients -------------------------------------------------------------
@@ -312,10 +324,24 @@ function registerStoreIpc(ipcMain, store, options = {}) {
     },
     'store-validate-migration-backup': (event, name) => { checkKey(name, 'name'); return store.validateMigrationBackup(name); },
   };
+  if (atomicOperations) {
+    handlers[ATOMIC_CHANNEL] = (event, key, operation) => {
+      writeCheck(key);
+      const fn = operationFn(key, operation);
+      if ('value' in operation) sizeCheck(operation.value, key, () => segmentsOf(key, dot).length + 1);
+      const next = store.update(key, (current) => {
+        const value = fn(current);
+        // the result as written: within the renderers' size limit
+        sizeCheck(value, key, () => segmentsOf(key, dot).length);
+        return value;
+      });
+      return mayRead(segmentsOf(key, dot)) ? next : true;
+    };
+  }
 
   const added = [];
   try {
-    for (const channel of CHANNELS) {
+    for (const channel of atomicOperations ? [...CHANNELS, ATOMIC_CHANNEL] : CHANNELS) {
       const fn = handlers[channel];
       ipcMain.handle(channel, async (event, ...args) => {
         try {
@@ -352,4 +378,4 @@ function electronBrowserWindow() {
   }
 }
 
-module.exports = { registerStoreIpc, CHANNELS };
+module.exports = { registerStoreIpc, CHANNELS, ATOMIC_CHANNEL };

@@ -67,6 +67,9 @@ class NativeStore {
   commit(name) { return this.#b.storeCommit(this.#h, name); }
   abort() { return this.#b.storeAbort(this.#h); }
   reload() { return this.#b.storeReload(this.#h); }
+  atomicBegin() { return this.#b.storeAtomicBegin(this.#h); }
+  atomicEnd() { return this.#b.storeAtomicEnd(this.#h); }
+  updateSet(key, json, wantOld, flags) { return this.#b.storeUpdateSet(this.#h, flags, nativeKey(key), json, wantOld); }
   rotateSecretKey(key) { return this.#b.storeRotateSecretKey(this.#h, key); }
   watch() { return this.#b.storeWatch(this.#h); }
   performance() { return this.#b.storePerformance(this.#h); }

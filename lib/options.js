@@ -16,6 +16,7 @@ const { storeError } = require('./errors.js');
 const { electronApp, electronDefaults } = require('./electron.js');
 const migrationsLib = require('./migrations.js');
 const { normalizeBackups } = require('./backups.js');
+const { checkOption: checkOnNewerVersion } = require('./version-guard.js');
 
 // Outside Electron: conf's project name, version and config directory.
 
@@ -257,6 +258,9 @@ function normalizeOptions(options, parentDir) {
     throw new TypeError(`Expected \`onInvalidData\` to be 'throw' or 'sanitize', got ${JSON.stringify(opts.onInvalidData)}`);
   }
   if (opts.migrations !== undefined && opts.migrations !== null) opts.steps = migrationsLib.normalize(opts.migrations);
+  opts.onNewerVersion = checkOnNewerVersion(opts.onNewerVersion);
+  // the guard compares versions: the package's, as for migrations, when none was given
+  if (opts.onNewerVersion !== 'allow' && !opts.projectVersion) opts.projectVersion = getPackage().version;
   return opts;
 }
 

@@ -167,7 +167,7 @@ function createStoreAPI(ipcRenderer, options = {}) {
     cache.initialize().catch(error => warn('loading the cache failed (getKey answers undefined until a later getKey loads it)', error));
   }
 
-  return {
+  const api = {
     get: (key, defaultValue) => invoke('store-get', key, defaultValue),
     set: (key, value) => invoke('store-set', key, value),
     delete: (key) => invoke('store-delete', key),
@@ -199,6 +199,10 @@ function createStoreAPI(ipcRenderer, options = {}) {
     restoreMigrationBackup: (backupName) => invoke('store-restore-migration-backup', backupName),
     validateMigrationBackup: (backupName) => invoke('store-validate-migration-backup', backupName),
   };
+  // issue 20: the main process registered `store-update` (registerStoreIpc's
+  // `atomicOperations: true`): increment / append / remove / toggle, atomically
+  if (options.atomicOperations === true) api.update = (key, operation) => invoke('store-update', key, operation);
+  return api;
 }
 
 const exposed = new Map();

@@ -596,6 +596,21 @@ class StoreClient {
   restoreMigrationBackup(name) { return this.#call('restoreMigrationBackup', [name]); }
   /** Checks a migration snapshot (file name): `{ valid, errors }`. */
   validateMigrationBackup(name) { return this.#call('validateMigrationBackup', [name]); }
+
+  // -- atomic operations (issue 20): the main process runs them with
+  // store.update() on the latest state of every process and window; they need
+  // registerStoreIpc(..., { atomicOperations: true }) and a storeAPI with
+  // update() (tad-store/preload's createStoreAPI/exposeStoreAPI with
+  // { atomicOperations: true }). Each resolves to the new value.
+
+  /** Adds `by` (default 1) to the number at `key` (absent: 0). */
+  increment(key, by = 1) { return this.#call('update', [key, { op: 'increment', by }]); }
+  /** Appends `value` to the array at `key` (absent: []); with `{ unique: true }` only when no equal element is there. */
+  append(key, value, options) { return this.#call('update', [key, { op: 'append', value, unique: Boolean(options && options.unique) }]); }
+  /** Removes every element equal to `value` (compared as JSON) from the array at `key`. */
+  remove(key, value) { return this.#call('update', [key, { op: 'remove', value }]); }
+  /** Flips the boolean at `key` (absent: false, so it becomes true). */
+  toggle(key) { return this.#call('update', [key, { op: 'toggle' }]); }
 }
 
 /** A client on `options.api` (default `window.storeAPI`). */

@@ -21,8 +21,10 @@
 //! One module per concern: `handles` (the table of open instances, open and
 //! close), `options`, `document` (reads and changes), `backups` (backups,
 //! snapshots, history, rollback), `stats`, `events`, `env` (JS environments),
-//! `errors`, `convert`, `tasks` (work on the thread pool).
+//! `errors`, `convert`, `tasks` (work on the thread pool), `inspect` (the
+//! support command's read-only view of a store's files).
 
+pub mod atomic;
 pub mod backups;
 mod convert;
 pub mod document;
@@ -30,6 +32,7 @@ pub mod env;
 pub mod errors;
 pub mod events;
 pub mod handles;
+mod inspect;
 pub mod open;
 pub mod options;
 pub mod stats;

@@ -157,3 +157,18 @@ declare const electronSafeStorage: {
 };
 expectAssignable<SafeStorageLike>(electronSafeStorage);
 expectNotAssignable<SafeStorageKeyError['reason']>('other');
+
+// -- atomic operations (issue 20) --
+{
+	const client = createStoreClient();
+	expectType<Promise<number>>(client.increment('stats.opened'));
+	expectType<Promise<number>>(client.increment('stats.opened', -2));
+	expectType<Promise<string[]>>(client.append('tabs', 'a', {unique: true}));
+	expectType<Promise<number[]>>(client.remove('ids', 3));
+	expectType<Promise<boolean>>(client.toggle('ui.sidebar'));
+	expectError(client.increment('n', '1'));
+	const ipcR = {} as IpcRendererLike;
+	const api = createStoreAPI(ipcR, {atomicOperations: true});
+	if (api.update) expectType<Promise<unknown>>(api.update('n', {op: 'increment'}));
+	expectError(createStoreAPI(ipcR, {atomicOperations: 1}));
+}

@@ -3,8 +3,8 @@
 import {expectType, expectAssignable, expectNotAssignable, expectError} from 'tsd';
 import Store = require('tad-store');
 import type {Options, StoreError, JSONSchema} from 'tad-store';
-import {registerStoreIpc, CHANNELS} from 'tad-store/ipc';
-import type {IpcMainLike} from 'tad-store/ipc';
+import {registerStoreIpc, CHANNELS, ATOMIC_CHANNEL} from 'tad-store/ipc';
+import type {IpcMainLike, AtomicOperation} from 'tad-store/ipc';
 
 type Settings = {
 	settings: {theme: 'dark' | 'light'; fontSize: number};
@@ -235,3 +235,47 @@ expectType<() => void>(registerStoreIpc(ipcMain, store, {protectedKeys: ['user.n
 registerStoreIpc(ipcMain, loose);
 expectType<readonly string[]>(CHANNELS);
 expectError(registerStoreIpc(ipcMain, store, {protectedKey: ['user.name']}));
+
+// -- update() and transaction() (issue 20) --------------------------------------
+expectType<number>(store.update('settings', current => ({theme: 'light' as const, fontSize: (current?.fontSize ?? 12) + 1})).fontSize);
+expectType<string[]>(store.update('workspaces', (list = []) => [...list, '/w']));
+expectType<number>(store.update('counters.launches', (n?: number) => (n ?? 0) + 1));
+expectError(store.update('workspaces', async (list = []) => list));
+expectError(store.update('workspaces', 'not a function'));
+expectError(store.update('settings', () => 5));
+expectType<string>(store.transaction(tx => {
+	expectType<Settings['workspaces']>(tx.get('workspaces'));
+	tx.set('workspaces', [...tx.get('workspaces'), '/x']);
+	tx.set('a.b', 1);
+	tx.set({user: {name: 'n'}});
+	expectType<boolean>(tx.has('user'));
+	tx.delete('user');
+	return 'done';
+}));
+expectError(store.transaction(async tx => tx.get('workspaces')));
+expectError(store.transaction(tx => tx.set('workspaces', 5)));
+expectAssignable<StoreError['code']>('E_NESTED');
+
+// -- atomic operations over IPC (issue 20) --
+registerStoreIpc(ipcMain, store, {atomicOperations: true, writableKeys: ['workspaces']});
+expectError(registerStoreIpc(ipcMain, store, {atomicOperations: 'yes'}));
+expectType<'store-update'>(ATOMIC_CHANNEL);
+expectAssignable<AtomicOperation>({op: 'increment', by: 2});
+expectAssignable<AtomicOperation>({op: 'append', value: {id: 1}, unique: true});
+expectAssignable<AtomicOperation>({op: 'remove', value: 'x'});
+expectAssignable<AtomicOperation>({op: 'toggle'});
+expectNotAssignable<AtomicOperation>({op: 'eval'});
+expectNotAssignable<AtomicOperation>({op: 'append'});
+
+// -- the downgrade guard (issue 20) --
+new Store<Settings>({projectVersion: '1.0.0', onNewerVersion: 'read-only'}); // eslint-disable-line no-new
+new Store<Settings>({onNewerVersion: 'throw'}); // eslint-disable-line no-new
+new Store<Settings>({onNewerVersion: 'allow'}); // eslint-disable-line no-new
+expectError(new Store<Settings>({onNewerVersion: 'ignore'}));
+expectAssignable<StoreError['code']>('E_NEWER_VERSION');
+expectAssignable<StoreError['code']>('E_READ_ONLY');
+void (async () => {
+	const [snapshot] = await store.listMigrationBackups();
+	expectType<string | null | undefined>(snapshot.fromVersion);
+	expectType<string | null | undefined>(snapshot.toVersion);
+})();

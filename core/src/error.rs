@@ -99,6 +99,12 @@ pub enum Error {
     #[error("{0}")]
     Transaction(String),
 
+    /// `update()` or `transaction()` called inside another one on the same
+    /// store file in the same thread (it could only deadlock or break the
+    /// outer one's atomicity).
+    #[error("{0}")]
+    Nested(String),
+
     /// The key for `secretKeys` / `encryptionKey` is missing, wrong, or cannot
     /// decrypt what the store holds (never a silently wrong value).
     #[error("{0}")]
@@ -160,6 +166,12 @@ pub enum Code {
     Schema,
     /// `E_TRANSACTION`: A transaction was misused.
     Transaction,
+    /// `E_NESTED`: `update()` or `transaction()` inside another one on the same store file and thread.
+    Nested,
+    /// `E_NEWER_VERSION`: The store was last migrated by a newer app version (`onNewerVersion: 'throw'`); nothing was changed.
+    NewerVersion,
+    /// `E_READ_ONLY`: A write to a store last migrated by a newer app version (`onNewerVersion: 'read-only'`); nothing was changed.
+    VersionReadOnly,
     /// `E_SECRET_KEY`: The key for `secretKeys` / `encryptionKey` is missing, wrong, or cannot decrypt the store.
     SecretKey,
     /// `E_WATCH`: Watching the store's files stopped (an 'error' event).
@@ -231,6 +243,9 @@ impl Code {
         Code::BackupCorrupt,
         Code::Schema,
         Code::Transaction,
+        Code::Nested,
+        Code::NewerVersion,
+        Code::VersionReadOnly,
         Code::SecretKey,
         Code::Watch,
         Code::Internal,
@@ -269,6 +284,9 @@ impl Code {
             Code::BackupCorrupt => "E_BACKUP_CORRUPT",
             Code::Schema => "E_SCHEMA",
             Code::Transaction => "E_TRANSACTION",
+            Code::Nested => "E_NESTED",
+            Code::NewerVersion => "E_NEWER_VERSION",
+            Code::VersionReadOnly => "E_READ_ONLY",
             Code::SecretKey => "E_SECRET_KEY",
             Code::Watch => "E_WATCH",
             Code::Internal => "E_INTERNAL",
@@ -320,10 +338,15 @@ impl Code {
             | Code::BackupCorrupt
             | Code::Schema
             | Code::Transaction
+            | Code::Nested
             | Code::SecretKey
             | Code::Watch
             | Code::Internal => "core",
-            Code::Option | Code::Migration | Code::Serialize => "store",
+            Code::Option
+            | Code::Migration
+            | Code::Serialize
+            | Code::NewerVersion
+            | Code::VersionReadOnly => "store",
             Code::ForbiddenSender | Code::TooLarge => "ipc",
             Code::SafeStorage => "safe-storage",
             Code::NotReady | Code::NoStoreApi | Code::Protocol => "renderer",
@@ -364,6 +387,15 @@ impl Code {
             }
             Code::Schema => r#"A value or document does not satisfy the schema."#,
             Code::Transaction => r#"A transaction was misused."#,
+            Code::Nested => {
+                r#"`update()` or `transaction()` inside another one on the same store file and thread."#
+            }
+            Code::NewerVersion => {
+                r#"The store was last migrated by a newer app version (`onNewerVersion: 'throw'`); nothing was changed."#
+            }
+            Code::VersionReadOnly => {
+                r#"A write to a store last migrated by a newer app version (`onNewerVersion: 'read-only'`); nothing was changed."#
+            }
             Code::SecretKey => {
                 r#"The key for `secretKeys` / `encryptionKey` is missing, wrong, or cannot decrypt the store."#
             }
@@ -496,6 +528,7 @@ impl Error {
             Error::BackupCorrupt(_) => Code::BackupCorrupt,
             Error::Schema(_) => Code::Schema,
             Error::Transaction(_) => Code::Transaction,
+            Error::Nested(_) => Code::Nested,
             Error::SecretKey(_) => Code::SecretKey,
             Error::Watch(_) => Code::Watch,
             Error::Internal(_) => Code::Internal,
@@ -601,6 +634,7 @@ impl Error {
             Error::Transaction(m) => Error::Transaction(m.clone()),
             Error::SecretKey(m) => Error::SecretKey(m.clone()),
             Error::Watch(m) => Error::Watch(m.clone()),
+            Error::Nested(m) => Error::Nested(m.clone()),
             Error::Internal(m) => Error::Internal(m.clone()),
         }
     }
@@ -656,6 +690,7 @@ mod tests {
             Error::BackupCorrupt("x".into()),
             Error::Schema("x".into()),
             Error::Transaction("x".into()),
+            Error::Nested("x".into()),
             Error::SecretKey("x".into()),
             Error::Watch("x".into()),
             Error::Internal("x".into()),

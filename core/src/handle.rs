@@ -243,14 +243,26 @@ impl Handle {
         json: &[u8],
         call: Call,
     ) -> Result<Option<(Vec<KeyChange>, bool)>> {
+        self.set_as("set", key, json, call)
+    }
+
+    /// `set`, recorded in history as operation `name` (`update`).
+    pub fn set_as(
+        &self,
+        name: &str,
+        key: &str,
+        json: &[u8],
+        call: Call,
+    ) -> Result<Option<(Vec<KeyChange>, bool)>> {
         let t = self.stats.start(StatOp::Set);
-        let r = self.set_inner(key, json, call);
+        let r = self.set_inner(name, key, json, call);
         self.finish(StatOp::Set, t);
         r
     }
 
     fn set_inner(
         &self,
+        name: &str,
         key: &str,
         json: &[u8],
         call: Call,
@@ -272,7 +284,7 @@ impl Handle {
         });
         Ok(core
             .commit(
-                "set",
+                name,
                 op,
                 self.schema(call),
                 self.sync(),
@@ -728,6 +740,9 @@ impl Handle {
         if !self.is_closed() && self.core.has_txn(self.id) {
             self.core.abort_txn(self.author())?;
         }
+        // an update()/transaction() whose environment ended inside it (a
+        // terminated worker): its section ends, so nobody waits for it
+        self.core.atomic_end(self.author());
         crate::registry::close(self, force)?;
         self.core.unwatch(self.id);
         Ok(())

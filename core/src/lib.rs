@@ -21,6 +21,7 @@
 //!   sink background work reports to, `error` — the one error enum,
 //!   `testing` — panic points for tests.
 
+pub mod atomic;
 pub mod backup;
 pub mod checkpoint;
 pub mod codec;
@@ -33,6 +34,7 @@ pub mod events;
 pub mod fs;
 pub mod handle;
 pub mod history;
+pub mod inspect;
 pub mod journal;
 pub mod lockwait;
 pub mod log;

@@ -431,6 +431,9 @@ pub struct Log {
     lock_wait: LockWaiter,
     /// We hold the OS lock.
     held: bool,
+    /// The lock stays held past the current hold (an atomic section's changes
+    /// are not in the journal yet: see `store::atomic`).
+    pinned: bool,
     /// A failed append could not be cut back yet: the lock stays held until it
     /// is, so no other process ever reads lines we did not acknowledge.
     must_cut: bool,
@@ -533,6 +536,7 @@ impl Log {
             lock_file,
             lock_wait: LockWaiter::default(),
             held: false,
+            pinned: false,
             must_cut: false,
             len: 0,
             lines: Vec::new(),
@@ -563,6 +567,7 @@ impl Log {
             }
             self.held = false;
         }
+        self.pinned = false;
         self.must_cut = false;
         self.journal = None;
         self.lock_file = None;
@@ -660,8 +665,33 @@ impl Log {
         }
     }
 
+    /// Takes the OS lock and keeps it past every hold until `unpin`. Returns
+    /// whether it was already pinned (then no other process can have appended
+    /// since the last catch-up).
+    pub fn pin(&mut self) -> Result<bool> {
+        if self.pinned {
+            return Ok(true);
+        }
+        self.acquire()?;
+        self.pinned = true;
+        Ok(false)
+    }
+
+    /// Whether the lock is pinned (see `pin`).
+    pub fn is_pinned(&self) -> bool {
+        self.pinned
+    }
+
+    /// Gives a pinned lock back.
+    pub fn unpin(&mut self) {
+        if self.pinned {
+            self.pinned = false;
+            self.release();
+        }
+    }
+
     fn release(&mut self) {
-        if !self.held || self.must_cut {
+        if !self.held || self.must_cut || self.pinned {
             return;
         }
         if !self.keep_journal_open {

@@ -18,7 +18,9 @@
 //! `status().writer_error`), and the store heals when the disk does. A panic in
 //! the writer becomes an error, never a hang.
 //!
-//! Lock order: `log` → `state` → `queue`.
+//! Lock order: `log` → `state` → `queue` (and `atomic` before `queue`).
+
+mod atomic;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -237,6 +239,9 @@ struct Queue {
     /// A checkpoint prepared off the writer thread, to be put in place.
     ckpt_ready: Option<Result<checkpoint::Prepared>>,
     flush_wanted: bool,
+    /// An atomic section ended while the writer held the log: a round of
+    /// the writer settles the pinned lock (`atomic::settle_pin`).
+    settle: bool,
     stop: bool,
     writer_done: bool,
     writer_sleeping: bool,
@@ -262,6 +267,8 @@ type QueuedBackup = (u64, PathBuf, String, bool, usize, (Value, u64));
 
 /// What one round of the writer does (`Core::run_writer`).
 struct Round {
+    /// An atomic section ended: settle the pinned lock (`settle_pin`).
+    settle: bool,
     stop: bool,
     /// Write the queued changes.
     write: bool,
@@ -371,6 +378,10 @@ pub struct Core {
     journal_len: std::sync::atomic::AtomicU64,
     /// The codec every file goes through (`cfg.codec` is this cell).
     cell: Arc<Swap>,
+    /// The open atomic section (`update`, `transaction`): see `atomic`.
+    atomic: Mutex<atomic::Section>,
+    /// Wakes callers waiting for the atomic section.
+    atomic_free: Condvar,
 }
 
 #[derive(Default)]
@@ -461,6 +472,8 @@ impl Core {
             watching: Mutex::new(WatchSet::default()),
             journal_len: std::sync::atomic::AtomicU64::new(0),
             cell,
+            atomic: Mutex::new(atomic::Section::default()),
+            atomic_free: Condvar::new(),
         });
         // finish (or undo) an interrupted key rotation, or encrypt what a
         // store opened with a key for the first time holds in clear
@@ -1153,13 +1166,15 @@ impl Core {
                     let stale_error = q.error.is_some() && !waiting_out && !dirty;
                     let done_stopping =
                         q.stop && helper.is_none() && q.records.is_empty() && !dirty;
-                    if write || ready || start || stale_error || done_stopping {
+                    if write || ready || start || stale_error || done_stopping || q.settle {
                         if start || !dirty {
                             // requests arriving from here on get another round
                             q.flush_wanted = false;
                         }
                         q.kick = false;
+                        let settle = std::mem::take(&mut q.settle);
                         break Round {
+                            settle,
                             stop: q.stop,
                             write,
                             ready,
@@ -1192,6 +1207,9 @@ impl Core {
                     last_write = Instant::now();
                 } else if round.retry {
                     ok &= self.retry_round().is_ok();
+                } else if round.settle && !round.ready {
+                    // every log round settles the pin (`with_log_then_wake`)
+                    self.with_log_then_wake(|_, _| ());
                 }
                 if round.ready {
                     let (h, started, needed) = helper.take().expect("a checkpoint was started");
@@ -1266,6 +1284,8 @@ impl Core {
         let mut log = lock(&self.log);
         let mut events: Vec<Event> = Vec::new();
         let r = f(&mut log, &mut events);
+        // an atomic section that ended while the writer held the log
+        self.settle_pin(&mut log);
         self.sync_counters(&log);
         let stashed = log.has_external();
         drop(log);
@@ -2297,7 +2317,10 @@ impl Core {
                 Some(e) if e.last().map(|x| x.seq) == Some(log.seq) => e,
                 _ => Arc::new(log.read_history()?),
             };
-            history::plan(&log.replica, log.seq, &entries, target)?
+            // the journal read may already hold another process's later
+            // entries: plan against those up to the state caught up to
+            let upto = entries.partition_point(|e| e.seq <= log.seq);
+            history::plan(&log.replica, log.seq, &entries[..upto], target)?
         };
         let changes = self.commit(
             "rollback",
