@@ -26,6 +26,7 @@
 
 pub mod atomic;
 pub mod backup;
+pub mod checkpoint;
 pub mod clock;
 pub mod codec;
 pub mod crypto;
@@ -39,6 +40,7 @@ pub mod handle;
 pub mod history;
 pub mod inspect;
 pub mod journal;
+pub mod lockwait;
 pub mod log;
 pub mod names;
 mod open_files;
