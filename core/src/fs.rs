@@ -66,9 +66,33 @@ pub trait FileHandle: Send {
     /// holder has it. The OS releases it when the holder's process dies.
     fn try_lock(&self) -> io::Result<bool>;
     fn unlock(&self) -> io::Result<()>;
+    /// Another handle on the same open file whose `lock` blocks until the OS
+    /// lock is free (`flock(LOCK_EX)`, `LockFileEx` without
+    /// `LOCKFILE_FAIL_IMMEDIATELY`), for a thread that waits for it
+    /// (`crate::lockwait`): taking or releasing the lock through either handle
+    /// is the same lock. `None` where the file system has no such wait (the
+    /// waiter then tries again and again).
+    fn blocking_lock(&self) -> io::Result<Option<Box<dyn BlockingLock>>> {
+        Ok(None)
+    }
     /// Whether this open file is the file now found at `path` (it is not when
     /// another process replaced the file since it was opened).
     fn is_at(&self, path: &Path) -> io::Result<bool>;
+}
+
+/// A handle that can wait for the OS lock (see `FileHandle::blocking_lock`).
+pub trait BlockingLock: Send + 'static {
+    fn lock(&self) -> io::Result<()>;
+    fn unlock(&self) -> io::Result<()>;
+}
+
+impl BlockingLock for File {
+    fn lock(&self) -> io::Result<()> {
+        File::lock(self)
+    }
+    fn unlock(&self) -> io::Result<()> {
+        File::unlock(self)
+    }
 }
 
 /// The operations the store performs on files.
@@ -313,6 +337,10 @@ impl FileHandle for RealFile {
 
     fn unlock(&self) -> io::Result<()> {
         self.0.unlock()
+    }
+
+    fn blocking_lock(&self) -> io::Result<Option<Box<dyn BlockingLock>>> {
+        Ok(Some(Box::new(self.0.try_clone()?)))
     }
 
     fn is_at(&self, path: &Path) -> io::Result<bool> {
@@ -654,6 +682,9 @@ impl FileHandle for FaultFile {
     fn unlock(&self) -> io::Result<()> {
         self.inner.unlock()
     }
+    fn blocking_lock(&self) -> io::Result<Option<Box<dyn BlockingLock>>> {
+        self.inner.blocking_lock()
+    }
     fn is_at(&self, path: &Path) -> io::Result<bool> {
         self.inner.is_at(path)
     }
@@ -787,6 +818,9 @@ impl FileHandle for PatientFile {
     }
     fn unlock(&self) -> io::Result<()> {
         self.inner.unlock()
+    }
+    fn blocking_lock(&self) -> io::Result<Option<Box<dyn BlockingLock>>> {
+        self.inner.blocking_lock()
     }
     fn is_at(&self, path: &Path) -> io::Result<bool> {
         platform::retry_transient(&self.policy, || self.inner.is_at(path))
@@ -922,8 +956,17 @@ pub fn atomic_write_with(
     target: &Path,
     data: &[u8],
     mode: u32,
-    mut hook: impl FnMut(ReplaceStep<'_>),
+    hook: impl FnMut(ReplaceStep<'_>),
 ) -> Result<()> {
+    let tmp = write_temp(fs, target, data, mode)?;
+    replace_with_temp(fs, &tmp, target, hook)
+}
+
+/// The first half of [`atomic_write_with`]: `data` durably in a new temp file
+/// beside `target` (mode `mode`), its path returned; on an error the temp file
+/// is removed. The second half, [`replace_with_temp`], may run later (a
+/// checkpoint prepared off the writer thread is put in place by it).
+pub fn write_temp(fs: &dyn FileSystem, target: &Path, data: &[u8], mode: u32) -> Result<PathBuf> {
     let tmp = temp_path(target);
     let result = (|| {
         let mut f = fs
@@ -934,7 +977,28 @@ pub fn atomic_write_with(
             f.set_mode(mode).map_err(Error::io("chmod", &tmp))?;
         }
         f.sync_all().map_err(Error::io("fsync", &tmp))?;
-        drop(f);
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = fs.remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// The second half of [`atomic_write_with`]: the durable temp file `tmp`
+/// (from [`write_temp`]) replaces `target`, then the directory is fsynced.
+/// On an error before the replace the temp file is removed.
+pub fn replace_with_temp(
+    fs: &dyn FileSystem,
+    tmp: &Path,
+    target: &Path,
+    mut hook: impl FnMut(ReplaceStep<'_>),
+) -> Result<()> {
+    let tmp = tmp.to_path_buf();
+    let result = {
         // Another program's hold on the target (Windows) is waited out here,
         // not inside `fs.rename`, so the look before the replace is taken
         // again right before each try: an edit saved while we waited is seen.
@@ -971,7 +1035,7 @@ pub fn atomic_write_with(
                 r => break r.map_err(Error::io("rename over", target)),
             }
         }
-    })();
+    };
     if result.is_err() {
         let _ = fs.remove_file(&tmp);
         return result;

@@ -9,7 +9,9 @@
 //!   again on the latest state when written) and change lists;
 //! - `journal` — the log's line format, `log` — the journal shared by every
 //!   process (OS lock, catch-up, checked replay, checkpoints, trimming,
-//!   recovery at open), `store` — the live document, the writer thread,
+//!   recovery at open), `checkpoint` — when a checkpoint starts and its
+//!   preparation off the writer, `lockwait` — waiting for another process's
+//!   lock in the OS, `store` — the live document, the writer thread,
 //!   transactions, flush and close, `handle` — one `Store` instance's
 //!   options and operations, `registry` — opening: files open in this process
 //!   are found or added (`open_files` — the table of them);
@@ -26,6 +28,7 @@
 
 pub mod atomic;
 pub mod backup;
+pub mod checkpoint;
 pub mod clock;
 pub mod codec;
 pub mod crypto;
@@ -39,6 +42,7 @@ pub mod handle;
 pub mod history;
 pub mod inspect;
 pub mod journal;
+pub mod lockwait;
 pub mod log;
 pub mod names;
 mod open_files;

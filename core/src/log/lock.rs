@@ -10,6 +10,7 @@ use crate::codec::Kind;
 use crate::error::{Error, Result};
 use crate::fs::{atomic_write, sync_dir, write_new, FileHandle};
 use crate::journal::now_ms;
+use crate::lockwait::Wait;
 
 impl Log {
     /// Runs `f` with the OS lock held (released afterwards, also when `f` fails
@@ -42,14 +43,20 @@ impl Log {
         let mut seen = journal_state(&*self.cfg.fs);
         let mut start = Instant::now();
         let mut pause = Duration::from_micros(100);
+        // a thread blocked in the OS wait (`lockwait`) takes the lock the
+        // moment the holder lets it go; this one only looks at the journal
+        // between slices of waiting for it
+        let mut try_first = !self.lock_wait.busy();
         loop {
-            match lock.try_lock() {
-                Ok(true) => {
-                    self.held = true;
-                    return Ok(());
+            if try_first {
+                match lock.try_lock() {
+                    Ok(true) => {
+                        self.held = true;
+                        return Ok(());
+                    }
+                    Ok(false) => {}
+                    Err(e) => return Err(Error::io("lock", self.cfg.lock_path())(e)),
                 }
-                Ok(false) => {}
-                Err(e) => return Err(Error::io("lock", self.cfg.lock_path())(e)),
             }
             let now = journal_state(&*self.cfg.fs);
             if now != seen {
@@ -57,14 +64,32 @@ impl Log {
                 start = Instant::now();
             }
             if start.elapsed() >= LOCK_TIMEOUT {
+                if self.lock_wait.give_up() {
+                    let _ = lock.unlock();
+                }
                 return Err(Error::Locked(format!(
                     "Another process has held the lock of {} for more than {} s without writing to the journal; nothing was written",
                     self.cfg.doc_path.display(),
                     LOCK_TIMEOUT.as_secs()
                 )));
             }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(5));
+            match self
+                .lock_wait
+                .wait(Duration::from_millis(250), || lock.blocking_lock())
+            {
+                Wait::Got => {
+                    self.held = true;
+                    return Ok(());
+                }
+                Wait::Pending => try_first = false,
+                Wait::Failed(e) => return Err(Error::io("lock", self.cfg.lock_path())(e)),
+                Wait::Unsupported => {
+                    // no OS wait here (a simulated file system): try again
+                    try_first = true;
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(5));
+                }
+            }
         }
     }
 

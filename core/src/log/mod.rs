@@ -31,7 +31,8 @@
 //! up, re-encrypting report), `lock` (the OS lock, the journal handle),
 //! `load` (open and recovery, as named steps), `recovery` (reading and
 //! rebuilding the document file), `replay` (checked replay), `append`,
-//! `catch_up`, `checkpoint` (document writes, trim), `tracking` (the
+//! `catch_up`, `checkpoint` (document writes: plan, install, record; trim),
+//! `prepare` (a checkpoint's snapshot written to a temp file off the lock), `tracking` (the
 //! document file as last seen), `reseal` (re-encryption).
 
 mod append;
@@ -40,6 +41,7 @@ mod checkpoint;
 mod config;
 mod load;
 mod lock;
+mod prepare;
 mod recovery;
 mod replay;
 mod report;
@@ -55,9 +57,11 @@ use crate::fs::{
     ensure_dir, ensure_private_dir, is_read_only_error, parent_of, read_if_exists, FileHandle,
 };
 use crate::journal::{scan, ChainTip, ChangeRecord, Entry};
+use crate::lockwait::LockWaiter;
 use crate::value::{hex, merkle};
 
 pub use self::config::{FileState, LogConfig, NewEntry};
+pub use self::prepare::{prepare, CheckpointPlan, Prepared, Snapshot};
 pub use self::report::{CaughtUp, OpenReport, Resealed};
 
 /// How long a process waits for another one's lock, with no change to the
@@ -86,6 +90,8 @@ pub struct Log {
     /// Why the last trim failed (retried at the next checkpoint).
     pub trim_error: Option<Error>,
     lock_file: Option<Box<dyn FileHandle>>,
+    /// Waits for the lock while another process holds it.
+    lock_wait: LockWaiter,
     /// We hold the OS lock.
     held: bool,
     /// The lock stays held past the current hold (an atomic section's changes
@@ -191,6 +197,7 @@ impl Log {
             stale: false,
             trim_error: None,
             lock_file,
+            lock_wait: LockWaiter::default(),
             held: false,
             pinned: false,
             must_cut: false,

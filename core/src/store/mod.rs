@@ -22,13 +22,15 @@
 //!
 //! Rooms: `options` (what opening takes), `state` (the shared state and the
 //! queue), `live` (reading and changing), `txn` (transactions, rebase),
-//! `writer` (the background writer; `schedule` — when it works, on the
+//! `writer` (the background writer; `checkpointing` — its checkpoint rounds,
+//! prepared on a helper thread; `schedule` — when it works, on the
 //! store's clock), `close` (flush, close, status),
 //! `external` (other processes, other programs' edits), `watching`,
 //! `rollback`, `backups`, `rekey`.
 
 mod atomic;
 mod backups;
+mod checkpointing;
 mod close;
 mod external;
 mod live;

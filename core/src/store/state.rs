@@ -71,6 +71,12 @@ pub(super) struct Queue {
     pub(super) written_seq: u64,
     pub(super) file_seq: u64,
     pub(super) needs_checkpoint: bool,
+    /// Journal bytes since the last checkpoint, and the document file's
+    /// length (the bound for them: `checkpoint::journal_bound`).
+    pub(super) journal_since: u64,
+    pub(super) file_len: usize,
+    /// A checkpoint prepared off the writer thread, to be put in place.
+    pub(super) ckpt_ready: Option<Result<crate::checkpoint::Prepared>>,
     pub(super) flush_wanted: bool,
     /// An atomic section ended while the writer held the log: a round of
     /// the writer settles the pinned lock (`atomic::settle_pin`).

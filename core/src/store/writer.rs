@@ -1,10 +1,11 @@
-//! The background writer: its loop, a round (catch up, write the batch,
-//! checkpoint), failures and their retry.
+//! The background writer: its loop, its rounds (catch up and write the
+//! batch; clear a standing error; the checkpoint rounds are in
+//! `checkpointing`), failures and their retry.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
+use super::checkpointing::Helper;
 use super::schedule::{Look, Next, Schedule};
 use super::state::{lock, Pending};
 use super::Core;
@@ -17,7 +18,7 @@ use crate::value::{hex, merkle};
 use crate::watch::Source;
 
 /// Queues the event for other processes' changes, if there were any.
-fn push_remote(events: &mut Vec<Event>, remote: Vec<KeyChange>) {
+pub(super) fn push_remote(events: &mut Vec<Event>, remote: Vec<KeyChange>) {
     if !remote.is_empty() {
         events.push(Event::Changed {
             origin: Origin::Remote,
@@ -49,33 +50,48 @@ impl Core {
 
     // -- the writer ----------------------------------------------------------
 
+    /// The writer thread. Each round, in this order: writes what is queued
+    /// (one append, one fsync) and wakes its waiters at once; puts a
+    /// checkpoint prepared off this thread in place; starts a checkpoint when
+    /// one is due (`schedule`: wanted now, the journal past its bound, or the
+    /// writer idle). A checkpoint is serialized and written to a temp file by
+    /// a helper thread while this one goes on appending, so a change never
+    /// waits for a document rewrite (`checkpointing`).
     pub(super) fn run_writer(self: Arc<Self>) {
         // the writer waits out another program's brief hold on a file (the
         // thread that queued the change never does)
         let _patient = crate::fs::platform::patient();
         let mut schedule = Schedule::new(self.clock.now());
+        let mut helper: Option<Helper> = None;
         loop {
-            let (stop, want_checkpoint, flushing) = {
+            let round = {
                 let mut q = lock(&self.queue);
                 loop {
+                    let dirty = q.needs_checkpoint
+                        || q.file_seq < q.written_seq
+                        || (q.flush_wanted && q.file_seq < q.head_seq);
                     let look = Look {
-                        dirty: q.needs_checkpoint
-                            || q.file_seq < q.written_seq
-                            || (q.flush_wanted && q.file_seq < q.head_seq),
+                        dirty,
                         queued: !q.records.is_empty(),
                         failing: q.error.is_some(),
                         urgent: q.flush_wanted || q.stop,
                         kicked: q.kick && !q.records.is_empty(),
                         settle: q.settle,
+                        stop: q.stop,
+                        preparing: helper.is_some(),
+                        ready: q.ckpt_ready.is_some(),
+                        journal_since: q.journal_since,
+                        file_len: q.file_len,
                     };
                     let timeout = match schedule.next(look, self.clock.now()) {
-                        Next::Work { checkpoint } => {
-                            // requests arriving during this round get another round
-                            let flushing = q.flush_wanted;
+                        Next::Work(round) => {
+                            if round.start || !dirty {
+                                // requests arriving from here on get another round
+                                q.flush_wanted = false;
+                            }
                             q.kick = false;
-                            q.flush_wanted = false;
                             q.settle = false;
-                            break (q.stop, checkpoint, flushing);
+                            break round;
                         }
                         Next::Sleep(timeout) => timeout,
                     };
@@ -88,25 +104,58 @@ impl Core {
                     q.writer_sleeping = false;
                 }
             };
-            let overdue = schedule.overdue(self.clock.now());
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                // a flush waits: the file is written even while more changes
-                // queue (another thread writing on and on)
-                self.cycle(want_checkpoint, stop, flushing || overdue)
+                let mut ok = true;
+                if round.write {
+                    ok &= self.write_round().is_ok();
+                    schedule.wrote(self.clock.now());
+                } else if round.retry {
+                    ok &= self.retry_round().is_ok();
+                } else if round.settle && !round.ready {
+                    // every log round settles the pin (`with_log_then_wake`)
+                    self.with_log_then_wake(|_, _| ());
+                }
+                if round.ready {
+                    let (h, started, needed) = helper.take().expect("a checkpoint was started");
+                    let _ = h.join();
+                    match self.install_round(started, needed) {
+                        Ok(Some(t)) => schedule.checkpoint_took(t),
+                        Ok(None) => {}
+                        Err(()) => ok = false,
+                    }
+                }
+                if round.start && helper.is_none() && ok {
+                    match self.start_checkpoint() {
+                        Ok(Some(h)) => helper = Some(h),
+                        Ok(None) => {}
+                        Err(()) => ok = false,
+                    }
+                }
+                ok
             }));
-            let outcome = match outcome {
-                Ok(r) => r,
+            let ok = match outcome {
+                Ok(ok) => ok,
                 Err(p) => {
                     let e = Error::from_panic(&*p, "the background write");
                     self.fail_inflight(e);
-                    Err(())
+                    false
                 }
             };
-            let ok = outcome.is_ok();
-            schedule.round_done(outcome, self.clock.now());
-            let mut q = lock(&self.queue);
-            let idle = q.records.is_empty() && !(q.needs_checkpoint || q.file_seq < q.written_seq);
-            if stop && (idle || !ok) {
+            schedule.round_done(ok, self.clock.now());
+            let q = lock(&self.queue);
+            let idle = q.records.is_empty()
+                && !(q.needs_checkpoint || q.file_seq < q.written_seq)
+                && helper.is_none();
+            if round.stop && (idle || !ok) {
+                drop(q);
+                // a checkpoint still being prepared is finished and dropped
+                if let Some((h, _, _)) = helper.take() {
+                    let _ = h.join();
+                }
+                let mut q = lock(&self.queue);
+                if let Some(Ok(p)) = q.ckpt_ready.take() {
+                    let _ = self.cfg.fs.remove_file(&p.tmp);
+                }
                 q.writer_done = true;
                 drop(q);
                 self.done.notify_all();
@@ -127,19 +176,17 @@ impl Core {
         self.done.notify_all();
     }
 
-    /// One round of the writer: write what is queued, then the document when
-    /// due. Returns how long a document write took (if one ran), or `Err` after
-    /// a failure (recorded in the queue). Events go out before waiters wake, so
-    /// a caller that sees the outcome has had its events.
-    pub(super) fn cycle(
+    /// Runs `f` with the log, then (log released) tells the watcher about a
+    /// stashed external edit, sends the events, and wakes every waiter: a
+    /// caller that sees the outcome has had its events.
+    pub(super) fn with_log_then_wake<R>(
         &self,
-        want_checkpoint: bool,
-        stop: bool,
-        overdue: bool,
-    ) -> Result<Option<Duration>, ()> {
+        f: impl FnOnce(&mut Log, &mut Vec<Event>) -> R,
+    ) -> R {
         let mut log = lock(&self.log);
         let mut events: Vec<Event> = Vec::new();
-        let r = self.cycle_with(&mut log, &mut events, want_checkpoint, stop, overdue);
+        let r = f(&mut log, &mut events);
+        // an atomic section that ended while the writer held the log
         self.settle_pin(&mut log);
         self.sync_counters(&log);
         let stashed = log.has_external();
@@ -156,21 +203,20 @@ impl Core {
         r
     }
 
-    pub(super) fn cycle_with(
-        &self,
-        log: &mut Log,
-        events: &mut Vec<Event>,
-        want_checkpoint: bool,
-        stop: bool,
-        overdue: bool,
-    ) -> Result<Option<Duration>, ()> {
-        let batch: Vec<Pending> = {
-            let mut q = lock(&self.queue);
-            let b: Vec<Pending> = q.records.drain(..).collect();
-            q.inflight = b.len();
-            b
-        };
-        if !batch.is_empty() {
+    /// Writes what is queued (one append, one fsync) and wakes its waiters:
+    /// a change is acknowledged when its journal record is durable, never
+    /// after a checkpoint.
+    fn write_round(&self) -> Result<(), ()> {
+        self.with_log_then_wake(|log, events| {
+            let batch: Vec<Pending> = {
+                let mut q = lock(&self.queue);
+                let b: Vec<Pending> = q.records.drain(..).collect();
+                q.inflight = b.len();
+                b
+            };
+            if batch.is_empty() {
+                return Ok(());
+            }
             let r = log.with_lock(|log| {
                 let caught = log.catch_up()?;
                 let remote = if caught.changed() {
@@ -185,16 +231,21 @@ impl Core {
                 Ok((remote, rejected)) => {
                     push_remote(events, remote);
                     self.resolve_batch(log, &batch, rejected, events);
+                    Ok(())
                 }
                 Err(e) => {
                     self.requeue_failed(log, batch, e, events);
-                    return Err(());
+                    Err(())
                 }
             }
-        } else if !want_checkpoint && lock(&self.queue).error.is_some() {
-            // A standing error with nothing left to retry (the changes that
-            // failed were sync ones, dropped): look at the journal again — this
-            // cuts back what a failed append left — and clear it when that works.
+        })
+    }
+
+    /// A standing error with nothing left to retry (the changes that failed
+    /// were sync ones, dropped): looks at the journal again — this cuts back
+    /// what a failed append left — and clears the error when that works.
+    fn retry_round(&self) -> Result<(), ()> {
+        self.with_log_then_wake(|log, events| {
             match log.with_lock(|log| self.catch_up_rebased(log)) {
                 Ok(remote) => {
                     push_remote(events, remote);
@@ -203,50 +254,16 @@ impl Core {
                     if !dirty && q.recover() {
                         events.push(Event::WriteRecovered);
                     }
+                    Ok(())
                 }
                 Err(e) => {
                     let mut q = lock(&self.queue);
                     q.failures += 1;
                     q.fail(&e, self.clock.now());
-                    return Err(());
+                    Err(())
                 }
             }
-        }
-        let more_queued = !lock(&self.queue).records.is_empty();
-        if !(want_checkpoint && (!more_queued || stop || overdue)) {
-            return Ok(None);
-        }
-        let r = log.with_lock(|log| {
-            let remote = self.catch_up_rebased(log)?;
-            if !log.document_current() {
-                log.write_document()?;
-            }
-            Ok(remote)
-        });
-        match r {
-            Ok(remote) => {
-                push_remote(events, remote);
-                let mut q = lock(&self.queue);
-                q.needs_checkpoint = false;
-                if q.recover() {
-                    events.push(Event::WriteRecovered);
-                }
-                Ok(Some(log.last_checkpoint_took))
-            }
-            Err(e) => {
-                let first = {
-                    let mut q = lock(&self.queue);
-                    q.failures += 1;
-                    // retried: the file (or the line naming it) is still due
-                    q.needs_checkpoint = true;
-                    q.fail(&e, self.clock.now())
-                };
-                if first {
-                    events.push(self.failure_event(&e));
-                }
-                Err(())
-            }
-        }
+        })
     }
 
     pub(super) fn failure_event(&self, e: &Error) -> Event {
@@ -263,6 +280,11 @@ impl Core {
         q.head_seq = log.seq;
         q.file_seq = log.file.seq.unwrap_or(0);
         q.journal_bytes = log.journal_bytes();
+        // a reload (the journal replaced under us) can number the state
+        // anew: what was written is in what the log holds now
+        q.written_seq = q.written_seq.min(log.seq);
+        q.journal_since = log.bytes_since_checkpoint();
+        q.file_len = log.file.len;
         self.journal_len
             .store(log.journal_bytes(), Ordering::Release);
         q.history_entries = log.history_entries();
