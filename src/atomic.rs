@@ -6,7 +6,7 @@ use napi_derive::napi;
 
 use tad_store_core::Call;
 
-use crate::convert::{changes_json, json_of};
+use crate::convert::{changes_json, set_result};
 use crate::errors::run;
 use crate::handles::{call, store};
 
@@ -50,13 +50,7 @@ pub fn store_update_set(
     };
     let r = run(&env, "update", || {
         Ok(s.set_as("update", &key, json.as_bytes(), c)?
-            .map(|(changes, exact)| {
-                if exact {
-                    changes[0].old.as_ref().map(json_of).unwrap_or_default()
-                } else {
-                    format!("!{}", changes_json(&changes))
-                }
-            }))
+            .map(set_result))
     });
     s.atomic_end();
     r

@@ -73,6 +73,18 @@ pub(crate) fn changes_json(changes: &[KeyChange]) -> String {
     text(out)
 }
 
+/// What `storeSet` (and `update()`'s set) return for a change: the old value's
+/// JSON (`""` when absent or not wanted) when the change is exactly the one
+/// asked for, else `"!"` and the change list (the schema's defaults changed
+/// the value or other keys).
+pub(crate) fn set_result((changes, exact): (Vec<KeyChange>, bool)) -> String {
+    if exact {
+        changes[0].old.as_ref().map(json_of).unwrap_or_default()
+    } else {
+        format!("!{}", changes_json(&changes))
+    }
+}
+
 pub(crate) fn strings_json(list: &[String]) -> String {
     let mut out = Vec::new();
     write_list(&mut out, list, |o, e| write_string(o, e));

@@ -7,7 +7,7 @@ use napi_derive::napi;
 use tad_store_core::value::to_json;
 use tad_store_core::Call;
 
-use crate::convert::{changes_json, json_of, strings_json, JsonText};
+use crate::convert::{changes_json, json_of, set_result, strings_json, JsonText};
 use crate::env::FileFailure;
 use crate::errors::run;
 use crate::handles::{call, store};
@@ -47,13 +47,7 @@ pub fn store_set(
         ..call(flags)
     };
     run(&env, "set", || {
-        Ok(s.set(&key, json.as_bytes(), c)?.map(|(changes, exact)| {
-            if exact {
-                changes[0].old.as_ref().map(json_of).unwrap_or_default()
-            } else {
-                format!("!{}", changes_json(&changes))
-            }
-        }))
+        Ok(s.set(&key, json.as_bytes(), c)?.map(set_result))
     })
 }
 
