@@ -12,6 +12,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { current, addonFile } = require('../lib/platform.js');
+const { ensurePinnedToolchain } = require('./rust-toolchain.js');
 
 const root = path.join(__dirname, '..');
 // What the addon is built from (not tests, benches or examples).
@@ -36,6 +37,7 @@ function hasCargo() {
 }
 
 function main() {
+  ensurePinnedToolchain();
   if (process.env.NAPI_RS_NATIVE_LIBRARY_PATH) {
     console.log(`ensure-built: using NAPI_RS_NATIVE_LIBRARY_PATH=${process.env.NAPI_RS_NATIVE_LIBRARY_PATH}`);
     return 0;
