@@ -397,6 +397,23 @@ export type StoreEvent =
   | { type: 'watch-error'; error: Error & { code: string; path?: string; cause?: Error & { code: string; errno?: number } } }
 
 /**
+ * Writes `data` (what `serialize` returned) to `path` atomically, then the
+ * mark `mark` (see `storeExportMark`); replaces an export still waiting.
+ * Returns `null`, or when to try again (the file is held).
+ */
+export declare function storeExport(h: number, path: string, data: string | Buffer, mark: string): number | null
+
+/** What the last export of `path` recorded (`null`: none). */
+export declare function storeExportMark(h: number, path: string): string | null
+
+/**
+ * Tries the waiting export's rename again (`last`: the instance closes, no
+ * more tries). Returns `null` (written, or nothing waiting), or when to try
+ * again; throws once the tries are spent (the temp file removed).
+ */
+export declare function storeExportRetry(h: number, last: boolean): number | null
+
+/**
  * conf's constructor: the `defaults` the document lacks merged under its
  * keys, and the schema's defaults (`existed`: the store file was there).
  * `null` or the changed top-level keys.
@@ -568,3 +585,18 @@ export declare function storeWatch(h: number): void
  * it was armed.
  */
 export declare function testArmPanic(name: string | undefined | null, times: number): boolean
+
+/**
+ * Test hook: makes renames onto `path` fail as Windows fails them while
+ * another program holds the file — `code` `'EBUSY'` (a sharing violation)
+ * or `'EPERM'` (access denied) — the next `times` times (`null`: until
+ * `testReleaseRenames`). Only with `TAD_STORE_TEST_HOOKS=1`; returns whether
+ * it was armed.
+ */
+export declare function testHoldRenames(path: string, code: string, times?: number | undefined | null): boolean
+
+/**
+ * Test hook: how many renames the current hold refused (`release`: and
+ * ends it).
+ */
+export declare function testRenamesRefused(release: boolean): number

@@ -162,64 +162,6 @@ function sha256(text) {
   return require('node:crypto').createHash('sha256').update(text).digest('hex');
 }
 
-/**
- * fsyncs a directory, so a rename into it survives a power cut (the file's own
- * fsync does not make its new name durable). Windows has no directory fsync:
- * NTFS journals the rename itself.
- */
-function syncDir(dir) {
-  if (process.platform === 'win32') return;
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/**
- * What Windows reports (as libuv names it) while another program — antivirus,
- * backup, indexer — holds a file: `ERROR_SHARING_VIOLATION` is `EBUSY`,
- * `ERROR_ACCESS_DENIED` is `EPERM`/`EACCES`. A rename that meets one is tried
- * again later (graceful-fs retries renames on the same codes).
- */
-const BUSY_CODES = new Set(['EBUSY', 'EPERM', 'EACCES']);
-/** Tries of a held rename, and the pause between them (Chromium's ImportantFileWriter: 5 × 100 ms). */
-const EXPORT_RETRIES = 5;
-const EXPORT_RETRY_MS = 100;
-
-/**
- * Temp file + rename, with `mode` whatever the umask. With `keepOnBusy`, a
- * rename that meets a busy code keeps the written temp file and returns its
- * path (the caller renames it later: this thread never sleeps); otherwise
- * returns null once the file is in place.
- */
-function writeFileAtomic(file, data, mode, keepOnBusy = false) {
-  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.${(tmpCounter++).toString(36)}.tmp`;
-  const fd = fs.openSync(tmp, 'w', mode);
-  try {
-    fs.fchmodSync(fd, mode);
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } catch (error) {
-    fs.closeSync(fd);
-    try { fs.unlinkSync(tmp); } catch {}
-    throw error;
-  }
-  fs.closeSync(fd);
-  try {
-    fs.renameSync(tmp, file);
-  } catch (error) {
-    if (keepOnBusy && BUSY_CODES.has(error.code)) return tmp;
-    try { fs.unlinkSync(tmp); } catch {}
-    throw error;
-  }
-  // the export's mark (written next) must never be durable without the export
-  syncDir(path.dirname(file));
-  return null;
-}
-let tmpCounter = 0;
-
 /** Whether the constructor has something to do in its opening transaction. */
 function wantsTransaction(opts) {
   return Boolean(opts.custom || opts.defaults || opts.schema || opts.rootSchema || opts.steps || opts.validate);
@@ -409,17 +351,14 @@ class Store {
   /** `onNewerVersion: 'read-only'` found a newer version: `{ newer, ours }` (writes throw E_READ_ONLY). */
   #versionLock = null;
   #exportGiven = undefined;
-  /** A custom-serialized file written but not yet renamed into place (held by another program): `{ tmp, mark, tries, timer }`. */
-  #pendingExport = null;
+  /** When a held export is tried again (a timer), while one waits. */
+  #exportTimer = null;
 
-  /** `storeHistory/<file>.serialized.json`: what the last export wrote. */
-  #markPath() {
-    return path.join(this.#opts.historyDir, `${path.basename(this.path)}.serialized.json`);
-  }
-
+  /** What the last export wrote (`storeHistory/<file>.serialized.json`, read by the core): `{ sha, seq }` or null. */
   #readMark() {
     try {
-      return JSON.parse(fs.readFileSync(this.#markPath(), 'utf8'));
+      const text = this.#native.exportMark(this.path);
+      return text === null ? null : JSON.parse(text);
     } catch {
       return null;
     }
@@ -492,23 +431,21 @@ class Store {
       if (!sameJson(back, state)) {
         throw storeError('E_SERIALIZE', `tad-store: deserialize(serialize(store)) does not give the store back, so ${this.path} was not written (the change is kept in the store's journal)`);
       }
-      // a newer export replaces one still waiting for its rename
-      this.#dropPendingExport();
+      // written by the core's atomic write (a newer export replaces one
+      // still waiting for its rename); a file another program holds waits
+      // in its temp file and is tried again on a timer
       const mark = JSON.stringify({ sha: sha256(asText), seq });
-      const held = writeFileAtomic(this.path, text, this.#opts.configFileMode, true);
-      if (held) {
-        this.#pendingExport = { tmp: held, mark, tries: 1, timer: null };
-        this.#schedulePendingExport();
-        return;
-      }
-      writeFileAtomic(this.#markPath(), mark, this.#opts.configFileMode);
+      this.#scheduleExportRetry(this.#native.exportSerialized(this.path, text, mark));
     } catch (error) {
       this.#exportFailed(error);
     }
   }
 
   #exportFailed(error) {
-    const e = error && error.code === 'E_SERIALIZE' ? error : storeError('E_SERIALIZE', `tad-store: writing ${this.path} through \`serialize\` failed: ${error && error.message} (the change is kept in the store's journal)`, { cause: error });
+    // a file error from the core: its OS error (EBUSY, ENOSPC, ...) as `cause`, as fs's errors were
+    const fromCore = error && (error.code === 'E_IO' || error.code === 'E_NOSPC') && error.cause;
+    const fields = fromCore ? { cause: error.cause, path: error.path } : { cause: error };
+    const e = error && error.code === 'E_SERIALIZE' ? error : storeError('E_SERIALIZE', `tad-store: writing ${this.path} through \`serialize\` failed: ${error && error.message} (the change is kept in the store's journal)`, fields);
     if (this.events.listenerCount('error') > 0) {
       try { this.events.emit('error', e); } catch (listenerError) { reportListenerError(this, listenerError); }
     } else {
@@ -516,51 +453,29 @@ class Store {
     }
   }
 
-  #schedulePendingExport() {
-    const p = this.#pendingExport;
-    p.timer = setTimeout(() => this.#finishPendingExport(false), EXPORT_RETRY_MS);
-    p.timer.unref();
+  /** `retryMs`: null (the export is in place), or when to try a held one again. */
+  #scheduleExportRetry(retryMs) {
+    if (this.#exportTimer) clearTimeout(this.#exportTimer);
+    this.#exportTimer = null;
+    if (retryMs === null) return;
+    this.#exportTimer = setTimeout(() => this.#finishPendingExport(false), retryMs);
+    this.#exportTimer.unref();
   }
 
   /**
-   * Renames a held export into place. While the file stays held it is tried
-   * again, `EXPORT_RETRIES` times in all; then (or with `last`, at close) the
-   * failure is reported with its code and the temp file removed — the store's
-   * journal keeps the change, and the next change (or open) writes the file.
+   * Tries a held export's rename again (the core counts the tries and keeps
+   * the temp file meanwhile); once they are spent (or with `last`, at close)
+   * the failure is reported with its code and the temp file removed — the
+   * store's journal keeps the change, and the next change (or open) writes
+   * the file.
    */
   #finishPendingExport(last) {
-    const p = this.#pendingExport;
-    if (!p) return;
-    if (p.timer) clearTimeout(p.timer);
-    p.timer = null;
     try {
-      fs.renameSync(p.tmp, this.path);
+      this.#scheduleExportRetry(this.#native.exportRetry(last));
     } catch (error) {
-      if (!last && BUSY_CODES.has(error.code) && p.tries < EXPORT_RETRIES) {
-        p.tries += 1;
-        this.#schedulePendingExport();
-        return;
-      }
-      this.#dropPendingExport();
-      this.#exportFailed(error);
-      return;
-    }
-    this.#pendingExport = null;
-    try {
-      // the mark must never be durable without the export
-      syncDir(path.dirname(this.path));
-      writeFileAtomic(this.#markPath(), p.mark, this.#opts.configFileMode);
-    } catch (error) {
+      this.#scheduleExportRetry(null);
       this.#exportFailed(error);
     }
-  }
-
-  #dropPendingExport() {
-    const p = this.#pendingExport;
-    if (!p) return;
-    if (p.timer) clearTimeout(p.timer);
-    this.#pendingExport = null;
-    try { fs.unlinkSync(p.tmp); } catch {}
   }
 
   /**
@@ -1307,7 +1222,7 @@ class Store {
     const force = options !== null && typeof options === 'object' && options.force === true;
     if (this.#backups) this.#backups.stop(true);
     // an export still held: one last try now (its failure is reported)
-    this.#finishPendingExport(true);
+    if (this.#exportTimer) this.#finishPendingExport(true);
     try {
       this.#native.close(force);
     } catch (error) {

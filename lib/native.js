@@ -95,6 +95,9 @@ class NativeStore {
   migrationSnapshotSync(reason) { return this.#b.storeMigrationSnapshotSync(this.#h, reason); }
   listMigrationBackups() { return this.#b.storeListMigrationBackups(this.#h); }
   validateMigrationBackup(name) { return this.#b.storeValidateMigrationBackup(this.#h, name); }
+  exportSerialized(file, data, mark) { return this.#b.storeExport(this.#h, file, data, mark); }
+  exportRetry(last) { return this.#b.storeExportRetry(this.#h, last); }
+  exportMark(file) { return this.#b.storeExportMark(this.#h, file); }
 }
 
 NativeStore.NO_SCHEMA = 4;

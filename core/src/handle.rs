@@ -54,6 +54,8 @@ pub struct Handle {
     core: Arc<Core>,
     opts: HandleOptions,
     closed: AtomicBool,
+    /// A custom-serialize export waiting for its rename (`crate::export`).
+    export: crate::export::ExportSlot,
 }
 
 /// The error for JSON text from JS that `parse` refused: `what` names the
@@ -77,6 +79,18 @@ impl Handle {
             core,
             opts,
             closed: AtomicBool::new(false),
+            export: crate::export::ExportSlot::default(),
+        }
+    }
+
+    /// This instance's custom-serialize export (see `crate::export`).
+    pub fn exporter(&self) -> crate::export::Exporter<'_> {
+        let cfg = self.core.config();
+        crate::export::Exporter {
+            fs: &*cfg.fs,
+            history_dir: &cfg.history_dir,
+            mode: cfg.mode,
+            slot: &self.export,
         }
     }
 
@@ -743,6 +757,7 @@ impl Handle {
         // an update()/transaction() whose environment ended inside it (a
         // terminated worker): its section ends, so nobody waits for it
         self.core.atomic_end(self.author());
+        self.exporter().drop_pending();
         if !self.is_closed() {
             crate::open_files::release(&self.core, force)?;
             self.mark_closed();
