@@ -7,7 +7,7 @@ use napi_derive::napi;
 use tad_store_core::value::to_json;
 use tad_store_core::Call;
 
-use crate::convert::{changes_json, json_of, set_result, strings_json, JsonText};
+use crate::convert::{changes_json, json_of, set_result, strings_json, JsonText, Key};
 use crate::env::FileFailure;
 use crate::errors::run;
 use crate::handles::{call, store};
@@ -15,18 +15,28 @@ use crate::tasks::Job;
 
 /// The value at `key` as JSON text, or `null` when absent.
 #[napi(ts_return_type = "string | null")]
-pub fn store_get(env: Env, h: u32, _flags: u32, key: String) -> Result<Option<JsonText>> {
+pub fn store_get(
+    env: Env,
+    h: u32,
+    _flags: u32,
+    #[napi(ts_arg_type = "string")] key: Key,
+) -> Result<Option<JsonText>> {
     let s = store(&env, h)?;
     run(&env, "get", || {
-        s.get_with(&key, |v| v.map(|v| JsonText(to_json(v, false))))
+        s.get_with(&key.0, |v| v.map(|v| JsonText(to_json(v, false))))
     })
 }
 
 /// Whether `key` exists.
 #[napi]
-pub fn store_has(env: Env, h: u32, _flags: u32, key: String) -> Result<bool> {
+pub fn store_has(
+    env: Env,
+    h: u32,
+    _flags: u32,
+    #[napi(ts_arg_type = "string")] key: Key,
+) -> Result<bool> {
     let s = store(&env, h)?;
-    run(&env, "has", || s.has(&key))
+    run(&env, "has", || s.has(&key.0))
 }
 
 /// Sets `key` to the JSON `json`: `null` when nothing changed, else the old
@@ -37,7 +47,7 @@ pub fn store_set(
     env: Env,
     h: u32,
     flags: u32,
-    key: String,
+    #[napi(ts_arg_type = "string")] key: Key,
     json: String,
     want_old: bool,
 ) -> Result<Option<String>> {
@@ -47,7 +57,7 @@ pub fn store_set(
         ..call(flags)
     };
     run(&env, "set", || {
-        Ok(s.set(&key, json.as_bytes(), c)?.map(set_result))
+        Ok(s.set(&key.0, json.as_bytes(), c)?.map(set_result))
     })
 }
 
@@ -57,7 +67,7 @@ pub fn store_delete(
     env: Env,
     h: u32,
     flags: u32,
-    key: String,
+    #[napi(ts_arg_type = "string")] key: Key,
     want_old: bool,
 ) -> Result<Option<String>> {
     let s = store(&env, h)?;
@@ -66,7 +76,7 @@ pub fn store_delete(
         ..call(flags)
     };
     run(&env, "delete", || {
-        Ok(s.delete(&key, c)?.map(|ch| changes_json(&ch)))
+        Ok(s.delete(&key.0, c)?.map(|ch| changes_json(&ch)))
     })
 }
 

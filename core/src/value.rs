@@ -1038,8 +1038,14 @@ pub fn encode(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Encodes UTF-16 code units (a JS string).
+/// Encodes UTF-16 code units (a JS string): the rule by which every key from
+/// JS reaches the core (the addon reads keys as UTF-16, so an unpaired
+/// surrogate survives the crossing). ASCII, the usual key, is copied as it is.
 pub fn encode_utf16(units: &[u16]) -> String {
+    if units.iter().all(|&u| u < 0x80) {
+        // every unit is one ASCII byte
+        return units.iter().map(|&u| u as u8 as char).collect();
+    }
     let mut out = Vec::with_capacity(units.len());
     for r in char::decode_utf16(units.iter().copied()) {
         match r {
