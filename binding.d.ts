@@ -187,6 +187,33 @@ export interface FileFailure {
   message: string
 }
 
+/** The names the store gives its directories and files. */
+export declare function fileNames(): FileNames
+
+/**
+ * The names the store gives its directories and files
+ * (`tad_store_core::names`).
+ */
+export interface FileNames {
+  /**
+   * The history directory beside the store file when `history.directory`
+   * is not given (`storeHistory`).
+   */
+  historyDir: string
+  /**
+   * The backup directory beside the store file when `backups.directory`
+   * is not given (`backups`).
+   */
+  backupDir: string
+  /** A damaged file kept aside is `<file><corruptInfix><ms>` (`.corrupt-`). */
+  corruptInfix: string
+  /**
+   * With custom `serialize`, the store's own document is
+   * `<historyDir>/<file><dataSuffix>` (`.data.json`).
+   */
+  dataSuffix: string
+}
+
 /**
  * Writes every file open in the process, whichever JS environment opened it
  * (the process ends by a signal: no environment's cleanup will run). Returns
@@ -223,6 +250,14 @@ export interface InspectOptions {
   /** electron-store 8's `encryptionKey`, as bytes. */
   encryptionKey?: Buffer
 }
+
+/**
+ * The path segments of `key` (dot-prop 6's splitting: `.` separates, `\.`
+ * is a literal dot; the whole key without dot notation), as the core splits
+ * it (`tad_store_core::path::split`). Forbidden segments are not checked
+ * here (the calls that read or write do).
+ */
+export declare function keySegments(key: string, dotNotation: boolean): Array<string>
 
 /**
  * What the main thread shared, or `null` (it has not loaded tad-store, or

@@ -10,6 +10,7 @@ const NativeStore = require('./lib/native.js');
 const { electronApp, initRenderer } = require('./lib/electron.js');
 const { normalizeOptions, keyBytes } = require('./lib/options.js');
 const { AutomaticBackups } = require('./lib/backups.js');
+const FILE_NAMES = require('./lib/names.js');
 const { reportListenerError, invalidExternalChange, backgroundError } = require('./lib/events.js');
 const { storeError, closedError } = require('./lib/errors.js');
 const { checkValueType, toJsonText, stringifyDeep, jsonEqual, jsonClone, segmentsOf, related } = require('./lib/values.js');
@@ -229,7 +230,7 @@ class Store {
   #open(opts) {
     // with custom serialize functions the store keeps its own JSON document
     // beside its journal, and writes `path` through them
-    const nativePath = opts.custom ? path.join(opts.historyDir, `${path.basename(this.path)}.data.json`) : this.path;
+    const nativePath = opts.custom ? path.join(opts.historyDir, `${path.basename(this.path)}${FILE_NAMES.dataSuffix}`) : this.path;
     const target = { core: null };
     this.#native = new NativeStore(binding, {
       path: nativePath,
@@ -392,7 +393,7 @@ class Store {
     } catch (error) {
       const haveOwn = mark !== null || this.#native.size() > 0;
       if (!haveOwn && !(opts.clearInvalidConfig && error && error.name === 'SyntaxError')) throw error;
-      const kept = `${this.path}.corrupt-${Date.now()}`;
+      const kept = `${this.path}${FILE_NAMES.corruptInfix}${Date.now()}`;
       try { fs.renameSync(this.path, kept); } catch {}
       process.emitWarning(`tad-store: ${this.path} could not be read through \`deserialize\` (${error && error.message}); it was kept as ${kept} and ${haveOwn ? 'the store kept its own copy of the data' : 'the store started from defaults'}`, { code: 'TAD_STORE_QUARANTINED' });
       return false;

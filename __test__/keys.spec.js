@@ -118,3 +118,16 @@ test('prototype keys are refused with E_FORBIDDEN_KEY wherever a segment is one,
   assertSame(tad, conf);
   assert.equal({}.polluted, undefined);
 });
+
+test("the renderer's copy of the key splitting (it has no addon) agrees with the core's", () => {
+  const core = require('../lib/values.js').segmentsOf;
+  const renderer = require('../lib/renderer.js').segmentsOf;
+  const more = ['a\\\\\\.b', 'a\\', '\\', '\\\\', 'a.\\.b', 'x\\.\\.y.z'];
+  for (const dot of [true, false]) {
+    for (const key of [...KEYS, ...more]) {
+      assert.deepStrictEqual([...core(key, dot)], renderer(key, dot), `${show(key)} (dot notation ${dot})`);
+    }
+  }
+  // the core's answer is cached and shared: frozen
+  assert.ok(Object.isFrozen(core('a.b', true)));
+});

@@ -23,7 +23,8 @@
 //! snapshots, history, rollback), `stats`, `events`, `env` (JS environments),
 //! `errors`, `convert`, `tasks` (work on the thread pool), `inspect` (the
 //! support command's read-only view of a store's files), `export` (the
-//! custom-serialize export).
+//! custom-serialize export), `names` (file names and key splitting, the
+//! core's rules JS calls).
 
 pub mod atomic;
 pub mod backups;
@@ -35,6 +36,7 @@ pub mod events;
 pub mod export;
 pub mod handles;
 mod inspect;
+pub mod names;
 pub mod open;
 pub mod options;
 pub mod stats;

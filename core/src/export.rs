@@ -36,7 +36,7 @@ pub fn mark_path(history_dir: &Path, target: &Path) -> PathBuf {
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    history_dir.join(format!("{name}.serialized.json"))
+    history_dir.join(format!("{name}{}", crate::names::MARK_SUFFIX))
 }
 
 /// `storeHistory/<file>.data.json`: the store's own JSON document when the
@@ -46,7 +46,7 @@ pub fn data_path(history_dir: &Path, target: &Path) -> PathBuf {
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    history_dir.join(format!("{name}.data.json"))
+    history_dir.join(format!("{name}{}", crate::names::DATA_SUFFIX))
 }
 
 /// What an export did.

@@ -152,8 +152,10 @@ pub(super) fn rebuild(cfg: &LogConfig, changes: &[&ChangeRecord]) -> Option<Rebu
 
 /// `<file>.corrupt-<ms>`: where a copy of a damaged store file is kept.
 pub(super) fn quarantine_path(cfg: &LogConfig) -> PathBuf {
-    cfg.doc_path
-        .with_file_name(format!("{}.corrupt-{}", cfg.file_name(), now_ms() as u64))
+    cfg.doc_path.with_file_name(crate::names::quarantine_name(
+        &cfg.file_name(),
+        now_ms() as u64,
+    ))
 }
 
 /// The journal's entries as found, seen as changes and checkpoints.

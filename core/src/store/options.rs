@@ -83,8 +83,8 @@ impl StoreOptions {
         let path = path.into();
         let dir = crate::fs::parent_of(&path).to_path_buf();
         StoreOptions {
-            history_dir: dir.join("storeHistory"),
-            backup_dir: dir.join("backups"),
+            history_dir: dir.join(crate::names::HISTORY_DIR),
+            backup_dir: dir.join(crate::names::BACKUP_DIR),
             path,
             history_max: 100,
             mode: 0o600,
