@@ -3,7 +3,6 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { EventEmitter } = require('node:events');
-const { isMainThread } = require('node:worker_threads');
 
 const binding = require('./lib/loader.js');
 const NativeStore = require('./lib/native.js');
@@ -11,12 +10,13 @@ const { electronApp, initRenderer } = require('./lib/electron.js');
 const { normalizeOptions, keyBytes } = require('./lib/options.js');
 const { AutomaticBackups } = require('./lib/backups.js');
 const FILE_NAMES = require('./lib/names.js');
-const { reportListenerError, invalidExternalChange, backgroundError } = require('./lib/events.js');
+const { reportListenerError, dispatchCoreEvent, deliverChanges, emitChange } = require('./lib/events.js');
 const { storeError, closedError } = require('./lib/errors.js');
-const { checkValueType, toJsonText, stringifyDeep, jsonEqual, jsonClone, segmentsOf, related } = require('./lib/values.js');
+const { checkValueType, toJsonText, stringifyDeep, jsonEqual, segmentsOf } = require('./lib/values.js');
 const migrationsLib = require('./lib/migrations.js');
 const atomicLib = require('./lib/atomic.js');
 const versionGuard = require('./lib/version-guard.js');
+const processEnd = require('./lib/process-end.js');
 
 const MIGRATION_KEY = '__internal__.migrations.version';
 
@@ -41,12 +41,11 @@ try {
 // shared by every Store instance on it (each with its own handle and
 // options) in every JS environment (main thread, worker threads). Here: the
 // JS side of that sharing in this environment (the instances to deliver
-// events to, read caches), and the hooks that make every change durable when
-// the process ends.
+// events to, read caches). The hooks that make every change durable when the
+// process ends: lib/process-end.js.
 // ---------------------------------------------------------------------------
 
 const openCores = new Map();
-const openStores = new Set();
 
 // Bumped by the native side, from any thread, when a file open here changes
 // without a call from this environment (another worker thread's change,
@@ -54,90 +53,6 @@ const openStores = new Set();
 // (A renderer that is not cross-origin isolated has no SharedArrayBuffer.)
 const foreignChanges = new Int32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(4) : new ArrayBuffer(4));
 binding.envRegister(foreignChanges);
-
-// Set when the process (or this worker) emits 'exit': no turn of the event
-// loop is left for the writer thread, so from then on every change is made
-// durable before the call returns. Stores are not closed on exit: 'exit'
-// handlers registered after tad-store's still write to them.
-let exiting = false;
-let exitHookInstalled = false;
-/** The Store method that readies a store for the process's end (see prepareAllToEnd). */
-const ENDING = Symbol('tad-store ending');
-
-/** Makes every change to this environment's stores durable and in their files now. */
-function flushAll(when) {
-  for (const store of [...openStores]) flushReporting(store, when);
-}
-
-/** The process ends: backups that are due are taken, and everything is written. */
-function prepareAllToEnd(when) {
-  exiting = true;
-  for (const store of [...openStores]) store[ENDING](when);
-}
-
-function flushReporting(store, when) {
-  try {
-    store.flushSync();
-  } catch (error) {
-    process.stderr.write(`tad-store: could not write ${store.path} ${when} (${error.code}): ${error.message}\n`);
-  }
-}
-
-function onExit() {
-  prepareAllToEnd('on exit');
-}
-
-/**
- * Signals that end a Node process when nothing listens. With no listener of
- * the app's, tad-store's flushes and then ends the process by the same signal
- * (as Node would have, exit status included); with one, it only flushes and
- * the app decides. (Electron quits on them itself, through 'before-quit' and
- * 'will-quit', where tad-store flushes: no listener there.)
- */
-const SIGNALS = process.platform === 'win32' ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-/**
- * Listeners signal-exit (v3, v4) installed: like tad-store's, they end the
- * process only when nothing else listens, so they do not count as the app's
- * (else each would leave it to the other and a SIGTERM would end nothing).
- */
-function passiveSignalListeners() {
-  let count = 0;
-  for (const e of [globalThis[Symbol.for('signal-exit emitter')], process.__signal_exit_emitter__]) {
-    if (e !== null && typeof e === 'object' && typeof e.count === 'number') count += e.count;
-  }
-  return count;
-}
-
-function onSignal(signal) {
-  if (process.listenerCount(signal) - 1 > passiveSignalListeners()) {
-    // the app decides what the signal means
-    flushAll(`on ${signal}`);
-    return;
-  }
-  prepareAllToEnd(`on ${signal}`);
-  // and the files only worker threads have open (no cleanup of theirs will run)
-  for (const f of binding.flushProcess()) {
-    process.stderr.write(`tad-store: could not write ${f.path} on ${signal} (${f.code}): ${f.message}\n`);
-  }
-  // no handler of the app's: end by the signal, as without tad-store (a
-  // signal-exit listener left sees it again, alone now, and ends it)
-  for (const s of SIGNALS) process.removeListener(s, onSignal);
-  process.kill(process.pid, signal);
-}
-
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', onExit);
-  const electron = electronApp();
-  if (electron) {
-    electron.app.on('before-quit', () => flushAll('before quitting'));
-    electron.app.on('will-quit', () => flushAll('before quitting'));
-  } else if (isMainThread && !process.versions.electron) {
-    for (const s of SIGNALS) process.on(s, onSignal);
-  }
-}
 
 /** `JSON.stringify(v)`, for values of any nesting (the engine's own overflows past a few thousand levels). */
 function jsonOf(v) {
@@ -334,7 +249,7 @@ class Store {
 
   /** The custom-serialize export, automatic backups, the watcher, the slow-operation threshold. */
   #startBackgroundWork(opts, opened) {
-    if (exiting) flushReporting(this, 'on exit');
+    if (processEnd.isExiting()) processEnd.flushReporting(this, 'on exit');
     const locked = this.#versionLock !== null;
     if (opts.custom && !locked) this.#exportSerialized(undefined, true);
     // (the open counted the keys; a transaction may have changed them)
@@ -494,8 +409,7 @@ class Store {
     if (opened.listening) target.core = core;
     core.instances.add(this);
     this.#core = core;
-    openStores.add(this);
-    installExitHook();
+    processEnd.track(this);
   }
 
   /** Leaves the core (this instance is closed). */
@@ -506,45 +420,25 @@ class Store {
     this.#subs.length = 0;
     this.#core.instances.delete(this);
     if (this.#core.instances.size === 0) openCores.delete(this.#core.id);
-    openStores.delete(this);
+    processEnd.untrack(this);
   }
 
-  /**
-   * Background events of the file (on the JS thread): another process's
-   * changes, write failures and recoveries, changes dropped as conflicting.
-   */
+  /** Background events of the file (on the JS thread): see `dispatchCoreEvent` (lib/events.js). */
   static #onCoreEvent(core, e) {
     if (core === null) return;
-    const instances = [...core.instances];
-    if (instances.length === 0) return;
-    if (e.type === 'changes') {
+    dispatchCoreEvent([...core.instances], e, Store.#eventHooks);
+  }
+
+  static #eventHooks = {
+    /** Other environments' and processes' changes, applied: delivered as this environment's are. */
+    changes(inst, changes) {
+      const core = inst.#core;
       core.gen++;
       core.storeText = null;
-      instances[0].#afterChange(JSON.parse(e.changes), true);
-      return;
-    }
-    if (e.type === 'write-recovered') {
-      for (const inst of instances) inst.events.emit('writeRecovered');
-      return;
-    }
-    if (e.type === 'slow') {
-      for (const inst of instances) {
-        if (inst.#handleId() !== e.handle) continue;
-        try {
-          inst.events.emit('slowOperation', { operation: e.op, durationMs: e.micros / 1000 });
-        } catch (listenerError) {
-          reportListenerError(inst, listenerError);
-        }
-      }
-      return;
-    }
-    if (e.type === 'invalid-external-change') {
-      invalidExternalChange(instances, e);
-      return;
-    }
-    // 'write-failed', 'rejected', 'watch-error'
-    backgroundError(instances, e);
-  }
+      inst.#afterChange(changes, true);
+    },
+    handleId: inst => inst.#handleId(),
+  };
 
   #handleIdCache = -1;
   #cachedGets = 0;
@@ -575,64 +469,28 @@ class Store {
     }
   }
 
-  /**
-   * Runs the migrations (inside the opening transaction), as conf does: from
-   * the recorded version (0.0.0 when none, a new store included unless
-   * `migrateNewStore: false`) up to `projectVersion`. A snapshot of an
-   * existing store is written durably first; if a step throws, E_MIGRATION
-   * names it and the transaction is undone, so the file stays byte-identical.
-   * Returns whether a step ran.
-   */
+  /** The migrations (lib/migrations.js), run against this store inside the opening transaction. Returns whether a step ran. */
   #migrate(opts, { existed, readValue }) {
-    const { semver, isRange, plan } = migrationsLib;
-    const target = opts.projectVersion;
-    if (!target) throw storeError('E_MIGRATION', 'Project version could not be inferred. Please specify the `projectVersion` option.');
-    if (!semver.valid(target)) throw new TypeError(`Expected \`projectVersion\` to be a semver version, got ${JSON.stringify(target)}`);
-    // (read by the open; a custom-serialize store read its file since)
-    const recorded = opts.custom ? this.get(MIGRATION_KEY) : readValue === null ? undefined : JSON.parse(readValue);
-    if (!existed && recorded === undefined && opts.migrateNewStore === false) {
-      // `migrateNewStore: false`: a new store starts at the current version
-      this.#setInternal(target);
-      return false;
-    }
-    let previous = typeof recorded === 'string' ? recorded : '0.0.0';
-    if (semver.valid(previous) && semver.gt(previous, target)) {
-      // written by a newer version of the app: run nothing, undo nothing
-      this.newerVersion = previous;
-      process.emitWarning(`tad-store: ${this.path} was last migrated by version ${previous}, newer than this app's ${target}; no migration was run and the data was left as it is`, { code: 'TAD_STORE_NEWER_VERSION' });
-      return false;
-    }
-    const steps = plan(opts.steps, previous, target);
-    if (steps.length === 0) {
-      if (isRange(previous) || !semver.eq(previous, target)) this.#setInternal(target);
-      return false;
-    }
-    // (a new store has nothing to keep: its transaction undoes a failed run)
-    const snapshot = existed ? this.#native.migrationSnapshotSync(`migration ${previous} -> ${target}`) : null;
-    const flags = this.#flags;
-    this.#flags |= NativeStore.NO_SCHEMA;
-    let step;
-    try {
-      for (step of steps) {
-        if (opts.beforeEachMigration) {
-          opts.beforeEachMigration(this, { fromVersion: previous, toVersion: step.key, finalVersion: target, versions: steps.map(s => s.key) });
+    return migrationsLib.runMigrations(this, opts, {
+      path: this.path,
+      existed,
+      // (read by the open; a custom-serialize store read its file since)
+      recorded: opts.custom ? this.get(MIGRATION_KEY) : readValue === null ? undefined : JSON.parse(readValue),
+      setVersion: version => this.#setInternal(version),
+      snapshot: reason => this.#native.migrationSnapshotSync(reason),
+      withoutSchema: steps => {
+        const flags = this.#flags;
+        this.#flags |= NativeStore.NO_SCHEMA;
+        try {
+          steps();
+        } finally {
+          this.#flags = flags;
         }
-        const result = step.up(this);
-        if (result && typeof result.then === 'function') {
-          result.then(() => {}, () => {});
-          throw new Error('it returned a Promise: migrations run inside the constructor and must be synchronous');
-        }
-        this.#setInternal(step.key);
-        previous = step.key;
-      }
-      if (isRange(previous) || !semver.eq(previous, target)) this.#setInternal(target);
-    } catch (error) {
-      const message = error && error.message ? error.message : String(error);
-      throw storeError('E_MIGRATION', `Migration ${JSON.stringify(step.name)} failed: ${message}. The store was left as it was before the migrations${snapshot ? `; the snapshot ${snapshot.file} is kept (see listMigrationBackups())` : ''}`, { cause: error, migration: step.name });
-    } finally {
-      this.#flags = flags;
-    }
-    return true;
+      },
+      newer: version => {
+        this.newerVersion = version;
+      },
+    });
   }
 
   /**
@@ -685,7 +543,7 @@ class Store {
     const core = this.#core;
     core.gen++;
     core.storeText = null;
-    if (exiting && !this.#opening) flushReporting(this, 'on exit');
+    if (processEnd.isExiting() && !this.#opening) processEnd.flushReporting(this, 'on exit');
   }
 
   /**
@@ -746,64 +604,14 @@ class Store {
       this.#exportSerialized(given);
     }
     const instances = [...this.#core.instances];
-    for (const inst of instances) if (inst.#backups) inst.#backups.noteCritical(entries, literal, exiting);
+    for (const inst of instances) if (inst.#backups) inst.#backups.noteCritical(entries, literal, processEnd.isExiting());
     if (!this.#listening()) {
-      this.#emitChange();
+      emitChange(this.#core.instances);
       return;
     }
     const dot = this.#opts.accessPropertiesByDotNotation !== false;
     const paths = entries.map(e => (literal ? [e.k] : segmentsOf(e.k, dot)));
-    for (const inst of instances) inst.#deliver(entries, paths);
-  }
-
-  #deliver(entries, paths) {
-    const subs = this.#subs.slice();
-    for (const sub of subs) {
-      if (!this.#subs.includes(sub)) continue; // unsubscribed by an earlier listener
-      try {
-        if (sub.kind === 'all-keys') {
-          // 4th argument: the key's segments (a bulk change's keys are
-          // top-level names, which may contain dots: `paths` tells them apart)
-          for (let i = 0; i < entries.length; i++) {
-            const e = entries[i];
-            sub.cb.call(this, jsonClone(e.n), jsonClone(e.o), e.k, paths[i].slice());
-          }
-        } else if (sub.kind === 'key') {
-          if (!paths.some(p => related(p, sub.segs))) continue;
-          const newValue = this.get(sub.key);
-          if (jsonEqual(newValue, sub.current)) continue;
-          const oldValue = sub.current;
-          sub.current = newValue;
-          if (sub.withKey) sub.cb.call(this, newValue, oldValue, sub.key);
-          else sub.cb.call(this, newValue, oldValue);
-        } else {
-          const newValue = this.store;
-          if (jsonEqual(newValue, sub.current)) continue;
-          const oldValue = sub.current;
-          sub.current = newValue;
-          sub.cb.call(this, newValue, oldValue);
-        }
-      } catch (error) {
-        reportListenerError(this, error);
-      }
-    }
-    try {
-      this.events.emit('change');
-    } catch (error) {
-      reportListenerError(this, error);
-    }
-  }
-
-  /** conf's `'change'` event on every instance on this file (no subscriptions to serve). */
-  #emitChange() {
-    for (const inst of [...this.#core.instances]) {
-      if (inst.events.listenerCount('change') === 0) continue;
-      try {
-        inst.events.emit('change');
-      } catch (error) {
-        reportListenerError(inst, error);
-      }
-    }
+    for (const inst of instances) deliverChanges(inst, inst.#subs, entries, paths);
   }
 
   #subscribe(sub) {
@@ -1239,10 +1047,10 @@ class Store {
    * 'exit' handlers still to run: the scheduled backups stop, a critical-key
    * backup that is due is taken, every change is written.
    */
-  [ENDING](when) {
+  [processEnd.ENDING](when) {
     if (this.#closed) return;
     if (this.#backups) this.#backups.stop(true);
-    flushReporting(this, when);
+    processEnd.flushReporting(this, when);
   }
 
   // -- backups and history (Promise-returning; the disk work runs off the JS thread)
