@@ -27,12 +27,16 @@ impl ToNapiValue for JsonText {
         let ptr = val.0.as_ptr() as *const std::ffi::c_char;
         let len = val.0.len() as isize;
         let status = if val.0.is_ascii() {
-            sys::napi_create_string_latin1(env, ptr, len, &mut result)
+            // SAFETY: `ptr`/`len` are the live bytes of `val` (ASCII, so as
+            // Latin-1 they are the same characters), which Node-API copies
+            // before returning; `env` is valid per this trait's contract.
+            unsafe { sys::napi_create_string_latin1(env, ptr, len, &mut result) }
         } else {
-            sys::napi_create_string_utf8(env, ptr, len, &mut result)
+            // SAFETY: as above; the bytes are UTF-8 (our serializer's output).
+            unsafe { sys::napi_create_string_utf8(env, ptr, len, &mut result) }
         };
         if status != sys::Status::napi_ok {
-            return Err(napi::Error::new(
+            return Err(Error::new(
                 Status::GenericFailure,
                 "could not create a JS string".to_string(),
             ));
@@ -117,8 +121,8 @@ impl TypeName for Key {
 
 impl ValidateNapiValue for Key {}
 
-fn not_a_string() -> napi::Error {
-    napi::Error::new(
+fn not_a_string() -> Error {
+    Error::new(
         Status::StringExpected,
         "Expected the key to be a string".to_string(),
     )

@@ -66,7 +66,7 @@ fn first_here(h: &Handle) -> bool {
 pub fn store_open(
     env: Env,
     opts: BindingOptions,
-    listener: Option<Function<StoreEvent, ()>>,
+    listener: Option<Function<'_, StoreEvent, ()>>,
 ) -> Result<Opened> {
     let id = env_state(&env)?.id;
     let file = opts.file.clone();

@@ -498,6 +498,8 @@ pub fn process_alive(pid: u32) -> bool {
     #[cfg(unix)]
     {
         // kill(pid, 0) checks existence; EPERM means it exists (another user's)
+        // SAFETY: signal 0 sends nothing (only the existence and permission
+        // checks run); the call takes two integers and touches no memory.
         let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
         r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
     }
@@ -1024,8 +1026,8 @@ pub fn replace_with_temp(
                         Ok(())
                     }
                     Err(e)
-                        if e.kind() == std::io::ErrorKind::Unsupported
-                            || e.kind() == std::io::ErrorKind::NotFound =>
+                        if e.kind() == io::ErrorKind::Unsupported
+                            || e.kind() == io::ErrorKind::NotFound =>
                     {
                         fs.rename(&tmp, target)
                     }

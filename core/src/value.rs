@@ -882,7 +882,9 @@ impl<'a> Parser<'a> {
             match b.get(self.i) {
                 None => return Err(self.err("unterminated string")),
                 Some(b'"') => {
-                    // input is valid UTF-8 and quotes are ASCII, so this is a char boundary
+                    // SAFETY: the input is a `&str` (valid UTF-8) and `start` and
+                    // `self.i` sit right after/at ASCII quotes, so both are char
+                    // boundaries and the slice between them is valid UTF-8.
                     let s = unsafe { std::str::from_utf8_unchecked(&b[start..self.i]) };
                     self.i += 1;
                     return Ok(Value::String(Str::from(s)));

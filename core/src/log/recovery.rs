@@ -248,7 +248,7 @@ impl Settled {
 /// changes) the state rebuilt from the history or a backup; written now.
 pub(super) fn settle_missing(
     cfg: &LogConfig,
-    history: &History,
+    history: &History<'_>,
     report: &mut OpenReport,
 ) -> Settled {
     if history.changes.is_empty() {
@@ -282,7 +282,7 @@ pub(super) fn settle_missing(
 pub(super) fn settle_bad(
     cfg: &LogConfig,
     (detail, raw, too_deep): (String, Vec<u8>, bool),
-    history: &History,
+    history: &History<'_>,
     writable: bool,
     report: &mut OpenReport,
 ) -> Result<Settled> {
