@@ -1044,12 +1044,11 @@ pub fn encode(s: &str) -> std::borrow::Cow<'_, str> {
 /// JS reaches the core (the addon reads keys as UTF-16, so an unpaired
 /// surrogate survives the crossing). ASCII, the usual key, is copied as it is.
 pub fn encode_utf16(units: &[u16]) -> String {
-    if units.iter().all(|&u| u < 0x80) {
-        // every unit is one ASCII byte
-        return units.iter().map(|&u| u as u8 as char).collect();
-    }
     let mut out = Vec::with_capacity(units.len());
-    for r in char::decode_utf16(units.iter().copied()) {
+    // the ASCII prefix (usually the whole key): one byte a unit
+    let ascii = units.iter().position(|&u| u >= 0x80).unwrap_or(units.len());
+    out.extend(units[..ascii].iter().map(|&u| u as u8));
+    for r in char::decode_utf16(units[ascii..].iter().copied()) {
         match r {
             Ok(c) => push_unit_or_char(&mut out, c as u32),
             Err(e) => push_unit_or_char(&mut out, e.unpaired_surrogate() as u32),
@@ -1550,6 +1549,18 @@ mod tests {
         assert_eq!(encode("plain"), "plain");
         assert_eq!(&*wtf8(&encode_utf16(&[0xD800])), &[0xED, 0xA0, 0x80]);
         assert_eq!(&*wtf8("\u{FDD0}\u{FDD0}"), "\u{FDD0}".as_bytes());
+        // keys as the addon reads them: ASCII copied as it is, the rest after
+        // an ASCII prefix encoded as from the first unit
+        let utf16 = |s: &str| s.encode_utf16().collect::<Vec<u16>>();
+        assert_eq!(encode_utf16(&utf16("a.b\\.c")), "a.b\\.c");
+        assert_eq!(encode_utf16(&[]), "");
+        assert_eq!(encode_utf16(&utf16("key.\u{0}x")), "key.\u{0}x");
+        assert_eq!(encode_utf16(&utf16("ab.über.😀")), "ab.über.😀");
+        assert_eq!(encode_utf16(&[0x61, 0xD800, 0x2E]), "a\u{FDD0}\u{E000}.");
+        assert_eq!(encode_utf16(&[0x61, 0xDC00]), "a\u{FDD0}\u{E400}");
+        assert_eq!(encode_utf16(&utf16("k\u{FDD0}")), "k\u{FDD0}\u{FDD0}");
+        let long: Vec<u16> = std::iter::repeat_n(0x6B, 5000).chain([0xD800]).collect();
+        assert_eq!(utf16_units(&encode_utf16(&long)), long);
     }
 
     #[test]
