@@ -42,7 +42,7 @@ test("errorCodes(): the core's one list, each code once, with its class and orig
   assert.equal(byCode.E_SERIALIZE.origin, 'store');
 });
 
-test('index.d.ts: StoreErrorCode is generated from the core\'s list (scripts/error-codes.js --check passes)', () => {
+test("index.d.ts: StoreErrorCode is generated from the core's list (scripts/error-codes.js --check passes)", () => {
   const { apply, storeCodes } = require('../scripts/error-codes.js');
   const text = read('index.d.ts');
   assert.equal(apply(text, storeCodes(LIST)), text, 'index.d.ts drifted from core/src/error.rs: run `npm run gen:error-codes`');
