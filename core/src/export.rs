@@ -39,16 +39,6 @@ pub fn mark_path(history_dir: &Path, target: &Path) -> PathBuf {
     history_dir.join(format!("{name}{}", crate::names::MARK_SUFFIX))
 }
 
-/// `storeHistory/<file>.data.json`: the store's own JSON document when the
-/// app's file at `target` is written through a custom `serialize`.
-pub fn data_path(history_dir: &Path, target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    history_dir.join(format!("{name}{}", crate::names::DATA_SUFFIX))
-}
-
 /// What an export did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exported {
