@@ -404,10 +404,13 @@ export type StoreEvent =
 export declare function storeFillDefaults(h: number, flags: number, existed: boolean): string | null
 
 /** Promise form of `storeFlushSync`, waiting on a worker thread. */
-export declare function storeFlush(h: number): Promise<void>
+export declare function storeFlush(h: number, file: boolean): Promise<void>
 
-/** Blocks until every change so far is durable and in the document file. */
-export declare function storeFlushSync(h: number): void
+/**
+ * Blocks until every change so far is durable in the journal (`file`: and
+ * in the document file too, a checkpoint written now if needed).
+ */
+export declare function storeFlushSync(h: number, file: boolean): void
 
 /** The value at `key` as JSON text, or `null` when absent. */
 export declare function storeGet(h: number, flags: number, key: string): string | null

@@ -74,9 +74,20 @@ function prepareAllToEnd(when) {
   for (const store of [...openStores]) store[ENDING](when);
 }
 
+/** `flush(options)`'s `file` (the JSON file current too), checked. */
+function flushFileOption(options) {
+  if (options === undefined || options === null) return false;
+  if (typeof options !== 'object') throw new TypeError(`Expected \`options\` to be an object, got ${typeof options}`);
+  if (options.file === undefined) return false;
+  if (typeof options.file !== 'boolean') throw new TypeError(`Expected \`options.file\` to be a boolean, got ${typeof options.file}`);
+  return options.file;
+}
+
 function flushReporting(store, when) {
   try {
-    store.flushSync();
+    // the process ends: the JSON file is made current too (another program,
+    // or electron-store after a downgrade, may read it)
+    store.flushSync({ file: true });
   } catch (error) {
     process.stderr.write(`tad-store: could not write ${store.path} ${when} (${error.code}): ${error.message}\n`);
   }
@@ -1283,16 +1294,27 @@ class Store {
     };
   }
 
-  /** Resolves when every change so far is durable and in the store file (rejects with the write error). */
-  flush() {
+  /**
+   * Resolves when every change so far is durable (its journal record fsynced;
+   * rejects with the write error). The JSON file itself is rewritten later by
+   * the checkpoint schedule, on `close()` and when the process ends;
+   * `flush({ file: true })` also waits for it to hold every change.
+   */
+  flush(options) {
     if (this.#closed) return Promise.reject(closedError());
-    return this.#native.flush().then(() => undefined);
+    let file;
+    try {
+      file = flushFileOption(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#native.flush(file).then(() => undefined);
   }
 
-  /** Blocks until every change so far is durable and in the store file. */
-  flushSync() {
+  /** Blocks until every change so far is durable (`{ file: true }`: and in the JSON file). */
+  flushSync(options) {
     if (this.#closed) throw closedError();
-    this.#native.flushSync();
+    this.#native.flushSync(flushFileOption(options));
   }
 
   /**

@@ -79,8 +79,8 @@ class NativeStore {
   toJson() { return this.#b.storeToJson(this.#h); }
   size() { return this.#b.storeSize(this.#h); }
   keys() { return JSON.parse(this.#b.storeKeys(this.#h)); }
-  flushSync() { return this.#b.storeFlushSync(this.#h); }
-  flush() { return this.#b.storeFlush(this.#h); }
+  flushSync(file) { return this.#b.storeFlushSync(this.#h, Boolean(file)); }
+  flush(file) { return this.#b.storeFlush(this.#h, Boolean(file)); }
   status() { return this.#b.storeStatus(this.#h); }
   close(force) { return this.#b.storeClose(this.#h, Boolean(force)); }
   createBackup(reason, onlyIfChanged) { return this.#b.storeCreateBackup(this.#h, reason, onlyIfChanged); }

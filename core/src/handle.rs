@@ -589,6 +589,16 @@ impl Handle {
         self.live()?.flush()
     }
 
+    /// Blocks until every change so far is durable in the journal (the
+    /// document file follows by the checkpoint schedule, `close` or
+    /// [`Handle::flush`]); the JS `flush()`.
+    pub fn flush_durable(&self) -> Result<()> {
+        let t = self.stats.start(StatOp::Flush);
+        let r = self.live().and_then(|c| c.flush_durable());
+        self.finish(StatOp::Flush, t);
+        r
+    }
+
     /// Counters, once the changes made so far have their seq (see
     /// `Core::status_settled`).
     pub fn status(&self) -> Status {

@@ -32,6 +32,7 @@ mod atomic;
 mod backups;
 mod checkpointing;
 mod close;
+mod durable;
 mod external;
 mod live;
 mod options;
