@@ -462,6 +462,8 @@ export declare function storeReplaceAll(h: number, flags: number, json: string, 
 export declare function storeResetPerformance(h: number): void
 
 /**
+ * The changes a restore or rollback made to apply, with values (JS delivers
+ * them to its listeners): `{k, o?, n?}` as JSON text.
  * Restores a backup (`migration`: a migration snapshot, by name only; else a
  * backup by name or listed path): verified and the current state backed up
  * on a worker thread, then applied on the JS thread. Resolves to the JSON
@@ -474,7 +476,7 @@ export declare function storeRestore(h: number, name: string, migration: boolean
  * `value` ms: the history is read on a worker thread, the rollback planned,
  * verified and applied on the JS thread (one change, with values).
  */
-export declare function storeRollback(h: number, byTime: boolean, value: number): Promise<RollbackResult>
+export declare function storeRollback(h: number, byTime: boolean, value: number, flags: number): Promise<RollbackResult>
 
 /** `rotateSecretKey(newKey)`: every file re-encrypted under `key`. */
 export declare function storeRotateSecretKey(h: number, key: Buffer): RotationReport

@@ -1386,7 +1386,8 @@ class Store {
   async #restore(name, migration) {
     let changes;
     try {
-      changes = await this.#native.restore(name, migration, this.#flags);
+      // values in the change list only when someone listens (#listFlags)
+      changes = await this.#native.restore(name, migration, this.#listFlags());
     } finally {
       this.#changed();
     }
@@ -1422,7 +1423,7 @@ class Store {
     const native = this.#writable();
     let result;
     try {
-      result = await native.rollback(byTime, value);
+      result = await native.rollback(byTime, value, this.#listFlags());
     } finally {
       this.#changed();
     }

@@ -89,7 +89,7 @@ class NativeStore {
   listBackupsSync() { return this.#b.storeListBackupsSync(this.#h); }
   restore(name, migration, flags) { return this.#b.storeRestore(this.#h, name, migration, flags); }
   history() { return this.#b.storeHistory(this.#h); }
-  rollback(byTime, value) { return this.#b.storeRollback(this.#h, byTime, value); }
+  rollback(byTime, value, flags) { return this.#b.storeRollback(this.#h, byTime, value, flags); }
   validate(json) { return this.#b.storeValidate(this.#h, json); }
   schemaDefaults() { return this.#b.storeSchemaDefaults(this.#h); }
   migrationSnapshotSync(reason) { return this.#b.storeMigrationSnapshotSync(this.#h, reason); }

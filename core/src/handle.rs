@@ -562,12 +562,22 @@ impl Handle {
         target: Target,
         history: Option<Vec<ChangeRecord>>,
     ) -> Result<(Plan, Vec<KeyChange>)> {
+        self.rollback_with(target, history, true)
+    }
+
+    /// `rollback`, its change list with the old and new values or not.
+    pub fn rollback_with(
+        &self,
+        target: Target,
+        history: Option<Vec<ChangeRecord>>,
+        values: bool,
+    ) -> Result<(Plan, Vec<KeyChange>)> {
         let core = self.live()?;
         let (plan, changes) = core.rollback(
             target,
             history.map(Arc::new),
             self.sync(),
-            true,
+            values,
             self.author(),
         )?;
         Ok((plan, changes.unwrap_or_default()))
