@@ -462,12 +462,11 @@ export declare function storeReplaceAll(h: number, flags: number, json: string, 
 export declare function storeResetPerformance(h: number): void
 
 /**
- * The changes a restore or rollback made to apply, with values (JS delivers
- * them to its listeners): `{k, o?, n?}` as JSON text.
  * Restores a backup (`migration`: a migration snapshot, by name only; else a
  * backup by name or listed path): verified and the current state backed up
  * on a worker thread, then applied on the JS thread. Resolves to the JSON
- * change list (`[]` when nothing changed).
+ * change list (`[]` when nothing changed), `{k, o?, n?}`: the old and new
+ * values only when `flags` asks for them (someone listens).
  */
 export declare function storeRestore(h: number, name: string, migration: boolean, flags: number): Promise<string>
 
