@@ -456,10 +456,13 @@ export declare function storeExportRetry(h: number, last: boolean): number | nul
 export declare function storeFillDefaults(h: number, flags: number, existed: boolean): string | null
 
 /** Promise form of `storeFlushSync`, waiting on a worker thread. */
-export declare function storeFlush(h: number): Promise<void>
+export declare function storeFlush(h: number, file: boolean): Promise<void>
 
-/** Blocks until every change so far is durable and in the document file. */
-export declare function storeFlushSync(h: number): void
+/**
+ * Blocks until every change so far is durable in the journal (`file`: and
+ * in the document file too, a checkpoint written now if needed).
+ */
+export declare function storeFlushSync(h: number, file: boolean): void
 
 /** The value at `key` as JSON text, or `null` when absent. */
 export declare function storeGet(h: number, flags: number, key: string): string | null
@@ -514,7 +517,8 @@ export declare function storeResetPerformance(h: number): void
  * Restores a backup (`migration`: a migration snapshot, by name only; else a
  * backup by name or listed path): verified and the current state backed up
  * on a worker thread, then applied on the JS thread. Resolves to the JSON
- * change list (`[]` when nothing changed).
+ * change list (`[]` when nothing changed), `{k, o?, n?}`: the old and new
+ * values only when `flags` asks for them (someone listens).
  */
 export declare function storeRestore(h: number, name: string, migration: boolean, flags: number): Promise<string>
 
@@ -523,7 +527,7 @@ export declare function storeRestore(h: number, name: string, migration: boolean
  * `value` ms: the history is read on a worker thread, the rollback planned,
  * verified and applied on the JS thread (one change, with values).
  */
-export declare function storeRollback(h: number, byTime: boolean, value: number): Promise<RollbackResult>
+export declare function storeRollback(h: number, byTime: boolean, value: number, flags: number): Promise<RollbackResult>
 
 /** `rotateSecretKey(newKey)`: every file re-encrypted under `key`. */
 export declare function storeRotateSecretKey(h: number, key: Buffer): RotationReport

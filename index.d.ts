@@ -397,6 +397,10 @@ declare namespace Store {
     cached?: number;
   }
 
+  /** `flush()`/`flushSync()`: `file: true` waits for the JSON file to hold every change too. */
+  interface FlushOptions {
+    file?: boolean;
+  }
   /** Per operation: `get`, `has`, `set`, `delete`, `setMultiple`, `replace`, `reload`, `flush` (those called at least once). */
   type PerformanceStats = Partial<Record<'get' | 'has' | 'set' | 'delete' | 'setMultiple' | 'replace' | 'reload' | 'flush', OperationStats>>;
 
@@ -647,10 +651,14 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
   /** Timing of this instance's operations, measured in the core with a fixed-size histogram (reads: 1 in 16 timed). */
   getPerformanceStats(): Store.PerformanceStats;
   resetPerformanceStats(): void;
-  /** Resolves when every change so far is durable and in the store file. */
-  flush(): Promise<void>;
-  /** Blocks until every change so far is durable and in the store file. */
-  flushSync(): void;
+  /**
+   * Resolves when every change so far is durable (in the journal). The JSON file is
+   * rewritten later (checkpoints, `close()`, the process's end); `{ file: true }` waits
+   * for the JSON file to hold every change too.
+   */
+  flush(options?: Store.FlushOptions): Promise<void>;
+  /** Blocks until every change so far is durable (`{ file: true }`: and in the JSON file). */
+  flushSync(options?: Store.FlushOptions): void;
   /**
    * Flushes and releases the store; its methods then throw `E_CLOSED`. When the
    * pending changes cannot be written (disk full, I/O error) it throws that error

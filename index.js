@@ -54,6 +54,15 @@ const openCores = new Map();
 const foreignChanges = new Int32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(4) : new ArrayBuffer(4));
 binding.envRegister(foreignChanges);
 
+/** `flush(options)`'s `file` (the JSON file current too), checked. */
+function flushFileOption(options) {
+  if (options === undefined || options === null) return false;
+  if (typeof options !== 'object') throw new TypeError(`Expected \`options\` to be an object, got ${typeof options}`);
+  if (options.file === undefined) return false;
+  if (typeof options.file !== 'boolean') throw new TypeError(`Expected \`options.file\` to be a boolean, got ${typeof options.file}`);
+  return options.file;
+}
+
 /** `JSON.stringify(v)`, for values of any nesting (the engine's own overflows past a few thousand levels). */
 function jsonOf(v) {
   try {
@@ -1007,16 +1016,27 @@ class Store {
     };
   }
 
-  /** Resolves when every change so far is durable and in the store file (rejects with the write error). */
-  flush() {
+  /**
+   * Resolves when every change so far is durable (its journal record fsynced;
+   * rejects with the write error). The JSON file itself is rewritten later by
+   * the checkpoint schedule, on `close()` and when the process ends;
+   * `flush({ file: true })` also waits for it to hold every change.
+   */
+  flush(options) {
     if (this.#closed) return Promise.reject(closedError());
-    return this.#native.flush().then(() => undefined);
+    let file;
+    try {
+      file = flushFileOption(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#native.flush(file).then(() => undefined);
   }
 
-  /** Blocks until every change so far is durable and in the store file. */
-  flushSync() {
+  /** Blocks until every change so far is durable (`{ file: true }`: and in the JSON file). */
+  flushSync(options) {
     if (this.#closed) throw closedError();
-    this.#native.flushSync();
+    this.#native.flushSync(flushFileOption(options));
   }
 
   /**
@@ -1088,7 +1108,8 @@ class Store {
   async #restore(name, migration) {
     let changes;
     try {
-      changes = await this.#native.restore(name, migration, this.#flags);
+      // values in the change list only when someone listens (#listFlags)
+      changes = await this.#native.restore(name, migration, this.#listFlags());
     } finally {
       this.#changed();
     }
@@ -1124,7 +1145,7 @@ class Store {
     const native = this.#writable();
     let result;
     try {
-      result = await native.rollback(byTime, value);
+      result = await native.rollback(byTime, value, this.#listFlags());
     } finally {
       this.#changed();
     }

@@ -51,8 +51,8 @@ class NativeStore {
   toJson() { return this.#b.storeToJson(this.#h); }
   size() { return this.#b.storeSize(this.#h); }
   keys() { return JSON.parse(this.#b.storeKeys(this.#h)); }
-  flushSync() { return this.#b.storeFlushSync(this.#h); }
-  flush() { return this.#b.storeFlush(this.#h); }
+  flushSync(file) { return this.#b.storeFlushSync(this.#h, Boolean(file)); }
+  flush(file) { return this.#b.storeFlush(this.#h, Boolean(file)); }
   status() { return this.#b.storeStatus(this.#h); }
   close(force) { return this.#b.storeClose(this.#h, Boolean(force)); }
   createBackup(reason, onlyIfChanged) { return this.#b.storeCreateBackup(this.#h, reason, onlyIfChanged); }
@@ -61,7 +61,7 @@ class NativeStore {
   listBackupsSync() { return this.#b.storeListBackupsSync(this.#h); }
   restore(name, migration, flags) { return this.#b.storeRestore(this.#h, name, migration, flags); }
   history() { return this.#b.storeHistory(this.#h); }
-  rollback(byTime, value) { return this.#b.storeRollback(this.#h, byTime, value); }
+  rollback(byTime, value, flags) { return this.#b.storeRollback(this.#h, byTime, value, flags); }
   validate(json) { return this.#b.storeValidate(this.#h, json); }
   schemaDefaults() { return this.#b.storeSchemaDefaults(this.#h); }
   migrationSnapshotSync(reason) { return this.#b.storeMigrationSnapshotSync(this.#h, reason); }

@@ -39,7 +39,9 @@ function prepareAllToEnd(when) {
 
 function flushReporting(store, when) {
   try {
-    store.flushSync();
+    // the process ends: the JSON file is made current too (another program,
+    // or electron-store after a downgrade, may read it)
+    store.flushSync({ file: true });
   } catch (error) {
     process.stderr.write(`tad-store: could not write ${store.path} ${when} (${error.code}): ${error.message}\n`);
   }

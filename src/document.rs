@@ -211,18 +211,33 @@ pub fn store_keys(env: Env, h: u32) -> Result<String> {
     run(&env, "keys", || Ok(strings_json(&s.keys()?)))
 }
 
-/// Blocks until every change so far is durable and in the document file.
+/// Blocks until every change so far is durable in the journal (`file`: and
+/// in the document file too, a checkpoint written now if needed).
 #[napi]
-pub fn store_flush_sync(env: Env, h: u32) -> Result<()> {
+pub fn store_flush_sync(env: Env, h: u32, file: bool) -> Result<()> {
     let s = store(&env, h)?;
-    run(&env, "flush", || s.flush())
+    run(&env, "flush", || {
+        if file {
+            s.flush()
+        } else {
+            s.flush_durable()
+        }
+    })
 }
 
 /// Promise form of `storeFlushSync`, waiting on a worker thread.
 #[napi(ts_return_type = "Promise<void>")]
-pub fn store_flush(env: Env, h: u32) -> Result<AsyncTask<Job<(), ()>>> {
+pub fn store_flush(env: Env, h: u32, file: bool) -> Result<AsyncTask<Job<(), ()>>> {
     let s = store(&env, h)?;
-    Ok(Job::task(move || s.flush()))
+    Ok(Job::task(
+        move || {
+            if file {
+                s.flush()
+            } else {
+                s.flush_durable()
+            }
+        },
+    ))
 }
 
 /// Schema errors (conf's format) of the JSON document `json`, or of the store's

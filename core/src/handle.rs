@@ -576,12 +576,22 @@ impl Handle {
         target: Target,
         history: Option<Vec<ChangeRecord>>,
     ) -> Result<(Plan, Vec<KeyChange>)> {
+        self.rollback_with(target, history, true)
+    }
+
+    /// `rollback`, its change list with the old and new values or not.
+    pub fn rollback_with(
+        &self,
+        target: Target,
+        history: Option<Vec<ChangeRecord>>,
+        values: bool,
+    ) -> Result<(Plan, Vec<KeyChange>)> {
         let core = self.live()?;
         let (plan, changes) = core.rollback(
             target,
             history.map(Arc::new),
             self.sync(),
-            true,
+            values,
             self.author(),
         )?;
         Ok((plan, changes.unwrap_or_default()))
@@ -601,6 +611,16 @@ impl Handle {
 
     fn flush_inner(&self) -> Result<()> {
         self.live()?.flush()
+    }
+
+    /// Blocks until every change so far is durable in the journal (the
+    /// document file follows by the checkpoint schedule, `close` or
+    /// [`Handle::flush`]); the JS `flush()`.
+    pub fn flush_durable(&self) -> Result<()> {
+        let t = self.stats.start(StatOp::Flush);
+        let r = self.live().and_then(|c| c.flush_durable());
+        self.finish(StatOp::Flush, t);
+        r
     }
 
     /// Counters, once the changes made so far have their seq (see

@@ -55,15 +55,38 @@ pub fn release_hold() {
     HOLD_CHANGED.notify_all();
 }
 
+/// How long a thread stays stopped at a hold nobody releases (a test that
+/// failed before its `release_hold`): then the hold is dropped and the thread
+/// panics, loudly, instead of hanging the store and the test run.
+static HOLD_DEADLINE: Mutex<Duration> = Mutex::new(Duration::from_secs(300));
+
+/// Sets how long a thread may stay stopped at a hold (see `HOLD_DEADLINE`).
+pub fn set_hold_deadline(d: Duration) {
+    *HOLD_DEADLINE.lock().unwrap_or_else(|e| e.into_inner()) = d;
+}
+
 fn hold_at(name: &str) {
+    let deadline = *HOLD_DEADLINE.lock().unwrap_or_else(|e| e.into_inner());
     let mut h = HOLD.lock().unwrap_or_else(|e| e.into_inner());
     match h.as_mut() {
         Some(x) if x.0 == name && !x.1 => x.1 = true,
         _ => return,
     }
     HOLD_CHANGED.notify_all();
+    let end = Instant::now() + deadline;
     while !h.as_ref().is_some_and(|x| x.2) {
-        h = HOLD_CHANGED.wait(h).unwrap_or_else(|e| e.into_inner());
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            *h = None;
+            HOLD_ARMED.store(false, Ordering::Release);
+            HOLD_CHANGED.notify_all();
+            drop(h);
+            panic!("test hold at {name}: not released within {deadline:?}");
+        }
+        h = HOLD_CHANGED
+            .wait_timeout(h, left)
+            .map(|r| r.0)
+            .unwrap_or_else(|e| e.into_inner().0);
     }
     *h = None;
 }

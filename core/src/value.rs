@@ -613,9 +613,15 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
 /// implements the same rule). Returns the value and whether the bytes held
 /// invalid UTF-8 (a file saved by a Latin-1 editor, say).
 pub fn parse_document(bytes: &[u8]) -> Result<(Value, bool), ParseError> {
+    // the bytes are checked once (a 10 MB file: a pass saved)
+    let bom = |b: &[u8]| if b.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
     match std::str::from_utf8(bytes) {
-        Ok(_) => parse(bytes).map(|v| (v, false)),
-        Err(_) => parse(String::from_utf8_lossy(bytes).as_bytes()).map(|v| (v, true)),
+        Ok(_) => parse_valid(&bytes[bom(bytes)..], 0, MAX_DEPTH).map(|v| (v, false)),
+        Err(_) => {
+            let text = String::from_utf8_lossy(bytes);
+            let t = text.as_bytes();
+            parse_valid(&t[bom(t)..], 0, MAX_DEPTH).map(|v| (v, true))
+        }
     }
 }
 
@@ -637,7 +643,16 @@ pub fn parse_limited(bytes: &[u8], depth: usize, max: usize) -> Result<Value, Pa
             too_deep: false,
         });
     }
-    let mut p = Parser { b: bytes, i: 0 };
+    parse_valid(bytes, depth, max)
+}
+
+/// `parse_limited` of text already known to be valid UTF-8, without a BOM.
+fn parse_valid(bytes: &[u8], depth: usize, max: usize) -> Result<Value, ParseError> {
+    let mut p = Parser {
+        b: bytes,
+        i: 0,
+        keys: HashTable::new(),
+    };
     p.ws();
     let v = p.value(depth, max)?;
     p.ws();
@@ -657,7 +672,13 @@ enum Open {
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
+    /// Short keys read so far: a key that repeats (the same field in every
+    /// element of an array of objects) shares one allocation.
+    keys: HashTable<Str>,
 }
+
+/// Keys up to this many bytes are shared (see `Parser::keys`).
+const SHARED_KEY_MAX: usize = 48;
 
 impl<'a> Parser<'a> {
     fn err(&self, message: &'static str) -> ParseError {
@@ -679,13 +700,44 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A short key without escapes (taken as it is), shared with the same
+    /// key read before; `None` when the key needs the full string reader.
+    fn shared_key(&mut self) -> Option<Str> {
+        let start = self.i + 1;
+        let b = self.b;
+        let end = start
+            + b.get(start..)?
+                .iter()
+                .take(SHARED_KEY_MAX + 1)
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20 || c == 0xEF)?;
+        if b[end] != b'"' {
+            return None;
+        }
+        // valid UTF-8 input, ASCII quote: a char boundary
+        let text = unsafe { std::str::from_utf8_unchecked(&b[start..end]) };
+        let h = hash_key(text);
+        let k = match self.keys.find(h, |k| &**k == text) {
+            Some(k) => k.clone(),
+            None => {
+                let k = Str::from(text);
+                self.keys.insert_unique(h, k.clone(), |k| hash_key(k));
+                k
+            }
+        };
+        self.i = end + 1;
+        Some(k)
+    }
+
     /// At a member: its key and the `:` after it.
     fn member_key(&mut self) -> Result<Str, ParseError> {
         self.ws();
         if self.b.get(self.i) != Some(&b'"') {
             return Err(self.err("expected a string key"));
         }
-        let k = self.string()?;
+        let k = match self.shared_key() {
+            Some(k) => k,
+            None => self.string()?,
+        };
         self.ws();
         if self.b.get(self.i) != Some(&b':') {
             return Err(self.err("expected ':'"));

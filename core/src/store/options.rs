@@ -116,6 +116,10 @@ pub struct Status {
     /// open transaction).
     pub pending: usize,
     pub journal_bytes: u64,
+    /// Journal bytes a process opening the store now would replay: from the
+    /// first change the document file does not hold (what schedules a
+    /// checkpoint by journal size).
+    pub replay_bytes: u64,
     /// The current write failure, if any (`(code, message)`).
     pub writer_error: Option<(&'static str, String)>,
     pub checkpoints: u64,
