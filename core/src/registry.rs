@@ -211,7 +211,7 @@ pub fn open_unshared(opts: StoreOptions) -> Result<Handle> {
 /// `ManualClock` that never moves starts no idle checkpoint).
 pub fn open_unshared_with_clock(
     opts: StoreOptions,
-    clock: std::sync::Arc<dyn crate::clock::Clock>,
+    clock: Arc<dyn crate::clock::Clock>,
 ) -> Result<Handle> {
     check_names(&opts)?;
     let Located { path, .. } = locate(&opts)?;

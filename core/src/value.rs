@@ -713,7 +713,9 @@ impl<'a> Parser<'a> {
         if b[end] != b'"' {
             return None;
         }
-        // valid UTF-8 input, ASCII quote: a char boundary
+        // SAFETY: the parser's input was checked to be UTF-8 before parsing,
+        // and `start` (after an ASCII quote) and `end` (at one) are char
+        // boundaries, so the slice is valid UTF-8.
         let text = unsafe { std::str::from_utf8_unchecked(&b[start..end]) };
         let h = hash_key(text);
         let k = match self.keys.find(h, |k| &**k == text) {
