@@ -58,7 +58,10 @@ function recoveryReport(s, keyGiven = false) {
   if (keyOnlyForHistory(s, keyGiven)) {
     items.push({ code: null, what: 'encrypted-history', message: 'The history is encrypted (secretKeys or encryptionKey): give the key (--key-file or --encryption-key-file) to read or check it' });
   }
-  if (!d.file.exists && j.file.exists) {
+  if (!d.file.exists && j.file.exists && !j.fatal && !j.damaged && j.checkpoints === 0 && j.firstSeq === 1) {
+    // a new store: a change is durable in the journal; the file follows at the first checkpoint
+    items.push({ code: null, what: 'not-written-yet', message: 'The store file is not written yet: the journal holds every change from the first, and the store writes the file at its next checkpoint' });
+  } else if (!d.file.exists && j.file.exists) {
     items.push({ code: 'E_CORRUPT', what: 'missing-file', message: 'The store file is missing but its journal is there: the next open rebuilds it from the journal (or the newest valid backup plus the journal)' });
   }
   if (d.error) {
