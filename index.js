@@ -16,6 +16,7 @@ const { checkValueType, toJsonText, stringifyDeep, jsonEqual, jsonClone, segment
 const migrationsLib = require('./lib/migrations.js');
 const atomicLib = require('./lib/atomic.js');
 const versionGuard = require('./lib/version-guard.js');
+const layerLib = require('./lib/layer.js');
 
 const MIGRATION_KEY = '__internal__.migrations.version';
 
@@ -222,7 +223,8 @@ let tmpCounter = 0;
 
 /** Whether the constructor has something to do in its opening transaction. */
 function wantsTransaction(opts) {
-  return Boolean(opts.custom || opts.defaults || opts.schema || opts.rootSchema || opts.steps || opts.validate);
+  // (with `defaultsLayer` the defaults are never written: nothing to do for them)
+  return Boolean(opts.custom || (opts.defaults && !opts.defaultsLayer) || opts.schema || opts.rootSchema || opts.steps || opts.validate);
 }
 
 /** A time given as an ISO string, a Date or milliseconds → milliseconds. */
@@ -300,6 +302,7 @@ class Store {
       defaults: opts.defaults ? toJsonText('defaults', opts.defaults, 'defaults', 0) : undefined,
       mode: opts.configFileMode,
       durability: opts.durability,
+      defaultsLayer: opts.defaultsLayer,
       clearInvalidConfig: Boolean(opts.clearInvalidConfig),
       compact: opts.compact,
       ...opts.crypto,
@@ -308,7 +311,7 @@ class Store {
       // a transaction only when the constructor has something to do in it
       // (onNewerVersion: begun from JS once the version is known not newer)
       begin: opts.onNewerVersion === 'allow' && wantsTransaction(opts),
-      fillDefaults: !opts.custom && opts.onNewerVersion === 'allow' && Boolean(opts.defaults || opts.schema || opts.rootSchema),
+      fillDefaults: !opts.custom && !opts.defaultsLayer && opts.onNewerVersion === 'allow' && Boolean(opts.defaults || opts.schema || opts.rootSchema),
       readKey: opts.steps ? MIGRATION_KEY : undefined,
     }, event => Store.#onCoreEvent(target.core, event));
     // the native store holds its own copy of the keys
@@ -375,7 +378,7 @@ class Store {
       // (conf checks before, and breaks migrations that fix data)
       if (opened.changes !== null) {
         this.#run(() => opened.changes, true);
-      } else if ((opts.custom || guarded) && (opts.defaults || opts.schema || opts.rootSchema)) {
+      } else if ((opts.custom || guarded) && !opts.defaultsLayer && (opts.defaults || opts.schema || opts.rootSchema)) {
         this.#run(() => this.#native.fillDefaults(opened.existed, this.#listFlags() | NativeStore.NO_SCHEMA), true);
       }
       if (opts.steps && this.#migrate(opts, opened)) name = 'migration';
@@ -694,7 +697,9 @@ class Store {
     // (a new store has nothing to keep: its transaction undoes a failed run)
     const snapshot = existed ? this.#native.migrationSnapshotSync(`migration ${previous} -> ${target}`) : null;
     const flags = this.#flags;
-    this.#flags |= NativeStore.NO_SCHEMA;
+    // (`defaultsLayer`: migrations read and write the user's own values)
+    this.#flags |= NativeStore.NO_SCHEMA | (opts.defaultsLayer ? NativeStore.USER : 0);
+    this.#changed();
     let step;
     try {
       for (step of steps) {
@@ -715,6 +720,7 @@ class Store {
       throw storeError('E_MIGRATION', `Migration ${JSON.stringify(step.name)} failed: ${message}. The store was left as it was before the migrations${snapshot ? `; the snapshot ${snapshot.file} is kept (see listMigrationBackups())` : ''}`, { cause: error, migration: step.name });
     } finally {
       this.#flags = flags;
+      this.#changed();
     }
     return true;
   }
@@ -846,14 +852,24 @@ class Store {
       if (!this.#subs.includes(sub)) continue; // unsubscribed by an earlier listener
       try {
         if (sub.kind === 'all-keys') {
+          let list = entries;
+          let where = paths;
+          if (this.#opts.defaultsLayer) {
+            // the values the app sees, before and after (see lib/layer.js)
+            const now = this.store;
+            ({ entries: list, paths: where } = layerLib.viewEntries(entries, paths, sub.current, now));
+            sub.current = now;
+          }
           // 4th argument: the key's segments (a bulk change's keys are
           // top-level names, which may contain dots: `paths` tells them apart)
-          for (let i = 0; i < entries.length; i++) {
-            const e = entries[i];
-            sub.cb.call(this, jsonClone(e.n), jsonClone(e.o), e.k, paths[i].slice());
+          for (let i = 0; i < list.length; i++) {
+            const e = list[i];
+            sub.cb.call(this, jsonClone(e.n), jsonClone(e.o), e.k, where[i].slice());
           }
         } else if (sub.kind === 'key') {
-          if (!paths.some(p => related(p, sub.segs))) continue;
+          // (`defaultsLayer` with a conditional schema: a change may show
+          // another key's default: every key is read again)
+          if (!this.#opts.defaultsLayer && !paths.some(p => related(p, sub.segs))) continue;
           const newValue = this.get(sub.key);
           if (jsonEqual(newValue, sub.current)) continue;
           const oldValue = sub.current;
@@ -1114,9 +1130,20 @@ class Store {
 
   /** Resets the given keys to their `defaults` (keys without a default are left alone). */
   reset(...keys) {
-    this.#live();
+    const native = this.#live();
     for (const key of keys) {
       if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
+    }
+    if (this.#opts.defaultsLayer) {
+      // the user's value is removed, so the default shows (a key without a
+      // default is left alone, as conf leaves it)
+      const dot = this.#opts.accessPropertiesByDotNotation !== false;
+      for (const key of keys) {
+        const i = native.inspect(key);
+        if (i.defaultValue === undefined || i.userValue === undefined) continue;
+        this.delete(dot ? layerLib.resetTarget(key, segmentsOf(key, true), k => native.inspect(k)) : key);
+      }
+      return;
     }
     for (const key of keys) {
       const value = this.#defaults[key];
@@ -1133,6 +1160,11 @@ class Store {
     // one change.
     const dot = this.#opts.accessPropertiesByDotNotation !== false;
     const parts = [];
+    // (`defaultsLayer`: the user's values go, the defaults show through)
+    if (this.#opts.defaultsLayer) {
+      this.#run(() => native.clear('{}', this.#listFlags()), true);
+      return;
+    }
     for (const [k, v] of Object.entries(this.#defaults)) {
       if (v === undefined || v === null) continue;
       parts.push(`${JSON.stringify(k)}:${toJsonText(k, v, this.#propertyName(k, v), () => segmentsOf(k, dot).length)}`);
@@ -1144,6 +1176,7 @@ class Store {
   get store() {
     const native = this.#live();
     const core = this.#fresh();
+    if (this.#opts.defaultsLayer) return Object.assign(createPlainObject(), JSON.parse(this.#viewText(native, core)));
     // The document's JSON text is kept until the next change: reading the whole
     // store again (renderers asking for everything) is then only a JSON.parse.
     let text = core.storeText;
@@ -1152,6 +1185,34 @@ class Store {
       core.storeText = text;
     }
     return Object.assign(createPlainObject(), JSON.parse(text));
+  }
+
+  /**
+   * `defaultsLayer`: this instance's view as JSON text, kept until the next
+   * change (the view is per instance: its defaults are its own); inside a
+   * migration, the user's own values.
+   */
+  #viewText(native, core) {
+    if (this.#flags & NativeStore.USER) return native.userJson();
+    if (this.#viewGen !== core.gen) {
+      this.#view = native.toJson();
+      this.#viewGen = core.gen;
+    }
+    return this.#view;
+  }
+
+  #view = null;
+  #viewGen = -1;
+
+  /**
+   * `defaultsLayer`: `{ value, defaultValue, userValue, source }` of `key`.
+   * See index.d.ts.
+   */
+  inspect(key) {
+    const native = this.#live();
+    if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${key === null ? 'null' : typeof key}`);
+    const i = native.inspect(key);
+    return { value: i.value, defaultValue: i.defaultValue, userValue: i.userValue, source: i.source };
   }
 
   set store(value) {
@@ -1170,7 +1231,9 @@ class Store {
 
   /** Number of top-level items. */
   get size() {
-    return this.#live().size();
+    const native = this.#live();
+    if (this.#flags & NativeStore.USER) return Object.keys(JSON.parse(native.userJson())).length;
+    return native.size();
   }
 
   *[Symbol.iterator]() {
@@ -1223,7 +1286,7 @@ class Store {
   onChange(key, callback) {
     if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
     if (typeof callback !== 'function') throw new TypeError(`Expected \`callback\` to be of type \`function\`, got ${typeof callback}`);
-    if (key === '*') return this.#subscribe({ kind: 'all-keys', cb: callback });
+    if (key === '*') return this.#subscribe({ kind: 'all-keys', cb: callback, current: this.#opts.defaultsLayer ? this.store : undefined });
     const segs = segmentsOf(key, this.#opts.accessPropertiesByDotNotation !== false);
     return this.#subscribe({ kind: 'key', key, segs, cb: callback, current: this.get(key), withKey: true });
   }

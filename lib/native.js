@@ -6,8 +6,9 @@
  * and this small class binds them to one handle so index.js reads naturally.
  * Each JS Store has its own handle (its own durability, dot notation, schema
  * and backup options); instances on one file share the native core behind
- * them. `flags` are per call: NO_SCHEMA (while migrations run) and VALUES
- * (someone listens, so change lists carry old and new values).
+ * them. `flags` are per call: NO_SCHEMA (while migrations run), VALUES
+ * (someone listens, so change lists carry old and new values) and USER
+ * (`defaultsLayer`: `get`/`has` read the user's own values, as migrations do).
  */
 // Keys cross to the native side as Node-API strings, which turn an unpaired
 // surrogate into U+FFFD (so 'k\ud800' and 'k\udc00' would be one key). Such
@@ -77,6 +78,8 @@ class NativeStore {
   setSlowThreshold(ms) { return this.#b.storeSetSlowThreshold(this.#h, ms); }
   isWatching() { return this.#b.storeIsWatching(this.#h); }
   toJson() { return this.#b.storeToJson(this.#h); }
+  userJson() { return this.#b.storeUserJson(this.#h); }
+  inspect(key) { return JSON.parse(this.#b.storeInspect(this.#h, nativeKey(key))); }
   size() { return this.#b.storeSize(this.#h); }
   keys() { return JSON.parse(this.#b.storeKeys(this.#h)); }
   flushSync() { return this.#b.storeFlushSync(this.#h); }
@@ -99,5 +102,7 @@ class NativeStore {
 
 NativeStore.NO_SCHEMA = 4;
 NativeStore.VALUES = 8;
+// reads of the user's own values (`defaultsLayer`: what migrations see)
+NativeStore.USER = 16;
 
 module.exports = NativeStore;

@@ -10,22 +10,31 @@ use tad_store_core::Call;
 use crate::convert::{changes_json, json_of, set_result, strings_json, JsonText};
 use crate::env::FileFailure;
 use crate::errors::run;
-use crate::handles::{call, store};
+use crate::handles::{call, store, FLAG_USER};
 use crate::tasks::Job;
 
 /// The value at `key` as JSON text, or `null` when absent.
 #[napi(ts_return_type = "string | null")]
-pub fn store_get(env: Env, h: u32, _flags: u32, key: String) -> Result<Option<JsonText>> {
+pub fn store_get(env: Env, h: u32, flags: u32, key: String) -> Result<Option<JsonText>> {
     let s = store(&env, h)?;
     run(&env, "get", || {
-        s.get_with(&key, |v| v.map(|v| JsonText(to_json(v, false))))
+        let json =
+            |v: Option<&tad_store_core::value::Value>| v.map(|v| JsonText(to_json(v, false)));
+        if flags & FLAG_USER != 0 {
+            s.get_user_with(&key, json)
+        } else {
+            s.get_with(&key, json)
+        }
     })
 }
 
 /// Whether `key` exists.
 #[napi]
-pub fn store_has(env: Env, h: u32, _flags: u32, key: String) -> Result<bool> {
+pub fn store_has(env: Env, h: u32, flags: u32, key: String) -> Result<bool> {
     let s = store(&env, h)?;
+    if flags & FLAG_USER != 0 {
+        return run(&env, "has", || s.has_user(&key));
+    }
     run(&env, "has", || s.has(&key))
 }
 

@@ -33,6 +33,7 @@ pub mod errors;
 pub mod events;
 pub mod handles;
 mod inspect;
+pub mod layer;
 pub mod open;
 pub mod options;
 pub mod stats;
