@@ -170,7 +170,7 @@ for (const durability of ['deferred', 'sync']) {
         `${where}: went back to op ${m}, but the previous round verified op ${prefix} (closed cleanly)`,
       );
       // advance the model to the first candidate, then try each op up to the next stamp
-      const work = structuredClone(model);
+      let work = structuredClone(model);
       let k = prefix;
       const from = Math.max(m, prefix);
       while (k < from) ops.applyOp(work, ++k);
@@ -179,6 +179,16 @@ for (const durability of ['deferred', 'sync']) {
       for (;;) {
         checked++;
         if (isDeepEqual(state, work)) {
+          // ops that change nothing (a delete of a missing key) give the same
+          // state: the recovered state is the one after the longest such
+          // prefix (else an acknowledged no-op looked lost)
+          while (k < last) {
+            const next = structuredClone(work);
+            ops.applyOp(next, k + 1);
+            if (!isDeepEqual(state, next)) break;
+            work = next;
+            k++;
+          }
           found = k;
           break;
         }

@@ -246,3 +246,39 @@ fn a_trim_after_an_older_checkpoint_keeps_the_changes_appended_while_it_was_writ
     let r = open(o);
     assert_eq!(text(&r), r#"{"a":60}"#);
 }
+
+#[test]
+fn a_flush_resolves_when_another_program_puts_an_older_store_in_place_meanwhile() {
+    let _g = serial();
+    let dir = tmp();
+    let h = Arc::new(open(opts(dir.path())));
+    for i in 0..20 {
+        set(&h, &format!("k{i}"), &i.to_string());
+    }
+    // flush() has seen its changes durable (the log at seq 20) and waits for
+    // the document file, whose checkpoint is stopped half way
+    arm_hold("checkpoint.temp");
+    let flusher = {
+        let h = h.clone();
+        thread::spawn(move || h.flush())
+    };
+    assert!(wait_held(DEADLINE), "no checkpoint started for flush()");
+    // another program (a restore by a backup tool) puts an older store in
+    // place: no journal, a document the history does not explain
+    std::fs::remove_file(journal_path(dir.path())).unwrap();
+    std::fs::write(doc_path(dir.path()), br#"{"restored":true}"#).unwrap();
+    release_hold();
+    // the log is numbered anew from the restored file (seq 1): the flush
+    // waits for that state in the file, not for a seq 20 that no longer exists
+    within("flush after the store was replaced", move || {
+        flusher.join().unwrap()
+    })
+    .unwrap();
+    assert_eq!(text(&h), r#"{"restored":true}"#);
+    set(&h, "after", "1");
+    h.flush().unwrap();
+    h.close(false).unwrap();
+    let r = open(opts(dir.path()));
+    assert_eq!(text(&r), r#"{"restored":true,"after":1}"#);
+    assert!(r.report().journal_damage.is_none());
+}

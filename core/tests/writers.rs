@@ -236,6 +236,46 @@ fn a_writer_that_fell_behind_a_trim_reloads_from_the_document() {
 }
 
 #[test]
+fn a_writer_that_never_read_a_journal_line_catches_up_with_a_trimmed_journal() {
+    // `late` opened the store while its journal was empty: it knows no line
+    // and none of the journal's first bytes. Meanwhile another writer fills
+    // the journal and trims it (replacing the file). Where the journal is not
+    // kept open between lock holds (Windows), only the new journal's content
+    // can tell `late` that it does not continue from nothing; taking its first
+    // line for damage cut the whole journal away (every change after the
+    // document file was lost, and the sequence went back to 1).
+    let dir = tmp();
+    let mut o = opts(dir.path());
+    o.history_max = 2;
+    let late = open(o.clone());
+    let fast = open(o.clone());
+    for i in 0..200 {
+        set(&fast, &format!("f{i}"), &i.to_string());
+        if i % 20 == 0 {
+            fast.flush().unwrap();
+        }
+    }
+    fast.flush().unwrap();
+    set(&late, "late", "1");
+    late.flush().unwrap();
+    assert_eq!(get(&late, "f199").as_deref(), Some("199"));
+    fast.close(false).unwrap();
+    late.close(false).unwrap();
+    let c = open(o);
+    assert!(
+        c.report().journal_damage.is_none(),
+        "{:?}",
+        c.report().journal_damage
+    );
+    for i in 0..200 {
+        assert_eq!(get(&c, &format!("f{i}")), Some(i.to_string()), "f{i}");
+    }
+    assert_eq!(get(&c, "late").as_deref(), Some("1"));
+    let (changes, _) = journal_seqs(dir.path());
+    assert_eq!(*changes.last().unwrap(), 201);
+}
+
+#[test]
 fn a_change_that_no_longer_fits_the_schema_after_another_writers_change_is_dropped_and_reported() {
     let dir = tmp();
     let schema = tad_store_core::schema::Schema::new(

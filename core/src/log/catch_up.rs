@@ -48,6 +48,15 @@ impl Log {
         if len < self.len {
             return self.resync();
         }
+        if self.head.is_empty() {
+            // We know none of the journal's bytes (it was empty when we last
+            // looked): nothing tells us whether it grew from nothing or was
+            // replaced (trimmed) since — where the journal is reopened per
+            // hold, its first bytes are all there is to tell. Its content
+            // decides: a journal that does not continue from what we know is
+            // a reload, never damage to cut away.
+            return self.resync();
+        }
         let start = self.len;
         let bytes = self
             .journal()?

@@ -55,6 +55,12 @@ impl Core {
                 // the log's seq once they are written: the file must hold it
                 upto = Some(q.head_seq);
             }
+            if upto.is_some_and(|s| q.head_seq < s) {
+                // the log was numbered anew meanwhile (another program put an
+                // older store in place, taken as an external edit): the file
+                // must hold the state now, there is no later seq to wait for
+                upto = Some(q.head_seq);
+            }
             let current = !q.needs_checkpoint && upto.is_some_and(|s| q.file_seq >= s);
             if durable && (!file_too || current) && q.error.is_none() {
                 return Ok(());
