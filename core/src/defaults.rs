@@ -1193,6 +1193,38 @@ impl Defaults {
         false
     }
 
+    /// The top-level keys [`Defaults::fills_under`] is true for by name
+    /// (properties of the root schemas), and whether other keys may be
+    /// (a pattern or `additionalProperties` that can assign defaults).
+    pub fn filled_keys(&self) -> (HashSet<Str>, bool) {
+        let mut names = HashSet::new();
+        let mut others = false;
+        let Some(prog) = &self.program else {
+            return (names, others);
+        };
+        let mut seen = HashSet::new();
+        let mut stack: Vec<NodeId> = prog.roots.clone();
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            let n = &prog.nodes[id];
+            if !n.matters {
+                continue;
+            }
+            let m = |c: &NodeId| prog.nodes[*c].matters;
+            for (name, c) in &n.properties {
+                if m(c) {
+                    names.insert(name.clone());
+                }
+            }
+            others |= n.patterns.iter().any(|(_, c)| c.iter().any(m)) || n.additional.iter().any(m);
+            stack.extend(n.reference.iter().copied());
+            stack.extend(n.all_of.iter().copied());
+        }
+        (names, others)
+    }
+
     /// `value` at the top-level key `k`, with the schema defaults Ajv
     /// assigns inside it.
     pub fn fill_at_key(&self, k: &str, value: &Value) -> Value {

@@ -198,6 +198,13 @@ impl Handle {
     fn get_with_inner<R>(&self, key: &str, f: impl FnOnce(Option<&Value>) -> R) -> Result<R> {
         let core = self.live()?;
         if let Some(layer) = &self.opts.layer {
+            if self.opts.dot_notation && !key.contains('\\') {
+                // fast path: split without allocating
+                if key.split('.').any(|s| FORBIDDEN_SEGMENTS.contains(&s)) {
+                    self.segs(key)?; // reports the forbidden segment
+                }
+                return core.read(|d| layer.read_path(d, key.split('.'), f));
+            }
             let segs = self.segs(key)?;
             return core.read(|d| layer.read_path(d, segs.iter().map(String::as_str), f));
         }

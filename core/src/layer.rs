@@ -109,6 +109,10 @@ pub struct Layer {
     base: Arc<Map>,
     /// The schema's defaults depend on conditions: merged as a whole.
     conditional: bool,
+    /// Top-level keys the schema fills defaults under, and whether a pattern
+    /// or `additionalProperties` may for others (then asked per key).
+    filled: std::collections::HashSet<Str>,
+    filled_others: bool,
     memo: Mutex<Memo>,
 }
 
@@ -155,7 +159,10 @@ impl Layer {
             Value::Object(m) => m,
             _ => Arc::new(Map::new()),
         };
+        let (filled, filled_others) = defaults.filled_keys();
         Layer {
+            filled,
+            filled_others,
             conditional: defaults.is_conditional(),
             defaults,
             base,
@@ -180,7 +187,12 @@ impl Layer {
     /// Whether the view of top-level key `k` can differ from the user's value
     /// there (not when the layer merges as a whole: see [`Layer::whole`]).
     fn layered(&self, k: &str) -> bool {
-        self.base.contains_key(k) || self.defaults.fills_under(k)
+        self.base.contains_key(k) || self.fills_under(k)
+    }
+
+    /// `Defaults::fills_under`, precomputed for the schema's property names.
+    fn fills_under(&self, k: &str) -> bool {
+        self.filled.contains(k) || (self.filled_others && self.defaults.fills_under(k))
     }
 
     /// The view of top-level key `k` whose user value is `user` (not
@@ -192,7 +204,7 @@ impl Layer {
             Some(b) => merge(b, user),
             None => user.clone(),
         };
-        if merged.is_container() && self.defaults.fills_under(k) {
+        if merged.is_container() && self.fills_under(k) {
             self.defaults.fill_at_key(k, &merged)
         } else {
             merged
@@ -201,7 +213,7 @@ impl Layer {
 
     /// The view of top-level key `k`, given the user's value there (memoized
     /// by the identity of a container).
-    fn key_view(&self, k: &Str, user: Option<&Value>) -> Option<Value> {
+    fn key_view(&self, k: &str, user: Option<&Value>) -> Option<Value> {
         let Some(u) = user else {
             return self.base.get(k).cloned();
         };
@@ -227,7 +239,7 @@ impl Layer {
                     Ident::Array(w) => w.strong_count() > 0,
                 });
             }
-            memo.keys.insert(k.clone(), (id, v.clone()));
+            memo.keys.insert(Str::from(k), (id, v.clone()));
         }
         Some(v)
     }
@@ -301,14 +313,24 @@ impl Layer {
         if !self.layered(first) {
             return f(user.lookup(std::iter::once(first).chain(segs)).as_deref());
         }
-        let k = Str::from(first);
-        let Some(v) = self.key_view(&k, user.map().get(first)) else {
+        let Some(v) = self.key_view(first, user.map().get(first)) else {
             return f(None);
         };
-        let mut m = Map::new();
-        m.insert(k, v);
-        let one = Document::new(Value::Object(Arc::new(m))).expect("an object");
-        f(one.lookup(std::iter::once(first).chain(segs)).as_deref())
+        // the rest of the path inside the key's view, as `Document::lookup` walks
+        let mut node = std::borrow::Cow::Borrowed(&v);
+        for seg in segs {
+            node = match node {
+                std::borrow::Cow::Borrowed(n) => match crate::doc::member(n, seg) {
+                    Some(c) => c,
+                    None => return f(None),
+                },
+                std::borrow::Cow::Owned(n) => match crate::doc::member(&n, seg) {
+                    Some(c) => std::borrow::Cow::Owned(c.into_owned()),
+                    None => return f(None),
+                },
+            };
+        }
+        f(Some(&node))
     }
 
     /// electron-store's `has` on the view.
@@ -322,10 +344,9 @@ impl Layer {
         let view = match self.conditional {
             true => self.view(user.root()),
             false => {
-                let k = Str::from(segs[0].as_str());
                 let mut m = Map::new();
-                if let Some(v) = self.key_view(&k, user.map().get(&segs[0])) {
-                    m.insert(k, v);
+                if let Some(v) = self.key_view(&segs[0], user.map().get(&segs[0])) {
+                    m.insert(Str::from(segs[0].as_str()), v);
                 }
                 Value::Object(Arc::new(m))
             }

@@ -423,3 +423,35 @@ fn without_the_layer_nothing_changes() {
     assert_eq!(i.source, Source::User);
     assert_eq!(i.default_value.map(|v| json(&v)), Some(r#""light""#.into()));
 }
+
+#[test]
+fn schema_defaults_under_patterns_and_additional_properties_fill_the_users_objects() {
+    let dir = tmp();
+    let root = serde_json::json!({
+        "type": "object",
+        "patternProperties": { "^p": { "type": "object", "properties": { "x": { "default": 1 } } } },
+        "additionalProperties": { "type": ["object", "number"], "properties": { "y": { "default": 2 } } }
+    });
+    let h = open(layered(
+        opts(dir.path()),
+        Some(r#"{"p0":{"z":0}}"#),
+        None,
+        Some(root),
+    ));
+    assert_eq!(text(&h), r#"{"p0":{"z":0,"x":1}}"#);
+    set(&h, "p1", "{}");
+    set(&h, "q", "{}");
+    set(&h, "n", "3");
+    assert_eq!(get(&h, "p1").unwrap(), r#"{"x":1}"#);
+    assert_eq!(get(&h, "p1.x").unwrap(), "1");
+    assert_eq!(get(&h, "q.y").unwrap(), "2");
+    assert!(h.has("q.y").unwrap());
+    assert_eq!(get(&h, "n").unwrap(), "3");
+    assert_eq!(user_text(&h), r#"{"p1":{},"q":{},"n":3}"#);
+    // string and array members read as `get` reads them
+    set(&h, "p2", r#"{"s":"héllo","a":[1,2]}"#);
+    assert_eq!(get(&h, "p2.s.length").unwrap(), "5");
+    assert_eq!(get(&h, "p2.a.length").unwrap(), "2");
+    assert_eq!(get(&h, "p2.s.1").unwrap(), r#""é""#);
+    assert!(get(&h, "p2.a.5").is_none());
+}
