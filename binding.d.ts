@@ -192,6 +192,33 @@ export interface FileFailure {
   message: string
 }
 
+/** The names the store gives its directories and files. */
+export declare function fileNames(): FileNames
+
+/**
+ * The names the store gives its directories and files
+ * (`tad_store_core::names`).
+ */
+export interface FileNames {
+  /**
+   * The history directory beside the store file when `history.directory`
+   * is not given (`storeHistory`).
+   */
+  historyDir: string
+  /**
+   * The backup directory beside the store file when `backups.directory`
+   * is not given (`backups`).
+   */
+  backupDir: string
+  /** A damaged file kept aside is `<file><corruptInfix><ms>` (`.corrupt-`). */
+  corruptInfix: string
+  /**
+   * With custom `serialize`, the store's own document is
+   * `<historyDir>/<file><dataSuffix>` (`.data.json`).
+   */
+  dataSuffix: string
+}
+
 /**
  * Writes every file open in the process, whichever JS environment opened it
  * (the process ends by a signal: no environment's cleanup will run). Returns
@@ -228,6 +255,14 @@ export interface InspectOptions {
   /** electron-store 8's `encryptionKey`, as bytes. */
   encryptionKey?: Buffer
 }
+
+/**
+ * The path segments of `key` (dot-prop 6's splitting: `.` separates, `\.`
+ * is a literal dot; the whole key without dot notation), as the core splits
+ * it (`tad_store_core::path::split`). Forbidden segments are not checked
+ * here (the calls that read or write do).
+ */
+export declare function keySegments(key: string, dotNotation: boolean): Array<string>
 
 /**
  * What the main thread shared, or `null` (it has not loaded tad-store, or
@@ -402,6 +437,23 @@ export type StoreEvent =
   | { type: 'watch-error'; error: Error & { code: string; path?: string; cause?: Error & { code: string; errno?: number } } }
 
 /**
+ * Writes `data` (what `serialize` returned) to `path` atomically, then the
+ * mark `mark` (see `storeExportMark`); replaces an export still waiting.
+ * Returns `null`, or when to try again (the file is held).
+ */
+export declare function storeExport(h: number, path: string, data: string | Buffer, mark: string): number | null
+
+/** What the last export of `path` recorded (`null`: none). */
+export declare function storeExportMark(h: number, path: string): string | null
+
+/**
+ * Tries the waiting export's rename again (`last`: the instance closes, no
+ * more tries). Returns `null` (written, or nothing waiting), or when to try
+ * again; throws once the tries are spent (the temp file removed).
+ */
+export declare function storeExportRetry(h: number, last: boolean): number | null
+
+/**
  * conf's constructor: the `defaults` the document lacks merged under its
  * keys, and the schema's defaults (`existed`: the store file was there).
  * `null` or the changed top-level keys.
@@ -409,10 +461,13 @@ export type StoreEvent =
 export declare function storeFillDefaults(h: number, flags: number, existed: boolean): string | null
 
 /** Promise form of `storeFlushSync`, waiting on a worker thread. */
-export declare function storeFlush(h: number): Promise<void>
+export declare function storeFlush(h: number, file: boolean): Promise<void>
 
-/** Blocks until every change so far is durable and in the document file. */
-export declare function storeFlushSync(h: number): void
+/**
+ * Blocks until every change so far is durable in the journal (`file`: and
+ * in the document file too, a checkpoint written now if needed).
+ */
+export declare function storeFlushSync(h: number, file: boolean): void
 
 /** The value at `key` as JSON text, or `null` when absent. */
 export declare function storeGet(h: number, flags: number, key: string): string | null
@@ -473,7 +528,8 @@ export declare function storeResetPerformance(h: number): void
  * Restores a backup (`migration`: a migration snapshot, by name only; else a
  * backup by name or listed path): verified and the current state backed up
  * on a worker thread, then applied on the JS thread. Resolves to the JSON
- * change list (`[]` when nothing changed).
+ * change list (`[]` when nothing changed), `{k, o?, n?}`: the old and new
+ * values only when `flags` asks for them (someone listens).
  */
 export declare function storeRestore(h: number, name: string, migration: boolean, flags: number): Promise<string>
 
@@ -482,7 +538,7 @@ export declare function storeRestore(h: number, name: string, migration: boolean
  * `value` ms: the history is read on a worker thread, the rollback planned,
  * verified and applied on the JS thread (one change, with values).
  */
-export declare function storeRollback(h: number, byTime: boolean, value: number): Promise<RollbackResult>
+export declare function storeRollback(h: number, byTime: boolean, value: number, flags: number): Promise<RollbackResult>
 
 /** `rotateSecretKey(newKey)`: every file re-encrypted under `key`. */
 export declare function storeRotateSecretKey(h: number, key: Buffer): RotationReport
@@ -585,3 +641,18 @@ export declare function storeWatch(h: number): void
  * it was armed.
  */
 export declare function testArmPanic(name: string | undefined | null, times: number): boolean
+
+/**
+ * Test hook: makes renames onto `path` fail as Windows fails them while
+ * another program holds the file — `code` `'EBUSY'` (a sharing violation)
+ * or `'EPERM'` (access denied) — the next `times` times (`null`: until
+ * `testReleaseRenames`). Only with `TAD_STORE_TEST_HOOKS=1`; returns whether
+ * it was armed.
+ */
+export declare function testHoldRenames(path: string, code: string, times?: number | undefined | null): boolean
+
+/**
+ * Test hook: how many renames the current hold refused (`release`: and
+ * ends it).
+ */
+export declare function testRenamesRefused(release: boolean): number

@@ -37,6 +37,7 @@ export import RotationReport = Store.RotationReport;
 export import ValidationResult = Store.ValidationResult;
 export import CloseOptions = Store.CloseOptions;
 export import OperationStats = Store.OperationStats;
+export import FlushOptions = Store.FlushOptions;
 export import PerformanceStats = Store.PerformanceStats;
 export import StoreInfo = Store.StoreInfo;
 export import RecoveryReport = Store.RecoveryReport;

@@ -3,20 +3,21 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { EventEmitter } = require('node:events');
-const { isMainThread } = require('node:worker_threads');
 
 const binding = require('./lib/loader.js');
 const NativeStore = require('./lib/native.js');
 const { electronApp, initRenderer } = require('./lib/electron.js');
 const { normalizeOptions, keyBytes } = require('./lib/options.js');
 const { AutomaticBackups } = require('./lib/backups.js');
-const { reportListenerError, invalidExternalChange, backgroundError } = require('./lib/events.js');
+const FILE_NAMES = require('./lib/names.js');
+const { reportListenerError, dispatchCoreEvent, deliverChanges, emitChange } = require('./lib/events.js');
 const { storeError, closedError } = require('./lib/errors.js');
-const { checkValueType, toJsonText, stringifyDeep, jsonEqual, jsonClone, segmentsOf, related } = require('./lib/values.js');
+const { checkValueType, toJsonText, stringifyDeep, jsonEqual, segmentsOf } = require('./lib/values.js');
 const migrationsLib = require('./lib/migrations.js');
 const atomicLib = require('./lib/atomic.js');
 const versionGuard = require('./lib/version-guard.js');
 const layerLib = require('./lib/layer.js');
+const processEnd = require('./lib/process-end.js');
 
 const MIGRATION_KEY = '__internal__.migrations.version';
 
@@ -41,12 +42,11 @@ try {
 // shared by every Store instance on it (each with its own handle and
 // options) in every JS environment (main thread, worker threads). Here: the
 // JS side of that sharing in this environment (the instances to deliver
-// events to, read caches), and the hooks that make every change durable when
-// the process ends.
+// events to, read caches). The hooks that make every change durable when the
+// process ends: lib/process-end.js.
 // ---------------------------------------------------------------------------
 
 const openCores = new Map();
-const openStores = new Set();
 
 // Bumped by the native side, from any thread, when a file open here changes
 // without a call from this environment (another worker thread's change,
@@ -55,88 +55,13 @@ const openStores = new Set();
 const foreignChanges = new Int32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(4) : new ArrayBuffer(4));
 binding.envRegister(foreignChanges);
 
-// Set when the process (or this worker) emits 'exit': no turn of the event
-// loop is left for the writer thread, so from then on every change is made
-// durable before the call returns. Stores are not closed on exit: 'exit'
-// handlers registered after tad-store's still write to them.
-let exiting = false;
-let exitHookInstalled = false;
-/** The Store method that readies a store for the process's end (see prepareAllToEnd). */
-const ENDING = Symbol('tad-store ending');
-
-/** Makes every change to this environment's stores durable and in their files now. */
-function flushAll(when) {
-  for (const store of [...openStores]) flushReporting(store, when);
-}
-
-/** The process ends: backups that are due are taken, and everything is written. */
-function prepareAllToEnd(when) {
-  exiting = true;
-  for (const store of [...openStores]) store[ENDING](when);
-}
-
-function flushReporting(store, when) {
-  try {
-    store.flushSync();
-  } catch (error) {
-    process.stderr.write(`tad-store: could not write ${store.path} ${when} (${error.code}): ${error.message}\n`);
-  }
-}
-
-function onExit() {
-  prepareAllToEnd('on exit');
-}
-
-/**
- * Signals that end a Node process when nothing listens. With no listener of
- * the app's, tad-store's flushes and then ends the process by the same signal
- * (as Node would have, exit status included); with one, it only flushes and
- * the app decides. (Electron quits on them itself, through 'before-quit' and
- * 'will-quit', where tad-store flushes: no listener there.)
- */
-const SIGNALS = process.platform === 'win32' ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-/**
- * Listeners signal-exit (v3, v4) installed: like tad-store's, they end the
- * process only when nothing else listens, so they do not count as the app's
- * (else each would leave it to the other and a SIGTERM would end nothing).
- */
-function passiveSignalListeners() {
-  let count = 0;
-  for (const e of [globalThis[Symbol.for('signal-exit emitter')], process.__signal_exit_emitter__]) {
-    if (e !== null && typeof e === 'object' && typeof e.count === 'number') count += e.count;
-  }
-  return count;
-}
-
-function onSignal(signal) {
-  if (process.listenerCount(signal) - 1 > passiveSignalListeners()) {
-    // the app decides what the signal means
-    flushAll(`on ${signal}`);
-    return;
-  }
-  prepareAllToEnd(`on ${signal}`);
-  // and the files only worker threads have open (no cleanup of theirs will run)
-  for (const f of binding.flushProcess()) {
-    process.stderr.write(`tad-store: could not write ${f.path} on ${signal} (${f.code}): ${f.message}\n`);
-  }
-  // no handler of the app's: end by the signal, as without tad-store (a
-  // signal-exit listener left sees it again, alone now, and ends it)
-  for (const s of SIGNALS) process.removeListener(s, onSignal);
-  process.kill(process.pid, signal);
-}
-
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', onExit);
-  const electron = electronApp();
-  if (electron) {
-    electron.app.on('before-quit', () => flushAll('before quitting'));
-    electron.app.on('will-quit', () => flushAll('before quitting'));
-  } else if (isMainThread && !process.versions.electron) {
-    for (const s of SIGNALS) process.on(s, onSignal);
-  }
+/** `flush(options)`'s `file` (the JSON file current too), checked. */
+function flushFileOption(options) {
+  if (options === undefined || options === null) return false;
+  if (typeof options !== 'object') throw new TypeError(`Expected \`options\` to be an object, got ${typeof options}`);
+  if (options.file === undefined) return false;
+  if (typeof options.file !== 'boolean') throw new TypeError(`Expected \`options.file\` to be a boolean, got ${typeof options.file}`);
+  return options.file;
 }
 
 /** `JSON.stringify(v)`, for values of any nesting (the engine's own overflows past a few thousand levels). */
@@ -162,64 +87,6 @@ function sameJson(a, b) {
 function sha256(text) {
   return require('node:crypto').createHash('sha256').update(text).digest('hex');
 }
-
-/**
- * fsyncs a directory, so a rename into it survives a power cut (the file's own
- * fsync does not make its new name durable). Windows has no directory fsync:
- * NTFS journals the rename itself.
- */
-function syncDir(dir) {
-  if (process.platform === 'win32') return;
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/**
- * What Windows reports (as libuv names it) while another program — antivirus,
- * backup, indexer — holds a file: `ERROR_SHARING_VIOLATION` is `EBUSY`,
- * `ERROR_ACCESS_DENIED` is `EPERM`/`EACCES`. A rename that meets one is tried
- * again later (graceful-fs retries renames on the same codes).
- */
-const BUSY_CODES = new Set(['EBUSY', 'EPERM', 'EACCES']);
-/** Tries of a held rename, and the pause between them (Chromium's ImportantFileWriter: 5 × 100 ms). */
-const EXPORT_RETRIES = 5;
-const EXPORT_RETRY_MS = 100;
-
-/**
- * Temp file + rename, with `mode` whatever the umask. With `keepOnBusy`, a
- * rename that meets a busy code keeps the written temp file and returns its
- * path (the caller renames it later: this thread never sleeps); otherwise
- * returns null once the file is in place.
- */
-function writeFileAtomic(file, data, mode, keepOnBusy = false) {
-  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.${(tmpCounter++).toString(36)}.tmp`;
-  const fd = fs.openSync(tmp, 'w', mode);
-  try {
-    fs.fchmodSync(fd, mode);
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } catch (error) {
-    fs.closeSync(fd);
-    try { fs.unlinkSync(tmp); } catch {}
-    throw error;
-  }
-  fs.closeSync(fd);
-  try {
-    fs.renameSync(tmp, file);
-  } catch (error) {
-    if (keepOnBusy && BUSY_CODES.has(error.code)) return tmp;
-    try { fs.unlinkSync(tmp); } catch {}
-    throw error;
-  }
-  // the export's mark (written next) must never be durable without the export
-  syncDir(path.dirname(file));
-  return null;
-}
-let tmpCounter = 0;
 
 /** Whether the constructor has something to do in its opening transaction. */
 function wantsTransaction(opts) {
@@ -289,7 +156,7 @@ class Store {
   #open(opts) {
     // with custom serialize functions the store keeps its own JSON document
     // beside its journal, and writes `path` through them
-    const nativePath = opts.custom ? path.join(opts.historyDir, `${path.basename(this.path)}.data.json`) : this.path;
+    const nativePath = opts.custom ? path.join(opts.historyDir, `${path.basename(this.path)}${FILE_NAMES.dataSuffix}`) : this.path;
     const target = { core: null };
     this.#native = new NativeStore(binding, {
       path: nativePath,
@@ -394,7 +261,7 @@ class Store {
 
   /** The custom-serialize export, automatic backups, the watcher, the slow-operation threshold. */
   #startBackgroundWork(opts, opened) {
-    if (exiting) flushReporting(this, 'on exit');
+    if (processEnd.isExiting()) processEnd.flushReporting(this, 'on exit');
     const locked = this.#versionLock !== null;
     if (opts.custom && !locked) this.#exportSerialized(undefined, true);
     // (the open counted the keys; a transaction may have changed them)
@@ -412,17 +279,14 @@ class Store {
   /** `onNewerVersion: 'read-only'` found a newer version: `{ newer, ours }` (writes throw E_READ_ONLY). */
   #versionLock = null;
   #exportGiven = undefined;
-  /** A custom-serialized file written but not yet renamed into place (held by another program): `{ tmp, mark, tries, timer }`. */
-  #pendingExport = null;
+  /** When a held export is tried again (a timer), while one waits. */
+  #exportTimer = null;
 
-  /** `storeHistory/<file>.serialized.json`: what the last export wrote. */
-  #markPath() {
-    return path.join(this.#opts.historyDir, `${path.basename(this.path)}.serialized.json`);
-  }
-
+  /** What the last export wrote (`storeHistory/<file>.serialized.json`, read by the core): `{ sha, seq }` or null. */
   #readMark() {
     try {
-      return JSON.parse(fs.readFileSync(this.#markPath(), 'utf8'));
+      const text = this.#native.exportMark(this.path);
+      return text === null ? null : JSON.parse(text);
     } catch {
       return null;
     }
@@ -456,7 +320,7 @@ class Store {
     } catch (error) {
       const haveOwn = mark !== null || this.#native.size() > 0;
       if (!haveOwn && !(opts.clearInvalidConfig && error && error.name === 'SyntaxError')) throw error;
-      const kept = `${this.path}.corrupt-${Date.now()}`;
+      const kept = `${this.path}${FILE_NAMES.corruptInfix}${Date.now()}`;
       try { fs.renameSync(this.path, kept); } catch {}
       process.emitWarning(`tad-store: ${this.path} could not be read through \`deserialize\` (${error && error.message}); it was kept as ${kept} and ${haveOwn ? 'the store kept its own copy of the data' : 'the store started from defaults'}`, { code: 'TAD_STORE_QUARANTINED' });
       return false;
@@ -495,23 +359,21 @@ class Store {
       if (!sameJson(back, state)) {
         throw storeError('E_SERIALIZE', `tad-store: deserialize(serialize(store)) does not give the store back, so ${this.path} was not written (the change is kept in the store's journal)`);
       }
-      // a newer export replaces one still waiting for its rename
-      this.#dropPendingExport();
+      // written by the core's atomic write (a newer export replaces one
+      // still waiting for its rename); a file another program holds waits
+      // in its temp file and is tried again on a timer
       const mark = JSON.stringify({ sha: sha256(asText), seq });
-      const held = writeFileAtomic(this.path, text, this.#opts.configFileMode, true);
-      if (held) {
-        this.#pendingExport = { tmp: held, mark, tries: 1, timer: null };
-        this.#schedulePendingExport();
-        return;
-      }
-      writeFileAtomic(this.#markPath(), mark, this.#opts.configFileMode);
+      this.#scheduleExportRetry(this.#native.exportSerialized(this.path, text, mark));
     } catch (error) {
       this.#exportFailed(error);
     }
   }
 
   #exportFailed(error) {
-    const e = error && error.code === 'E_SERIALIZE' ? error : storeError('E_SERIALIZE', `tad-store: writing ${this.path} through \`serialize\` failed: ${error && error.message} (the change is kept in the store's journal)`, { cause: error });
+    // a file error from the core: its OS error (EBUSY, ENOSPC, ...) as `cause`, as fs's errors were
+    const fromCore = error && (error.code === 'E_IO' || error.code === 'E_NOSPC') && error.cause;
+    const fields = fromCore ? { cause: error.cause, path: error.path } : { cause: error };
+    const e = error && error.code === 'E_SERIALIZE' ? error : storeError('E_SERIALIZE', `tad-store: writing ${this.path} through \`serialize\` failed: ${error && error.message} (the change is kept in the store's journal)`, fields);
     if (this.events.listenerCount('error') > 0) {
       try { this.events.emit('error', e); } catch (listenerError) { reportListenerError(this, listenerError); }
     } else {
@@ -519,51 +381,29 @@ class Store {
     }
   }
 
-  #schedulePendingExport() {
-    const p = this.#pendingExport;
-    p.timer = setTimeout(() => this.#finishPendingExport(false), EXPORT_RETRY_MS);
-    p.timer.unref();
+  /** `retryMs`: null (the export is in place), or when to try a held one again. */
+  #scheduleExportRetry(retryMs) {
+    if (this.#exportTimer) clearTimeout(this.#exportTimer);
+    this.#exportTimer = null;
+    if (retryMs === null) return;
+    this.#exportTimer = setTimeout(() => this.#finishPendingExport(false), retryMs);
+    this.#exportTimer.unref();
   }
 
   /**
-   * Renames a held export into place. While the file stays held it is tried
-   * again, `EXPORT_RETRIES` times in all; then (or with `last`, at close) the
-   * failure is reported with its code and the temp file removed — the store's
-   * journal keeps the change, and the next change (or open) writes the file.
+   * Tries a held export's rename again (the core counts the tries and keeps
+   * the temp file meanwhile); once they are spent (or with `last`, at close)
+   * the failure is reported with its code and the temp file removed — the
+   * store's journal keeps the change, and the next change (or open) writes
+   * the file.
    */
   #finishPendingExport(last) {
-    const p = this.#pendingExport;
-    if (!p) return;
-    if (p.timer) clearTimeout(p.timer);
-    p.timer = null;
     try {
-      fs.renameSync(p.tmp, this.path);
+      this.#scheduleExportRetry(this.#native.exportRetry(last));
     } catch (error) {
-      if (!last && BUSY_CODES.has(error.code) && p.tries < EXPORT_RETRIES) {
-        p.tries += 1;
-        this.#schedulePendingExport();
-        return;
-      }
-      this.#dropPendingExport();
-      this.#exportFailed(error);
-      return;
-    }
-    this.#pendingExport = null;
-    try {
-      // the mark must never be durable without the export
-      syncDir(path.dirname(this.path));
-      writeFileAtomic(this.#markPath(), p.mark, this.#opts.configFileMode);
-    } catch (error) {
+      this.#scheduleExportRetry(null);
       this.#exportFailed(error);
     }
-  }
-
-  #dropPendingExport() {
-    const p = this.#pendingExport;
-    if (!p) return;
-    if (p.timer) clearTimeout(p.timer);
-    this.#pendingExport = null;
-    try { fs.unlinkSync(p.tmp); } catch {}
   }
 
   /**
@@ -581,8 +421,7 @@ class Store {
     if (opened.listening) target.core = core;
     core.instances.add(this);
     this.#core = core;
-    openStores.add(this);
-    installExitHook();
+    processEnd.track(this);
   }
 
   /** Leaves the core (this instance is closed). */
@@ -593,45 +432,25 @@ class Store {
     this.#subs.length = 0;
     this.#core.instances.delete(this);
     if (this.#core.instances.size === 0) openCores.delete(this.#core.id);
-    openStores.delete(this);
+    processEnd.untrack(this);
   }
 
-  /**
-   * Background events of the file (on the JS thread): another process's
-   * changes, write failures and recoveries, changes dropped as conflicting.
-   */
+  /** Background events of the file (on the JS thread): see `dispatchCoreEvent` (lib/events.js). */
   static #onCoreEvent(core, e) {
     if (core === null) return;
-    const instances = [...core.instances];
-    if (instances.length === 0) return;
-    if (e.type === 'changes') {
+    dispatchCoreEvent([...core.instances], e, Store.#eventHooks);
+  }
+
+  static #eventHooks = {
+    /** Other environments' and processes' changes, applied: delivered as this environment's are. */
+    changes(inst, changes) {
+      const core = inst.#core;
       core.gen++;
       core.storeText = null;
-      instances[0].#afterChange(JSON.parse(e.changes), true);
-      return;
-    }
-    if (e.type === 'write-recovered') {
-      for (const inst of instances) inst.events.emit('writeRecovered');
-      return;
-    }
-    if (e.type === 'slow') {
-      for (const inst of instances) {
-        if (inst.#handleId() !== e.handle) continue;
-        try {
-          inst.events.emit('slowOperation', { operation: e.op, durationMs: e.micros / 1000 });
-        } catch (listenerError) {
-          reportListenerError(inst, listenerError);
-        }
-      }
-      return;
-    }
-    if (e.type === 'invalid-external-change') {
-      invalidExternalChange(instances, e);
-      return;
-    }
-    // 'write-failed', 'rejected', 'watch-error'
-    backgroundError(instances, e);
-  }
+      inst.#afterChange(changes, true);
+    },
+    handleId: inst => inst.#handleId(),
+  };
 
   #handleIdCache = -1;
   #cachedGets = 0;
@@ -662,67 +481,31 @@ class Store {
     }
   }
 
-  /**
-   * Runs the migrations (inside the opening transaction), as conf does: from
-   * the recorded version (0.0.0 when none, a new store included unless
-   * `migrateNewStore: false`) up to `projectVersion`. A snapshot of an
-   * existing store is written durably first; if a step throws, E_MIGRATION
-   * names it and the transaction is undone, so the file stays byte-identical.
-   * Returns whether a step ran.
-   */
+  /** The migrations (lib/migrations.js), run against this store inside the opening transaction. Returns whether a step ran. */
   #migrate(opts, { existed, readValue }) {
-    const { semver, isRange, plan } = migrationsLib;
-    const target = opts.projectVersion;
-    if (!target) throw storeError('E_MIGRATION', 'Project version could not be inferred. Please specify the `projectVersion` option.');
-    if (!semver.valid(target)) throw new TypeError(`Expected \`projectVersion\` to be a semver version, got ${JSON.stringify(target)}`);
-    // (read by the open; a custom-serialize store read its file since)
-    const recorded = opts.custom ? this.get(MIGRATION_KEY) : readValue === null ? undefined : JSON.parse(readValue);
-    if (!existed && recorded === undefined && opts.migrateNewStore === false) {
-      // `migrateNewStore: false`: a new store starts at the current version
-      this.#setInternal(target);
-      return false;
-    }
-    let previous = typeof recorded === 'string' ? recorded : '0.0.0';
-    if (semver.valid(previous) && semver.gt(previous, target)) {
-      // written by a newer version of the app: run nothing, undo nothing
-      this.newerVersion = previous;
-      process.emitWarning(`tad-store: ${this.path} was last migrated by version ${previous}, newer than this app's ${target}; no migration was run and the data was left as it is`, { code: 'TAD_STORE_NEWER_VERSION' });
-      return false;
-    }
-    const steps = plan(opts.steps, previous, target);
-    if (steps.length === 0) {
-      if (isRange(previous) || !semver.eq(previous, target)) this.#setInternal(target);
-      return false;
-    }
-    // (a new store has nothing to keep: its transaction undoes a failed run)
-    const snapshot = existed ? this.#native.migrationSnapshotSync(`migration ${previous} -> ${target}`) : null;
-    const flags = this.#flags;
-    // (`defaultsLayer`: migrations read and write the user's own values)
-    this.#flags |= NativeStore.NO_SCHEMA | (opts.defaultsLayer ? NativeStore.USER : 0);
-    this.#changed();
-    let step;
-    try {
-      for (step of steps) {
-        if (opts.beforeEachMigration) {
-          opts.beforeEachMigration(this, { fromVersion: previous, toVersion: step.key, finalVersion: target, versions: steps.map(s => s.key) });
+    return migrationsLib.runMigrations(this, opts, {
+      path: this.path,
+      existed,
+      // (read by the open; a custom-serialize store read its file since)
+      recorded: opts.custom ? this.get(MIGRATION_KEY) : readValue === null ? undefined : JSON.parse(readValue),
+      setVersion: version => this.#setInternal(version),
+      snapshot: reason => this.#native.migrationSnapshotSync(reason),
+      withoutSchema: steps => {
+        const flags = this.#flags;
+        // (`defaultsLayer`: migrations read and write the user's own values)
+        this.#flags |= NativeStore.NO_SCHEMA | (opts.defaultsLayer ? NativeStore.USER : 0);
+        this.#changed();
+        try {
+          steps();
+        } finally {
+          this.#flags = flags;
+          this.#changed();
         }
-        const result = step.up(this);
-        if (result && typeof result.then === 'function') {
-          result.then(() => {}, () => {});
-          throw new Error('it returned a Promise: migrations run inside the constructor and must be synchronous');
-        }
-        this.#setInternal(step.key);
-        previous = step.key;
-      }
-      if (isRange(previous) || !semver.eq(previous, target)) this.#setInternal(target);
-    } catch (error) {
-      const message = error && error.message ? error.message : String(error);
-      throw storeError('E_MIGRATION', `Migration ${JSON.stringify(step.name)} failed: ${message}. The store was left as it was before the migrations${snapshot ? `; the snapshot ${snapshot.file} is kept (see listMigrationBackups())` : ''}`, { cause: error, migration: step.name });
-    } finally {
-      this.#flags = flags;
-      this.#changed();
-    }
-    return true;
+      },
+      newer: version => {
+        this.newerVersion = version;
+      },
+    });
   }
 
   /**
@@ -775,7 +558,7 @@ class Store {
     const core = this.#core;
     core.gen++;
     core.storeText = null;
-    if (exiting && !this.#opening) flushReporting(this, 'on exit');
+    if (processEnd.isExiting() && !this.#opening) processEnd.flushReporting(this, 'on exit');
   }
 
   /**
@@ -836,74 +619,14 @@ class Store {
       this.#exportSerialized(given);
     }
     const instances = [...this.#core.instances];
-    for (const inst of instances) if (inst.#backups) inst.#backups.noteCritical(entries, literal, exiting);
+    for (const inst of instances) if (inst.#backups) inst.#backups.noteCritical(entries, literal, processEnd.isExiting());
     if (!this.#listening()) {
-      this.#emitChange();
+      emitChange(this.#core.instances);
       return;
     }
     const dot = this.#opts.accessPropertiesByDotNotation !== false;
     const paths = entries.map(e => (literal ? [e.k] : segmentsOf(e.k, dot)));
-    for (const inst of instances) inst.#deliver(entries, paths);
-  }
-
-  #deliver(entries, paths) {
-    const subs = this.#subs.slice();
-    for (const sub of subs) {
-      if (!this.#subs.includes(sub)) continue; // unsubscribed by an earlier listener
-      try {
-        if (sub.kind === 'all-keys') {
-          let list = entries;
-          let where = paths;
-          if (this.#opts.defaultsLayer) {
-            // the values the app sees, before and after (see lib/layer.js)
-            const now = this.store;
-            ({ entries: list, paths: where } = layerLib.viewEntries(entries, paths, sub.current, now));
-            sub.current = now;
-          }
-          // 4th argument: the key's segments (a bulk change's keys are
-          // top-level names, which may contain dots: `paths` tells them apart)
-          for (let i = 0; i < list.length; i++) {
-            const e = list[i];
-            sub.cb.call(this, jsonClone(e.n), jsonClone(e.o), e.k, where[i].slice());
-          }
-        } else if (sub.kind === 'key') {
-          // (`defaultsLayer` with a conditional schema: a change may show
-          // another key's default: every key is read again)
-          if (!this.#opts.defaultsLayer && !paths.some(p => related(p, sub.segs))) continue;
-          const newValue = this.get(sub.key);
-          if (jsonEqual(newValue, sub.current)) continue;
-          const oldValue = sub.current;
-          sub.current = newValue;
-          if (sub.withKey) sub.cb.call(this, newValue, oldValue, sub.key);
-          else sub.cb.call(this, newValue, oldValue);
-        } else {
-          const newValue = this.store;
-          if (jsonEqual(newValue, sub.current)) continue;
-          const oldValue = sub.current;
-          sub.current = newValue;
-          sub.cb.call(this, newValue, oldValue);
-        }
-      } catch (error) {
-        reportListenerError(this, error);
-      }
-    }
-    try {
-      this.events.emit('change');
-    } catch (error) {
-      reportListenerError(this, error);
-    }
-  }
-
-  /** conf's `'change'` event on every instance on this file (no subscriptions to serve). */
-  #emitChange() {
-    for (const inst of [...this.#core.instances]) {
-      if (inst.events.listenerCount('change') === 0) continue;
-      try {
-        inst.events.emit('change');
-      } catch (error) {
-        reportListenerError(inst, error);
-      }
-    }
+    for (const inst of instances) deliverChanges(inst, inst.#subs, entries, paths, inst.#opts.defaultsLayer);
   }
 
   #subscribe(sub) {
@@ -1346,16 +1069,27 @@ class Store {
     };
   }
 
-  /** Resolves when every change so far is durable and in the store file (rejects with the write error). */
-  flush() {
+  /**
+   * Resolves when every change so far is durable (its journal record fsynced;
+   * rejects with the write error). The JSON file itself is rewritten later by
+   * the checkpoint schedule, on `close()` and when the process ends;
+   * `flush({ file: true })` also waits for it to hold every change.
+   */
+  flush(options) {
     if (this.#closed) return Promise.reject(closedError());
-    return this.#native.flush().then(() => undefined);
+    let file;
+    try {
+      file = flushFileOption(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#native.flush(file).then(() => undefined);
   }
 
-  /** Blocks until every change so far is durable and in the store file. */
-  flushSync() {
+  /** Blocks until every change so far is durable (`{ file: true }`: and in the JSON file). */
+  flushSync(options) {
     if (this.#closed) throw closedError();
-    this.#native.flushSync();
+    this.#native.flushSync(flushFileOption(options));
   }
 
   /**
@@ -1370,7 +1104,7 @@ class Store {
     const force = options !== null && typeof options === 'object' && options.force === true;
     if (this.#backups) this.#backups.stop(true);
     // an export still held: one last try now (its failure is reported)
-    this.#finishPendingExport(true);
+    if (this.#exportTimer) this.#finishPendingExport(true);
     try {
       this.#native.close(force);
     } catch (error) {
@@ -1386,10 +1120,10 @@ class Store {
    * 'exit' handlers still to run: the scheduled backups stop, a critical-key
    * backup that is due is taken, every change is written.
    */
-  [ENDING](when) {
+  [processEnd.ENDING](when) {
     if (this.#closed) return;
     if (this.#backups) this.#backups.stop(true);
-    flushReporting(this, when);
+    processEnd.flushReporting(this, when);
   }
 
   // -- backups and history (Promise-returning; the disk work runs off the JS thread)
@@ -1427,7 +1161,8 @@ class Store {
   async #restore(name, migration) {
     let changes;
     try {
-      changes = await this.#native.restore(name, migration, this.#flags);
+      // values in the change list only when someone listens (#listFlags)
+      changes = await this.#native.restore(name, migration, this.#listFlags());
     } finally {
       this.#changed();
     }
@@ -1463,7 +1198,7 @@ class Store {
     const native = this.#writable();
     let result;
     try {
-      result = await native.rollback(byTime, value);
+      result = await native.rollback(byTime, value, this.#listFlags());
     } finally {
       this.#changed();
     }

@@ -176,7 +176,7 @@ test('update(): undefined, a Promise or a throw from fn changes nothing; the loc
   const dir = fx.dir();
   const s = fx.open({ cwd: dir, backups: false, durability: 'sync' });
   s.set('n', 5);
-  await s.flush();
+  await s.flush({ file: true });
   const bytes = fs.readFileSync(s.path);
   const seen = [];
   s.onDidAnyChange(() => seen.push(1));
@@ -276,7 +276,7 @@ test('transaction(): one history entry; listeners hear the net change once, afte
 test('transaction(): a throw midway rolls everything back; listeners see nothing; nothing is written', async t => {
   const s = fixture(t).open({ backups: false, durability: 'sync' });
   s.set({ a: 1, b: 2 });
-  await s.flush();
+  await s.flush({ file: true });
   const bytes = fs.readFileSync(s.path);
   const before = (await s.getHistorySummary()).entries.length;
   const seen = [];

@@ -134,7 +134,7 @@ test('createBackup(): file name, bytes, .meta.json fields, hash, modes', async t
   assert.deepStrictEqual(content, plain(s));
   // the bytes are the store file's format (electron-store: tabs)
   assert.equal(fs.readFileSync(file, 'utf8'), fileText(plain(s)));
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.ok(fs.readFileSync(file).equals(fs.readFileSync(s.path)), 'same bytes as the store file');
   const meta = item.metadata;
   assert.deepStrictEqual(Object.keys(meta).sort(), ['backupTime', 'documentHash', 'hash', 'originalFile', 'reason', 'seq', 'size']);
@@ -192,7 +192,7 @@ test('listBackups() is newest first; getHealthReport() counts them', async t => 
   list.forEach((b, i) => assert.deepStrictEqual(checkBackup(b, s), { i: 3 - i }));
   for (let i = 1; i < list.length; i++) assert.ok(list[i - 1].metadata.backupTime >= list[i].metadata.backupTime);
 
-  await s.flush();
+  await s.flush({ file: true });
   const h = s.getHealthReport();
   assert.equal(h.backupCount, 4);
   assert.equal(h.lastBackup, list[0].metadata.backupTime);
@@ -322,7 +322,7 @@ test('restoreBackup(): by file name or listed path; events; history entry; befor
   assert.equal(await s.restoreBackup(list[1].path), true);
   assert.deepStrictEqual(plain(s), { a: 1, b: { c: [1] }, same: 'x' });
   assert.equal(events.length, 3);
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.equal(fs.readFileSync(s.path, 'utf8'), fileText(plain(s)));
 });
 
@@ -920,7 +920,7 @@ test('nothing to recover from: E_CORRUPT and the file untouched; clearInvalidCon
   let s = fx.open({ cwd, backups: false, history: { maxEntries: 3 } });
   for (let i = 0; i < 100; i++) {
     s.set(`k${i % 5}`, i);
-    if (i % 10 === 9) await s.flush();
+    if (i % 10 === 9) await s.flush({ file: true });
   }
   s.close();
   assert.ok(readJournal(journalPath(s)).changes[0].seq > 1);

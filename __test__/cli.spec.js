@@ -92,7 +92,7 @@ async function makeStore(fx, opts = {}) {
   s.delete('user');
   await s.createBackup('manual');
   s.set('workspaces', ['/home/ada/project']);
-  await s.flush();
+  await s.flush({ file: true });
   const state = JSON.parse(JSON.stringify(s.store));
   s.close();
   return { dir, file: path.join(dir, 'config.json'), times, state };
@@ -385,7 +385,7 @@ test('export: the document as JSON (the latest state); secrets stay sealed witho
   s.set('ai', { apiKey: CANARY, model: 'm1' });
   s.set('theme', 'dark');
   await s.createBackup('manual');
-  await s.flush();
+  await s.flush({ file: true });
   s.close();
   const sfile = path.join(dir, 'config.json');
   const sealed = cli(['export', sfile]);
@@ -422,7 +422,7 @@ test('export: the document as JSON (the latest state); secrets stay sealed witho
   const edir = fx.dir();
   const e = new Store({ cwd: edir, backups: false, encryptionKey: 'pw-1234' });
   e.set('token', CANARY);
-  await e.flush();
+  await e.flush({ file: true });
   e.close();
   const efile = path.join(edir, 'config.json');
   const pw = path.join(fx.dir(), 'pw.txt');
@@ -458,7 +458,7 @@ test('doctor: one report with health, sizes, timings, errors and platform, and n
   s.set('size', 1024); // a number the report's own fields could equal: the report stays valid JSON
   s.set('ai.apiKey', SECRET);
   await s.createBackup('manual');
-  await s.flush();
+  await s.flush({ file: true });
   s.close();
   const file = path.join(dir, 'config.json');
   for (const extra of [[], ['--key-file', keyFile]]) {
@@ -502,7 +502,7 @@ test('verify draws a progress bar on stderr only when asked or on a terminal; --
   const dir = fx.dir();
   const s = new Store({ cwd: dir, backups: false, history: { maxEntries: 2000 } });
   for (let i = 0; i < 1500; i++) s.set(`k${i % 50}`, i);
-  await s.flush();
+  await s.flush({ file: true });
   s.close();
   const file = path.join(dir, 'config.json');
   const plain = cli(['verify', file, '--json']);

@@ -221,7 +221,7 @@ test('defaults are written to the file at construction, same bytes as conf', t =
   const defaults = { theme: 'dark', window: { w: 800, h: 600 }, 10: [1], recent: [] };
   const { tad, conf } = fixture(t).pair({ defaults });
   assert.deepEqual(plain(tad), { 10: [1], theme: 'dark', window: { w: 800, h: 600 }, recent: [] });
-  tad.flushSync();
+  tad.flushSync({ file: true });
   assert.ok(fs.existsSync(tad.path), 'file written at construction');
   assertSame(tad, conf);
   tad.close();
@@ -388,11 +388,11 @@ test('configFileMode: 0o600 by default, a custom mode is honoured', { skip: NO_M
   const fx = fixture(t);
   const a = fx.open();
   a.set('secret', 'x');
-  a.flushSync();
+  a.flushSync({ file: true });
   assert.equal(fileMode(a.path), 0o600);
   const b = fx.open({ configFileMode: 0o640 });
   b.set('x', 1);
-  b.flushSync();
+  b.flushSync({ file: true });
   assert.equal(fileMode(b.path), 0o640);
   a.close();
   b.close();
@@ -493,7 +493,7 @@ test('numbers serialize exactly as JSON.stringify, differential', t => {
     for (const [k, v] of Object.entries(numbers)) s.set(k, v);
     s.set('list', Object.values(numbers));
   }
-  const text = (tad.flushSync(), fs.readFileSync(tad.path, 'utf8'));
+  const text = (tad.flushSync({ file: true }), fs.readFileSync(tad.path, 'utf8'));
   assert.match(text, /"big": 1e\+21/);
   assert.match(text, /"sum": 0\.30000000000000004/);
   assert.match(text, /"negZero": 0,/);
@@ -765,7 +765,7 @@ test('a throwing listener does not fail the write; it is reported as a process w
   assert.deepEqual(after, [1], 'later listeners still run');
   assert.equal(warnings.length, 1);
   assert.match(warnings[0].message, /listener boom/);
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.deepEqual(JSON.parse(fs.readFileSync(s.path, 'utf8')), { k: 1 });
   s.close();
 });

@@ -42,6 +42,15 @@ test("errorCodes(): the core's one list, each code once, with its class and orig
   assert.equal(byCode.E_SERIALIZE.origin, 'store');
 });
 
+test("index.d.ts: StoreErrorCode is generated from the core's list (scripts/error-codes.js --check passes)", () => {
+  const { apply, storeCodes } = require('../scripts/error-codes.js');
+  const text = read('index.d.ts');
+  assert.equal(apply(text, storeCodes(LIST)), text, 'index.d.ts drifted from core/src/error.rs: run `npm run gen:error-codes`');
+  // and the generator follows the list: a new code would be added
+  const more = apply(text, [...storeCodes(LIST), 'E_NEW_CODE']);
+  assert.match(more, /'E_NEW_CODE';\n {2}\/\/ <\/generated>/);
+});
+
 test('index.d.ts: StoreErrorCode is exactly the codes a Store reports (core and store origins)', () => {
   const union = unionOf('index.d.ts', 'StoreErrorCode');
   const want = new Set(LIST.filter(c => c.origin === 'core' || c.origin === 'store').map(c => c.code));

@@ -61,7 +61,7 @@ function scenario(t, opts, { listen = [], files = {} } = {}) {
   }
   const check = label => {
     assert.deepStrictEqual(Object.entries(tad.store), Object.entries(conf.store), `${label}: store (values and key order)`);
-    tad.flushSync();
+    tad.flushSync({ file: true });
     const a = readBytes(tad.path);
     const b = readBytes(conf.path);
     assert.equal(a && a.toString('utf8'), b && b.toString('utf8'), `${label}: file bytes`);
@@ -229,7 +229,7 @@ test('clear() ends where conf ends: {} through the schema, then each default res
   for (const s of [tad, conf]) s.clear();
   assert.deepStrictEqual(Object.entries(tad.store), Object.entries(conf.store));
   assert.deepStrictEqual({ ...tad.store }, { zero: 0, o: { mine: 1, t: 'T' }, theme: 'dark' });
-  tad.flushSync();
+  tad.flushSync({ file: true });
   assert.equal(fs.readFileSync(tad.path, 'utf8'), fs.readFileSync(conf.path, 'utf8'));
 });
 
@@ -417,7 +417,7 @@ test('an existing file lacking only schema defaults: the same store; tad-store w
   assert.deepStrictEqual({ ...tad.store }, { p: { y: 7 }, x: 1, a: 3 });
   // conf leaves its file as it was and adds the defaults to what it reads
   assert.equal(fs.readFileSync(path.join(dirs[1], 'config.json'), 'utf8'), file);
-  tad.flushSync();
+  tad.flushSync({ file: true });
   assert.equal(fs.readFileSync(tad.path, 'utf8'), TAB({ p: { y: 7 }, x: 1, a: 3 }));
   // after the next change the files are byte-identical
   run("set('x', 2)", s => s.set('x', 2));
@@ -482,7 +482,7 @@ test('history: the re-applied default is in the same journal entry as the change
   const before = Object.entries(s.store);
   s.delete('a');
   s.delete('o.t');
-  await s.flush();
+  await s.flush({ file: true });
   const summary = await s.getHistorySummary();
   const last = summary.entries.slice(-2);
   assert.deepStrictEqual(last.map(e => [e.operation, e.keys]), [['delete', ['a']], ['delete', ['o.t']]]);
@@ -560,7 +560,7 @@ test("rootSchema: its defaults behave as the same `schema` would on conf (conf 1
     s.set('c', 1);
   }
   assert.deepStrictEqual(Object.entries(tad.store), Object.entries(conf.store));
-  tad.flushSync();
+  tad.flushSync({ file: true });
   assert.equal(fs.readFileSync(tad.path, 'utf8'), fs.readFileSync(conf.path, 'utf8'));
   assert.ok(isDeepStrictEqual({ ...tad.store }, { o: { t: '' }, a: true, c: 1 }));
 });
@@ -575,7 +575,7 @@ test("sanitize refills a dropped key from `defaults`, merged first as conf merge
   writeFile(dir, 'config.json', '{"keep":"x","other":2}');
   const s = fx.open({ cwd: dir, defaults: { keep: 1 }, schema: { keep: { type: 'number' } }, onInvalidData: 'sanitize' });
   assert.deepStrictEqual(Object.entries(s.store), [['keep', 1], ['other', 2]]);
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.equal(fs.readFileSync(s.path, 'utf8'), TAB({ keep: 1, other: 2 }));
   // what conf opens for the same file without the invalid key
   const cdir = fx.dir();

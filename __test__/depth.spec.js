@@ -82,13 +82,13 @@ function assertTooDeep(fn, key, what) {
 
 /** The store as it is, and a function asserting nothing changed since (memory, journal, file). */
 function snapshotOf(store) {
-  store.flushSync();
+  store.flushSync({ file: true });
   const text = textOf(store.store);
   const journal = journalOf(store);
   const file = fs.existsSync(store.path) ? fs.readFileSync(store.path) : null;
   return (what) => {
     assert.equal(textOf(store.store), text, `${what}: memory unchanged`);
-    store.flushSync();
+    store.flushSync({ file: true });
     assert.deepEqual(journalOf(store), journal, `${what}: nothing journaled`);
     assert.deepEqual(fs.existsSync(store.path) ? fs.readFileSync(store.path) : null, file, `${what}: file unchanged`);
   };
@@ -244,7 +244,7 @@ test('a file on disk: 1,500 levels opens as conf reads it; at the limit too; dee
   const dir = fx.dir();
   const tad = fx.open({ cwd: dir });
   tad.set('k', nest(MAX_DEPTH - 1, 'written'));
-  tad.flushSync();
+  tad.flushSync({ file: true });
   assert.equal(textOf(fx.conf({ cwd: dir }).get('k')), textOf(nest(MAX_DEPTH - 1, 'written')));
   tad.close();
 

@@ -396,7 +396,7 @@ class Session {
 
   /** Compares the files: parsed, and byte for byte. */
   compareFiles(ctx) {
-    this.tad.flushSync();
+    this.tad.flushSync({ file: true });
     const a = fs.existsSync(this.tad.path) ? fs.readFileSync(this.tad.path) : null;
     const b = fs.existsSync(this.conf.path) ? fs.readFileSync(this.conf.path) : null;
     if (a === null || b === null) {
@@ -817,7 +817,7 @@ function damageFiles(session, ctx) {
   session.compareStores(ctx);
   // neither rewrote the file just by opening it (conf: unless defaults were
   // missing; schema defaults conf only adds to what it reads, tad-store writes)
-  session.tad.flushSync();
+  session.tad.flushSync({ file: true });
   const tadBytes = fs.readFileSync(session.tad.path);
   const confBytes = fs.readFileSync(session.conf.path);
   const readsAsStored = isDeepStrictEqual(Object.entries(JSON.parse(bytes.toString('utf8'))), snapshot(session.conf));
@@ -950,7 +950,7 @@ test('keys with unpaired surrogates stay distinct: memory, file, journal, histor
   assert.deepEqual(tad.getStoreInfo().keys, Object.keys(conf.store));
   assert.deepEqual(changed.slice(0, 4), ['k\ud800', 'k\udc00', 'k\ufffd', '\ufdd0\ue000']);
   assert.deepEqual(calls, [[1, undefined]]);
-  tad.flushSync();
+  tad.flushSync({ file: true });
   assert.ok(fs.readFileSync(tad.path).equals(fs.readFileSync(conf.path)), 'the file is byte-identical to conf\'s (\\udxxx escapes)');
   // the journal carries them exactly: the file rebuilt from it alone
   const before = Object.entries(tad.store);
@@ -971,7 +971,7 @@ test('keys with unpaired surrogates stay distinct: memory, file, journal, histor
   await rebuilt.restoreBackup(path.basename(file));
   assert.deepStrictEqual(Object.entries(rebuilt.store), before);
   // the delete's inverse put the key back where it was
-  rebuilt.flushSync();
+  rebuilt.flushSync({ file: true });
   assert.ok(fs.readFileSync(rebuilt.path).equals(fs.readFileSync(conf.path)));
 });
 
@@ -986,7 +986,7 @@ test('a file conf wrote with unpaired surrogates opens with the same keys and va
   assert.deepStrictEqual(Object.entries(again.store), Object.entries(conf.store));
   assert.equal(Object.keys(again.store).length, 4);
   again.set('\ud800', 'from tad');
-  again.flushSync();
+  again.flushSync({ file: true });
   fs.copyFileSync(again.path, conf.path);
   assert.equal(conf.get('\ud800'), 'from tad');
   assert.deepStrictEqual(Object.entries(conf.store), Object.entries(again.store));
@@ -1021,11 +1021,11 @@ test('invalid UTF-8 in the file reads as Node decodes it (random bytes), reporte
       assert.equal(s.getStoreInfo().recovery.invalidUtf8, invalid, junk.toString('hex'));
       assert.equal(s.getHealthReport().recovery.invalidUtf8, invalid);
       assert.equal(warnings.includes('TAD_STORE_INVALID_UTF8'), invalid);
-      s.flushSync();
+      s.flushSync({ file: true });
       assert.ok(fs.readFileSync(file).equals(bytes), 'opening does not rewrite the file');
       if (round % 10 === 0) {
         s.set('n', round);
-        s.flushSync();
+        s.flushSync({ file: true });
         fatal.decode(fs.readFileSync(file)); // the next write writes UTF-8 (U+FFFD)
         assert.deepStrictEqual(Object.entries(JSON.parse(fs.readFileSync(file, 'utf8'))), Object.entries(s.store));
       }
@@ -1081,6 +1081,6 @@ test('`length` and indices of arrays and strings answer as electron-store does',
   probe('set(recentFiles.name)', s => s.set('recentFiles.name', 'invisible'));
   probe('set(name.length)', s => s.set('name.length', 3));
   probe('set(obj.length)', s => s.set('obj.length', 2));
-  tad.flushSync();
+  tad.flushSync({ file: true });
   assert.ok(fs.readFileSync(tad.path).equals(fs.readFileSync(conf.path)));
 });

@@ -1,40 +1,38 @@
 'use strict';
 
 // Files another program holds for a moment (Windows: antivirus, backup and
-// indexing software make a rename fail with EBUSY/EPERM/EACCES while they
-// look at a file they saw change). The store's own files are written by the
-// core, whose writer waits such holds out (core/tests/platforms.rs runs that
-// against a simulated Windows); what JS writes itself — the file a custom
-// `serialize` produces — is renamed into place again later, on a timer,
-// never by sleeping on the JS thread. The holds are injected here by making
-// `fs.renameSync` fail for the store's file, as Windows would.
+// indexing software make a rename fail with a sharing violation or access
+// denied while they look at a file they saw change). The store's own files
+// are written by the core's writer, which waits such holds out
+// (core/tests/platforms.rs runs that against a simulated Windows); the file a
+// custom `serialize` produces is written on the JS thread by the core's
+// atomic write, which never sleeps there: a held rename keeps its temp file
+// and is tried again later, on a timer. The holds are injected in the core
+// (`testHoldRenames`: the real file system's renames onto the file fail with
+// the Windows error, as Windows would; test hooks are on in this process).
+
+process.env.TAD_STORE_TEST_HOOKS = '1';
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const path = require('node:path');
 
 const { fixture } = require('./helpers.js');
+const binding = require('../lib/loader.js');
 
 const serialize = v => Object.entries(v).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join('\n') + '\n';
 const deserialize = text => Object.fromEntries(text.split('\n').filter(Boolean).map(l => [l.slice(0, l.indexOf('=')), JSON.parse(l.slice(l.indexOf('=') + 1))]));
 
-/** Makes renames onto `file` fail with `code` while `held()` says so; returns the undo. */
-function holdRenamesOnto(file, code, held) {
-  const original = fs.renameSync;
-  let refused = 0;
-  fs.renameSync = function renameSync(from, to) {
-    if (path.resolve(String(to)) === file && held()) {
-      refused += 1;
-      const e = new Error(`${code}: resource busy or locked, rename '${from}' -> '${to}'`);
-      e.code = code;
-      e.errno = code === 'EBUSY' ? -4082 : -4048;
-      e.syscall = 'rename';
-      throw e;
-    }
-    return original.call(this, from, to);
+/** Makes the core's renames onto `file` fail with `code` (`times` of them; null: until undone); returns the undo. */
+function holdRenamesOnto(file, code, times = null) {
+  assert.equal(binding.testHoldRenames(file, code, times), true, 'test hooks are on');
+  let released = null;
+  return {
+    refused: () => (released === null ? binding.testRenamesRefused(false) : released),
+    undo: () => {
+      if (released === null) released = binding.testRenamesRefused(true);
+    },
   };
-  return { refused: () => refused, undo: () => { fs.renameSync = original; } };
 }
 
 /** Waits (on the event loop, never blocking it) until `cond()`, failing after a generous deadline. */
@@ -55,8 +53,7 @@ test('a custom-serialized file held for a moment is renamed into place later, wi
   const dir = fx.dir();
   const s = fx.open({ cwd: dir, serialize, deserialize, backups: false });
   s.set('a', 1);
-  let refusals = 2;
-  const hold = holdRenamesOnto(s.path, 'EBUSY', () => refusals-- > 0);
+  const hold = holdRenamesOnto(s.path, 'EBUSY', 2);
   t.after(hold.undo);
   const errors = [];
   s.events.on('error', e => errors.push(e));
@@ -79,8 +76,7 @@ test('a hold that outlasts the retries is reported with its code; the change sta
   const dir = fx.dir();
   const s = fx.open({ cwd: dir, serialize, deserialize, backups: false });
   s.set('a', 1);
-  let held = true;
-  const hold = holdRenamesOnto(s.path, 'EPERM', () => held);
+  const hold = holdRenamesOnto(s.path, 'EPERM');
   t.after(hold.undo);
   const errors = [];
   s.events.on('error', e => errors.push(e));
@@ -89,11 +85,11 @@ test('a hold that outlasts the retries is reported with its code; the change sta
   assert.equal(errors.length, 1);
   assert.equal(errors[0].code, 'E_SERIALIZE');
   assert.equal(errors[0].cause.code, 'EPERM');
-  assert.ok(hold.refused() >= 5, `${hold.refused()} tries`);
+  assert.equal(hold.refused(), 5, 'five tries in all');
   assert.deepEqual(temps(dir), [], 'the temp file is removed');
   assert.equal(fs.readFileSync(s.path, 'utf8'), serialize({ a: 1 }), 'never half-written');
   assert.equal(s.get('a'), 2, 'the change is kept');
-  held = false;
+  hold.undo();
   s.set('b', 3);
   assert.equal(fs.readFileSync(s.path, 'utf8'), serialize({ a: 2, b: 3 }));
 });
@@ -103,15 +99,14 @@ test('a newer change replaces an export still waiting, and close() makes the las
   const dir = fx.dir();
   const s = fx.open({ cwd: dir, serialize, deserialize, backups: false });
   s.set('a', 1);
-  let held = true;
-  const hold = holdRenamesOnto(s.path, 'EBUSY', () => held);
+  const hold = holdRenamesOnto(s.path, 'EBUSY');
   t.after(hold.undo);
   const errors = [];
   s.events.on('error', e => errors.push(e));
   s.set('a', 2);
   s.set('a', 3);
   assert.equal(temps(dir).length, 1, 'one export waiting: the newest');
-  held = false;
+  hold.undo();
   s.close();
   assert.equal(fs.readFileSync(s.path, 'utf8'), serialize({ a: 3 }));
   assert.deepEqual(errors, []);

@@ -164,7 +164,7 @@ function readBytes(file) {
 function assertSame(tad, conf, message) {
   assert.deepStrictEqual(plain(tad), plain(conf), message);
   assert.deepStrictEqual(Object.keys(tad.store), Object.keys(conf.store), `${message || ''} (key order)`);
-  tad.flushSync();
+  tad.flushSync({ file: true });
   const a = readBytes(tad.path);
   const b = readBytes(conf.path);
   assert.equal(a === null ? null : a.toString('utf8'), b === null ? null : b.toString('utf8'), `${message || ''} (file bytes)`);

@@ -17,12 +17,12 @@ function seeded(t, opts = {}) {
   const fx = fixture(t);
   const s = fx.open(opts);
   s.set({ a: { b: 1, list: [1, 2] }, keep: 'me', n: null });
-  s.flushSync();
+  s.flushSync({ file: true });
   const data = JSON.stringify(plain(s));
   const bytes = fs.readFileSync(s.path);
   const unchanged = label => {
     assert.equal(JSON.stringify(plain(s)), data, `${label}: store changed`);
-    s.flushSync();
+    s.flushSync({ file: true });
     assert.ok(fs.readFileSync(s.path).equals(bytes), `${label}: file changed`);
   };
   return { fx, s, unchanged };

@@ -225,7 +225,7 @@ test("the renderer's cache stays equal to the store through every kind of change
   store.store = { whole: { doc: 1 } };
   await synced(r, store, 'store =');
   // an external edit (the watcher) and reload()
-  await store.flush();
+  await store.flush({ file: true });
   fs.writeFileSync(store.path, JSON.stringify({ ...JSON.parse(fs.readFileSync(store.path, 'utf8')), edited: 'outside' }));
   await r.until(() => r.seen.some(c => c.key === 'edited'), 'external edit');
   await synced(r, store, 'external edit');

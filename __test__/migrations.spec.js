@@ -194,7 +194,7 @@ test('a new store (no file) runs every migration up to projectVersion from 0.0.0
   assert.deepEqual(ran, confRan);
   assert.deepEqual(plain(s), { ...plain(conf) });
   assert.equal(s.get(VERSION_KEY), '2.0.0');
-  s.flushSync();
+  s.flushSync({ file: true });
   const file = JSON.parse(fs.readFileSync(s.path, 'utf8'));
   assert.deepEqual(file.seeded, ['0.5.0', '1.0.0']);
   assert.equal(file.__internal__.migrations.version, '2.0.0');
@@ -460,7 +460,7 @@ test('a file from a newer app version opens, runs nothing, changes nothing, sets
     assert.equal(s.get(VERSION_KEY), '5.0.0', 'the recorded version is not lowered');
     assert.deepEqual(warnings.map(w => w.code), ['TAD_STORE_NEWER_VERSION']);
     assert.match(warnings[0].message, /5\.0\.0/);
-    s.flushSync();
+    s.flushSync({ file: true });
     assert.deepEqual(fs.readFileSync(file), bytes);
   } finally {
     s.close();
@@ -547,7 +547,7 @@ test('restoreMigrationBackup(name) restores the snapshot, with change events and
   assert.equal(await s.restoreMigrationBackup(snap.file), true);
   assert.deepEqual(plain(s), { ...at('1.0.0'), a: 1 });
   assert.deepEqual(events.sort(), [['a', 1, 2], ['b', undefined, true]]);
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.deepEqual(JSON.parse(fs.readFileSync(s.path, 'utf8')), { ...at('1.0.0'), a: 1 });
   const summary = await s.getHistorySummary();
   assert.equal(summary.entries.at(-1).operation, 'restore');

@@ -65,7 +65,7 @@ function installAndUse(work, tarballs, label) {
     const s = new Store({ cwd: ${JSON.stringify(data)} });
     s.set('a.b', 1);
     s.set({ list: [1, 'two', { three: 3 }] });
-    s.flush().then(() => {
+    s.flush({ file: true }).then(() => {
       s.close();
       const again = new Store({ cwd: ${JSON.stringify(data)} });
       process.stdout.write(JSON.stringify({ store: again.store, file: JSON.parse(require('fs').readFileSync(again.path, 'utf8')) }));

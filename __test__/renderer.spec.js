@@ -112,7 +112,7 @@ test('several renderers (seed preload and tad-store/preload) stay exact through 
   store.set('lit\\.key', 6);
   await exact('set of the dotted key');
   // an external edit, picked up by the watcher
-  await store.flush();
+  await store.flush({ file: true });
   const edited = nextChange(store, k => k === 'edited', 'the external edit');
   const doc = JSON.parse(fs.readFileSync(store.path, 'utf8'));
   delete doc['lit.key'];
@@ -285,7 +285,7 @@ test('hostile calls through the client are refused with their codes and change n
   assert.equal(JSON.stringify(store.getAll()), before, 'the store is unchanged');
   assert.deepStrictEqual(await r.call('all'), cacheBefore, 'the cache is unchanged');
   // an external edit with a top-level "__proto__" key: an own key in the cache, no pollution
-  await store.flush();
+  await store.flush({ file: true });
   const edited = nextChange(store, k => k === '__proto__', 'the edit with __proto__');
   const doc = JSON.parse(fs.readFileSync(store.path, 'utf8'));
   fs.writeFileSync(store.path, JSON.stringify(doc).replace(/^\{/, '{"__proto__":{"polluted":1},'));

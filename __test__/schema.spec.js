@@ -65,12 +65,12 @@ for (const [label, key, value, expected] of KEYWORD_CASES) {
     const { tad, conf } = fixture(t).pair({ schema: KEYWORD_SCHEMA });
     const fromConf = confMessage(conf, c => c.set(key, value));
     assert.equal(fromConf, expected, 'conf reference message');
-    tad.flushSync();
+    tad.flushSync({ file: true });
     const before = readBytes(tad.path);
     const storeBefore = plain(tad);
     assert.throws(() => tad.set(key, value), isSchemaError(fromConf));
     assert.deepEqual(plain(tad), storeBefore, 'store unchanged');
-    tad.flushSync();
+    tad.flushSync({ file: true });
     assert.deepEqual(readBytes(tad.path), before, 'file unchanged');
   });
 }
@@ -169,7 +169,7 @@ function checkedStore(fx, extra = {}) {
     ...extra,
   });
   s.set({ a: 2, b: 3, o: { k: 1 } });
-  s.flushSync();
+  s.flushSync({ file: true });
   return s;
 }
 
@@ -193,7 +193,7 @@ for (const [label, op] of Object.entries(WRITES)) {
     s.onDidAnyChange(() => events++);
     assert.throws(() => op(s), isSchemaError());
     assert.deepEqual(plain(s), storeBefore, 'store unchanged');
-    s.flushSync();
+    s.flushSync({ file: true });
     assert.deepEqual(readBytes(s.path), before, 'file unchanged');
     assert.equal(events, 0, 'no change event');
   });
@@ -210,7 +210,7 @@ test('clear() and reset() that would violate the schema throw E_SCHEMA and chang
     defaults: { b: 50 },
     rootSchema: { type: 'object', required: ['a'], properties: { a: { type: 'number' }, b: { type: 'number', maximum: 10 } } },
   });
-  s.flushSync();
+  s.flushSync({ file: true });
   const before = readBytes(s.path);
   let events = 0;
   s.onDidAnyChange(() => events++);
@@ -219,7 +219,7 @@ test('clear() and reset() that would violate the schema throw E_SCHEMA and chang
   assert.throws(() => s.reset('b'), isSchemaError('Config schema violation: `b` must be <= 10'));
   assert.deepEqual(plain(s), { a: 5, z: 1, b: 3 });
   assert.equal(events, 0);
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.deepEqual(readBytes(s.path), before);
 });
 
@@ -236,7 +236,7 @@ test('restoreBackup() of data the schema rejects is refused with E_SCHEMA', asyn
   const before = readBytes(s.path);
   await assert.rejects(s.restoreBackup(path.basename(backup)), isSchemaError('Config schema violation: `n` must be number'));
   assert.equal(s.get('n'), 1);
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.deepEqual(readBytes(s.path), before);
 });
 
@@ -244,13 +244,13 @@ test('reload() of an external edit the schema rejects throws E_SCHEMA and keeps 
   const fx = fixture(t);
   const s = fx.open({ schema: { n: { type: 'number' } } });
   s.set('n', 1);
-  s.flushSync();
+  s.flushSync({ file: true });
   fs.writeFileSync(s.path, TAB({ n: 'edited' }));
   assert.throws(() => s.reload(), isSchemaError('Config schema violation: `n` must be number'));
   assert.equal(s.get('n'), 1, 'in-memory state kept');
   // the store stays usable and the next write is checked against the kept state
   s.set('n', 2);
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.deepEqual(JSON.parse(fs.readFileSync(s.path, 'utf8')), { n: 2 });
 });
 
@@ -259,7 +259,7 @@ test('set() with a valid value after a refused one works normally', t => {
   assert.throws(() => s.set('n', 'x'), isSchemaError());
   s.set('n', 3);
   assert.equal(s.get('n'), 3);
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.deepEqual(JSON.parse(fs.readFileSync(s.path, 'utf8')), { n: 3 });
 });
 
@@ -416,7 +416,7 @@ test("onInvalidData 'sanitize': backup of the original, only invalid parts dropp
   assert.equal(s.get('o.x'), undefined);
   assert.equal(s.get('o.y'), 'other');
   assert.deepEqual(s.validateData(plain(s)), { valid: true, errors: [] });
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), plain(s));
 
   const backups = await s.listBackups();
@@ -440,7 +440,7 @@ test("onInvalidData 'sanitize' on a valid file changes nothing and records no sa
   const before = fs.readFileSync(file);
   const s = fx.open({ cwd: dir, schema: LOAD_SCHEMA, onInvalidData: 'sanitize' });
   assert.deepEqual(plain(s), { a: 1, o: { x: 'y' } });
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.deepEqual(fs.readFileSync(file), before);
   const summary = await s.getHistorySummary();
   assert.equal(summary.entries.filter(e => e.operation === 'sanitize').length, 0);

@@ -118,14 +118,14 @@ test('a canary set through every API is in no file the store writes', async t =>
   await s.restoreBackup(backup);
   assert.equal(s.get('ai.apiKey'), c('set-object'));
   await s.rollbackToTimestamp(before - 1);
-  await s.flush();
+  await s.flush({ file: true });
   n += assertClean(cwd, [...needles, ...(await historyHashes(s))], 'after restore/rollback');
   s.close();
   // a refused external edit holding a secret in clear is kept aside sealed
   fs.writeFileSync(path.join(cwd, 'config.json'), `{"ai": {"apiKey": "${c('hand-edit')}"`);
   const s2 = secretStore(fx, cwd, { clearInvalidConfig: true });
   assert.ok(s2.get('ai.apiKey').startsWith(canary), 'the store rebuilt from its history');
-  await s2.flush();
+  await s2.flush({ file: true });
   assert.ok(fs.readdirSync(cwd).some(f => f.includes('.corrupt-')), 'the damaged file was kept aside');
   assertClean(cwd, needles, 'after a damaged file was quarantined');
   // and everything reads back
@@ -267,7 +267,7 @@ test('rotateSecretKey re-encrypts everything; the old key no longer opens it', a
   assert.deepEqual(report.backups.failed, []);
   assert.equal(s.get('ai.apiKey'), `${canary}-last`);
   s.set('theme', 'after');
-  await s.flush();
+  await s.flush({ file: true });
   s.close();
   assert.ok(!fs.existsSync(path.join(cwd, 'storeHistory', 'config.json.rekey')));
   assert.throws(() => new Store({ cwd, secretKeys: ['ai.apiKey', 'tokens'], secretKey: KEY, backups: false }), { code: 'E_SECRET_KEY' });
@@ -359,7 +359,7 @@ test('encryptionKey: files conf@10 writes open in tad-store and the reverse; no 
     s.set('bar', `${canary}-tad`);
     s.set('foo', `${canary}-2`);
     await s.createBackup('x');
-    await s.flush();
+    await s.flush({ file: true });
     const bytes = fs.readFileSync(s.path);
     assert.equal(bytes[16], 0x3a, 'iv:ciphertext layout');
     assertClean(cwd, [canary], 'encryptionKey store');

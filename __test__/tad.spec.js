@@ -56,7 +56,7 @@ test('setMultiple() applies every key (dot paths) as one change and returns true
   assert.equal(changes, 1, "one 'change' event");
   assert.equal(anyCalls, 1, 'one onDidAnyChange call');
   assert.deepEqual(byKey(events), [['a', 1, undefined], ['b.c', 2, undefined], ['b.d', [3], undefined]], 'unchanged keys give no event');
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.deepEqual(JSON.parse(fs.readFileSync(s.path, 'utf8')), plain(s));
   s.close();
 });
@@ -64,7 +64,7 @@ test('setMultiple() applies every key (dot paths) as one change and returns true
 test('setMultiple() is atomic: one bad value among many writes nothing and fires nothing', t => {
   const s = fixture(t).open();
   s.set({ a: 1, b: 2 });
-  s.flushSync();
+  s.flushSync({ file: true });
   const bytes = fs.readFileSync(s.path);
   const events = recordAll(s);
   let changes = 0;
@@ -87,7 +87,7 @@ test('setMultiple() is atomic: one bad value among many writes nothing and fires
   assert.deepEqual(plain(s), { a: 1, b: 2 });
   assert.deepEqual(events, []);
   assert.equal(changes, 0);
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.ok(fs.readFileSync(s.path).equals(bytes), 'file unchanged');
   assert.equal({}.x, undefined);
   s.close();
@@ -177,7 +177,7 @@ test('bulk operations give one event per changed top-level key', t => {
   assert.deepEqual(byKey(events), [['x', 1, undefined], ['y', 2, undefined]], 'setMultiple');
 
   events.length = 0;
-  s.flushSync();
+  s.flushSync({ file: true });
   writeFile(path.dirname(s.path), path.basename(s.path), JSON.stringify({ d: 'edited', x: 1, z: [1] }, null, '\t'));
   s.reload();
   assert.deepEqual(byKey(events), [['d', 'edited', 'dflt'], ['y', undefined, 2], ['z', [1], undefined]], 'reload');
@@ -194,7 +194,7 @@ test('reload() picks up an external edit, fires events for what changed, and the
   const dir = fx.dir();
   const s = fx.open({ cwd: dir });
   s.set({ a: 1, b: { c: 2 }, keep: 'same' });
-  s.flushSync();
+  s.flushSync({ file: true });
   const events = recordAll(s);
   const deep = [];
   s.onDidChange('b.c', (n, o) => deep.push([n, o]));
@@ -231,7 +231,7 @@ test('reload() of a damaged file throws E_CORRUPT and keeps the state; the store
   const dir = fx.dir();
   const s = fx.open({ cwd: dir });
   s.set({ a: 1, b: [1, 2] });
-  s.flushSync();
+  s.flushSync({ file: true });
   const events = recordAll(s);
   for (const damage of ['{"a": 2, "b": [1', '', '[1, 2]', '\u0000\u0000\u0000']) {
     fs.writeFileSync(s.path, damage);
@@ -252,7 +252,7 @@ test('reload() is seen by every instance on the path', t => {
   const a = fx.open({ cwd: dir });
   const b = fx.open({ cwd: dir });
   a.set('v', 1);
-  a.flushSync();
+  a.flushSync({ file: true });
   const seen = [];
   b.onDidChange('v', (n, o) => seen.push([n, o]));
   fs.writeFileSync(a.path, '{"v": 2}');
@@ -272,7 +272,7 @@ test('getStoreInfo() shape: path, size, fileSize, keys, version, listeners, dura
   s.set({ b: 1, 10: [1], a: { x: 1 } });
   const off = s.onChange('*', () => {});
   s.onDidChange('a', () => {});
-  await s.flush();
+  await s.flush({ file: true });
   const info = s.getStoreInfo();
   assert.equal(info.path, s.path);
   assert.equal(info.size, 3);
@@ -307,7 +307,7 @@ test('flush() resolves once the file holds every change; flushSync() likewise', 
   const s = fixture(t).open();
   for (let i = 0; i < 200; i++) s.set(`k${i % 20}`, { i, list: [i, i + 1] });
   s.delete('k3');
-  const result = s.flush();
+  const result = s.flush({ file: true });
   assert.ok(result instanceof Promise);
   await result;
   assert.deepEqual(JSON.parse(fs.readFileSync(s.path, 'utf8')), plain(s));
@@ -316,7 +316,7 @@ test('flush() resolves once the file holds every change; flushSync() likewise', 
   assert.equal(info.durableSeq, info.seq);
   assert.equal(info.checkpointedSeq, info.seq);
   s.set('more', true);
-  s.flushSync();
+  s.flushSync({ file: true });
   assert.equal(JSON.parse(fs.readFileSync(s.path, 'utf8')).more, true);
   s.close();
 });
@@ -326,7 +326,7 @@ test('many flush() calls in flight all resolve', async t => {
   const pending = [];
   for (let i = 0; i < 50; i++) {
     s.set('n', i);
-    pending.push(s.flush());
+    pending.push(s.flush({ file: true }));
   }
   await Promise.all(pending);
   assert.equal(JSON.parse(fs.readFileSync(s.path, 'utf8')).n, 49);
@@ -514,7 +514,7 @@ test('ESM: import Store from index.mjs works', t => {
     `import Store, { Store as Named } from ${JSON.stringify(INDEX_MJS)};`,
     `const s = new Store({ cwd: ${JSON.stringify(dir)} });`,
     "s.set('esm', { ok: true });",
-    'await s.flush();',
+    'await s.flush({ file: true });',
     "console.log(JSON.stringify({ same: Store === Named, value: s.get('esm'), info: s.getStoreInfo().size }));",
     's.close();',
   ].join('\n');

@@ -64,7 +64,7 @@ async function openWatching(t, opts = {}) {
   const fx = fixture(t);
   const s = fx.open({ backups: false, watch: true, ...opts });
   t.after(() => { try { s.close({ force: true }); } catch {} });
-  await s.flush();
+  await s.flush({ file: true });
   return s;
 }
 
@@ -72,7 +72,7 @@ async function openWatching(t, opts = {}) {
 async function sentinel(s, rec, value) {
   const before = rec.keys.length;
   // like an editor, the sentinel saves what it read: read the file once it is current
-  await s.flush();
+  await s.flush({ file: true });
   const data = { ...JSON.parse(fs.readFileSync(s.path, 'utf8')), sentinel: value };
   editorSave(s.path, data);
   await rec.until(() => rec.keys.slice(before).some(([k, n]) => k === 'sentinel' && n === value), `sentinel ${value}`);
@@ -81,7 +81,7 @@ async function sentinel(s, rec, value) {
 
 test('an editor-style rename-over save: applied, one external-change entry, events for exactly the changed keys', async t => {
   const s = await openWatching(t, { defaults: { theme: 'dark', size: 12, list: [1, 2] } });
-  await s.flush();
+  await s.flush({ file: true });
   const rec = recorder(s);
   const perKey = [];
   s.onDidChange('theme', (n, o) => perKey.push([n, o]));
@@ -110,7 +110,7 @@ test('truncate-and-write, delete-and-recreate, mv of another file over ours, chm
   const s = await openWatching(t, { defaults: { v: 0 } });
   const rec = recorder(s);
   // an editor saves what it read: read the file once the store has written it
-  const read = async () => { await s.flush(); return JSON.parse(fs.readFileSync(s.path, 'utf8')); };
+  const read = async () => { await s.flush({ file: true }); return JSON.parse(fs.readFileSync(s.path, 'utf8')); };
   // truncate and write in place (same inode)
   fs.writeFileSync(s.path, JSON.stringify({ ...(await read()), v: 1 }));
   await rec.until(() => s.get('v') === 1, 'truncate-and-write');
@@ -138,7 +138,7 @@ test('truncate-and-write, delete-and-recreate, mv of another file over ours, chm
 test('a deleted file is written again from the store (nothing lost), without events', async t => {
   const s = await openWatching(t);
   s.set('keep', { me: true });
-  await s.flush();
+  await s.flush({ file: true });
   const rec = recorder(s);
   fs.unlinkSync(s.path);
   const deadline = Date.now() + DEADLINE;
@@ -146,7 +146,7 @@ test('a deleted file is written again from the store (nothing lost), without eve
     assert.ok(Date.now() < deadline, 'the file came back');
     await new Promise(r => setTimeout(r, 5));
   }
-  await s.flush();
+  await s.flush({ file: true });
   assert.deepStrictEqual(JSON.parse(fs.readFileSync(s.path, 'utf8')).keep, { me: true });
   const after = await sentinel(s, rec, 'del');
   assert.deepStrictEqual(after.map(e => e[0]), ['sentinel']);
@@ -188,7 +188,7 @@ test('own writes are never echoed, including a burst of 10,000 sets; an edit 10 
   assert.equal(ext.length, 1, 'only the sentinel');
   // an own write, then an external edit 10 ms later: still seen (by content, not by time)
   s.set('mine', 'local');
-  await s.flush();
+  await s.flush({ file: true });
   await new Promise(r => setTimeout(r, 10));
   editorSave(s.path, { ...JSON.parse(fs.readFileSync(s.path, 'utf8')), theirs: 'external' });
   await rec.until(() => s.get('theirs') === 'external', 'the edit right after our write');
@@ -204,14 +204,14 @@ test('an external edit is applied on top of local changes made since the file wa
   editorSave(s.path, { ...onDisk, a: 'ext' });
   await rec.until(() => s.get('a') === 'ext', 'the edit');
   assert.equal(s.get('b'), 2, 'the local change is kept');
-  await s.flush();
+  await s.flush({ file: true });
   assert.deepStrictEqual({ a: 'ext', b: 2 }, { a: JSON.parse(fs.readFileSync(s.path, 'utf8')).a, b: JSON.parse(fs.readFileSync(s.path, 'utf8')).b });
 });
 
 test('invalid JSON, a non-object and a schema-violating edit are reported and not applied', async t => {
   const schema = { port: { type: 'number', maximum: 65535 } };
   const s = await openWatching(t, { schema, defaults: { port: 8080 } });
-  await s.flush();
+  await s.flush({ file: true });
   const rec = recorder(s);
   const seqBefore = s.getStoreInfo().seq;
   const good = fs.readFileSync(s.path, 'utf8');
@@ -231,7 +231,7 @@ test('invalid JSON, a non-object and a schema-violating edit are reported and no
     assert.equal(s.get('port'), 8080, 'not applied');
     assert.equal(rec.keys.length, 0, 'no change event');
     // the file is the store's again
-    await s.flush();
+    await s.flush({ file: true });
     const deadline = Date.now() + DEADLINE;
     while (fs.readFileSync(s.path, 'utf8') !== good) {
       assert.ok(Date.now() < deadline, 'the file was written again');
@@ -283,7 +283,7 @@ test("another process's writes appear here with events, without a call", async t
 test('reload() without watching takes an external edit that arrives right after a local set', async t => {
   const fx = fixture(t);
   const s = fx.open({ backups: false, defaults: { a: 0 } });
-  await s.flush();
+  await s.flush({ file: true });
   const onDisk = JSON.parse(fs.readFileSync(s.path, 'utf8'));
   s.set('b', 'local'); // the writer will rewrite the file soon
   editorSave(s.path, { ...onDisk, a: 'ext' });

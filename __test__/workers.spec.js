@@ -149,7 +149,7 @@ test('a worker terminated inside its constructor (a migration) leaves no transac
   assert.equal(main.get('migrated'), undefined, "the dead constructor's transaction was undone");
   assert.equal(main.get('during'), 1, "the main thread's change made during it stays");
   main.set('after', 2);
-  await main.flush();
+  await main.flush({ file: true });
   assert.deepEqual(fileOf(dir), { before: 1, during: 1, after: 2 });
   assert.equal(main.getStoreInfo().pendingWrites, 0, 'nothing left in a transaction');
   await until('the undo event', () => changes.some((c) => c.migrated === undefined && c.during === 1));
@@ -174,7 +174,7 @@ test('a worker terminated inside its constructor, the file open nowhere else: th
   const main = fx.open({ cwd: dir, backups: false });
   assert.deepEqual({ ...main.store }, { kept: 1 });
   main.set('x', 1);
-  await main.flush();
+  await main.flush({ file: true });
   assert.deepEqual(fileOf(dir), { kept: 1, x: 1 });
 });
 
@@ -219,7 +219,7 @@ test('20 cycles of a worker opening stores, writing and being terminated (half o
     assert.ok(own.n >= acked, `cycle ${cycle}: ${own.n} sets in the file, ${acked} acknowledged`);
     for (let i = 1; i <= own.n; i++) assert.equal(own[`k${i}`], i, `cycle ${cycle}: k${i} (a prefix)`);
     assert.ok(shared.get(`w${cycle}`) >= acked, 'the main thread reads the worker’s writes');
-    await shared.flush();
+    await shared.flush({ file: true });
     assert.ok(fileOf(dir, 'shared')[`w${cycle}`] >= acked);
   }
   await until(`the thread count to come back to ${before} (now ${threadCount()})`, () => threadCount() <= before);
@@ -279,7 +279,7 @@ test('main thread and worker on one file: each reads the other’s changes at on
   await w.next((m) => m === 'closed');
   await w.terminate();
   main.set('c', 3);
-  await main.flush();
+  await main.flush({ file: true });
   assert.deepEqual(fileOf(dir), { a: 1, b: 2, c: 3 });
 });
 
@@ -296,7 +296,7 @@ test('external edits reach every watching environment, before and after another 
   const dir = fx.dir();
   const main = fx.open({ cwd: dir, backups: false, watch: true });
   main.set('x', 0);
-  await main.flush();
+  await main.flush({ file: true });
   const heard = [];
   main.onDidChange('x', (n) => heard.push(n));
   editFile(main.path, (d) => (d.x = 1));
@@ -310,7 +310,7 @@ test('external edits reach every watching environment, before and after another 
     post('ready');
   `);
   await w.next((m) => m === 'ready');
-  await main.flush();
+  await main.flush({ file: true });
   editFile(main.path, (d) => (d.x = 2));
   assert.deepEqual(await w.next((m) => m && m.x === 2), { x: 2 }, 'the worker hears it');
   await until('the main thread to hear edit 2', () => heard.includes(2));

@@ -637,7 +637,7 @@ async function benchCore(sizeName, label, start, targets) {
       let hundredSql = null;
       if (sql) {
         // NORMAL commits are durable once the WAL is fsync'd: a checkpoint does that (and
-        // copies the pages into the database: like tad's flush, which also writes the file);
+        // copies the pages into the database; tad's flush waits for the journal fsync only);
         // the cheapest alternative is to make the 100th commit a FULL one (one WAL fsync
         // covers every earlier frame): measured as well, shown in the notes
         hundredSql = await timeRounds(async () => {
@@ -682,7 +682,7 @@ async function benchCore(sizeName, label, start, targets) {
       }, { budgetMs: huge ? 0 : 1500, minSamples: huge ? 1 : 3, maxSamples: 50, warm: huge ? 0 : 1 });
       const c100 = hundredConf ? hundredConf.calling : null;
       row('100 sets (different keys), calling thread', label, { tad: C.stat(hundredTad.calling), sqlite: sq(() => C.stat(hundredSql.calling)), conf: C.stat(c100) }, 'tad deferred; SQLite synchronous=NORMAL, one transaction per set', 'hundred-calling');
-      row('100 sets until durable', label, { tad: C.stat(hundredTad.durable), sqlite: sq(() => C.stat(hundredSql.durable)), conf: C.stat(c100) }, `tad: 100 deferred sets + \`await flush()\` (journal fsync + store file written); SQLite: 100 NORMAL commits + \`wal_checkpoint(PASSIVE)\` (WAL fsync + pages copied + database fsync)${hundredSql ? `; with the 100th commit in FULL instead of the checkpoint: ${fmtStat(hundredSql.lastFull)}` : ''}; conf: its sets already wrote the file`, 'hundred-durable');
+      row('100 sets until durable', label, { tad: C.stat(hundredTad.durable), sqlite: sq(() => C.stat(hundredSql.durable)), conf: C.stat(c100) }, `tad: 100 deferred sets + \`await flush()\` (journal fsync; the store file is rewritten afterwards by the checkpoint schedule); SQLite: 100 NORMAL commits + \`wal_checkpoint(PASSIVE)\` (WAL fsync + pages copied + database fsync)${hundredSql ? `; with the 100th commit in FULL instead of the checkpoint: ${fmtStat(hundredSql.lastFull)}` : ''}; conf: its sets already wrote the file`, 'hundred-durable');
       row('100 durable sets (each durable on return)', label, { tad: C.stat(hundredTadSync.calling), sqlite: sq(() => C.stat(hundredSqlFull.calling)), conf: C.stat(c100) }, "tad `durability: 'sync'`; SQLite FULL; flush()/nothing between rounds", 'hundred-sync');
       t.hundred[sizeName] = { tad: hundredTad.durable.median, sqlite: hundredSql ? hundredSql.durable.median : NaN, sqliteLastFull: hundredSql ? hundredSql.lastFull.median : NaN };
     }
@@ -846,7 +846,7 @@ async function benchRecovery(sizeName, label, startFile, doc, targets) {
     if (!b) throw new Error(`restoreBackup: no backup with content ${wantC.mark} left`);
     const t0 = now();
     const r = await withJsHold(() => rStore.restoreBackup(b.file));
-    await rStore.flush();
+    await rStore.flush({ file: true });
     const t2 = now();
     if (rStore.get('settings.benchRestore') !== wantC.mark) throw new Error('restoreBackup did not change the store');
     restores++;
@@ -856,7 +856,7 @@ async function benchRecovery(sizeName, label, startFile, doc, targets) {
   rStore.close();
   row('`restoreBackup(file)`, until it resolves', label, { tad: C.stat(restoreStats.restore) }, `alternating between two backups with different content; includes the automatic "before-restore" backup; ${holdNote(restoreStats.hold, restoreStats.gap)}`, 'restore');
   row('`restoreBackup(file)`: longest hold of the JS thread', label, { tad: C.stat(restoreStats.hold) }, '', 'restore-hold');
-  row('`restoreBackup(file)`, until `await flush()` resolves', label, { tad: C.stat(restoreStats.flushed) }, `journal ${mb(rInfo.journalBytes)} after ${restores + 1} restores (${rInfo.journalBytes > 4 * srcBytes ? 'whole-document changes are kept in the journal' : 'trimmed'})`, 'restore-flushed');
+  row('`restoreBackup(file)`, until `await flush({ file: true })` resolves', label, { tad: C.stat(restoreStats.flushed) }, `journal ${mb(rInfo.journalBytes)} after ${restores + 1} restores (${rInfo.journalBytes > 4 * srcBytes ? 'whole-document changes are kept in the journal' : 'trimmed'})`, 'restore-flushed');
   rec.restore = { restore: restoreStats.restore.median, flushed: restoreStats.flushed.median, hold: restoreStats.hold.median, journalBytes: rInfo.journalBytes, restores: restores + 1 };
   fs.rmSync(rDir, { recursive: true, force: true });
 
@@ -873,7 +873,7 @@ async function benchRecovery(sizeName, label, startFile, doc, targets) {
     await hStore.flush();
     const t0 = now();
     const r = await withJsHold(() => hStore.rollbackToSeq(seqBefore));
-    await hStore.flush();
+    await hStore.flush({ file: true });
     const t2 = now();
     if (r.result.changesReverted !== 100 || hStore.has(`${parent}.rollback0`)) throw new Error(`rollbackToSeq did not revert the 100 sets: ${JSON.stringify(r.result)}`);
     return { rollback: r.elapsed, hold: r.hold, gap: r.wallGap, flushed: ns(t0, t2) };
@@ -885,7 +885,7 @@ async function benchRecovery(sizeName, label, startFile, doc, targets) {
     // one document write at this size: a single set, then flush (journal fsync + document checkpoint)
     hStore.set(BIG_SET_KEY, counter++);
     const t3 = now();
-    await hStore.flush();
+    await hStore.flush({ file: true });
     const t4 = now();
     return { rollback: big.rollback, hold: big.hold, gap: big.gap, flushed: big.flushed, write: ns(t3, t4), checkpoint: hStore.getHealthReport().lastCheckpointMs * 1e6, small: small.rollback, smallHold: small.hold, smallGap: small.gap };
   }, huge ? { budgetMs: 2500, minSamples: 10, maxSamples: 30 } : { budgetMs: 1500, minSamples: 12, maxSamples: 40 });
@@ -894,9 +894,9 @@ async function benchRecovery(sizeName, label, startFile, doc, targets) {
   const topKB = (k) => fmtBytes(JSON.stringify(doc[k]).length);
   row('`rollbackToSeq()` over 100 sets (small keys under `settings`), until it resolves', label, { tad: C.stat(rbStats.rollback) }, `automatic backups off; the 100 sets flushed (untimed) first; \`settings\` is ${topKB('settings')} of compact JSON; ${holdNote(rbStats.hold, rbStats.gap)}`, 'rollback');
   row('`rollbackToSeq()` over 100 sets under `settings`: longest hold of the JS thread', label, { tad: C.stat(rbStats.hold) }, '', 'rollback-hold');
-  row('rollback of 100, until `await flush()` resolves', label, { tad: C.stat(rbStats.flushed) }, 'the rollback change made durable and written to the store file', 'rollback-flushed');
+  row('rollback of 100, until `await flush({ file: true })` resolves', label, { tad: C.stat(rbStats.flushed) }, 'the rollback change made durable and written to the store file', 'rollback-flushed');
   row('`rollbackToSeq()` over 100 sets under `user` (a small top-level key), until it resolves', label, { tad: C.stat(rbStats.small) }, `\`user\` is ${topKB('user')}; same store and rounds; ${holdNote(rbStats.smallHold, rbStats.smallGap)}`);
-  row('one document write: `set` + `await flush()`', label, { tad: C.stat(rbStats.write) }, `getHealthReport().lastCheckpointMs: ${fmtStat(rbStats.checkpoint)}`, 'doc-write');
+  row('one document write: `set` + `await flush({ file: true })`', label, { tad: C.stat(rbStats.write) }, `getHealthReport().lastCheckpointMs: ${fmtStat(rbStats.checkpoint)}`, 'doc-write');
   rec.rollback = { rollback: rbStats.rollback.median, flushed: rbStats.flushed.median, write: rbStats.write.median, checkpoint: rbStats.checkpoint.median, small: rbStats.small.median, hold: rbStats.hold.median, smallHold: rbStats.smallHold.median };
 }
 
@@ -961,7 +961,7 @@ async function benchWide(sizeName, label, startFile, doc, targets) {
     const c0 = canCpu ? cpuOf(tids) : 0;
     const stop = countReplacements();
     wStore.set(BIG_SET_KEY, counter++);
-    await wStore.flush();
+    await wStore.flush({ file: true });
     const n = stop();
     return { cpu: canCpu ? cpuOf(tids) - c0 : NaN, replaced: n };
   }, { budgetMs: 1000, minSamples: 5, maxSamples: 20 });
@@ -990,7 +990,7 @@ async function benchWide(sizeName, label, startFile, doc, targets) {
       const t0 = now();
       for (let j = 0; j < 1000; j++) wStore.set(c.key, `x${counter++}`);
       const t1 = now();
-      await wStore.flush();
+      await wStore.flush({ file: true });
       const t2 = now();
       const replaced = stop();
       const cpu = canCpu ? cpuOf(tids) - c0 : NaN;
@@ -999,7 +999,7 @@ async function benchWide(sizeName, label, startFile, doc, targets) {
     if (wStore.get(c.key) !== `x${counter - 1}`) throw new Error(`set ${c.key} lost a value`);
     const f = thousand.flushed;
     row(`set deferred, ${c.what}, calling thread`, label, { tad: C.stat(calling) }, 'history on (always); flush() awaited untimed after each batch', `wide-${c.id}-calling`);
-    row('1000 such sets, until `await flush()` resolves', label, { tad: C.stat(f) }, `calling thread ${fmtStat(thousand.calling, false)} for the 1000; ${thousand.replaced.median} store-file write(s) per round`, `wide-${c.id}-flushed`);
+    row('1000 such sets, until `await flush({ file: true })` resolves', label, { tad: C.stat(f) }, `calling thread ${fmtStat(thousand.calling, false)} for the 1000; ${thousand.replaced.median} store-file write(s) per round`, `wide-${c.id}-flushed`);
     if (canCpu) {
       row('writer-thread CPU per such set', label, { tad: C.stat(thousand.perSet) }, `CPU time of the \`tad-store-writer\` thread (/proc/self/task/<tid>/schedstat) over a round of 1000 sets + flush, minus its store-file writes (counted by inode; ${fmtTime(checkpointCpu)} CPU each, measured as one small set + flush), ÷ 1000; raw ${fmtTime(thousand.cpu.median / 1000)} per set`, `wide-${c.id}-writer`);
     }
@@ -1376,11 +1376,11 @@ async function benchSecrets(targets) {
   const cs = await timeOp((i) => conf.set('ai.apiKey', `sk-${i}`), { budgetMs: 1500, batch: 1, maxSamples: 100, minSamples: 5 });
   const t0 = now();
   secret.set('ai.apiKey', 'sk-flush');
-  await secret.flush();
+  await secret.flush({ file: true });
   const sf = ns(t0, now());
   const t1 = now();
   legacy.set('ai.apiKey', 'sk-flush');
-  await legacy.flush();
+  await legacy.flush({ file: true });
   const lf = ns(t1, now());
   const t2 = now();
   const rot = secret.rotateSecretKey(crypto.randomBytes(32));
@@ -1390,7 +1390,7 @@ async function benchSecrets(targets) {
   row('get, encryptionKey store', '2 KB', { tad: C.stat(lg), conf: C.stat(cg) }, 'both electron-store 8 format', 'legacy-get');
   row('set deferred of a secret, calling thread (secretKeys)', '2 KB', { tad: C.stat(ss), conf: C.stat(cs) }, 'sealing happens on the writer thread; conf column: conf@10 with encryptionKey', 'secret-set');
   row('set deferred, encryptionKey store, calling thread', '2 KB', { tad: C.stat(ls), conf: C.stat(cs) }, '', 'legacy-set');
-  row('one secret set until `await flush()` (secretKeys / encryptionKey)', '2 KB', { tad: C.text(`${fmtTime(sf)} / ${fmtTime(lf)}`) }, 'journal line sealed (AES-GCM) + document written; encryptionKey adds a PBKDF2 (10,000 × SHA-512) per document write, as electron-store 8', 'secret-flush');
+  row('one secret set until `await flush({ file: true })` (secretKeys / encryptionKey)', '2 KB', { tad: C.text(`${fmtTime(sf)} / ${fmtTime(lf)}`) }, 'journal line sealed (AES-GCM) + document written; encryptionKey adds a PBKDF2 (10,000 × SHA-512) per document write, as electron-store 8', 'secret-flush');
   row('`rotateSecretKey()` (journal, document, backups)', '2 KB', { tad: C.time(rotNs) }, `${rot.journalEntries} journal entries re-encrypted`);
   targets.secrets = { get: sg.median, set: ss.median };
   secret.close();
@@ -1497,7 +1497,7 @@ function targetChecks(t, ref) {
   if (r10 && r10.rollback) {
     const r = r10.rollback;
     check('rollback', r.rollback <= 50e6 + r.write, `rollback of 100 changes at 10 MB ≤ 50 ms + one document write (${fmtTime(r.write)} → ${fmtTime(50e6 + r.write)}): ${fmtTime(r.rollback)}`);
-    check('rollback', r.flushed <= 50e6 + r.write, `same, end to end (until \`await flush()\` resolves, i.e. including its own document write): ${fmtTime(r.flushed)}`);
+    check('rollback', r.flushed <= 50e6 + r.write, `same, end to end (until \`await flush({ file: true })\` resolves, i.e. including its own document write): ${fmtTime(r.flushed)}`);
   }
   for (const [s, r] of Object.entries(t.recovery)) {
     if (!r.wide) continue;

@@ -9,6 +9,8 @@
 
 const path = require('node:path');
 
+const FILE_NAMES = require('./names.js');
+
 const DAY = 24 * 60 * 60 * 1000;
 
 /** The `backups` option: `false` turns the automatic backups off. */
@@ -17,7 +19,7 @@ function normalizeBackups(b, cwd) {
   if (b === false) b = { onStart: false, interval: 0, criticalKeys: [] };
   if (typeof b !== 'object' || Array.isArray(b)) throw new TypeError('Expected `backups` to be an object or false');
   const out = {
-    directory: b.directory ? path.resolve(cwd, b.directory) : path.join(cwd, 'backups'),
+    directory: b.directory ? path.resolve(cwd, b.directory) : path.join(cwd, FILE_NAMES.backupDir),
     maxBackups: b.maxBackups === undefined ? 10 : b.maxBackups,
     interval: b.interval === undefined ? DAY : b.interval,
     onStart: b.onStart === undefined ? true : Boolean(b.onStart),

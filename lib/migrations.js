@@ -1,9 +1,12 @@
 'use strict';
 
 /**
- * Migration planning with conf's rules (npm semver, including ranges such as
- * `>=1.2 <2`, `1.0.x`, `^1.2.0` and `||`); exact versions run in semver order.
+ * Migrations with conf's rules: planning (npm semver, including ranges such
+ * as `>=1.2 <2`, `1.0.x`, `^1.2.0` and `||`; exact versions run in semver
+ * order) and the runner the constructor calls inside its opening transaction.
  */
+
+const { storeError } = require('./errors.js');
 // loaded on first use (a store given migrations): `require('semver')` is most
 // of the time `require('tad-store')` would otherwise take in a fresh process
 let semverModule = null;
@@ -65,6 +68,68 @@ function plan(steps, previous, target) {
   return due.map(s => (isRange(s.key) ? s : exact[next++]));
 }
 
+/**
+ * Runs the migrations (inside the opening transaction), as conf does: from
+ * the recorded version (0.0.0 when none, a new store included unless
+ * `migrateNewStore: false`) up to `projectVersion`. A snapshot of an
+ * existing store is written durably first; if a step throws, E_MIGRATION
+ * names it (the caller's transaction is undone, so the file stays
+ * byte-identical). Returns whether a step ran.
+ *
+ * `store` is what each step and `beforeEachMigration` get; `run` is the
+ * store's side: `{ path, existed, recorded, setVersion(version),
+ * snapshot(reason), withoutSchema(fn), newer(version) }` — `recorded` the
+ * version found (undefined: none), `newer` told of a store last migrated by
+ * a newer version (nothing is run then, nothing undone).
+ */
+function runMigrations(store, opts, run) {
+  const target = opts.projectVersion;
+  if (!target) throw storeError('E_MIGRATION', 'Project version could not be inferred. Please specify the `projectVersion` option.');
+  if (!semver().valid(target)) throw new TypeError(`Expected \`projectVersion\` to be a semver version, got ${JSON.stringify(target)}`);
+  const { recorded } = run;
+  if (!run.existed && recorded === undefined && opts.migrateNewStore === false) {
+    // `migrateNewStore: false`: a new store starts at the current version
+    run.setVersion(target);
+    return false;
+  }
+  let previous = typeof recorded === 'string' ? recorded : '0.0.0';
+  if (semver().valid(previous) && semver().gt(previous, target)) {
+    // written by a newer version of the app: run nothing, undo nothing
+    run.newer(previous);
+    process.emitWarning(`tad-store: ${run.path} was last migrated by version ${previous}, newer than this app's ${target}; no migration was run and the data was left as it is`, { code: 'TAD_STORE_NEWER_VERSION' });
+    return false;
+  }
+  const steps = plan(opts.steps, previous, target);
+  if (steps.length === 0) {
+    if (isRange(previous) || !semver().eq(previous, target)) run.setVersion(target);
+    return false;
+  }
+  // (a new store has nothing to keep: its transaction undoes a failed run)
+  const snapshot = run.existed ? run.snapshot(`migration ${previous} -> ${target}`) : null;
+  let step;
+  try {
+    run.withoutSchema(() => {
+      for (step of steps) {
+        if (opts.beforeEachMigration) {
+          opts.beforeEachMigration(store, { fromVersion: previous, toVersion: step.key, finalVersion: target, versions: steps.map(s => s.key) });
+        }
+        const result = step.up(store);
+        if (result && typeof result.then === 'function') {
+          result.then(() => {}, () => {});
+          throw new Error('it returned a Promise: migrations run inside the constructor and must be synchronous');
+        }
+        run.setVersion(step.key);
+        previous = step.key;
+      }
+      if (isRange(previous) || !semver().eq(previous, target)) run.setVersion(target);
+    });
+  } catch (error) {
+    const message = error && error.message ? error.message : String(error);
+    throw storeError('E_MIGRATION', `Migration ${JSON.stringify(step.name)} failed: ${message}. The store was left as it was before the migrations${snapshot ? `; the snapshot ${snapshot.file} is kept (see listMigrationBackups())` : ''}`, { cause: error, migration: step.name });
+  }
+  return true;
+}
+
 module.exports = {
   get semver() {
     return semver();
@@ -73,4 +138,5 @@ module.exports = {
   shouldPerform,
   normalize,
   plan,
+  runMigrations,
 };

@@ -13,6 +13,7 @@ const fs = require('node:fs');
 const { isMainThread } = require('node:worker_threads');
 
 const { storeError } = require('./errors.js');
+const FILE_NAMES = require('./names.js');
 const { electronApp, electronDefaults } = require('./electron.js');
 const migrationsLib = require('./migrations.js');
 const { normalizeBackups } = require('./backups.js');
@@ -237,7 +238,7 @@ function normalizeOptions(options, parentDir) {
   }
   const history = opts.history || {};
   if (typeof history !== 'object') throw new TypeError('Expected `history` to be an object');
-  opts.historyDir = history.directory ? path.resolve(cwd, history.directory) : path.join(cwd, 'storeHistory');
+  opts.historyDir = history.directory ? path.resolve(cwd, history.directory) : path.join(cwd, FILE_NAMES.historyDir);
   opts.historyMax = history.maxEntries === undefined ? 100 : history.maxEntries;
   if (!Number.isInteger(opts.historyMax) || opts.historyMax < 0) {
     throw new TypeError('Expected `history.maxEntries` to be a non-negative integer');

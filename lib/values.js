@@ -8,7 +8,7 @@
 
 const { types } = require('node:util');
 const { storeError } = require('./errors.js');
-const { MAX_DEPTH } = require('./loader.js');
+const { MAX_DEPTH, keySegments } = require('./loader.js');
 
 const NON_JSON_TYPES = new Set(['undefined', 'symbol', 'function']);
 
@@ -304,20 +304,25 @@ function jsonClone(value) {
   return root;
 }
 
-/** dot-prop 6's path splitting (`\\.` escapes a dot). */
+/** Segments of recently split keys, per dot notation (bounded: cleared when full). */
+const SEGMENTS = [new Map(), new Map()];
+const SEGMENTS_KEPT = 1024;
+
+/**
+ * dot-prop 6's path splitting (`\\.` escapes a dot), as the core splits keys
+ * (`keySegments`: core/src/path.rs `split`; the renderer, which has no addon,
+ * keeps a copy in lib/renderer.js checked against it). The arrays are shared:
+ * callers must not change them.
+ */
 function segmentsOf(key, dotNotation) {
-  if (!dotNotation) return [key];
-  const parts = key.split('.');
-  const out = [];
-  for (let i = 0; i < parts.length; i++) {
-    let p = parts[i];
-    while (p[p.length - 1] === '\\' && parts[i + 1] !== undefined) {
-      p = p.slice(0, -1) + '.';
-      p += parts[++i];
-    }
-    out.push(p);
+  const seen = SEGMENTS[dotNotation ? 1 : 0];
+  let segs = seen.get(key);
+  if (segs === undefined) {
+    segs = Object.freeze(keySegments(key, dotNotation));
+    if (seen.size >= SEGMENTS_KEPT) seen.clear();
+    seen.set(key, segs);
   }
-  return out;
+  return segs;
 }
 
 const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);

@@ -6,7 +6,7 @@ use napi_derive::napi;
 
 use tad_store_core::Call;
 
-use crate::convert::{changes_json, set_result};
+use crate::convert::{changes_json, set_result, Key};
 use crate::errors::run;
 use crate::handles::{call, store};
 
@@ -39,7 +39,7 @@ pub fn store_update_set(
     env: Env,
     h: u32,
     flags: u32,
-    key: String,
+    #[napi(ts_arg_type = "string")] key: Key,
     json: String,
     want_old: bool,
 ) -> Result<Option<String>> {
@@ -49,7 +49,7 @@ pub fn store_update_set(
         ..call(flags)
     };
     let r = run(&env, "update", || {
-        Ok(s.set_as("update", &key, json.as_bytes(), c)?
+        Ok(s.set_as("update", &key.0, json.as_bytes(), c)?
             .map(set_result))
     });
     s.atomic_end();

@@ -9,7 +9,7 @@ use tad_store_core::backup;
 use tad_store_core::history::{iso, Target};
 use tad_store_core::journal::ChangeRecord;
 use tad_store_core::value::encode;
-use tad_store_core::{Call, Error as CoreError};
+use tad_store_core::Error as CoreError;
 
 use crate::convert::changes_json;
 use crate::errors::run;
@@ -116,19 +116,11 @@ pub fn store_list_backups_sync(env: Env, h: u32) -> Result<Vec<BackupInfo>> {
     run(&env, "listBackups", || Ok(infos(s.list_backups()?)))
 }
 
-/// The changes a restore or rollback made to apply, with values (JS delivers
-/// them to its listeners): `{k, o?, n?}` as JSON text.
-fn restore_call(flags: u32) -> Call {
-    Call {
-        values: true,
-        ..call(flags)
-    }
-}
-
 /// Restores a backup (`migration`: a migration snapshot, by name only; else a
 /// backup by name or listed path): verified and the current state backed up
 /// on a worker thread, then applied on the JS thread. Resolves to the JSON
-/// change list (`[]` when nothing changed).
+/// change list (`[]` when nothing changed), `{k, o?, n?}`: the old and new
+/// values only when `flags` asks for them (someone listens).
 #[napi(ts_return_type = "Promise<string>")]
 pub fn store_restore(
     env: Env,
@@ -148,7 +140,7 @@ pub fn store_restore(
             }
         },
         move |value| {
-            let changes = apply.restore(value, restore_call(flags))?;
+            let changes = apply.restore(value, call(flags))?;
             Ok(changes_json(&changes.unwrap_or_default()))
         },
     ))
@@ -216,6 +208,7 @@ pub fn store_rollback(
     h: u32,
     by_time: bool,
     value: f64,
+    flags: u32,
 ) -> Result<AsyncTask<Job<Vec<ChangeRecord>, RollbackResult>>> {
     let s = store(&env, h)?;
     let target = run(&env, "rollback", || {
@@ -233,7 +226,10 @@ pub fn store_rollback(
     Ok(Job::then(
         move || s.history(),
         move |history| {
-            let (plan, changes) = apply.rollback(target, Some(history))?;
+            // the change list carries values only when someone listens
+            // (`flags`): at 10 MB the values of the keys a rollback touches
+            // are megabytes of JSON to make and parse on the JS thread
+            let (plan, changes) = apply.rollback_with(target, Some(history), call(flags).values)?;
             Ok(RollbackResult {
                 target_seq: plan.target_seq as f64,
                 reverted: plan.reverted as u32,

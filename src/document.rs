@@ -7,7 +7,7 @@ use napi_derive::napi;
 use tad_store_core::value::to_json;
 use tad_store_core::Call;
 
-use crate::convert::{changes_json, json_of, set_result, strings_json, JsonText};
+use crate::convert::{changes_json, json_of, set_result, strings_json, JsonText, Key};
 use crate::env::FileFailure;
 use crate::errors::run;
 use crate::handles::{call, store, FLAG_USER};
@@ -15,27 +15,37 @@ use crate::tasks::Job;
 
 /// The value at `key` as JSON text, or `null` when absent.
 #[napi(ts_return_type = "string | null")]
-pub fn store_get(env: Env, h: u32, flags: u32, key: String) -> Result<Option<JsonText>> {
+pub fn store_get(
+    env: Env,
+    h: u32,
+    flags: u32,
+    #[napi(ts_arg_type = "string")] key: Key,
+) -> Result<Option<JsonText>> {
     let s = store(&env, h)?;
     run(&env, "get", || {
         let json =
             |v: Option<&tad_store_core::value::Value>| v.map(|v| JsonText(to_json(v, false)));
         if flags & FLAG_USER != 0 {
-            s.get_user_with(&key, json)
+            s.get_user_with(&key.0, json)
         } else {
-            s.get_with(&key, json)
+            s.get_with(&key.0, json)
         }
     })
 }
 
 /// Whether `key` exists.
 #[napi]
-pub fn store_has(env: Env, h: u32, flags: u32, key: String) -> Result<bool> {
+pub fn store_has(
+    env: Env,
+    h: u32,
+    flags: u32,
+    #[napi(ts_arg_type = "string")] key: Key,
+) -> Result<bool> {
     let s = store(&env, h)?;
     if flags & FLAG_USER != 0 {
-        return run(&env, "has", || s.has_user(&key));
+        return run(&env, "has", || s.has_user(&key.0));
     }
-    run(&env, "has", || s.has(&key))
+    run(&env, "has", || s.has(&key.0))
 }
 
 /// Sets `key` to the JSON `json`: `null` when nothing changed, else the old
@@ -46,7 +56,7 @@ pub fn store_set(
     env: Env,
     h: u32,
     flags: u32,
-    key: String,
+    #[napi(ts_arg_type = "string")] key: Key,
     json: String,
     want_old: bool,
 ) -> Result<Option<String>> {
@@ -56,7 +66,7 @@ pub fn store_set(
         ..call(flags)
     };
     run(&env, "set", || {
-        Ok(s.set(&key, json.as_bytes(), c)?.map(set_result))
+        Ok(s.set(&key.0, json.as_bytes(), c)?.map(set_result))
     })
 }
 
@@ -66,7 +76,7 @@ pub fn store_delete(
     env: Env,
     h: u32,
     flags: u32,
-    key: String,
+    #[napi(ts_arg_type = "string")] key: Key,
     want_old: bool,
 ) -> Result<Option<String>> {
     let s = store(&env, h)?;
@@ -75,7 +85,7 @@ pub fn store_delete(
         ..call(flags)
     };
     run(&env, "delete", || {
-        Ok(s.delete(&key, c)?.map(|ch| changes_json(&ch)))
+        Ok(s.delete(&key.0, c)?.map(|ch| changes_json(&ch)))
     })
 }
 
@@ -210,18 +220,33 @@ pub fn store_keys(env: Env, h: u32) -> Result<String> {
     run(&env, "keys", || Ok(strings_json(&s.keys()?)))
 }
 
-/// Blocks until every change so far is durable and in the document file.
+/// Blocks until every change so far is durable in the journal (`file`: and
+/// in the document file too, a checkpoint written now if needed).
 #[napi]
-pub fn store_flush_sync(env: Env, h: u32) -> Result<()> {
+pub fn store_flush_sync(env: Env, h: u32, file: bool) -> Result<()> {
     let s = store(&env, h)?;
-    run(&env, "flush", || s.flush())
+    run(&env, "flush", || {
+        if file {
+            s.flush()
+        } else {
+            s.flush_durable()
+        }
+    })
 }
 
 /// Promise form of `storeFlushSync`, waiting on a worker thread.
 #[napi(ts_return_type = "Promise<void>")]
-pub fn store_flush(env: Env, h: u32) -> Result<AsyncTask<Job<(), ()>>> {
+pub fn store_flush(env: Env, h: u32, file: bool) -> Result<AsyncTask<Job<(), ()>>> {
     let s = store(&env, h)?;
-    Ok(Job::task(move || s.flush()))
+    Ok(Job::task(
+        move || {
+            if file {
+                s.flush()
+            } else {
+                s.flush_durable()
+            }
+        },
+    ))
 }
 
 /// Schema errors (conf's format) of the JSON document `json`, or of the store's

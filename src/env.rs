@@ -26,14 +26,20 @@ use crate::handles::STORES;
 #[derive(Default)]
 pub(crate) struct ChangeCounter(Mutex<Option<NonNull<AtomicI32>>>);
 
-// the pointer is only dereferenced under the mutex, while the environment lives
+// SAFETY: the pointer is to an `Int32Array`'s memory, kept alive by a
+// reference for the environment's life and cleared (under the mutex) by its
+// cleanup hook before that memory goes; it is only dereferenced under the
+// mutex, as an atomic, so any thread may hold and use the counter.
 unsafe impl Send for ChangeCounter {}
 
+// SAFETY: see `Send` above: every access goes through the mutex.
 unsafe impl Sync for ChangeCounter {}
 
 impl ChangeCounter {
     pub(crate) fn bump(&self) {
         if let Some(p) = *self.0.lock().unwrap_or_else(|p| p.into_inner()) {
+            // SAFETY: set only while the typed array lives (see `Send`), and
+            // checked at registration to be aligned for an `AtomicI32`.
             unsafe { p.as_ref() }.fetch_add(1, Ordering::SeqCst);
         }
     }
@@ -69,9 +75,7 @@ pub(crate) fn env_state(env: &Env) -> Result<&'static EnvState> {
     })?;
     match env.get_instance_data::<EnvState>()? {
         Some(s) => Ok(s),
-        None => Err(napi::Error::from_reason(
-            "could not keep the environment's state",
-        )),
+        None => Err(Error::from_reason("could not keep the environment's state")),
     }
 }
 
@@ -101,13 +105,15 @@ pub(crate) fn close_env(id: u64) {
 /// Registers the calling environment's change counter (`Int32Array` over a
 /// `SharedArrayBuffer`, element 0); see `ChangeCounter`.
 #[napi(ts_args_type = "counter: Int32Array")]
-pub fn env_register(env: Env, counter: Unknown) -> Result<()> {
+pub fn env_register(env: Env, counter: Unknown<'_>) -> Result<()> {
     let state = env_state(&env)?;
     let mut kind = sys::TypedarrayType::int8_array;
     let mut len = 0usize;
     let mut data = std::ptr::null_mut();
     let mut buffer = std::ptr::null_mut();
     let mut offset = 0usize;
+    // SAFETY: `env` is this call's environment and `counter` a value of it;
+    // every out-pointer is to a local of the type Node-API writes.
     let status = unsafe {
         sys::napi_get_typedarray_info(
             env.raw(),
@@ -126,13 +132,15 @@ pub fn env_register(env: Env, counter: Unknown) -> Result<()> {
         kind == sys::TypedarrayType::int32_array && len >= 1,
         data.cast::<AtomicI32>().is_aligned(),
     ) else {
-        return Err(napi::Error::new(
+        return Err(Error::new(
             Status::InvalidArg,
             "Expected an Int32Array".to_string(),
         ));
     };
     // held for the environment's life (references go with it)
     let mut reference = std::ptr::null_mut();
+    // SAFETY: as above; `reference` is a local Node-API writes the new
+    // reference into.
     napi::check_status!(unsafe {
         sys::napi_create_reference(env.raw(), counter.raw(), 1, &mut reference)
     })?;

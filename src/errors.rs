@@ -15,17 +15,23 @@ use tad_store_core::{Error as CoreError, ErrorCode};
 pub(crate) fn error_object<'e>(env: &'e Env, e: &CoreError) -> Result<Object<'e>> {
     // keys in messages are in the JS-string encoding: shown as text
     let message = display(&e.to_string()).into_owned();
+    // SAFETY (the three `into_value` calls): `env` is the live environment of
+    // this call on its JS thread, which is all `into_value` needs.
     let raw = if e.is_type_error() {
-        unsafe { JsTypeError::from(napi::Error::new(e.code(), message)).into_value(env.raw()) }
+        // SAFETY: see above.
+        unsafe { JsTypeError::from(Error::new(e.code(), message)).into_value(env.raw()) }
     } else if e.is_range_error() {
-        unsafe { JsRangeError::from(napi::Error::new(e.code(), message)).into_value(env.raw()) }
+        // SAFETY: see above.
+        unsafe { JsRangeError::from(Error::new(e.code(), message)).into_value(env.raw()) }
     } else {
-        unsafe { JsError::from(napi::Error::new(e.code(), message)).into_value(env.raw()) }
+        // SAFETY: see above.
+        unsafe { JsError::from(Error::new(e.code(), message)).into_value(env.raw()) }
     };
     let mut obj = Object::from_raw(env.raw(), raw);
     if let Some((code, errno, msg)) = e.os_cause() {
+        // SAFETY: see above.
         let craw = unsafe {
-            JsError::from(napi::Error::new(code.unwrap_or("EUNKNOWN"), msg)).into_value(env.raw())
+            JsError::from(Error::new(code.unwrap_or("EUNKNOWN"), msg)).into_value(env.raw())
         };
         let mut cause = Object::from_raw(env.raw(), craw);
         if let Some(n) = errno {
@@ -40,10 +46,10 @@ pub(crate) fn error_object<'e>(env: &'e Env, e: &CoreError) -> Result<Object<'e>
 }
 
 /// Throws the JS error for `e` and returns the "already thrown" marker.
-pub(crate) fn throw(env: &Env, e: CoreError) -> napi::Error {
+pub(crate) fn throw(env: &Env, e: CoreError) -> Error {
     match error_object(env, &e).and_then(|o| env.throw(o)) {
-        Ok(()) => napi::Error::from_status(Status::PendingException),
-        Err(_) => napi::Error::new(Status::GenericFailure, format!("[{}] {e}", e.code())),
+        Ok(()) => Error::from_status(Status::PendingException),
+        Err(_) => Error::new(Status::GenericFailure, format!("[{}] {e}", e.code())),
     }
 }
 

@@ -140,7 +140,7 @@ impl Sink for JsSink {
 /// failures and recoveries. A weak threadsafe function: it does not keep the
 /// process alive, and it is released when the environment's last instance on
 /// the file closes.
-pub(crate) fn listen(env: &Env, h: &Handle, callback: Function<StoreEvent, ()>) -> Result<()> {
+pub(crate) fn listen(env: &Env, h: &Handle, callback: Function<'_, StoreEvent, ()>) -> Result<()> {
     let state = env_state(env)?;
     let tsfn = callback
         .build_threadsafe_function::<StoreEvent>()

@@ -206,7 +206,7 @@ impl StoreInspector {
     /// Reads the store's files (document first, then the journal, again if a
     /// writer replaced the document meanwhile). Changes nothing on disk.
     #[napi(constructor)]
-    pub fn new(env: Env, opts: InspectOptions) -> napi::Result<Self> {
+    pub fn new(env: Env, opts: InspectOptions) -> Result<Self> {
         run(&env, "inspect", || {
             let codec = codec_of(&opts)?;
             let fs: Arc<dyn FileSystem> = Arc::new(RealFs);
@@ -231,7 +231,7 @@ impl StoreInspector {
     /// torn, damaged, fatal, goodLength }, anchor, quarantined, temps,
     /// retries }`. No values.
     #[napi]
-    pub fn summary(&self) -> napi::Result<String> {
+    pub fn summary(&self) -> Result<String> {
         let s = &self.snap;
         let mut out = Vec::with_capacity(1024);
         out.extend_from_slice(b"{\"document\":{\"path\":");
@@ -338,7 +338,7 @@ impl StoreInspector {
     /// The change entries (oldest first) at or after `sinceMs`, with their
     /// patches when `patches`.
     #[napi]
-    pub fn entries(&self, since_ms: Option<f64>, patches: bool) -> napi::Result<String> {
+    pub fn entries(&self, since_ms: Option<f64>, patches: bool) -> Result<String> {
         let since = since_ms.unwrap_or(f64::NEG_INFINITY);
         let list: Vec<&ChangeRecord> = self
             .snap
@@ -356,7 +356,7 @@ impl StoreInspector {
     /// tab-indented JSON), or `null` when it could not be read. Values the
     /// key given does not open stay sealed envelopes.
     #[napi]
-    pub fn document(&self, pretty: bool) -> napi::Result<Option<String>> {
+    pub fn document(&self, pretty: bool) -> Result<Option<String>> {
         Ok(self
             .snap
             .doc
@@ -368,7 +368,7 @@ impl StoreInspector {
     /// The latest state (the file plus the journal's entries not in it yet),
     /// checked against the journal: `{ seq, document }` JSON.
     #[napi]
-    pub fn latest(&self, env: Env) -> napi::Result<String> {
+    pub fn latest(&self, env: Env) -> Result<String> {
         let snap = self.snap.clone();
         run(&env, "inspect", || {
             let (doc, seq) = latest(&snap)?;
@@ -382,7 +382,7 @@ impl StoreInspector {
     /// The backups and migration snapshots, newest first: `[{ kind, file,
     /// path, metadata }]`.
     #[napi]
-    pub fn backups(&self, env: Env) -> napi::Result<String> {
+    pub fn backups(&self, env: Env) -> Result<String> {
         run(&env, "inspect", || {
             let list = inspect::list_backups(&*self.fs, &*self.codec, &self.snap.paths)?;
             let mut out = Vec::new();
@@ -402,7 +402,7 @@ impl StoreInspector {
     /// hash, without changing anything: `{ fromSeq, targetSeq, reverted,
     /// patch, inverse }`.
     #[napi]
-    pub fn rollback_plan(&self, env: Env, kind: u32, value: f64) -> napi::Result<String> {
+    pub fn rollback_plan(&self, env: Env, kind: u32, value: f64) -> Result<String> {
         let snap = self.snap.clone();
         run(&env, "rollback", || {
             let (doc, seq) = latest(&snap)?;
@@ -432,7 +432,7 @@ impl StoreInspector {
 
     /// Starts verifying (see `verifyStep`); returns the number of steps.
     #[napi]
-    pub fn verify_begin(&mut self) -> napi::Result<u32> {
+    pub fn verify_begin(&mut self) -> Result<u32> {
         let v = Verifier::new(self.fs.clone(), self.codec.clone(), self.snap.clone());
         let total = v.total as u32;
         self.verifier = Some(v);
@@ -443,7 +443,7 @@ impl StoreInspector {
     /// backup each); returns the steps done so far (equal to the total once
     /// finished).
     #[napi]
-    pub fn verify_step(&mut self, env: Env, budget: u32) -> napi::Result<u32> {
+    pub fn verify_step(&mut self, env: Env, budget: u32) -> Result<u32> {
         let v = self.verifier.as_mut();
         run(&env, "verify", || {
             let v =
@@ -456,7 +456,7 @@ impl StoreInspector {
     /// The checks made so far: `{ ok, done, total, checks: [{ kind, subject,
     /// ok, skipped, detail, code }] }`.
     #[napi]
-    pub fn verify_result(&self) -> napi::Result<String> {
+    pub fn verify_result(&self) -> Result<String> {
         let Some(v) = &self.verifier else {
             return Ok("null".into());
         };

@@ -6,17 +6,17 @@ use napi_derive::napi;
 
 use tad_store_core::value::{to_json, write_json, write_string};
 
-use crate::convert::{text, JsonText};
+use crate::convert::{text, JsonText, Key};
 use crate::errors::run;
 use crate::handles::store;
 
 /// `inspect(key)` as JSON text: `{"source": "user" | "default" | "none",
 /// "value"?, "defaultValue"?, "userValue"?}` (a missing member is undefined).
 #[napi]
-pub fn store_inspect(env: Env, h: u32, key: String) -> Result<String> {
+pub fn store_inspect(env: Env, h: u32, #[napi(ts_arg_type = "string")] key: Key) -> Result<String> {
     let s = store(&env, h)?;
     run(&env, "inspect", || {
-        let i = s.inspect(&key)?;
+        let i = s.inspect(&key.0)?;
         let mut out = Vec::with_capacity(64);
         out.extend_from_slice(b"{\"source\":");
         write_string(&mut out, i.source.name());

@@ -22,7 +22,9 @@
 //! close), `options`, `document` (reads and changes), `backups` (backups,
 //! snapshots, history, rollback), `stats`, `events`, `env` (JS environments),
 //! `errors`, `convert`, `tasks` (work on the thread pool), `inspect` (the
-//! support command's read-only view of a store's files).
+//! support command's read-only view of a store's files), `export` (the
+//! custom-serialize export), `names` (file names and key splitting, the
+//! core's rules JS calls).
 
 pub mod atomic;
 pub mod backups;
@@ -31,9 +33,11 @@ pub mod document;
 pub mod env;
 pub mod errors;
 pub mod events;
+pub mod export;
 pub mod handles;
 mod inspect;
 pub mod layer;
+pub mod names;
 pub mod open;
 pub mod options;
 pub mod stats;
@@ -57,4 +61,44 @@ pub fn test_arm_panic(name: Option<String>, times: u32) -> bool {
     }
     tad_store_core::testing::arm_panic(name.as_deref(), times);
     true
+}
+
+fn test_hooks_on() -> bool {
+    std::env::var("TAD_STORE_TEST_HOOKS").as_deref() == Ok("1")
+}
+
+/// Test hook: makes renames onto `path` fail as Windows fails them while
+/// another program holds the file — `code` `'EBUSY'` (a sharing violation)
+/// or `'EPERM'` (access denied) — the next `times` times (`null`: until
+/// `testReleaseRenames`). Only with `TAD_STORE_TEST_HOOKS=1`; returns whether
+/// it was armed.
+#[napi]
+pub fn test_hold_renames(path: String, code: String, times: Option<u32>) -> napi::Result<bool> {
+    use tad_store_core::fs::platform::win;
+    if !test_hooks_on() {
+        return Ok(false);
+    }
+    let code = match code.as_str() {
+        "EBUSY" => win::ERROR_SHARING_VIOLATION,
+        "EPERM" => win::ERROR_ACCESS_DENIED,
+        other => {
+            return Err(napi::Error::new(
+                napi::Status::InvalidArg,
+                format!("Expected 'EBUSY' or 'EPERM', got {other:?}"),
+            ))
+        }
+    };
+    tad_store_core::testing::hold_renames_onto(std::path::Path::new(&path), code, times);
+    Ok(true)
+}
+
+/// Test hook: how many renames the current hold refused (`release`: and
+/// ends it).
+#[napi]
+pub fn test_renames_refused(release: bool) -> f64 {
+    if release {
+        tad_store_core::testing::release_renames() as f64
+    } else {
+        tad_store_core::testing::renames_refused() as f64
+    }
 }

@@ -66,10 +66,11 @@ fn first_here(h: &Handle) -> bool {
 pub fn store_open(
     env: Env,
     opts: BindingOptions,
-    listener: Option<Function<StoreEvent, ()>>,
+    listener: Option<Function<'_, StoreEvent, ()>>,
 ) -> Result<Opened> {
     let id = env_state(&env)?.id;
     let file = opts.file.clone();
+    let doc = opts.path.clone();
     let begin = opts.begin.unwrap_or(false);
     let fill_defaults = opts.fill_defaults.unwrap_or(false);
     let read_key = opts.read_key.clone();
@@ -78,6 +79,11 @@ pub fn store_open(
         o.env = id;
         registry::open(o)
     })?);
+    if let Some(f) = file.as_deref().filter(|f| *f != doc) {
+        // a custom-serialized file: the temps of its exports a crashed
+        // process left beside it
+        tad_store_core::export::remove_stale_temps(&*h.core().config().fs, Path::new(f));
+    }
     let slot = insert(h.clone());
     let listening = match listener {
         Some(callback) if first_here(&h) => match listen(&env, &h, callback) {

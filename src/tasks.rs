@@ -46,9 +46,9 @@ impl<T: Send + 'static, R: ToNapiValue + TypeName + 'static> Job<T, R> {
 }
 
 /// The JS error for `e`, as a rejection.
-fn rejection(env: &Env, e: &CoreError) -> napi::Error {
+fn rejection(env: &Env, e: &CoreError) -> Error {
     match error_object(env, e) {
-        Ok(obj) => napi::Error::from(obj.to_unknown()),
+        Ok(obj) => Error::from(obj.to_unknown()),
         Err(err) => err,
     }
 }
@@ -64,7 +64,7 @@ impl<T: Send + 'static, R: ToNapiValue + TypeName + 'static> Task for Job<T, R> 
             None => Err(CoreError::Internal("a task ran twice".into())),
         };
         r.map_err(|e| {
-            let m = napi::Error::new(Status::GenericFailure, e.to_string());
+            let m = Error::new(Status::GenericFailure, e.to_string());
             self.failure = Some(e);
             m
         })
@@ -79,7 +79,7 @@ impl<T: Send + 'static, R: ToNapiValue + TypeName + 'static> Task for Job<T, R> 
         r.map_err(|e| rejection(&env, &e))
     }
 
-    fn reject(&mut self, env: Env, err: napi::Error) -> Result<R> {
+    fn reject(&mut self, env: Env, err: Error) -> Result<R> {
         match self.failure.take() {
             Some(e) => Err(rejection(&env, &e)),
             None => Err(err),

@@ -118,6 +118,9 @@ store.onChange<string>('settings.theme', newValue => {
 expectType<true>(store.reload());
 expectType<Promise<void>>(store.flush());
 expectType<void>(store.flushSync());
+expectType<Promise<void>>(store.flush({ file: true }));
+expectType<void>(store.flushSync({ file: false }));
+expectError(store.flush({ file: 1 }));
 store.close();
 store.close({force: true});
 expectError(store.close({force: 'yes'}));

@@ -127,7 +127,7 @@ pub fn create(
     fs: &dyn FileSystem,
     codec: &dyn Codec,
     dir: &Path,
-    src: &Source,
+    src: &Source<'_>,
     mode: u32,
     keep: usize,
 ) -> Result<Info> {
@@ -484,7 +484,7 @@ mod tests {
         }
     }
 
-    fn create(d: &Path, s: &Source, keep: usize) -> Result<Info> {
+    fn create(d: &Path, s: &Source<'_>, keep: usize) -> Result<Info> {
         super::create(&RealFs, &Plain, d, s, 0o600, keep)
     }
 
@@ -496,7 +496,7 @@ mod tests {
         for i in 0..5 {
             let body = format!("{{\"n\":{i}}}");
             made.push(create(&d, &src(body.as_bytes()), 3).unwrap());
-            std::thread::sleep(std::time::Duration::from_millis(3));
+            std::thread::sleep(Duration::from_millis(3));
         }
         let all = list(&RealFs, &Plain, &d, None).unwrap();
         assert_eq!(all.len(), 3, "pruned to 3");

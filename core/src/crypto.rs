@@ -1059,7 +1059,7 @@ mod tests {
         // read after the drop (a wipe wrote every one of them).
         unsafe {
             ManuallyDrop::drop(&mut val);
-            std::slice::from_raw_parts(ptr, std::mem::size_of::<T>()).to_vec()
+            std::slice::from_raw_parts(ptr, size_of::<T>()).to_vec()
         }
     }
 

@@ -126,8 +126,9 @@ pub enum Error {
 /// others (origin other than `"core"`) from this same list — the addon
 /// exports it as `errorCodes()`, `lib/errors.js` refuses a code not in it,
 /// and a test checks the typings' unions and every code literal in the JS
-/// sources against it. Adding a code: a variant here, its arms below, and the
-/// typings' union (the test names what is missing).
+/// sources against it. Adding a code: a variant here, its arms below, then
+/// `npm run gen:error-codes` (after a build) regenerates the typings' union
+/// (`scripts/error-codes.js`; its `--check` fails CI on drift).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Code {
     /// `E_INVALID_ARGUMENT`: An argument or option of the wrong shape (a TypeError; a RangeError for an array `length` path).

@@ -392,12 +392,18 @@ impl FileSystem for RealFs {
         // SMB and ReFS lack: there the store never renames over a file it
         // holds open (see `Semantics::replace_open_files`), and another
         // program's hold is waited out by `Patient`.
+        if let Some(e) = crate::testing::rename_refusal(to) {
+            return Err(e);
+        }
         std::fs::rename(from, to)
     }
 
     #[cfg(target_os = "linux")]
     fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
         use std::ffi::CString;
+        if let Some(e) = crate::testing::rename_refusal(b) {
+            return Err(e);
+        }
         use std::os::unix::ffi::OsStrExt;
         let ca = CString::new(a.as_os_str().as_bytes())?;
         let cb = CString::new(b.as_os_str().as_bytes())?;
@@ -423,6 +429,9 @@ impl FileSystem for RealFs {
     /// macOS: `renamex_np(RENAME_SWAP)` (APFS, HFS+; 10.12+).
     #[cfg(target_os = "macos")]
     fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
+        if let Some(e) = crate::testing::rename_refusal(b) {
+            return Err(e);
+        }
         macos::swap(a, b).map_err(platform::exchange_error)
     }
 
@@ -489,6 +498,8 @@ pub fn process_alive(pid: u32) -> bool {
     #[cfg(unix)]
     {
         // kill(pid, 0) checks existence; EPERM means it exists (another user's)
+        // SAFETY: signal 0 sends nothing (only the existence and permission
+        // checks run); the call takes two integers and touches no memory.
         let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
         r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
     }
@@ -1015,8 +1026,8 @@ pub fn replace_with_temp(
                         Ok(())
                     }
                     Err(e)
-                        if e.kind() == std::io::ErrorKind::Unsupported
-                            || e.kind() == std::io::ErrorKind::NotFound =>
+                        if e.kind() == io::ErrorKind::Unsupported
+                            || e.kind() == io::ErrorKind::NotFound =>
                     {
                         fs.rename(&tmp, target)
                     }

@@ -58,6 +58,8 @@ pub struct Handle {
     core: Arc<Core>,
     opts: HandleOptions,
     closed: AtomicBool,
+    /// A custom-serialize export waiting for its rename (`crate::export`).
+    export: crate::export::ExportSlot,
 }
 
 /// The error for JSON text from JS that `parse` refused: `what` names the
@@ -81,6 +83,18 @@ impl Handle {
             core,
             opts,
             closed: AtomicBool::new(false),
+            export: crate::export::ExportSlot::default(),
+        }
+    }
+
+    /// This instance's custom-serialize export (see `crate::export`).
+    pub fn exporter(&self) -> crate::export::Exporter<'_> {
+        let cfg = self.core.config();
+        crate::export::Exporter {
+            fs: &*cfg.fs,
+            history_dir: &cfg.history_dir,
+            mode: cfg.mode,
+            slot: &self.export,
         }
     }
 
@@ -729,12 +743,22 @@ impl Handle {
         target: Target,
         history: Option<Vec<ChangeRecord>>,
     ) -> Result<(Plan, Vec<KeyChange>)> {
+        self.rollback_with(target, history, true)
+    }
+
+    /// `rollback`, its change list with the old and new values or not.
+    pub fn rollback_with(
+        &self,
+        target: Target,
+        history: Option<Vec<ChangeRecord>>,
+        values: bool,
+    ) -> Result<(Plan, Vec<KeyChange>)> {
         let core = self.live()?;
         let (plan, changes) = core.rollback(
             target,
             history.map(Arc::new),
             self.sync(),
-            true,
+            values,
             self.author(),
         )?;
         Ok((plan, changes.unwrap_or_default()))
@@ -754,6 +778,16 @@ impl Handle {
 
     fn flush_inner(&self) -> Result<()> {
         self.live()?.flush()
+    }
+
+    /// Blocks until every change so far is durable in the journal (the
+    /// document file follows by the checkpoint schedule, `close` or
+    /// [`Handle::flush`]); the JS `flush()`.
+    pub fn flush_durable(&self) -> Result<()> {
+        let t = self.stats.start(StatOp::Flush);
+        let r = self.live().and_then(|c| c.flush_durable());
+        self.finish(StatOp::Flush, t);
+        r
     }
 
     /// Counters, once the changes made so far have their seq (see
@@ -918,6 +952,7 @@ impl Handle {
         // an update()/transaction() whose environment ended inside it (a
         // terminated worker): its section ends, so nobody waits for it
         self.core.atomic_end(self.author());
+        self.exporter().drop_pending();
         if !self.is_closed() {
             crate::open_files::release(&self.core, force)?;
             self.mark_closed();

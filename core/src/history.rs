@@ -251,13 +251,13 @@ mod tests {
     #[test]
     fn a_document_that_does_not_match_the_history_is_refused() {
         let (journal, doc, _) = run(vec![
-            Op::Set(vec!["a".into()], crate::value::Value::Number(1.0)),
-            Op::Set(vec!["b".into()], crate::value::Value::Number(2.0)),
+            Op::Set(vec!["a".into()], Value::Number(1.0)),
+            Op::Set(vec!["b".into()], Value::Number(2.0)),
         ]);
         let es = changes(&Plain, &journal);
         // a document edited behind the history's back
         let mut other = doc.clone();
-        let c = other.plan_set(&["c".into()], crate::value::Value::Null);
+        let c = other.plan_set(&["c".into()], Value::Null);
         other.apply(&c.patch).unwrap();
         let err = plan(&other, 2, &es, Target::Seq(0)).unwrap_err();
         assert_eq!(err.code(), "E_HISTORY_MISMATCH");

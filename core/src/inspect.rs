@@ -203,7 +203,7 @@ fn read_doc(codec: &dyn Codec, path: &Path, bytes: &[u8]) -> (Option<Value>, Opt
     let corrupt = |detail: String| Error::Corrupt {
         path: path.to_path_buf(),
         detail,
-        quarantine: format!("{}.corrupt-<ms>", path.display()),
+        quarantine: format!("{}{}<ms>", path.display(), crate::names::CORRUPT_INFIX),
     };
     let plain = match codec.decode(Kind::Document, bytes) {
         Ok(p) => p,
@@ -335,7 +335,10 @@ pub fn snapshot(fs: &dyn FileSystem, codec: &dyn Codec, paths: &Paths) -> Result
         .map(Path::to_path_buf)
         .unwrap_or_default();
     for (dir, prefix) in [
-        (doc_dir.clone(), format!("{name}.corrupt-")),
+        (
+            doc_dir.clone(),
+            format!("{name}{}", crate::names::CORRUPT_INFIX),
+        ),
         (paths.history_dir.clone(), format!("{name}.invalid-")),
         (paths.history_dir.clone(), format!("{name}.damaged-")),
     ] {

@@ -73,7 +73,7 @@ pub enum Entry {
 }
 
 /// Encodes a change line's plain text (without the newline).
-pub fn encode_change(e: &Encoded) -> Vec<u8> {
+pub fn encode_change(e: &Encoded<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"{\"seq\":");
     out.extend_from_slice(e.seq.to_string().as_bytes());

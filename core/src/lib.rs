@@ -37,6 +37,7 @@ pub mod defaults;
 pub mod doc;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod fs;
 pub mod handle;
 pub mod history;

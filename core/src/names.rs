@@ -50,6 +50,27 @@ impl Rules {
     }
 }
 
+/// The history directory's name when `history.directory` is not given
+/// (beside the store file): the journal, the lock, migration snapshots.
+pub const HISTORY_DIR: &str = "storeHistory";
+/// The backup directory's name when `backups.directory` is not given (beside
+/// the store file).
+pub const BACKUP_DIR: &str = "backups";
+/// What a damaged file kept aside is named after: `<file>.corrupt-<ms>`.
+pub const CORRUPT_INFIX: &str = ".corrupt-";
+/// With custom `serialize`: the store's own JSON document,
+/// `storeHistory/<file>.data.json`.
+pub const DATA_SUFFIX: &str = ".data.json";
+/// With custom `serialize`: what the last export wrote,
+/// `storeHistory/<file>.serialized.json`.
+pub const MARK_SUFFIX: &str = ".serialized.json";
+
+/// `<file>.corrupt-<ms>`: the name of a copy of the damaged file `file_name`
+/// kept aside at `ms` (milliseconds since 1970).
+pub fn quarantine_name(file_name: &str, ms: u64) -> String {
+    format!("{file_name}{CORRUPT_INFIX}{ms}")
+}
+
 /// The longest name of one path component on every file system the store
 /// supports (NTFS, exFAT, FAT: 255 UTF-16 units; APFS, HFS+, ext4, XFS,
 /// Btrfs: 255 bytes).

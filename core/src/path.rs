@@ -12,7 +12,15 @@ pub const FORBIDDEN_SEGMENTS: [&str; 3] = ["__proto__", "prototype", "constructo
 /// segment ending in `\` is joined to the next one with a literal `.`. Without dot
 /// notation the whole key is one segment. Forbidden segments are an error.
 pub fn segments(key: &str, dot_notation: bool) -> Result<Vec<String>> {
-    let segs = if !dot_notation {
+    let segs = split(key, dot_notation);
+    check_segments(key, &segs)?;
+    Ok(segs)
+}
+
+/// [`segments`] without the check of forbidden segments (JS matches change
+/// listeners with it).
+pub fn split(key: &str, dot_notation: bool) -> Vec<String> {
+    if !dot_notation {
         vec![key.to_string()]
     } else if !key.contains('\\') {
         key.split('.').map(str::to_string).collect()
@@ -32,9 +40,7 @@ pub fn segments(key: &str, dot_notation: bool) -> Result<Vec<String>> {
             i += 1;
         }
         out
-    };
-    check_segments(key, &segs)?;
-    Ok(segs)
+    }
 }
 
 /// Refuses prototype-polluting segments.

@@ -215,6 +215,18 @@ pub fn open_unshared(opts: StoreOptions) -> Result<Handle> {
     Ok(Handle::new(core, handle_options(&opts)))
 }
 
+/// `open_unshared` with the clock the writer's timing reads (tests: a
+/// `ManualClock` that never moves starts no idle checkpoint).
+pub fn open_unshared_with_clock(
+    opts: StoreOptions,
+    clock: Arc<dyn crate::clock::Clock>,
+) -> Result<Handle> {
+    check_names(&opts)?;
+    let Located { path, .. } = locate(&opts)?;
+    let core = Core::open_with_clock(log_config(&opts, path), clock)?;
+    Ok(Handle::new(core, handle_options(&opts)))
+}
+
 /// Writes every file open in this process (every JS environment's: the
 /// process is about to end without their cleanup, e.g. by a signal): each
 /// one's changes made so far, durable and in its file. Returns the failures.

@@ -55,15 +55,38 @@ pub fn release_hold() {
     HOLD_CHANGED.notify_all();
 }
 
+/// How long a thread stays stopped at a hold nobody releases (a test that
+/// failed before its `release_hold`): then the hold is dropped and the thread
+/// panics, loudly, instead of hanging the store and the test run.
+static HOLD_DEADLINE: Mutex<Duration> = Mutex::new(Duration::from_secs(300));
+
+/// Sets how long a thread may stay stopped at a hold (see `HOLD_DEADLINE`).
+pub fn set_hold_deadline(d: Duration) {
+    *HOLD_DEADLINE.lock().unwrap_or_else(|e| e.into_inner()) = d;
+}
+
 fn hold_at(name: &str) {
+    let deadline = *HOLD_DEADLINE.lock().unwrap_or_else(|e| e.into_inner());
     let mut h = HOLD.lock().unwrap_or_else(|e| e.into_inner());
     match h.as_mut() {
         Some(x) if x.0 == name && !x.1 => x.1 = true,
         _ => return,
     }
     HOLD_CHANGED.notify_all();
+    let end = Instant::now() + deadline;
     while !h.as_ref().is_some_and(|x| x.2) {
-        h = HOLD_CHANGED.wait(h).unwrap_or_else(|e| e.into_inner());
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            *h = None;
+            HOLD_ARMED.store(false, Ordering::Release);
+            HOLD_CHANGED.notify_all();
+            drop(h);
+            panic!("test hold at {name}: not released within {deadline:?}");
+        }
+        h = HOLD_CHANGED
+            .wait_timeout(h, left)
+            .map(|r| r.0)
+            .unwrap_or_else(|e| e.into_inner().0);
     }
     *h = None;
 }
@@ -115,4 +138,60 @@ pub fn symlink_dir(target: &std::path::Path, link: &std::path::Path) -> std::io:
     {
         std::os::windows::fs::symlink_dir(target, link)
     }
+}
+
+// ---------------------------------------------------------------------------
+// Another program holding a file (the real file system)
+// ---------------------------------------------------------------------------
+
+/// A hold on renames onto one path: `(target, Windows error code, refusals
+/// left (None: until released), refusals made)`.
+type RenameHold = (std::path::PathBuf, u32, Option<u32>, u64);
+
+static RENAME_ARMED: AtomicBool = AtomicBool::new(false);
+static RENAME_HOLD: Mutex<Option<RenameHold>> = Mutex::new(None);
+
+/// Makes the real file system refuse renames onto `target` as Windows does
+/// while antivirus, backup or indexing software holds a file: with the
+/// Windows error `code` (`ERROR_SHARING_VIOLATION` reads as `EBUSY`,
+/// `ERROR_ACCESS_DENIED` as `EPERM`; both transient, see
+/// `fs::platform::is_transient`), the next `times` renames (`None`: until
+/// [`release_renames`]). Replaces any hold armed before.
+pub fn hold_renames_onto(target: &std::path::Path, code: u32, times: Option<u32>) {
+    let mut h = RENAME_HOLD.lock().unwrap_or_else(|e| e.into_inner());
+    *h = Some((target.to_path_buf(), code, times, 0));
+    RENAME_ARMED.store(true, Ordering::Release);
+}
+
+/// Ends the rename hold; returns how many renames it refused.
+pub fn release_renames() -> u64 {
+    let mut h = RENAME_HOLD.lock().unwrap_or_else(|e| e.into_inner());
+    RENAME_ARMED.store(false, Ordering::Release);
+    h.take().map_or(0, |x| x.3)
+}
+
+/// How many renames the current hold refused so far.
+pub fn renames_refused() -> u64 {
+    let h = RENAME_HOLD.lock().unwrap_or_else(|e| e.into_inner());
+    h.as_ref().map_or(0, |x| x.3)
+}
+
+/// The error a rename onto `to` meets while a hold is armed on it (called by
+/// the real file system's `rename` and `exchange`). Disarmed, one relaxed
+/// atomic load.
+#[inline]
+pub fn rename_refusal(to: &std::path::Path) -> Option<std::io::Error> {
+    if !RENAME_ARMED.load(Ordering::Relaxed) {
+        return None;
+    }
+    let mut h = RENAME_HOLD.lock().unwrap_or_else(|e| e.into_inner());
+    let x = h.as_mut()?;
+    if x.0 != to || x.2 == Some(0) {
+        return None;
+    }
+    if let Some(left) = x.2.as_mut() {
+        *left -= 1;
+    }
+    x.3 += 1;
+    Some(crate::fs::platform::win_error(x.1))
 }

@@ -613,9 +613,15 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
 /// implements the same rule). Returns the value and whether the bytes held
 /// invalid UTF-8 (a file saved by a Latin-1 editor, say).
 pub fn parse_document(bytes: &[u8]) -> Result<(Value, bool), ParseError> {
+    // the bytes are checked once (a 10 MB file: a pass saved)
+    let bom = |b: &[u8]| if b.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
     match std::str::from_utf8(bytes) {
-        Ok(_) => parse(bytes).map(|v| (v, false)),
-        Err(_) => parse(String::from_utf8_lossy(bytes).as_bytes()).map(|v| (v, true)),
+        Ok(_) => parse_valid(&bytes[bom(bytes)..], 0, MAX_DEPTH).map(|v| (v, false)),
+        Err(_) => {
+            let text = String::from_utf8_lossy(bytes);
+            let t = text.as_bytes();
+            parse_valid(&t[bom(t)..], 0, MAX_DEPTH).map(|v| (v, true))
+        }
     }
 }
 
@@ -637,7 +643,16 @@ pub fn parse_limited(bytes: &[u8], depth: usize, max: usize) -> Result<Value, Pa
             too_deep: false,
         });
     }
-    let mut p = Parser { b: bytes, i: 0 };
+    parse_valid(bytes, depth, max)
+}
+
+/// `parse_limited` of text already known to be valid UTF-8, without a BOM.
+fn parse_valid(bytes: &[u8], depth: usize, max: usize) -> Result<Value, ParseError> {
+    let mut p = Parser {
+        b: bytes,
+        i: 0,
+        keys: HashTable::new(),
+    };
     p.ws();
     let v = p.value(depth, max)?;
     p.ws();
@@ -657,7 +672,13 @@ enum Open {
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
+    /// Short keys read so far: a key that repeats (the same field in every
+    /// element of an array of objects) shares one allocation.
+    keys: HashTable<Str>,
 }
+
+/// Keys up to this many bytes are shared (see `Parser::keys`).
+const SHARED_KEY_MAX: usize = 48;
 
 impl<'a> Parser<'a> {
     fn err(&self, message: &'static str) -> ParseError {
@@ -679,13 +700,46 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A short key without escapes (taken as it is), shared with the same
+    /// key read before; `None` when the key needs the full string reader.
+    fn shared_key(&mut self) -> Option<Str> {
+        let start = self.i + 1;
+        let b = self.b;
+        let end = start
+            + b.get(start..)?
+                .iter()
+                .take(SHARED_KEY_MAX + 1)
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20 || c == 0xEF)?;
+        if b[end] != b'"' {
+            return None;
+        }
+        // SAFETY: the parser's input was checked to be UTF-8 before parsing,
+        // and `start` (after an ASCII quote) and `end` (at one) are char
+        // boundaries, so the slice is valid UTF-8.
+        let text = unsafe { std::str::from_utf8_unchecked(&b[start..end]) };
+        let h = hash_key(text);
+        let k = match self.keys.find(h, |k| &**k == text) {
+            Some(k) => k.clone(),
+            None => {
+                let k = Str::from(text);
+                self.keys.insert_unique(h, k.clone(), |k| hash_key(k));
+                k
+            }
+        };
+        self.i = end + 1;
+        Some(k)
+    }
+
     /// At a member: its key and the `:` after it.
     fn member_key(&mut self) -> Result<Str, ParseError> {
         self.ws();
         if self.b.get(self.i) != Some(&b'"') {
             return Err(self.err("expected a string key"));
         }
-        let k = self.string()?;
+        let k = match self.shared_key() {
+            Some(k) => k,
+            None => self.string()?,
+        };
         self.ws();
         if self.b.get(self.i) != Some(&b':') {
             return Err(self.err("expected ':'"));
@@ -882,7 +936,9 @@ impl<'a> Parser<'a> {
             match b.get(self.i) {
                 None => return Err(self.err("unterminated string")),
                 Some(b'"') => {
-                    // input is valid UTF-8 and quotes are ASCII, so this is a char boundary
+                    // SAFETY: the input is a `&str` (valid UTF-8) and `start` and
+                    // `self.i` sit right after/at ASCII quotes, so both are char
+                    // boundaries and the slice between them is valid UTF-8.
                     let s = unsafe { std::str::from_utf8_unchecked(&b[start..self.i]) };
                     self.i += 1;
                     return Ok(Value::String(Str::from(s)));
@@ -1038,10 +1094,15 @@ pub fn encode(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Encodes UTF-16 code units (a JS string).
+/// Encodes UTF-16 code units (a JS string): the rule by which every key from
+/// JS reaches the core (the addon reads keys as UTF-16, so an unpaired
+/// surrogate survives the crossing). ASCII, the usual key, is copied as it is.
 pub fn encode_utf16(units: &[u16]) -> String {
     let mut out = Vec::with_capacity(units.len());
-    for r in char::decode_utf16(units.iter().copied()) {
+    // the ASCII prefix (usually the whole key): one byte a unit
+    let ascii = units.iter().position(|&u| u >= 0x80).unwrap_or(units.len());
+    out.extend(units[..ascii].iter().map(|&u| u as u8));
+    for r in char::decode_utf16(units[ascii..].iter().copied()) {
         match r {
             Ok(c) => push_unit_or_char(&mut out, c as u32),
             Err(e) => push_unit_or_char(&mut out, e.unpaired_surrogate() as u32),
@@ -1542,6 +1603,18 @@ mod tests {
         assert_eq!(encode("plain"), "plain");
         assert_eq!(&*wtf8(&encode_utf16(&[0xD800])), &[0xED, 0xA0, 0x80]);
         assert_eq!(&*wtf8("\u{FDD0}\u{FDD0}"), "\u{FDD0}".as_bytes());
+        // keys as the addon reads them: ASCII copied as it is, the rest after
+        // an ASCII prefix encoded as from the first unit
+        let utf16 = |s: &str| s.encode_utf16().collect::<Vec<u16>>();
+        assert_eq!(encode_utf16(&utf16("a.b\\.c")), "a.b\\.c");
+        assert_eq!(encode_utf16(&[]), "");
+        assert_eq!(encode_utf16(&utf16("key.\u{0}x")), "key.\u{0}x");
+        assert_eq!(encode_utf16(&utf16("ab.über.😀")), "ab.über.😀");
+        assert_eq!(encode_utf16(&[0x61, 0xD800, 0x2E]), "a\u{FDD0}\u{E000}.");
+        assert_eq!(encode_utf16(&[0x61, 0xDC00]), "a\u{FDD0}\u{E400}");
+        assert_eq!(encode_utf16(&utf16("k\u{FDD0}")), "k\u{FDD0}\u{FDD0}");
+        let long: Vec<u16> = std::iter::repeat_n(0x6B, 5000).chain([0xD800]).collect();
+        assert_eq!(utf16_units(&encode_utf16(&long)), long);
     }
 
     #[test]

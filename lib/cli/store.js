@@ -39,11 +39,12 @@ function storePaths(file, values) {
     throw cliError('E_USAGE', `${doc} is a directory: give the store file itself (e.g. ${path.join(doc, 'config.json')})`);
   }
   const dir = path.dirname(doc);
+  const names = native().fileNames();
   return {
     doc,
     dir,
-    historyDir: values['history-dir'] ? path.resolve(values['history-dir']) : path.join(dir, 'storeHistory'),
-    backupDir: values['backup-dir'] ? path.resolve(values['backup-dir']) : path.join(dir, 'backups'),
+    historyDir: values['history-dir'] ? path.resolve(values['history-dir']) : path.join(dir, names.historyDir),
+    backupDir: values['backup-dir'] ? path.resolve(values['backup-dir']) : path.join(dir, names.backupDir),
   };
 }
 

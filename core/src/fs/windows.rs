@@ -76,6 +76,8 @@ struct Descriptor(PSECURITY_DESCRIPTOR);
 // SAFETY: the descriptor is created once, never changed and never freed; the
 // APIs that read it take it by pointer from any thread.
 unsafe impl Send for Descriptor {}
+// SAFETY: as for `Send`: nothing writes the descriptor after it is built, so
+// shared reads from several threads cannot race.
 unsafe impl Sync for Descriptor {}
 
 static PRIVATE: OnceLock<Result<Descriptor, i32>> = OnceLock::new();
@@ -161,7 +163,7 @@ fn dacl_of(sd: PSECURITY_DESCRIPTOR) -> io::Result<*mut ACL> {
 pub(crate) fn create_file(path: PCWSTR, new: bool, private: bool) -> io::Result<HANDLE> {
     let sa = if private {
         Some(SECURITY_ATTRIBUTES {
-            nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
+            nLength: size_of::<SECURITY_ATTRIBUTES>() as u32,
             lpSecurityDescriptor: private_descriptor()?,
             bInheritHandle: 0,
         })
@@ -201,7 +203,7 @@ pub(crate) fn create_file(path: PCWSTR, new: bool, private: bool) -> io::Result<
 pub(crate) fn create_dir(path: PCWSTR, private: bool) -> io::Result<()> {
     let sa = if private {
         Some(SECURITY_ATTRIBUTES {
-            nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
+            nLength: size_of::<SECURITY_ATTRIBUTES>() as u32,
             lpSecurityDescriptor: private_descriptor()?,
             bInheritHandle: 0,
         })
@@ -241,7 +243,7 @@ pub(crate) fn set_handle_acl(h: HANDLE, private: bool) -> io::Result<()> {
             ))
         } else {
             let mut empty = ACL::default();
-            if InitializeAcl(&mut empty, std::mem::size_of::<ACL>() as u32, ACL_REVISION) == 0 {
+            if InitializeAcl(&mut empty, size_of::<ACL>() as u32, ACL_REVISION) == 0 {
                 return Err(last_error());
             }
             win32(SetSecurityInfo(

@@ -14,7 +14,7 @@ impl Log {
     /// durable.
     pub fn append_prepared(
         &mut self,
-        entries: &[(NewEntry, String)],
+        entries: &[(NewEntry<'_>, String)],
         hash_before: Option<&str>,
         after: Document,
     ) -> Result<()> {

@@ -163,16 +163,22 @@ impl Log {
         Ok(())
     }
 
-    /// Journal bytes appended since the last checkpoint line (all of them
-    /// when there is none): what a process opening the store replays.
+    /// Journal bytes from the first change the document file does not hold
+    /// (all of them when no checkpoint line names the file): what a process
+    /// opening the store replays. A checkpoint prepared off the writer names
+    /// an older state than the changes appended while it was written, so its
+    /// line comes after changes it does not hold: those count too.
     pub fn bytes_since_checkpoint(&self) -> u64 {
-        match self.lines.iter().rposition(|l| l.1.is_none()) {
-            Some(i) => self
-                .lines
-                .get(i + 1)
-                .map_or(0, |l| self.len.saturating_sub(l.0)),
-            None => self.len,
-        }
+        let after_line = match self.lines.iter().rposition(|l| l.1.is_none()) {
+            Some(i) => self.lines.get(i + 1).map_or(self.len, |l| l.0),
+            None => 0,
+        };
+        let unfiled = self
+            .file
+            .seq
+            .and_then(|f| self.lines.iter().find(|l| l.1.is_some_and(|s| s > f)))
+            .map_or(after_line, |l| l.0);
+        self.len.saturating_sub(after_line.min(unfiled))
     }
 
     /// Keeps the last `history_max` change lines (and everything from the last

@@ -45,7 +45,7 @@ fn settle_good(
     value: Value,
     sha: String,
     len: usize,
-    history: &History,
+    history: &History<'_>,
     report: &mut OpenReport,
 ) -> Result<Settled> {
     let History {

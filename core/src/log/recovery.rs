@@ -36,26 +36,76 @@ pub(super) fn read_document(cfg: &LogConfig) -> Result<FileRead> {
     let Some(raw) = read_if_exists(&*cfg.fs, &cfg.doc_path)? else {
         return Ok(FileRead::Missing);
     };
+    // a big file is hashed on a second thread while this one parses it: the
+    // bytes are read once, and the two passes overlap
+    if raw.len() >= PARALLEL_HASH_FROM {
+        let (sha, read) = std::thread::scope(|scope| {
+            let hashing = std::thread::Builder::new()
+                .name("tad-store-hash".into())
+                .spawn_scoped(scope, || sha256_hex(&raw));
+            let read = decode_and_parse(cfg, &raw);
+            let sha = match hashing {
+                Ok(h) => h.join().unwrap_or_else(|_| sha256_hex(&raw)),
+                Err(_) => sha256_hex(&raw),
+            };
+            (sha, read)
+        });
+        return read.finish(sha, raw);
+    }
     let sha = sha256_hex(&raw);
-    let plain = match cfg.codec.decode(Kind::Document, &raw) {
+    decode_and_parse(cfg, &raw).finish(sha, raw)
+}
+
+/// From this size on, the document file is hashed in parallel with its
+/// parse (below it a thread costs more than the hash).
+const PARALLEL_HASH_FROM: usize = 256 * 1024;
+
+/// The document file decoded and parsed, before its hash is known.
+enum Parsed {
+    Good { value: Value, invalid_utf8: bool },
+    Bad { detail: String, too_deep: bool },
+    KeyError(Error),
+}
+
+impl Parsed {
+    fn finish(self, sha: String, raw: Vec<u8>) -> Result<FileRead> {
+        match self {
+            Parsed::Good {
+                value,
+                invalid_utf8,
+            } => Ok(FileRead::Good {
+                value,
+                sha,
+                len: raw.len(),
+                invalid_utf8,
+            }),
+            Parsed::Bad { detail, too_deep } => Ok(FileRead::Bad {
+                detail,
+                raw,
+                too_deep,
+            }),
+            Parsed::KeyError(e) => Err(e),
+        }
+    }
+}
+
+fn decode_and_parse(cfg: &LogConfig, raw: &[u8]) -> Parsed {
+    let plain = match cfg.codec.decode(Kind::Document, raw) {
         Ok(p) => p,
         // a wrong key is not damage: nothing may be repaired or set aside
-        Err(e @ Error::SecretKey(_)) => return Err(e),
+        Err(e @ Error::SecretKey(_)) => return Parsed::KeyError(e),
         Err(e) => {
-            return Ok(FileRead::Bad {
+            return Parsed::Bad {
                 detail: format!("it cannot be decoded: {e}"),
-                raw,
                 too_deep: false,
-            })
+            }
         }
     };
     match parse_document(&plain) {
-        Ok((v, invalid_utf8)) if v.as_object().is_some() => Ok(FileRead::Good {
+        Ok((v, invalid_utf8)) if v.as_object().is_some() => Parsed::Good {
             value: v,
-            sha,
-            len: raw.len(),
             invalid_utf8,
-        }),
+        },
         other => {
             let too_deep = matches!(&other, Err(e) if e.too_deep);
             let detail = match other {
@@ -64,11 +114,7 @@ pub(super) fn read_document(cfg: &LogConfig) -> Result<FileRead> {
                 Err(e) => e.to_string(),
                 Ok(_) => "the top level is not an object".into(),
             };
-            Ok(FileRead::Bad {
-                detail,
-                raw,
-                too_deep,
-            })
+            Parsed::Bad { detail, too_deep }
         }
     }
 }
@@ -152,8 +198,10 @@ pub(super) fn rebuild(cfg: &LogConfig, changes: &[&ChangeRecord]) -> Option<Rebu
 
 /// `<file>.corrupt-<ms>`: where a copy of a damaged store file is kept.
 pub(super) fn quarantine_path(cfg: &LogConfig) -> PathBuf {
-    cfg.doc_path
-        .with_file_name(format!("{}.corrupt-{}", cfg.file_name(), now_ms() as u64))
+    cfg.doc_path.with_file_name(crate::names::quarantine_name(
+        &cfg.file_name(),
+        now_ms() as u64,
+    ))
 }
 
 /// The journal's entries as found, seen as changes and checkpoints.
@@ -246,7 +294,7 @@ impl Settled {
 /// changes) the state rebuilt from the history or a backup; written now.
 pub(super) fn settle_missing(
     cfg: &LogConfig,
-    history: &History,
+    history: &History<'_>,
     report: &mut OpenReport,
 ) -> Settled {
     if history.changes.is_empty() {
@@ -280,7 +328,7 @@ pub(super) fn settle_missing(
 pub(super) fn settle_bad(
     cfg: &LogConfig,
     (detail, raw, too_deep): (String, Vec<u8>, bool),
-    history: &History,
+    history: &History<'_>,
     writable: bool,
     report: &mut OpenReport,
 ) -> Result<Settled> {

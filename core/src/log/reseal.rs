@@ -73,7 +73,7 @@ impl Log {
         // `<file>.invalid-*` and `<file>.damaged-*` beside the journal
         let doc_dir = parent_of(&self.cfg.doc_path).to_path_buf();
         let spots = [
-            (doc_dir, format!("{name}.corrupt-")),
+            (doc_dir, format!("{name}{}", crate::names::CORRUPT_INFIX)),
             (self.cfg.history_dir.clone(), format!("{name}.invalid-")),
             (self.cfg.history_dir.clone(), format!("{name}.damaged-")),
         ];

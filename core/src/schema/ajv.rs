@@ -40,7 +40,7 @@ pub struct AjvError {
 #[derive(Debug)]
 pub struct Unsupported;
 
-type R<T> = std::result::Result<T, Unsupported>;
+type R<T> = Result<T, Unsupported>;
 
 /// Keywords outside Ajv's draft-07 vocabularies that change validation.
 const UNSUPPORTED: &[&str] = &[
@@ -90,7 +90,7 @@ const MAX_DEPTH: usize = 256;
 
 /// Ajv's errors for `data` against `schema` (the root for `$ref`s), in Ajv's
 /// order. Empty when Ajv would find nothing.
-pub fn errors(schema: &Json, data: &Json) -> std::result::Result<Vec<AjvError>, Unsupported> {
+pub fn errors(schema: &Json, data: &Json) -> Result<Vec<AjvError>, Unsupported> {
     let mut walker = Walker {
         root: schema,
         depth: 0,
@@ -104,7 +104,7 @@ pub fn errors(schema: &Json, data: &Json) -> std::result::Result<Vec<AjvError>, 
 
 /// Whether `data` passes `schema` (a subschema of `root`, which its `$ref`s
 /// resolve against), as Ajv decides it (e.g. an `if` condition).
-pub fn passes(root: &Json, schema: &Json, data: &Json) -> std::result::Result<bool, Unsupported> {
+pub fn passes(root: &Json, schema: &Json, data: &Json) -> Result<bool, Unsupported> {
     let mut walker = Walker {
         root,
         depth: 0,

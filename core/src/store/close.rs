@@ -180,6 +180,7 @@ impl Core {
             checkpointed_seq: q.file_seq,
             pending: q.records.len() + q.inflight + txn,
             journal_bytes: q.journal_bytes,
+            replay_bytes: q.journal_since,
             writer_error: q.error.as_ref().map(|e| (e.code(), e.to_string())),
             checkpoints: q.checkpoints,
             last_checkpoint_ms: q.last_checkpoint_ms,

@@ -32,6 +32,7 @@ mod atomic;
 mod backups;
 mod checkpointing;
 mod close;
+mod durable;
 mod external;
 mod live;
 mod options;
@@ -137,6 +138,8 @@ impl Core {
             file_seq: log.file.seq.unwrap_or(0),
             needs_checkpoint: report.replayed > 0,
             journal_bytes: log.journal_bytes(),
+            journal_since: log.bytes_since_checkpoint(),
+            file_len: log.file.len,
             history_entries: log.history_entries(),
             checkpoints: log.checkpoints,
             ..Queue::default()

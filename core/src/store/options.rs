@@ -86,8 +86,8 @@ impl StoreOptions {
         let path = path.into();
         let dir = crate::fs::parent_of(&path).to_path_buf();
         StoreOptions {
-            history_dir: dir.join("storeHistory"),
-            backup_dir: dir.join("backups"),
+            history_dir: dir.join(crate::names::HISTORY_DIR),
+            backup_dir: dir.join(crate::names::BACKUP_DIR),
             path,
             history_max: 100,
             mode: 0o600,
@@ -120,6 +120,10 @@ pub struct Status {
     /// open transaction).
     pub pending: usize,
     pub journal_bytes: u64,
+    /// Journal bytes a process opening the store now would replay: from the
+    /// first change the document file does not hold (what schedules a
+    /// checkpoint by journal size).
+    pub replay_bytes: u64,
     /// The current write failure, if any (`(code, message)`).
     pub writer_error: Option<(&'static str, String)>,
     pub checkpoints: u64,

@@ -347,7 +347,7 @@ impl Core {
             let h = hex(&merkle(work.root()));
             planned.push((i, keys, change, h));
         }
-        let entries: Vec<(NewEntry, String)> = planned
+        let entries: Vec<(NewEntry<'_>, String)> = planned
             .iter()
             .map(|(i, keys, change, h)| {
                 let p = &batch[*i];
