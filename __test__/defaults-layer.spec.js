@@ -31,7 +31,7 @@ const SCHEMA = {
 
 /** The store file's content (what the user's disk holds). */
 function onDisk(store) {
-  store.flushSync();
+  store.flushSync({ file: true });
   return fs.existsSync(store.path) ? JSON.parse(fs.readFileSync(store.path, 'utf8')) : null;
 }
 
@@ -244,12 +244,12 @@ test('secretKeys: a secret with a default is not written until the user sets it,
   const s = fx.open({ defaultsLayer: true, defaults: { token: 'default-token', other: 1 }, secretKeys: ['token'], secretKey });
   assert.equal(s.get('token'), 'default-token');
   s.set('other', 2);
-  s.flushSync();
+  s.flushSync({ file: true });
   let text = fs.readFileSync(s.path, 'utf8');
   text = fs.readFileSync(s.path, 'utf8');
   assert.ok(!text.includes('default-token') && !text.includes('"token"'), text);
   s.set('token', 'user-secret');
-  s.flushSync();
+  s.flushSync({ file: true });
   text = fs.readFileSync(s.path, 'utf8');
   assert.ok(!text.includes('user-secret') && text.includes('"token"'), text);
   assert.deepStrictEqual(s.inspect('token'), { value: 'user-secret', defaultValue: 'default-token', userValue: 'user-secret', source: 'user' });
@@ -273,7 +273,7 @@ test('a watched external edit that removes a user value fires with the default',
   const fx = fixture(t);
   const s = fx.open({ defaultsLayer: true, defaults: { theme: 'light' }, watch: true, backups: false });
   s.set('theme', 'dark');
-  s.flushSync();
+  s.flushSync({ file: true });
   const fired = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no change event for the external edit')), DEADLINE);
     s.onDidChange('theme', (n, o) => { clearTimeout(timer); resolve([n, o]); });
