@@ -141,6 +141,11 @@ export interface BindingOptions {
   /** Fill the `defaults` and the schema's defaults in now. */
   fillDefaults?: boolean
   /**
+   * `defaultsLayer`: `defaults` and schema defaults are read through and
+   * never written to the file.
+   */
+  defaultsLayer?: boolean
+  /**
    * A key the constructor reads next (the migrations' version), read
    * after the defaults are filled in.
    */
@@ -473,6 +478,12 @@ export declare function storeHas(h: number, flags: number, key: string): boolean
 /** Resolves to the history, oldest first. */
 export declare function storeHistory(h: number): Promise<Array<HistoryEntry>>
 
+/**
+ * `inspect(key)` as JSON text: `{"source": "user" | "default" | "none",
+ * "value"?, "defaultValue"?, "userValue"?}` (a missing member is undefined).
+ */
+export declare function storeInspect(h: number, key: string): string
+
 /** Whether the file's watcher runs. */
 export declare function storeIsWatching(h: number): boolean
 
@@ -598,6 +609,12 @@ export declare function storeToJson(h: number): string
  * what `storeSet` returns.
  */
 export declare function storeUpdateSet(h: number, flags: number, key: string, json: string, wantOld: boolean): string | null
+
+/**
+ * The user's own values as compact JSON (with `defaultsLayer`, the document
+ * without the defaults; otherwise the same as `storeToJson`).
+ */
+export declare function storeUserJson(h: number): string
 
 /**
  * Schema errors (conf's format) of the JSON document `json`, or of the store's

@@ -24,6 +24,7 @@ export import Serialize = Store.Serialize;
 export import Deserialize = Store.Deserialize;
 export import SecretKey = Store.SecretKey;
 export import Options = Store.Options;
+export import Inspection = Store.Inspection;
 export import OnDidChangeCallback = Store.OnDidChangeCallback;
 export import OnDidAnyChangeCallback = Store.OnDidAnyChangeCallback;
 export import ChangeListener = Store.ChangeListener;

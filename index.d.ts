@@ -276,6 +276,34 @@ declare namespace Store {
      * package's version is used, as for migrations.
      */
     onNewerVersion?: 'allow' | 'read-only' | 'throw';
+    /**
+     * Defaults as a layer (default `false`: electron-store 8's behaviour, the
+     * defaults written into the file). With `true`, `defaults` and the
+     * schema's defaults are read through and never written: the file holds
+     * only the user's values, and `get`, `has`, `size`, `store` show the
+     * user's values deep-merged over the defaults (objects merged key by key,
+     * user wins; arrays and scalars replace the default whole), with the
+     * schema's defaults filled in. `reset(key)` and `delete(key)` remove the
+     * user's value so the default shows; `clear()` leaves only the defaults;
+     * a changed default in a new app version shows to users who never set the
+     * key. The schema checks the merged view. Migrations read and write the
+     * user's values only (inside a migration `get` returns the user's own
+     * value, `undefined` where only a default is). `inspect(key)` tells where
+     * a value comes from. Not with a custom `serialize`.
+     */
+    defaultsLayer?: boolean;
+  }
+
+  /** What `inspect(key)` returns. */
+  interface Inspection<V = unknown> {
+    /** What the app sees (`get(key)`). */
+    value: V | undefined;
+    /** What the app would see if the user had no value at `key` (the defaults'). */
+    defaultValue: V | undefined;
+    /** The user's own value at `key` as stored (for an object over a default object, possibly only part of `value`). */
+    userValue: V | undefined;
+    /** `'user'`: the user's values hold something at `key`; `'default'`: only the defaults; `'none'`: nothing. */
+    source: 'user' | 'default' | 'none';
   }
 
   // -- callbacks ----------------------------------------------------------------
@@ -634,6 +662,15 @@ declare class Store<T extends Record<string, any> = Record<string, unknown>> imp
    * what `fn` returns.
    */
   transaction<R>(fn: (tx: Store.Transaction<T>) => Store.NotPromise<R>): R;
+
+  /**
+   * Where the value at `key` comes from (`defaultsLayer`): `{ value,
+   * defaultValue, userValue, source }`. Without the layer the file holds the
+   * defaults as the user's values: `userValue` is the value, `source` is
+   * `'user'` (or `'none'`), `defaultValue` what the defaults would put there.
+   */
+  inspect<Key extends keyof T>(key: Key): Store.Inspection<T[Key]>;
+  inspect<V = unknown>(key: string): Store.Inspection<V>;
 
   /** The whole store (same as `store`). */
   getAll(): T;

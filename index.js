@@ -16,6 +16,7 @@ const { checkValueType, toJsonText, stringifyDeep, jsonEqual, segmentsOf } = req
 const migrationsLib = require('./lib/migrations.js');
 const atomicLib = require('./lib/atomic.js');
 const versionGuard = require('./lib/version-guard.js');
+const layerLib = require('./lib/layer.js');
 const processEnd = require('./lib/process-end.js');
 
 const MIGRATION_KEY = '__internal__.migrations.version';
@@ -89,7 +90,8 @@ function sha256(text) {
 
 /** Whether the constructor has something to do in its opening transaction. */
 function wantsTransaction(opts) {
-  return Boolean(opts.custom || opts.defaults || opts.schema || opts.rootSchema || opts.steps || opts.validate);
+  // (with `defaultsLayer` the defaults are never written: nothing to do for them)
+  return Boolean(opts.custom || (opts.defaults && !opts.defaultsLayer) || opts.schema || opts.rootSchema || opts.steps || opts.validate);
 }
 
 /** A time given as an ISO string, a Date or milliseconds → milliseconds. */
@@ -167,6 +169,7 @@ class Store {
       defaults: opts.defaults ? toJsonText('defaults', opts.defaults, 'defaults', 0) : undefined,
       mode: opts.configFileMode,
       durability: opts.durability,
+      defaultsLayer: opts.defaultsLayer,
       clearInvalidConfig: Boolean(opts.clearInvalidConfig),
       compact: opts.compact,
       ...opts.crypto,
@@ -175,7 +178,7 @@ class Store {
       // a transaction only when the constructor has something to do in it
       // (onNewerVersion: begun from JS once the version is known not newer)
       begin: opts.onNewerVersion === 'allow' && wantsTransaction(opts),
-      fillDefaults: !opts.custom && opts.onNewerVersion === 'allow' && Boolean(opts.defaults || opts.schema || opts.rootSchema),
+      fillDefaults: !opts.custom && !opts.defaultsLayer && opts.onNewerVersion === 'allow' && Boolean(opts.defaults || opts.schema || opts.rootSchema),
       readKey: opts.steps ? MIGRATION_KEY : undefined,
     }, event => Store.#onCoreEvent(target.core, event));
     // the native store holds its own copy of the keys
@@ -242,7 +245,7 @@ class Store {
       // (conf checks before, and breaks migrations that fix data)
       if (opened.changes !== null) {
         this.#run(() => opened.changes, true);
-      } else if ((opts.custom || guarded) && (opts.defaults || opts.schema || opts.rootSchema)) {
+      } else if ((opts.custom || guarded) && !opts.defaultsLayer && (opts.defaults || opts.schema || opts.rootSchema)) {
         this.#run(() => this.#native.fillDefaults(opened.existed, this.#listFlags() | NativeStore.NO_SCHEMA), true);
       }
       if (opts.steps && this.#migrate(opts, opened)) name = 'migration';
@@ -489,11 +492,14 @@ class Store {
       snapshot: reason => this.#native.migrationSnapshotSync(reason),
       withoutSchema: steps => {
         const flags = this.#flags;
-        this.#flags |= NativeStore.NO_SCHEMA;
+        // (`defaultsLayer`: migrations read and write the user's own values)
+        this.#flags |= NativeStore.NO_SCHEMA | (opts.defaultsLayer ? NativeStore.USER : 0);
+        this.#changed();
         try {
           steps();
         } finally {
           this.#flags = flags;
+          this.#changed();
         }
       },
       newer: version => {
@@ -620,7 +626,7 @@ class Store {
     }
     const dot = this.#opts.accessPropertiesByDotNotation !== false;
     const paths = entries.map(e => (literal ? [e.k] : segmentsOf(e.k, dot)));
-    for (const inst of instances) deliverChanges(inst, inst.#subs, entries, paths);
+    for (const inst of instances) deliverChanges(inst, inst.#subs, entries, paths, inst.#opts.defaultsLayer);
   }
 
   #subscribe(sub) {
@@ -847,9 +853,20 @@ class Store {
 
   /** Resets the given keys to their `defaults` (keys without a default are left alone). */
   reset(...keys) {
-    this.#live();
+    const native = this.#live();
     for (const key of keys) {
       if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
+    }
+    if (this.#opts.defaultsLayer) {
+      // the user's value is removed, so the default shows (a key without a
+      // default is left alone, as conf leaves it)
+      const dot = this.#opts.accessPropertiesByDotNotation !== false;
+      for (const key of keys) {
+        const i = native.inspect(key);
+        if (i.defaultValue === undefined || i.userValue === undefined) continue;
+        this.delete(dot ? layerLib.resetTarget(key, segmentsOf(key, true), k => native.inspect(k)) : key);
+      }
+      return;
     }
     for (const key of keys) {
       const value = this.#defaults[key];
@@ -866,6 +883,11 @@ class Store {
     // one change.
     const dot = this.#opts.accessPropertiesByDotNotation !== false;
     const parts = [];
+    // (`defaultsLayer`: the user's values go, the defaults show through)
+    if (this.#opts.defaultsLayer) {
+      this.#run(() => native.clear('{}', this.#listFlags()), true);
+      return;
+    }
     for (const [k, v] of Object.entries(this.#defaults)) {
       if (v === undefined || v === null) continue;
       parts.push(`${JSON.stringify(k)}:${toJsonText(k, v, this.#propertyName(k, v), () => segmentsOf(k, dot).length)}`);
@@ -877,6 +899,7 @@ class Store {
   get store() {
     const native = this.#live();
     const core = this.#fresh();
+    if (this.#opts.defaultsLayer) return Object.assign(createPlainObject(), JSON.parse(this.#viewText(native, core)));
     // The document's JSON text is kept until the next change: reading the whole
     // store again (renderers asking for everything) is then only a JSON.parse.
     let text = core.storeText;
@@ -885,6 +908,34 @@ class Store {
       core.storeText = text;
     }
     return Object.assign(createPlainObject(), JSON.parse(text));
+  }
+
+  /**
+   * `defaultsLayer`: this instance's view as JSON text, kept until the next
+   * change (the view is per instance: its defaults are its own); inside a
+   * migration, the user's own values.
+   */
+  #viewText(native, core) {
+    if (this.#flags & NativeStore.USER) return native.userJson();
+    if (this.#viewGen !== core.gen) {
+      this.#view = native.toJson();
+      this.#viewGen = core.gen;
+    }
+    return this.#view;
+  }
+
+  #view = null;
+  #viewGen = -1;
+
+  /**
+   * `defaultsLayer`: `{ value, defaultValue, userValue, source }` of `key`.
+   * See index.d.ts.
+   */
+  inspect(key) {
+    const native = this.#live();
+    if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${key === null ? 'null' : typeof key}`);
+    const i = native.inspect(key);
+    return { value: i.value, defaultValue: i.defaultValue, userValue: i.userValue, source: i.source };
   }
 
   set store(value) {
@@ -903,7 +954,9 @@ class Store {
 
   /** Number of top-level items. */
   get size() {
-    return this.#live().size();
+    const native = this.#live();
+    if (this.#flags & NativeStore.USER) return Object.keys(JSON.parse(native.userJson())).length;
+    return native.size();
   }
 
   *[Symbol.iterator]() {
@@ -956,7 +1009,7 @@ class Store {
   onChange(key, callback) {
     if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be of type \`string\`, got ${typeof key}`);
     if (typeof callback !== 'function') throw new TypeError(`Expected \`callback\` to be of type \`function\`, got ${typeof callback}`);
-    if (key === '*') return this.#subscribe({ kind: 'all-keys', cb: callback });
+    if (key === '*') return this.#subscribe({ kind: 'all-keys', cb: callback, current: this.#opts.defaultsLayer ? this.store : undefined });
     const segs = segmentsOf(key, this.#opts.accessPropertiesByDotNotation !== false);
     return this.#subscribe({ kind: 'key', key, segs, cb: callback, current: this.get(key), withKey: true });
   }

@@ -10,6 +10,7 @@
  */
 
 const { jsonClone, jsonEqual, related } = require('./values.js');
+const { viewEntries } = require('./layer.js');
 
 /** A listener threw: the store's `'listenerError'` listeners hear it, else a process warning. */
 function reportListenerError(store, error) {
@@ -115,19 +116,29 @@ function dispatchCoreEvent(instances, e, hooks) {
  * its value differs; onDidAnyChange when the store differs; onChange('*')
  * once per entry.
  */
-function deliverChanges(store, subs, entries, paths) {
+function deliverChanges(store, subs, entries, paths, layered = false) {
   for (const sub of subs.slice()) {
     if (!subs.includes(sub)) continue; // unsubscribed by an earlier listener
     try {
       if (sub.kind === 'all-keys') {
+        let list = entries;
+        let where = paths;
+        if (layered) {
+          // `defaultsLayer`: the values the app sees, before and after (lib/layer.js)
+          const now = store.store;
+          ({ entries: list, paths: where } = viewEntries(entries, paths, sub.current, now));
+          sub.current = now;
+        }
         // 4th argument: the key's segments (a bulk change's keys are
         // top-level names, which may contain dots: `paths` tells them apart)
-        for (let i = 0; i < entries.length; i++) {
-          const e = entries[i];
-          sub.cb.call(store, jsonClone(e.n), jsonClone(e.o), e.k, paths[i].slice());
+        for (let i = 0; i < list.length; i++) {
+          const e = list[i];
+          sub.cb.call(store, jsonClone(e.n), jsonClone(e.o), e.k, where[i].slice());
         }
       } else if (sub.kind === 'key') {
-        if (!paths.some(p => related(p, sub.segs))) continue;
+        // (`defaultsLayer`: a change may reveal another key's default under a
+        // conditional schema: every key is read again)
+        if (!layered && !paths.some(p => related(p, sub.segs))) continue;
         const newValue = store.get(sub.key);
         if (jsonEqual(newValue, sub.current)) continue;
         const oldValue = sub.current;

@@ -6,10 +6,12 @@
  * and this small class binds them to one handle so index.js reads naturally.
  * Each JS Store has its own handle (its own durability, dot notation, schema
  * and backup options); instances on one file share the native core behind
- * them. `flags` are per call: NO_SCHEMA (while migrations run) and VALUES
- * (someone listens, so change lists carry old and new values). Keys cross as
- * they are: the binding reads them as UTF-16 and the core encodes them, so a
- * key with an unpaired surrogate stays itself (see `Key` in src/convert.rs).
+ * them. `flags` are per call: NO_SCHEMA (while migrations run), VALUES
+ * (someone listens, so change lists carry old and new values) and USER
+ * (`defaultsLayer`: `get`/`has` read the user's own values, as migrations do).
+ * Keys cross as they are: the binding reads them as UTF-16 and the core
+ * encodes them, so a key with an unpaired surrogate stays itself (see `Key`
+ * in src/convert.rs).
  */
 class NativeStore {
   #b;
@@ -49,6 +51,8 @@ class NativeStore {
   setSlowThreshold(ms) { return this.#b.storeSetSlowThreshold(this.#h, ms); }
   isWatching() { return this.#b.storeIsWatching(this.#h); }
   toJson() { return this.#b.storeToJson(this.#h); }
+  userJson() { return this.#b.storeUserJson(this.#h); }
+  inspect(key) { return JSON.parse(this.#b.storeInspect(this.#h, key)); }
   size() { return this.#b.storeSize(this.#h); }
   keys() { return JSON.parse(this.#b.storeKeys(this.#h)); }
   flushSync(file) { return this.#b.storeFlushSync(this.#h, Boolean(file)); }
@@ -74,5 +78,7 @@ class NativeStore {
 
 NativeStore.NO_SCHEMA = 4;
 NativeStore.VALUES = 8;
+// reads of the user's own values (`defaultsLayer`: what migrations see)
+NativeStore.USER = 16;
 
 module.exports = NativeStore;

@@ -259,6 +259,14 @@ function normalizeOptions(options, parentDir) {
     throw new TypeError(`Expected \`onInvalidData\` to be 'throw' or 'sanitize', got ${JSON.stringify(opts.onInvalidData)}`);
   }
   if (opts.migrations !== undefined && opts.migrations !== null) opts.steps = migrationsLib.normalize(opts.migrations);
+  if (opts.defaultsLayer !== undefined && typeof opts.defaultsLayer !== 'boolean') {
+    throw new TypeError(`Expected \`defaultsLayer\` to be a boolean, got ${opts.defaultsLayer === null ? 'null' : typeof opts.defaultsLayer}`);
+  }
+  opts.defaultsLayer = opts.defaultsLayer === true;
+  if (opts.defaultsLayer && custom) {
+    // the file is written through `serialize` from what the app sees: the defaults would land in it
+    throw new TypeError('`defaultsLayer` cannot be combined with custom `serialize`/`deserialize` (the file would be written with the defaults in it)');
+  }
   opts.onNewerVersion = checkOnNewerVersion(opts.onNewerVersion);
   // the guard compares versions: the package's, as for migrations, when none was given
   if (opts.onNewerVersion !== 'allow' && !opts.projectVersion) opts.projectVersion = getPackage().version;

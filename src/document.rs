@@ -10,7 +10,7 @@ use tad_store_core::Call;
 use crate::convert::{changes_json, json_of, set_result, strings_json, JsonText, Key};
 use crate::env::FileFailure;
 use crate::errors::run;
-use crate::handles::{call, store};
+use crate::handles::{call, store, FLAG_USER};
 use crate::tasks::Job;
 
 /// The value at `key` as JSON text, or `null` when absent.
@@ -18,12 +18,18 @@ use crate::tasks::Job;
 pub fn store_get(
     env: Env,
     h: u32,
-    _flags: u32,
+    flags: u32,
     #[napi(ts_arg_type = "string")] key: Key,
 ) -> Result<Option<JsonText>> {
     let s = store(&env, h)?;
     run(&env, "get", || {
-        s.get_with(&key.0, |v| v.map(|v| JsonText(to_json(v, false))))
+        let json =
+            |v: Option<&tad_store_core::value::Value>| v.map(|v| JsonText(to_json(v, false)));
+        if flags & FLAG_USER != 0 {
+            s.get_user_with(&key.0, json)
+        } else {
+            s.get_with(&key.0, json)
+        }
     })
 }
 
@@ -32,10 +38,13 @@ pub fn store_get(
 pub fn store_has(
     env: Env,
     h: u32,
-    _flags: u32,
+    flags: u32,
     #[napi(ts_arg_type = "string")] key: Key,
 ) -> Result<bool> {
     let s = store(&env, h)?;
+    if flags & FLAG_USER != 0 {
+        return run(&env, "has", || s.has_user(&key.0));
+    }
     run(&env, "has", || s.has(&key.0))
 }
 

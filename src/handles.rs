@@ -28,6 +28,9 @@ pub(crate) const FLAG_NO_SCHEMA: u32 = 4;
 
 pub(crate) const FLAG_VALUES: u32 = 8;
 
+/// A read of the user's own values (`defaultsLayer`: migrations read them).
+pub(crate) const FLAG_USER: u32 = 16;
+
 pub(crate) fn call(flags: u32) -> Call {
     Call {
         validate: flags & FLAG_NO_SCHEMA == 0,

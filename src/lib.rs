@@ -36,6 +36,7 @@ pub mod events;
 pub mod export;
 pub mod handles;
 mod inspect;
+pub mod layer;
 pub mod names;
 pub mod open;
 pub mod options;

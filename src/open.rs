@@ -98,7 +98,7 @@ pub fn store_open(
     let report = open_report(&h);
     let mut began = false;
     let steps = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let existed = file.as_deref().is_some_and(|f| Path::new(f).exists()) || h.size()? > 0;
+        let existed = file.as_deref().is_some_and(|f| Path::new(f).exists()) || h.user_size()? > 0;
         if begin && !report.read_only {
             h.begin()?;
             began = true;
@@ -114,7 +114,7 @@ pub fn store_open(
             None
         };
         let read_value = match &read_key {
-            Some(key) => h.get_with(key, |v| v.map(json_of))?,
+            Some(key) => h.get_user_with(key, |v| v.map(json_of))?,
             None => None,
         };
         Ok((

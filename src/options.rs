@@ -52,6 +52,9 @@ pub struct BindingOptions {
     pub begin: Option<bool>,
     /// Fill the `defaults` and the schema's defaults in now.
     pub fill_defaults: Option<bool>,
+    /// `defaultsLayer`: `defaults` and schema defaults are read through and
+    /// never written to the file.
+    pub defaults_layer: Option<bool>,
     /// A key the constructor reads next (the migrations' version), read
     /// after the defaults are filled in.
     pub read_key: Option<String>,
@@ -75,6 +78,7 @@ pub(crate) fn store_options(o: BindingOptions) -> tad_store_core::Result<StoreOp
     s.codec = codec_of(&o, s.compact)?;
     s.history_max = o.history_max as usize;
     s.dot_notation = o.dot_notation;
+    s.defaults_layer = o.defaults_layer.unwrap_or(false);
     s.backup_dir = PathBuf::from(&o.backup_dir);
     s.max_backups = o.max_backups as usize;
     let json = |t: &Option<String>, what: &str| -> tad_store_core::Result<Option<schema::Json>> {

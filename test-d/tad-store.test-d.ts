@@ -274,6 +274,17 @@ expectNotAssignable<AtomicOperation>({op: 'append'});
 new Store<Settings>({projectVersion: '1.0.0', onNewerVersion: 'read-only'}); // eslint-disable-line no-new
 new Store<Settings>({onNewerVersion: 'throw'}); // eslint-disable-line no-new
 new Store<Settings>({onNewerVersion: 'allow'}); // eslint-disable-line no-new
+
+// -- defaultsLayer and inspect() (issue 20) -----------------------------------------
+new Store<Settings>({defaultsLayer: true}); // eslint-disable-line no-new
+expectError(new Store<Settings>({defaultsLayer: 'yes'}));
+const inspected = store.inspect('settings');
+expectType<Settings['settings'] | undefined>(inspected.value);
+expectType<Settings['settings'] | undefined>(inspected.defaultValue);
+expectType<Settings['settings'] | undefined>(inspected.userValue);
+expectType<'user' | 'default' | 'none'>(inspected.source);
+expectType<number | undefined>(store.inspect<number>('counters.launches').value);
+expectError(store.inspect(1));
 expectError(new Store<Settings>({onNewerVersion: 'ignore'}));
 expectAssignable<StoreError['code']>('E_NEWER_VERSION');
 expectAssignable<StoreError['code']>('E_READ_ONLY');

@@ -1155,6 +1155,82 @@ impl Defaults {
             && matches!(doc.get(path), Some(Value::Null))
     }
 
+    /// Whether the schema's defaults depend on conditions (`if`/`then`/`else`,
+    /// `dependencies`): a change anywhere may make a default apply elsewhere.
+    pub fn is_conditional(&self) -> bool {
+        self.program.as_ref().is_some_and(|p| p.conditional)
+    }
+
+    /// Whether a schema default can be assigned inside the value of the
+    /// top-level key `k` (its property schema, a matching pattern or
+    /// `additionalProperties` of a root schema, through `$ref`s and `allOf`s).
+    pub fn fills_under(&self, k: &str) -> bool {
+        let Some(prog) = &self.program else {
+            return false;
+        };
+        let mut seen = HashSet::new();
+        let mut stack: Vec<NodeId> = prog.roots.clone();
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            let n = &prog.nodes[id];
+            if !n.matters {
+                continue;
+            }
+            let m = |c: &NodeId| prog.nodes[*c].matters;
+            if n.properties.iter().any(|(name, c)| &**name == k && m(c))
+                || n.patterns
+                    .iter()
+                    .any(|(p, c)| c.iter().any(m) && p.matches(k))
+                || (!n.names.contains(k) && n.additional.iter().any(m))
+            {
+                return true;
+            }
+            stack.extend(n.reference.iter().copied());
+            stack.extend(n.all_of.iter().copied());
+        }
+        false
+    }
+
+    /// The top-level keys [`Defaults::fills_under`] is true for by name
+    /// (properties of the root schemas), and whether other keys may be
+    /// (a pattern or `additionalProperties` that can assign defaults).
+    pub fn filled_keys(&self) -> (HashSet<Str>, bool) {
+        let mut names = HashSet::new();
+        let mut others = false;
+        let Some(prog) = &self.program else {
+            return (names, others);
+        };
+        let mut seen = HashSet::new();
+        let mut stack: Vec<NodeId> = prog.roots.clone();
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            let n = &prog.nodes[id];
+            if !n.matters {
+                continue;
+            }
+            let m = |c: &NodeId| prog.nodes[*c].matters;
+            for (name, c) in &n.properties {
+                if m(c) {
+                    names.insert(name.clone());
+                }
+            }
+            others |= n.patterns.iter().any(|(_, c)| c.iter().any(m)) || n.additional.iter().any(m);
+            stack.extend(n.reference.iter().copied());
+            stack.extend(n.all_of.iter().copied());
+        }
+        (names, others)
+    }
+
+    /// `value` at the top-level key `k`, with the schema defaults Ajv
+    /// assigns inside it.
+    pub fn fill_at_key(&self, k: &str, value: &Value) -> Value {
+        self.fill_at(value, &[k.to_string()])
+    }
+
     /// `value` placed at the top-level `path`, with the schema defaults Ajv
     /// assigns inside it.
     fn fill_at(&self, value: &Value, path: &[String]) -> Value {

@@ -130,7 +130,7 @@ impl Change {
 }
 
 /// `value[seg]` for a JSON value, own data only (see [`Document::lookup`]).
-fn member<'a>(v: &'a Value, seg: &str) -> Option<Cow<'a, Value>> {
+pub(crate) fn member<'a>(v: &'a Value, seg: &str) -> Option<Cow<'a, Value>> {
     match v {
         Value::Object(m) => m.get(seg).map(Cow::Borrowed),
         Value::Array(a) => match is_array_index(seg) {

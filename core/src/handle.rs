@@ -13,6 +13,7 @@ use crate::doc::Document;
 use crate::error::{Error, Result};
 use crate::history::{Plan, Target};
 use crate::journal::ChangeRecord;
+use crate::layer::{Inspection, Layer, Source};
 use crate::log::OpenReport;
 use crate::ops::{check_depth, KeyChange, Op, INTERNAL_KEY};
 use crate::path::{segments, FORBIDDEN_SEGMENTS};
@@ -31,6 +32,9 @@ pub struct HandleOptions {
     pub schema: Option<Arc<Schema>>,
     /// The `defaults` option and the schema's defaults.
     pub defaults: Arc<Defaults>,
+    /// `defaultsLayer`: the defaults are read through this layer and never
+    /// written (reads show its view; writes change the user's values only).
+    pub layer: Option<Arc<Layer>>,
     pub backup_dir: PathBuf,
     pub max_backups: usize,
     /// The JS environment the instance lives in (0 outside JS).
@@ -181,7 +185,7 @@ impl Handle {
     /// `op` with the schema defaults its change makes apply (conf's Ajv fills
     /// them on every write, checked or not — migrations included).
     fn with_defaults(&self, op: Op) -> Op {
-        if self.opts.defaults.has_schema_defaults() {
+        if self.opts.defaults.has_schema_defaults() && self.opts.layer.is_none() {
             Op::Defaulted {
                 op: Box::new(op),
                 defaults: self.opts.defaults.clone(),
@@ -207,6 +211,17 @@ impl Handle {
 
     fn get_with_inner<R>(&self, key: &str, f: impl FnOnce(Option<&Value>) -> R) -> Result<R> {
         let core = self.live()?;
+        if let Some(layer) = &self.opts.layer {
+            if self.opts.dot_notation && !key.contains('\\') {
+                // fast path: split without allocating
+                if key.split('.').any(|s| FORBIDDEN_SEGMENTS.contains(&s)) {
+                    self.segs(key)?; // reports the forbidden segment
+                }
+                return core.read(|d| layer.read_path(d, key.split('.'), f));
+            }
+            let segs = self.segs(key)?;
+            return core.read(|d| layer.read_path(d, segs.iter().map(String::as_str), f));
+        }
         if self.opts.dot_notation && !key.contains('\\') {
             // fast path: split without allocating
             if key.split('.').any(|s| FORBIDDEN_SEGMENTS.contains(&s)) {
@@ -227,23 +242,104 @@ impl Handle {
 
     fn has_inner(&self, key: &str) -> Result<bool> {
         let segs = self.segs(key)?;
-        self.live()?.read(|d| d.has(&segs))
+        match &self.opts.layer {
+            Some(layer) => self.live()?.read(|d| layer.has(d, &segs)),
+            None => self.live()?.read(|d| d.has(&segs)),
+        }
     }
 
-    /// Number of top-level keys.
+    /// Number of top-level keys (of the view, with `defaultsLayer`).
     pub fn size(&self) -> Result<usize> {
+        match &self.opts.layer {
+            Some(layer) => self.live()?.read(|d| layer.size(d)),
+            None => self.user_size(),
+        }
+    }
+
+    /// Top-level keys in insertion order (of the view, with `defaultsLayer`).
+    pub fn keys(&self) -> Result<Vec<String>> {
+        match &self.opts.layer {
+            Some(_) => Ok(self
+                .snapshot()?
+                .as_object()
+                .map(|m| m.keys().map(|k| k.to_string()).collect())
+                .unwrap_or_default()),
+            None => self
+                .live()?
+                .read(|d| d.map().keys().map(|k| k.to_string()).collect()),
+        }
+    }
+
+    /// The whole document as the app sees it (O(1) without `defaultsLayer`;
+    /// with it, the view, remembered until the next change).
+    pub fn snapshot(&self) -> Result<Value> {
+        match &self.opts.layer {
+            Some(layer) => {
+                let user = self.live()?.snapshot()?;
+                Ok(layer.view(&user))
+            }
+            None => self.live()?.snapshot(),
+        }
+    }
+
+    // -- the user's layer ------------------------------------------------------
+    // (the document itself: with `defaultsLayer`, the user's values only;
+    // migrations read it; without the layer, the same as the reads above)
+
+    /// The layer, with `defaultsLayer`.
+    pub fn layer(&self) -> Option<&Arc<Layer>> {
+        self.opts.layer.as_ref()
+    }
+
+    /// The user's document (O(1)).
+    pub fn user_snapshot(&self) -> Result<Value> {
+        self.live()?.snapshot()
+    }
+
+    /// Number of top-level keys of the user's document.
+    pub fn user_size(&self) -> Result<usize> {
         self.live()?.read(|d| d.map().len())
     }
 
-    /// Top-level keys in insertion order.
-    pub fn keys(&self) -> Result<Vec<String>> {
+    /// `get_with` on the user's document.
+    pub fn get_user_with<R>(&self, key: &str, f: impl FnOnce(Option<&Value>) -> R) -> Result<R> {
+        let segs = self.segs(key)?;
         self.live()?
-            .read(|d| d.map().keys().map(|k| k.to_string()).collect())
+            .read(|d| f(d.lookup(segs.iter().map(String::as_str)).as_deref()))
     }
 
-    /// The whole document (O(1)).
-    pub fn snapshot(&self) -> Result<Value> {
-        self.live()?.snapshot()
+    /// `has` on the user's document.
+    pub fn has_user(&self, key: &str) -> Result<bool> {
+        let segs = self.segs(key)?;
+        self.live()?.read(|d| d.has(&segs))
+    }
+
+    /// `inspect(key)`: what `key` shows, its default, the user's own value and
+    /// where the value comes from. Without `defaultsLayer` the file holds the
+    /// defaults as the user's values (electron-store's way): `userValue` is
+    /// the value, `defaultValue` what the defaults would put there.
+    pub fn inspect(&self, key: &str) -> Result<Inspection> {
+        let segs = self.segs(key)?;
+        let core = self.live()?;
+        match &self.opts.layer {
+            Some(layer) => core.read(|d| layer.inspect(d, &segs)),
+            None => core.read(|d| {
+                let value = d
+                    .lookup(segs.iter().map(String::as_str))
+                    .map(|v| v.into_owned());
+                let default_value = self.opts.defaults.default_at(d.root(), &segs);
+                Inspection {
+                    source: if value.is_some() {
+                        Source::User
+                    } else {
+                        Source::None
+                    },
+                    user_value: d.get(&segs).cloned(),
+                    value,
+                    default_value,
+                }
+            }),
+        }
     }
 
     /// Sets `key` to the JSON `json` (which must fit the depth limit at that
@@ -286,10 +382,7 @@ impl Handle {
         // (the parser counts the value's containers; a scalar nests as deep as its path)
         check_depth(key, segs.len(), &Value::Null)?;
         let core = self.live()?;
-        let given = self
-            .opts
-            .defaults
-            .has_schema_defaults()
+        let given = (self.opts.defaults.has_schema_defaults() && self.opts.layer.is_none())
             .then(|| value.clone());
         let op = self.with_defaults(Op::Set {
             key: key.to_string(),
@@ -482,7 +575,8 @@ impl Handle {
     /// (merged under its keys) and the schema's defaults (see
     /// `Defaults::open_merge`; `existed`: the store file was there).
     pub fn fill_defaults(&self, existed: bool, call: Call) -> Result<Option<Vec<KeyChange>>> {
-        if self.opts.defaults.is_empty() {
+        // (with `defaultsLayer` the defaults are read through, never written)
+        if self.opts.defaults.is_empty() || self.opts.layer.is_some() {
             return Ok(None);
         }
         self.live()?.commit(
@@ -510,6 +604,9 @@ impl Handle {
         if schema.errors(&doc, None).is_empty() {
             return Ok(None);
         }
+        if let Some(layer) = &self.opts.layer {
+            return self.sanitize_layered(&schema, layer, &doc, call);
+        }
         if schema.sanitize(&doc, &self.opts.defaults).is_none() {
             return Err(Error::Schema(format!(
                 "Config schema violation: {}. The data could not be repaired automatically (nothing was changed)",
@@ -527,6 +624,76 @@ impl Handle {
             Op::Sanitize {
                 schema,
                 defaults: self.opts.defaults.clone(),
+            },
+            None,
+            self.sync(),
+            call.values,
+            self.author(),
+        )
+    }
+
+    /// `sanitize` with `defaultsLayer`: the user's values that make the view
+    /// fail the schema are removed (a default that fails it cannot be
+    /// repaired this way: `E_SCHEMA`); one `sanitize` change.
+    fn sanitize_layered(
+        &self,
+        schema: &Arc<Schema>,
+        layer: &Layer,
+        doc: &Document,
+        call: Call,
+    ) -> Result<Option<Vec<KeyChange>>> {
+        let mut cur = doc.clone();
+        let mut repaired = false;
+        for _ in 0..16 {
+            let view = Document::new(layer.view_of(cur.root()))?;
+            let mut paths = schema.violation_paths(&view);
+            if paths.is_empty() {
+                repaired = true;
+                break;
+            }
+            // deepest and highest array indices first (earlier removals do
+            // not shift later paths)
+            paths.sort_by(|a, b| {
+                b.len().cmp(&a.len()).then_with(|| {
+                    let idx =
+                        |p: &Vec<String>| p.last().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+                    idx(b).cmp(&idx(a))
+                })
+            });
+            paths.dedup();
+            let mut progressed = false;
+            for p in paths {
+                if !p.is_empty() && p[0] != INTERNAL_KEY && cur.get(&p).is_some() {
+                    let op = crate::doc::PatchOp::Remove { path: p };
+                    if cur.apply(std::slice::from_ref(&op)).is_ok() {
+                        progressed = true;
+                    }
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        if !repaired {
+            let view = layer.view_document(doc)?;
+            return Err(Error::Schema(format!(
+                "Config schema violation: {}. The data could not be repaired automatically (nothing was changed)",
+                schema.errors(&view, None).join("; ")
+            )));
+        }
+        let core = self.live()?;
+        core.create_backup_in(
+            &self.opts.backup_dir,
+            "before-sanitize",
+            true,
+            self.opts.max_backups,
+        )?;
+        core.commit(
+            "sanitize",
+            Op::Replace {
+                value: cur.root().clone(),
+                keep_internal: false,
+                base: None,
             },
             None,
             self.sync(),
@@ -637,8 +804,16 @@ impl Handle {
         let Some(schema) = &self.opts.schema else {
             return Ok(Vec::new());
         };
+        if let (Some(j), Some(_)) = (json, &self.opts.layer) {
+            // `data` as the user's values: checked as the app would see them
+            let data = parse(j).map_err(not_json("data"))?;
+            if data.as_object().is_none() {
+                return Ok(vec!["`` must be object".into()]);
+            }
+            return Ok(schema.layered_errors_of(&data).unwrap_or_default());
+        }
         let doc = match json {
-            None => Document::new(self.snapshot()?)?,
+            None => Document::new(self.user_snapshot()?)?,
             Some(j) => match Document::new(parse(j).map_err(not_json("data"))?) {
                 Ok(d) => d,
                 Err(_) => return Ok(vec!["`` must be object".into()]),

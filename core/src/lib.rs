@@ -43,6 +43,7 @@ pub mod handle;
 pub mod history;
 pub mod inspect;
 pub mod journal;
+pub mod layer;
 pub mod lockwait;
 pub mod log;
 pub mod names;

@@ -93,7 +93,15 @@ pub fn log_config(opts: &StoreOptions, doc_path: PathBuf) -> LogConfig {
 }
 
 fn handle_options(opts: &StoreOptions) -> HandleOptions {
+    let layer = opts.defaults_layer.then(|| {
+        let layer = Arc::new(crate::layer::Layer::new(opts.defaults.clone()));
+        if let Some(schema) = &opts.schema {
+            schema.set_layer(layer.clone());
+        }
+        layer
+    });
     HandleOptions {
+        layer,
         durability: opts.durability,
         dot_notation: opts.dot_notation,
         schema: opts.schema.clone(),

@@ -90,6 +90,9 @@ pub struct Schema {
     property_schemas: serde_json::Map<String, serde_json::Value>,
     /// `rootSchema`: the whole document.
     root: Option<(Validator, serde_json::Value)>,
+    /// `defaultsLayer`: what is checked is the view the app sees (the user's
+    /// document over the defaults), not the document (see `layer`).
+    layer: std::sync::OnceLock<std::sync::Arc<crate::layer::Layer>>,
 }
 
 impl std::fmt::Debug for Schema {
@@ -163,6 +166,7 @@ impl Schema {
             properties: None,
             property_schemas: serde_json::Map::new(),
             root: None,
+            layer: std::sync::OnceLock::new(),
         };
         if let Some(p) = properties {
             let map = p.as_object().ok_or_else(|| {
@@ -245,6 +249,64 @@ impl Schema {
     /// conf-format messages (`` `foo/bar` must be number ``) for the document,
     /// checking only the top-level keys in `touched` (all when `None`).
     pub fn errors(&self, doc: &Document, touched: Option<&[String]>) -> Vec<String> {
+        if let Some(layer) = self.layer.get() {
+            // the view the app sees; a conditional default may change any key
+            let touched = if layer.is_conditional() {
+                None
+            } else {
+                touched
+            };
+            return match layer.view_document(doc) {
+                Ok(view) => self.errors_of(&view, touched),
+                Err(e) => vec![e.to_string()],
+            };
+        }
+        self.errors_of(doc, touched)
+    }
+
+    /// This schema over the view of a user's document `root` that is not the
+    /// store's (`validateData`): its errors.
+    pub fn layered_errors_of(&self, root: &Value) -> Option<Vec<String>> {
+        let layer = self.layer.get()?;
+        Some(match Document::new(layer.view_of(root)) {
+            Ok(view) => self.errors_of(&view, None),
+            Err(_) => vec!["`` must be object".into()],
+        })
+    }
+
+    /// From now on the schema checks the view of the document through
+    /// `layer` (`defaultsLayer`; set once, when the instance opens).
+    pub fn set_layer(&self, layer: std::sync::Arc<crate::layer::Layer>) {
+        let _ = self.layer.set(layer);
+    }
+
+    /// The layer the schema checks through, if any.
+    pub fn layer(&self) -> Option<&std::sync::Arc<crate::layer::Layer>> {
+        self.layer.get()
+    }
+
+    /// Pointers of every violation in the view `doc` (for repairing a
+    /// layered store), as paths.
+    pub fn violation_paths(&self, doc: &Document) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        for (ptr, _, unexpected) in self.violations(doc, None) {
+            let Ok(path) = crate::path::from_pointer(&ptr) else {
+                continue;
+            };
+            if unexpected.is_empty() {
+                out.push(path);
+            } else {
+                for k in unexpected {
+                    let mut p = path.clone();
+                    p.push(k);
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    fn errors_of(&self, doc: &Document, touched: Option<&[String]>) -> Vec<String> {
         self.violations(doc, touched)
             .into_iter()
             .map(|(ptr, msg, _)| {

@@ -61,6 +61,9 @@ pub struct StoreOptions {
     /// Per instance: the `defaults` option and the schema's defaults, which
     /// every change re-applies as conf does (see `defaults`).
     pub defaults: Arc<Defaults>,
+    /// Per instance: `defaultsLayer` — `defaults` and schema defaults are
+    /// read through, never written (see `layer`).
+    pub defaults_layer: bool,
     /// Per instance: backups.
     pub backup_dir: PathBuf,
     pub max_backups: usize,
@@ -94,6 +97,7 @@ impl StoreOptions {
             dot_notation: true,
             schema: None,
             defaults: Arc::default(),
+            defaults_layer: false,
             max_backups: 10,
             env: 0,
             fs: Arc::new(RealFs),
