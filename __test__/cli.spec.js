@@ -523,6 +523,32 @@ test('verify draws a progress bar on stderr only when asked or on a terminal; --
   }
 });
 
+test('a new store whose file is not written yet (its changes durable in the journal) inspects and verifies clean; a file missing after a checkpoint does not', t => {
+  const fx = fixture(t);
+  const dir = fx.dir();
+  const file = path.join(dir, 'config.json');
+  const journal = path.join(dir, 'storeHistory', 'config.json.journal');
+  const s = new Store({ cwd: dir, backups: false });
+  for (let i = 0; i < 5; i++) s.set(`k${i}`, { i });
+  s.close();
+  // what a new store leaves before its first checkpoint: the change lines only, no file
+  const full = fs.readFileSync(journal, 'utf8');
+  const changesOnly = full.split('\n').filter(l => l && !l.startsWith('{"checkpoint"')).map(l => `${l}\n`).join('');
+  assert.notEqual(changesOnly, full, 'the closed store had a checkpoint line');
+  fs.writeFileSync(journal, changesOnly);
+  fs.rmSync(file);
+  const i = cli(['inspect', file, '--json']);
+  assert.equal(i.status, 0, i.stdout + i.stderr);
+  assert.ok(JSON.stringify(i.json).includes('not-written-yet'), i.stdout);
+  const v = cli(['verify', file, '--json']);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  assert.equal(cli(['export', file, '--json']).json.k4.i, 4);
+  // the journal names a file (a checkpoint) that is gone: damaged, as before
+  fs.writeFileSync(journal, full);
+  assert.equal(cli(['inspect', file, '--json']).status, 4);
+  assert.notEqual(cli(['verify', file, '--json']).status, 0);
+});
+
 test('works on a store another process has open and keeps writing: reads, verify, export, history and a rollback', async t => {
   const fx = fixture(t);
   const dir = fx.dir();
@@ -557,7 +583,7 @@ test('works on a store another process has open and keeps writing: reads, verify
     const v = await cliAsync(['verify', file, '--json']);
     assert.equal(v.status, 0, `verify while another process writes: ${v.stdout}${v.stderr}`);
     const i = await cliAsync(['inspect', file, '--json']);
-    assert.equal(i.status, 0, i.stderr);
+    assert.equal(i.status, 0, `inspect while another process writes: ${i.stdout}${i.stderr}`);
     assert.ok(i.json.journal.changes > 0);
     const e = await cliAsync(['export', file, '--json']);
     assert.equal(e.status, 0, e.stderr);
@@ -575,8 +601,8 @@ test('works on a store another process has open and keeps writing: reads, verify
   await new Promise(resolve => child.on('exit', resolve));
   const entries = cli(['history', file, '--json']).json.entries;
   assert.ok(entries.some(e => e.operation === 'rollback'), 'the rollback is in the shared history');
-  const v = cli(['verify', file]);
-  assert.equal(v.status, 0, v.stdout + v.stderr);
+  const v = cli(['verify', file, '--json']);
+  assert.equal(v.status, 0, `verify after the writer closed: ${v.stdout}${v.stderr}`);
 });
 
 test('a held lock that does not clear: rollback and restore fail with E_LOCKED, exit 6, and change nothing', { skip: !PYTHON_FLOCK && 'needs python3 with fcntl (the POSIX flock holder)' }, async t => {

@@ -163,6 +163,25 @@ fn write_check(out: &mut Vec<u8>, c: &Check) {
 /// The latest state: the document with the journal's later entries replayed
 /// (checked against their hashes), and the seq it is at.
 fn latest(snap: &Snapshot) -> tad_store_core::Result<(Document, u64)> {
+    let j = &snap.journal;
+    if snap.doc.value.is_none()
+        && snap.doc.error.is_none()
+        && !snap.doc.file.exists
+        && j.fatal.is_none()
+        && j.damaged.is_none()
+        && j.checkpoints.is_empty()
+        && j.changes.first().is_some_and(|c| c.seq == 1)
+    {
+        // a new store whose file is not written yet: every change is in the
+        // journal, from `{}`
+        let mut doc = Document::default();
+        let mut at = 0;
+        for e in &j.changes {
+            doc.apply(&e.patch)?;
+            at = e.seq;
+        }
+        return Ok((doc, at));
+    }
     let v = snap
         .doc
         .value

@@ -50,6 +50,16 @@ function keyOnlyForHistory(s, keyGiven) {
   return Boolean(s.journal.fatal) && s.journal.fatal.code === 'E_SECRET_KEY' && !keyGiven;
 }
 
+/**
+ * A new store whose file is not written yet: a change is durable in the
+ * journal, and the file follows at the first checkpoint. The journal then
+ * holds every change from the first and no checkpoint.
+ */
+function notWrittenYet(s) {
+  const j = s.journal;
+  return !s.document.file.exists && j.file.exists && !j.fatal && !j.damaged && j.checkpoints === 0 && j.firstSeq === 1;
+}
+
 /** What the store's next open would do, from what was read (no repair here). */
 function recoveryReport(s, keyGiven = false) {
   const items = [];
@@ -58,7 +68,7 @@ function recoveryReport(s, keyGiven = false) {
   if (keyOnlyForHistory(s, keyGiven)) {
     items.push({ code: null, what: 'encrypted-history', message: 'The history is encrypted (secretKeys or encryptionKey): give the key (--key-file or --encryption-key-file) to read or check it' });
   }
-  if (!d.file.exists && j.file.exists && !j.fatal && !j.damaged && j.checkpoints === 0 && j.firstSeq === 1) {
+  if (notWrittenYet(s)) {
     // a new store: a change is durable in the journal; the file follows at the first checkpoint
     items.push({ code: null, what: 'not-written-yet', message: 'The store file is not written yet: the journal holds every change from the first, and the store writes the file at its next checkpoint' });
   } else if (!d.file.exists && j.file.exists) {
@@ -94,7 +104,7 @@ function recoveryReport(s, keyGiven = false) {
 function healthExit(s, keyGiven) {
   if (s.journal.fatal && !keyOnlyForHistory(s, keyGiven)) return exitCodeOf(s.journal.fatal.code);
   if (s.document.error) return exitCodeOf(s.document.error.code);
-  if (s.journal.damaged || (!s.document.file.exists && s.journal.file.exists)) return EXIT.DAMAGED;
+  if (s.journal.damaged || (!s.document.file.exists && s.journal.file.exists && !notWrittenYet(s))) return EXIT.DAMAGED;
   return EXIT.OK;
 }
 
@@ -102,7 +112,7 @@ function errorOf(s, keyGiven) {
   if (s.journal.fatal && !keyOnlyForHistory(s, keyGiven)) return s.journal.fatal;
   if (s.document.error) return s.document.error;
   if (s.journal.damaged) return { code: 'E_JOURNAL', message: `The journal is damaged: ${s.journal.damaged}` };
-  if (!s.document.file.exists) return { code: 'E_CORRUPT', message: 'The store file is missing (its journal is there)' };
+  if (!s.document.file.exists && !notWrittenYet(s)) return { code: 'E_CORRUPT', message: 'The store file is missing (its journal is there)' };
   return null;
 }
 
