@@ -608,10 +608,7 @@ impl Handle {
             return self.sanitize_layered(&schema, layer, &doc, call);
         }
         if schema.sanitize(&doc, &self.opts.defaults).is_none() {
-            return Err(Error::Schema(format!(
-                "Config schema violation: {}. The data could not be repaired automatically (nothing was changed)",
-                schema.errors(&doc, None).join("; ")
-            )));
+            return Err(unrepairable(&schema, &doc));
         }
         core.create_backup_in(
             &self.opts.backup_dir,
@@ -651,16 +648,7 @@ impl Handle {
                 repaired = true;
                 break;
             }
-            // deepest and highest array indices first (earlier removals do
-            // not shift later paths)
-            paths.sort_by(|a, b| {
-                b.len().cmp(&a.len()).then_with(|| {
-                    let idx =
-                        |p: &Vec<String>| p.last().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
-                    idx(b).cmp(&idx(a))
-                })
-            });
-            paths.dedup();
+            crate::schema::order_for_removal(&mut paths);
             let mut progressed = false;
             for p in paths {
                 if !p.is_empty() && p[0] != INTERNAL_KEY && cur.get(&p).is_some() {
@@ -676,10 +664,7 @@ impl Handle {
         }
         if !repaired {
             let view = layer.view_document(doc)?;
-            return Err(Error::Schema(format!(
-                "Config schema violation: {}. The data could not be repaired automatically (nothing was changed)",
-                schema.errors(&view, None).join("; ")
-            )));
+            return Err(unrepairable(schema, &view));
         }
         let core = self.live()?;
         core.create_backup_in(
@@ -981,4 +966,12 @@ impl Drop for Handle {
             let _ = self.close(false);
         }
     }
+}
+
+/// The error of a sanitize that cannot make `doc` fit `schema`.
+fn unrepairable(schema: &Schema, doc: &Document) -> Error {
+    Error::Schema(format!(
+        "Config schema violation: {}. The data could not be repaired automatically (nothing was changed)",
+        schema.errors(doc, None).join("; ")
+    ))
 }

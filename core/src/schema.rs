@@ -350,16 +350,7 @@ impl Schema {
                     }
                 }
             }
-            // deepest and highest array indices first, so earlier removals do not
-            // shift later paths
-            paths.sort_by(|a, b| {
-                b.len().cmp(&a.len()).then_with(|| {
-                    let idx =
-                        |p: &Vec<String>| p.last().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
-                    idx(b).cmp(&idx(a))
-                })
-            });
-            paths.dedup();
+            order_for_removal(&mut paths);
             for p in &paths {
                 // a `defaults` value that fails the schema: dropped for good
                 if let [k] = p.as_slice() {
@@ -452,6 +443,18 @@ fn instance_violations(
         out.push((ptr, ajv_message(e.kind(), e.to_string()), unexpected));
     }
     out
+}
+
+/// Orders paths to remove one by one: deepest and highest array indices first,
+/// so earlier removals do not shift later paths; duplicates dropped.
+pub(crate) fn order_for_removal(paths: &mut Vec<Vec<String>>) {
+    paths.sort_by(|a, b| {
+        b.len().cmp(&a.len()).then_with(|| {
+            let idx = |p: &Vec<String>| p.last().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+            idx(b).cmp(&idx(a))
+        })
+    });
+    paths.dedup();
 }
 
 #[cfg(test)]

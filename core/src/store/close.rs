@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::state::lock;
+use super::state::{lock, Queue};
 use super::{Core, Status};
 use crate::error::{Error, Result};
 
@@ -65,16 +65,8 @@ impl Core {
             if durable && (!file_too || current) && q.error.is_none() {
                 return Ok(());
             }
-            if q.failures > failures {
-                if let Some(e) = q.reportable(self.cfg.busy_patience, self.clock.now()) {
-                    return Err(e.duplicate());
-                }
-            }
-            if q.writer_done {
-                return match &q.error {
-                    Some(e) => Err(e.duplicate()),
-                    None => Err(Error::Closed),
-                };
+            if let Some(e) = self.wait_failed(&q, failures) {
+                return Err(e);
             }
             if kick {
                 if file_too {
@@ -90,6 +82,24 @@ impl Core {
                 .map(|r| r.0)
                 .unwrap_or_else(|p| p.into_inner().0);
         }
+    }
+
+    /// While waiting for the writer: the error to give up with — a failure
+    /// since the wait began (`failures` then) that is reportable now, or the
+    /// writer gone.
+    pub(super) fn wait_failed(&self, q: &Queue, failures: u64) -> Option<Error> {
+        if q.failures > failures {
+            if let Some(e) = q.reportable(self.cfg.busy_patience, self.clock.now()) {
+                return Some(e.duplicate());
+            }
+        }
+        if q.writer_done {
+            return Some(match &q.error {
+                Some(e) => e.duplicate(),
+                None => Error::Closed,
+            });
+        }
+        None
     }
 
     /// Flushes, stops the writer and closes the files. When changes cannot be

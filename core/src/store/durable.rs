@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::state::lock;
 use super::Core;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 impl Core {
     /// Blocks until every change made so far is durable in the journal, or
@@ -38,16 +38,8 @@ impl Core {
             if durable && known {
                 return Ok(());
             }
-            if q.failures > failures {
-                if let Some(e) = q.reportable(self.cfg.busy_patience, self.clock.now()) {
-                    return Err(e.duplicate());
-                }
-            }
-            if q.writer_done {
-                return match &q.error {
-                    Some(e) => Err(e.duplicate()),
-                    None => Err(Error::Closed),
-                };
+            if let Some(e) = self.wait_failed(&q, failures) {
+                return Err(e);
             }
             q.kick = true;
             self.wake.notify_one();
