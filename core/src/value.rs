@@ -158,21 +158,161 @@ impl Drop for Array {
 /// Drops a tree of values without recursing: each container this is the last
 /// owner of gives its children to the work list before it goes (the derived
 /// drop would recurse once per level and could overflow a thread's stack).
+///
+/// A big tree (a 10 MB document going away when its store closes, or when
+/// `restore`, `store =` or an external edit replaces it) takes as long to free
+/// as to parse: past [`DROP_INLINE`] entries, what is left of the work is
+/// handed to the [`dropper`] thread, so the thread that let go of the tree
+/// (Node's main thread, usually) frees a bounded amount itself.
 fn drop_iteratively(mut work: Vec<Value>) {
+    let mut budget = if dropper::on_dropper() {
+        usize::MAX
+    } else {
+        DROP_INLINE
+    };
     while let Some(v) = work.pop() {
         match v {
             Value::Array(a) => {
                 if let Some(mut a) = Arc::into_inner(a) {
+                    budget = budget.saturating_sub(a.items.len());
                     work.append(&mut a.items);
                 }
             }
             Value::Object(m) => {
                 if let Some(mut m) = Arc::into_inner(m) {
+                    budget = budget.saturating_sub(m.entries.len());
                     work.extend(m.entries.drain(..).map(|(_, v)| v));
                 }
             }
             _ => {}
         }
+        if budget == 0 && !work.is_empty() {
+            match dropper::hand_over(work) {
+                Ok(()) => return,
+                // no dropper (it could not start, or too much is waiting)
+                Err(back) => {
+                    work = back;
+                    budget = usize::MAX;
+                }
+            }
+        }
+    }
+}
+
+/// Entries a thread frees itself before it hands the rest of a tree to the
+/// [`dropper`] (about 0.2 ms of work; a settings object of a few thousand keys
+/// is freed where it is dropped, as before).
+const DROP_INLINE: usize = 4096;
+
+/// The thread that frees big trees for the others (see [`drop_iteratively`]):
+/// one long-lived thread, started on first use, freeing batches in the order
+/// they arrive. At most [`dropper::MAX_WAITING`] batches wait; past that (a
+/// program replacing big documents faster than they can be freed) the thread
+/// that drops a tree frees it itself, which bounds the memory waiting to be
+/// freed. Handing over never blocks.
+pub mod dropper {
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::mpsc::{channel, Sender};
+    use std::sync::{Condvar, Mutex, OnceLock};
+    use std::time::{Duration, Instant};
+
+    use super::Value;
+
+    /// Batches that may wait for the dropper.
+    pub const MAX_WAITING: usize = 64;
+
+    thread_local! {
+        static IS_DROPPER: Cell<bool> = const { Cell::new(false) };
+        /// The ticket of the last batch this thread handed over (tests).
+        static LAST_TICKET: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// A batch of work for the dropper, with its ticket.
+    type Batch = (u64, Vec<Value>);
+
+    static SENDER: OnceLock<Option<Mutex<Sender<Batch>>>> = OnceLock::new();
+    static NEXT_TICKET: AtomicU64 = AtomicU64::new(1);
+    static WAITING: AtomicUsize = AtomicUsize::new(0);
+    /// Every batch up to this ticket is freed.
+    static FREED: Mutex<u64> = Mutex::new(0);
+    static FREED_CHANGED: Condvar = Condvar::new();
+
+    pub(super) fn on_dropper() -> bool {
+        IS_DROPPER.with(Cell::get)
+    }
+
+    fn sender() -> Option<&'static Mutex<Sender<Batch>>> {
+        SENDER
+            .get_or_init(|| {
+                let (tx, rx) = channel::<Batch>();
+                let started = std::thread::Builder::new()
+                    .name("tad-store-dropper".into())
+                    .spawn(move || {
+                        IS_DROPPER.with(|d| d.set(true));
+                        while let Ok((ticket, work)) = rx.recv() {
+                            // freeing memory does not panic; if it ever did,
+                            // the thread goes on with the next batch
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                super::drop_iteratively(work)
+                            }));
+                            WAITING.fetch_sub(1, Ordering::AcqRel);
+                            let mut freed = FREED.lock().unwrap_or_else(|p| p.into_inner());
+                            *freed = ticket;
+                            FREED_CHANGED.notify_all();
+                        }
+                    });
+                started.ok().map(|_| Mutex::new(tx))
+            })
+            .as_ref()
+    }
+
+    /// Hands `work` to the dropper; gives it back when the dropper cannot
+    /// take it (it could not start, or [`MAX_WAITING`] batches wait).
+    pub(super) fn hand_over(work: Vec<Value>) -> Result<(), Vec<Value>> {
+        let Some(tx) = sender() else {
+            return Err(work);
+        };
+        if WAITING.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
+            WAITING.fetch_sub(1, Ordering::AcqRel);
+            return Err(work);
+        }
+        let tx = tx.lock().unwrap_or_else(|p| p.into_inner());
+        // tickets in the order of the channel
+        let ticket = NEXT_TICKET.fetch_add(1, Ordering::AcqRel);
+        match tx.send((ticket, work)) {
+            Ok(()) => {
+                LAST_TICKET.with(|t| t.set(ticket));
+                Ok(())
+            }
+            Err(e) => {
+                WAITING.fetch_sub(1, Ordering::AcqRel);
+                Err(e.0 .1)
+            }
+        }
+    }
+
+    /// The ticket of the last batch the calling thread handed over (0: none).
+    pub fn last_handed_over() -> u64 {
+        LAST_TICKET.with(Cell::get)
+    }
+
+    /// Waits until the batch `ticket` (and every one before it) is freed;
+    /// false when `timeout` passed first.
+    pub fn wait_freed(ticket: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut freed = FREED.lock().unwrap_or_else(|p| p.into_inner());
+        while *freed < ticket {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            freed = FREED_CHANGED
+                .wait_timeout(freed, deadline - now)
+                .map(|r| r.0)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+        true
     }
 }
 
@@ -340,10 +480,15 @@ fn hash_key(k: &str) -> u64 {
 }
 
 /// An insertion-ordered string map (a JS object's own enumerable properties).
+///
+/// Small maps (up to [`INDEX_MIN`] entries, most of a settings document) have
+/// no index: a linear scan is faster than hashing at that size, and the map
+/// costs no allocation beyond its entries. A larger map's index is boxed (a
+/// small map pays one pointer for it) and holds `u32` positions.
 #[derive(Clone, Debug, Default)]
 pub struct Map {
     entries: Vec<(Str, Value)>,
-    index: Option<HashTable<usize>>,
+    index: Option<Box<HashTable<u32>>>,
     /// Cached Merkle hash, reset by every mutable access.
     hash: OnceLock<Hash>,
 }
@@ -378,8 +523,8 @@ impl Map {
     pub fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(table) => table
-                .find(hash_key(key), |&i| &*self.entries[i].0 == key)
-                .copied(),
+                .find(hash_key(key), |&i| &*self.entries[i as usize].0 == key)
+                .map(|&i| i as usize),
             None => self.entries.iter().position(|(k, _)| &**k == key),
         }
     }
@@ -437,7 +582,7 @@ impl Map {
         let Map { entries, index, .. } = self;
         match index {
             Some(table) => {
-                table.insert_unique(h, i, |&j| hash_key(&entries[j].0));
+                table.insert_unique(h, i as u32, |&j| hash_key(&entries[j as usize].0));
             }
             None if entries.len() > INDEX_MIN => self.rebuild_index(),
             None => {}
@@ -478,12 +623,81 @@ impl Map {
             self.index = None;
             return;
         }
-        let mut table = HashTable::with_capacity(self.entries.len());
-        for (i, (k, _)) in self.entries.iter().enumerate() {
-            let entries = &self.entries;
-            table.insert_unique(hash_key(k), i, |&j| hash_key(&entries[j].0));
+        let entries = &self.entries;
+        let mut table = HashTable::with_capacity(entries.len());
+        for (i, (k, _)) in entries.iter().enumerate() {
+            table.insert_unique(hash_key(k), i as u32, |&j| hash_key(&entries[j as usize].0));
         }
-        self.index = Some(table);
+        self.index = Some(Box::new(table));
+    }
+
+    /// The map of an object the parser read: `entries` in the order of the
+    /// text, where keys may repeat (the parser removed the repeats among the
+    /// first [`INDEX_MIN`] + 1 entries, see `Parser::place`). Gives what
+    /// inserting them one by one gives (`JSON.parse`: array-index keys first,
+    /// ascending; a repeated key keeps its first position and takes its last
+    /// value), with the entries' `Vec` and the index allocated once, at their
+    /// final size. `numeric`: some key is an array index.
+    fn from_parsed(mut entries: Vec<(Str, Value)>, numeric: bool) -> Map {
+        let order = |k: &Str| match is_array_index(k) {
+            Some(n) => (false, n),
+            None => (true, 0),
+        };
+        if numeric && !entries.is_sorted_by_key(|(k, _)| order(k)) {
+            // stable: plain keys keep their order, a repeated index key its
+            // first place among its equals
+            entries.sort_by_key(|(k, _)| order(k));
+        }
+        if entries.len() <= INDEX_MIN {
+            return Map {
+                entries,
+                index: None,
+                hash: OnceLock::new(),
+            };
+        }
+        let mut table: HashTable<u32> = HashTable::with_capacity(entries.len());
+        // entries that repeat an earlier key (their value moved to it)
+        let mut repeats: Vec<usize> = Vec::new();
+        for i in 0..entries.len() {
+            let h = hash_key(&entries[i].0);
+            let first = table
+                .find(h, |&j| entries[j as usize].0 == entries[i].0)
+                .copied();
+            match first {
+                Some(j) => {
+                    let v = std::mem::take(&mut entries[i].1);
+                    entries[j as usize].1 = v;
+                    repeats.push(i);
+                }
+                None => {
+                    let at = &entries;
+                    table.insert_unique(h, i as u32, |&j| hash_key(&at[j as usize].0));
+                }
+            }
+        }
+        if repeats.is_empty() {
+            return Map {
+                entries,
+                index: Some(Box::new(table)),
+                hash: OnceLock::new(),
+            };
+        }
+        // rare: a large object with a repeated key
+        let mut next = repeats.iter().copied().peekable();
+        let mut i = 0;
+        entries.retain(|_| {
+            let keep = next.next_if_eq(&i).is_none();
+            i += 1;
+            keep
+        });
+        entries.shrink_to_fit();
+        let mut m = Map {
+            entries,
+            index: None,
+            hash: OnceLock::new(),
+        };
+        m.rebuild_index();
+        m
     }
 }
 
@@ -652,6 +866,8 @@ fn parse_valid(bytes: &[u8], depth: usize, max: usize) -> Result<Value, ParseErr
         b: bytes,
         i: 0,
         keys: HashTable::new(),
+        items: Vec::new(),
+        members: Vec::new(),
     };
     p.ws();
     let v = p.value(depth, max)?;
@@ -662,11 +878,25 @@ fn parse_valid(bytes: &[u8], depth: usize, max: usize) -> Result<Value, ParseErr
     Ok(v)
 }
 
-/// A container the parser is inside of.
+/// The entries of `stack` from `start` on, in a `Vec` of their exact size
+/// (`split_off(0)` would hand over the stack's whole buffer instead).
+fn take_from<T>(stack: &mut Vec<T>, start: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(stack.len() - start);
+    out.extend(stack.drain(start..));
+    out
+}
+
+/// A container the parser is inside of: where its entries start on the
+/// parser's scratch stack (`Parser::items` for an array, `Parser::members`
+/// for an object). Its entries are the top of that stack, since everything
+/// nested in it was taken off before its next entry is pushed.
 enum Open {
-    Array(Vec<Value>),
-    /// The members so far and the key whose value comes next.
-    Object(Map, Str),
+    Array(usize),
+    /// `numeric`: some key so far is an array index (the map sorts them).
+    Object {
+        start: usize,
+        numeric: bool,
+    },
 }
 
 struct Parser<'a> {
@@ -675,6 +905,12 @@ struct Parser<'a> {
     /// Short keys read so far: a key that repeats (the same field in every
     /// element of an array of objects) shares one allocation.
     keys: HashTable<Str>,
+    /// The items of the arrays being read, innermost last: an array's `Vec`
+    /// is allocated once, at its exact size, when it closes (no regrowth).
+    items: Vec<Value>,
+    /// The members of the objects being read, likewise; the last one's value
+    /// is a placeholder while that value is being read.
+    members: Vec<(Str, Value)>,
 }
 
 /// Keys up to this many bytes are shared (see `Parser::keys`).
@@ -749,6 +985,39 @@ impl<'a> Parser<'a> {
         Ok(k)
     }
 
+    /// Puts the value just read in its place as the last member of the
+    /// object whose members start at `start`. While the object is small
+    /// (it may end up without an index) a repeated key is found here by a
+    /// linear scan: the first member keeps its place and takes the value;
+    /// past [`INDEX_MIN`] members, `Map::from_parsed` finds repeats with the
+    /// index it builds anyway.
+    #[inline]
+    fn place(&mut self, start: usize, v: Value) {
+        let m = &mut self.members;
+        let last = m.len() - 1;
+        if last - start <= INDEX_MIN {
+            let (before, rest) = m[start..].split_at_mut(last - start);
+            let key = &rest[0].0;
+            if let Some(first) = before.iter_mut().find(|(k, _)| k == key) {
+                first.1 = v;
+                m.pop();
+                return;
+            }
+        }
+        m[last].1 = v;
+    }
+
+    /// At a member: reads its key (and the `:`) onto `members`, with a
+    /// placeholder value; whether the key is an array index.
+    #[inline]
+    fn push_member(&mut self) -> Result<bool, ParseError> {
+        let k = self.member_key()?;
+        let numeric =
+            k.as_bytes().first().is_some_and(u8::is_ascii_digit) && is_array_index(&k).is_some();
+        self.members.push((k, Value::Null));
+        Ok(numeric)
+    }
+
     /// One value (with everything nested in it), inside `depth` containers of
     /// at most `max`. The containers being read are on a heap stack, not the
     /// thread's.
@@ -771,8 +1040,9 @@ impl<'a> Parser<'a> {
                         self.i += 1;
                         Value::Object(Arc::new(Map::new()))
                     } else {
-                        let k = self.member_key()?;
-                        open.push(Open::Object(Map::new(), k));
+                        let start = self.members.len();
+                        let numeric = self.push_member()?;
+                        open.push(Open::Object { start, numeric });
                         continue 'value;
                     }
                 }
@@ -783,7 +1053,7 @@ impl<'a> Parser<'a> {
                         self.i += 1;
                         array(Vec::new())
                     } else {
-                        open.push(Open::Array(Vec::new()));
+                        open.push(Open::Array(self.items.len()));
                         continue 'value;
                     }
                 }
@@ -801,8 +1071,9 @@ impl<'a> Parser<'a> {
                 };
                 self.ws();
                 match top {
-                    Open::Array(items) => {
-                        items.push(done);
+                    Open::Array(start) => {
+                        let start = *start;
+                        self.items.push(done);
                         match self.b.get(self.i) {
                             Some(b',') => {
                                 self.i += 1;
@@ -811,30 +1082,31 @@ impl<'a> Parser<'a> {
                             }
                             Some(b']') => {
                                 self.i += 1;
-                                let Some(Open::Array(mut items)) = open.pop() else {
-                                    unreachable!("the top is an array")
-                                };
-                                items.shrink_to_fit();
-                                done = array(items);
+                                open.pop();
+                                // exact capacity: one allocation
+                                done = array(take_from(&mut self.items, start));
                             }
                             None => return Err(self.err("unexpected end of JSON input")),
                             _ => return Err(self.err("expected ',' or ']'")),
                         }
                     }
-                    Open::Object(m, k) => {
-                        m.insert(k.clone(), done);
+                    Open::Object { start, numeric } => {
+                        let start = *start;
+                        self.place(start, done);
                         match self.b.get(self.i) {
                             Some(b',') => {
                                 self.i += 1;
-                                *k = self.member_key()?;
+                                if self.push_member()? {
+                                    *numeric = true;
+                                }
                                 continue 'value;
                             }
                             Some(b'}') => {
                                 self.i += 1;
-                                let Some(Open::Object(m, _)) = open.pop() else {
-                                    unreachable!("the top is an object")
-                                };
-                                done = Value::Object(Arc::new(m));
+                                let numeric = *numeric;
+                                open.pop();
+                                let entries = take_from(&mut self.members, start);
+                                done = Value::Object(Arc::new(Map::from_parsed(entries, numeric)));
                             }
                             None => return Err(self.err("unexpected end of JSON input")),
                             _ => return Err(self.err("expected ',' or '}'")),
@@ -890,8 +1162,18 @@ impl<'a> Parser<'a> {
                 self.i += 1;
             }
         }
+        let text = &b[start..self.i];
+        let digits = &text[usize::from(text[0] == b'-')..];
+        if digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
+            // an integer below 10^15 (ids, counts, timestamps): exact in an
+            // f64, so this is what the general parse gives, without it
+            let n = digits
+                .iter()
+                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')) as f64;
+            return Ok(Value::Number(if text[0] == b'-' { -n } else { n }));
+        }
         // SAFETY of unwrap: the slice is ASCII digits/sign/dot/exponent.
-        let s = std::str::from_utf8(&b[start..self.i]).unwrap();
+        let s = std::str::from_utf8(text).unwrap();
         let f: f64 = s.parse().map_err(|_| self.err("invalid number"))?;
         // JSON.parse gives ±Infinity for huge exponents; JSON.stringify writes null.
         Ok(if f.is_finite() {
@@ -1673,6 +1955,35 @@ mod tests {
     }
 
     #[test]
+    fn integers_parse_as_the_general_number_parser_does() {
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "10",
+            "1700000000000",
+            "-1700000000000",
+            "999999999999999",
+            "-999999999999999",
+            "1000000000000000",
+            "9007199254740993",
+            "123456789012345678901234567890",
+            "00",
+        ] {
+            let want = text.parse::<f64>().ok();
+            match parse(text.as_bytes()) {
+                Ok(Value::Number(f)) => {
+                    let w = want.unwrap();
+                    assert_eq!(f.to_bits(), w.to_bits(), "{text}");
+                }
+                Ok(other) => panic!("{text}: {other:?}"),
+                Err(_) => assert_eq!(text, "00", "only a leading zero is refused"),
+            }
+        }
+    }
+
+    #[test]
     fn rejects_bad_json() {
         for bad in [
             &b""[..],
@@ -1716,5 +2027,218 @@ mod tests {
         }
         assert_eq!(m.len(), 5);
         assert!(m.get("k97").is_some());
+    }
+
+    /// What inserting `pairs` one by one gives (the rule the parser keeps).
+    fn inserted(pairs: &[(String, f64)]) -> Map {
+        let mut m = Map::new();
+        for (k, v) in pairs {
+            m.insert(Str::from(k.as_str()), Value::Number(*v));
+        }
+        m
+    }
+
+    fn object_text(pairs: &[(String, f64)]) -> String {
+        let mut out = Vec::new();
+        write_list(&mut out, pairs, |o, (k, v)| {
+            write_string(o, k);
+            o.push(b':');
+            write_number(o, *v);
+        });
+        out[0] = b'{';
+        *out.last_mut().unwrap() = b'}';
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Parses `pairs` as an object (at the top and nested in an array) and
+    /// checks it against inserting them one by one: order, values, lookups,
+    /// the index on the right side of `INDEX_MIN`, exact capacities.
+    fn check_parsed_object(pairs: &[(String, f64)]) {
+        let want = inserted(pairs);
+        let text = object_text(pairs);
+        for doc in [text.clone(), format!("[{text},{text}]")] {
+            let v = parse(doc.as_bytes()).unwrap_or_else(|e| panic!("{e} in {doc}"));
+            let maps: Vec<&Map> = match &v {
+                Value::Object(m) => vec![m],
+                Value::Array(a) => {
+                    assert_eq!(a.items.capacity(), a.items.len());
+                    a.iter().map(|x| x.as_object().unwrap()).collect()
+                }
+                _ => unreachable!(),
+            };
+            for m in maps {
+                assert_eq!(
+                    to_json(&Value::Object(Arc::new(m.clone())), false),
+                    to_json(&Value::Object(Arc::new(want.clone())), false),
+                    "{doc}"
+                );
+                assert_eq!(m.len(), want.len());
+                assert_eq!(m.entries.capacity(), m.len(), "exact size: {doc}");
+                assert_eq!(m.index.is_some(), m.len() > INDEX_MIN, "{doc}");
+                for (i, (k, _)) in want.iter().enumerate() {
+                    assert_eq!(m.position(k), Some(i), "{k} in {doc}");
+                }
+                assert_eq!(m.position("no such key"), None);
+            }
+        }
+    }
+
+    #[test]
+    fn parsed_objects_around_the_index_threshold_match_one_by_one_inserts() {
+        let key = |i: usize| format!("key{i}");
+        for n in [
+            1,
+            2,
+            INDEX_MIN - 1,
+            INDEX_MIN,
+            INDEX_MIN + 1,
+            INDEX_MIN + 2,
+            2 * INDEX_MIN,
+            300,
+        ] {
+            let plain: Vec<(String, f64)> = (0..n).map(|i| (key(i), i as f64)).collect();
+            check_parsed_object(&plain);
+            // a repeated key: the first place keeps the last value, where the
+            // repeat lands before, at and after the threshold
+            for dup_at in [1, INDEX_MIN - 1, INDEX_MIN, INDEX_MIN + 1, n] {
+                for of in [0, n / 2, n - 1] {
+                    let mut p = plain.clone();
+                    p.insert(dup_at.min(p.len()), (key(of), -1.0 - dup_at as f64));
+                    check_parsed_object(&p);
+                    // repeated again at the end
+                    p.push((key(of), 1e9));
+                    check_parsed_object(&p);
+                }
+            }
+            // array-index keys go first, ascending, wherever they are written
+            let mut mixed = plain.clone();
+            for (j, idx) in [7usize, 0, 4_294_967_294, 3, 7, 12].iter().enumerate() {
+                mixed.insert((j * 5).min(mixed.len()), (idx.to_string(), j as f64));
+            }
+            mixed.push(("4294967295".into(), 5.0)); // not an index
+            mixed.push(("01".into(), 6.0)); // not an index
+            mixed.push(("0".into(), 99.0)); // a repeat of an index key
+            check_parsed_object(&mixed);
+        }
+        // every key repeated: the map is small again after the repeats go
+        let mut twice: Vec<(String, f64)> = (0..INDEX_MIN).map(|i| (key(i), 1.0)).collect();
+        twice.extend((0..INDEX_MIN).map(|i| (key(i), 2.0)));
+        check_parsed_object(&twice);
+        // keys the parser does not share (escaped, long) equal to shared ones
+        let long = "x".repeat(SHARED_KEY_MAX + 10);
+        let mut p: Vec<(String, f64)> = (0..INDEX_MIN + 4).map(|i| (key(i), 0.0)).collect();
+        p.push((long.clone(), 1.0));
+        p.push((long, 2.0));
+        check_parsed_object(&p);
+        let v = parse(br#"{"a":1,"\u0061":2,"b":3}"#).unwrap();
+        assert_eq!(to_json(&v, false), br#"{"a":2,"b":3}"#);
+        let many: String = (0..40)
+            .map(|i| format!("\"k{i}\":{i},"))
+            .collect::<String>();
+        let v = parse(format!("{{{many}\"\\u006b3\":\"x\"}}").as_bytes()).unwrap();
+        let m = v.as_object().unwrap();
+        assert_eq!(m.len(), 40);
+        assert_eq!(m.position("k3"), Some(3));
+        assert!(matches!(m.get("k3"), Some(Value::String(s)) if &**s == "x"));
+    }
+
+    #[test]
+    fn random_objects_parse_like_one_by_one_inserts() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..400 {
+            let n = next(60) as usize;
+            let distinct = 1 + next(70);
+            let pairs: Vec<(String, f64)> = (0..n)
+                .map(|i| {
+                    let k = next(distinct);
+                    let key = match next(4) {
+                        0 => k.to_string(),
+                        1 => format!("0{k}"),
+                        _ => format!("k{k}"),
+                    };
+                    (key, i as f64)
+                })
+                .collect();
+            check_parsed_object(&pairs);
+        }
+    }
+
+    #[test]
+    fn deep_nesting_parses_at_the_limit_in_constant_stack() {
+        // objects and arrays alternating, MAX_DEPTH levels, each with siblings
+        let mut text = String::new();
+        for i in 0..MAX_DEPTH {
+            if i % 2 == 0 {
+                text.push_str("{\"a\":1,\"n\":");
+            } else {
+                text.push_str("[true,");
+            }
+        }
+        text.push('0');
+        for i in (0..MAX_DEPTH).rev() {
+            text.push_str(if i % 2 == 0 { ",\"a\":2}" } else { "]" });
+        }
+        let v = parse(text.as_bytes()).unwrap();
+        assert_eq!(depth(&v), MAX_DEPTH);
+        assert_eq!(
+            to_json(&v, false),
+            text.replace("{\"a\":1,", "{\"a\":2,")
+                .replace(",\"a\":2}", "}")
+                .into_bytes()
+        );
+        // one more level is refused
+        let over = format!("[{text}]");
+        assert!(parse(over.as_bytes()).unwrap_err().too_deep);
+    }
+
+    /// A deep tree and a wide one, dropped here: past `DROP_INLINE` entries
+    /// the rest is freed on the dropper thread, and all of it is freed.
+    #[test]
+    fn big_trees_are_freed_on_the_dropper_thread() {
+        let wait = std::time::Duration::from_secs(120);
+        // deep: MAX_DEPTH nested arrays, a string at the bottom
+        let marker = Str::from("bottom of the deep tree");
+        let watch = Arc::downgrade(&marker);
+        let mut v = Value::String(marker);
+        for _ in 0..MAX_DEPTH {
+            v = array(vec![v, Value::Number(1.0)]);
+        }
+        let before = dropper::last_handed_over();
+        drop(v);
+        let ticket = dropper::last_handed_over();
+        assert!(ticket > before, "the deep tree was handed to the dropper");
+        assert!(dropper::wait_freed(ticket, wait), "the dropper freed it");
+        assert!(watch.upgrade().is_none(), "the whole tree is freed");
+        assert!(!dropper::on_dropper());
+
+        // wide: a parsed document of many small objects
+        let doc: String = format!(
+            "{{\"list\":[{}]}}",
+            (0..20_000)
+                .map(|i| format!("{{\"id\":{i},\"name\":\"n{i}\"}}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let v = parse(doc.as_bytes()).unwrap();
+        let watch = match &v.as_object().unwrap().get("list") {
+            Some(Value::Array(a)) => Arc::downgrade(a),
+            _ => unreachable!(),
+        };
+        drop(v);
+        let ticket2 = dropper::last_handed_over();
+        assert!(ticket2 > ticket);
+        assert!(dropper::wait_freed(ticket2, wait));
+        assert!(watch.upgrade().is_none());
+
+        // a small tree is freed where it is dropped
+        let small = parse(br#"{"a":[1,{"b":[2]}],"c":{}}"#).unwrap();
+        drop(small);
+        assert_eq!(dropper::last_handed_over(), ticket2);
     }
 }
