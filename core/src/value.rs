@@ -149,7 +149,7 @@ impl DerefMut for Array {
 
 impl Drop for Array {
     fn drop(&mut self) {
-        if self.items.iter().any(Value::is_container) {
+        if self.items.len() > DROP_INLINE || self.items.iter().any(Value::is_container) {
             drop_iteratively(std::mem::take(&mut self.items));
         }
     }
@@ -161,27 +161,34 @@ impl Drop for Array {
 ///
 /// A big tree (a 10 MB document going away when its store closes, or when
 /// `restore`, `store =` or an external edit replaces it) takes as long to free
-/// as to parse: past [`DROP_INLINE`] entries, what is left of the work is
+/// as to parse: past about [`DROP_INLINE`] entries, what is left of the work is
 /// handed to the [`dropper`] thread, so the thread that let go of the tree
 /// (Node's main thread, usually) frees a bounded amount itself.
 fn drop_iteratively(mut work: Vec<Value>) {
-    let mut budget = if dropper::on_dropper() {
-        usize::MAX
-    } else {
-        DROP_INLINE
-    };
+    // values (keys count as values) freed here before the rest is handed over
+    let dropper = dropper::on_dropper();
+    let mut budget = if dropper { usize::MAX } else { 2 * DROP_INLINE };
+    let mut freed = 0usize;
     while let Some(v) = work.pop() {
+        budget = budget.saturating_sub(1);
+        freed += 1;
+        if dropper && freed.is_multiple_of(1024) {
+            // out of the way of a big parse (see `dropper::yield_to_parse`)
+            dropper::yield_to_parse();
+        }
         match v {
             Value::Array(a) => {
                 if let Some(mut a) = Arc::into_inner(a) {
-                    budget = budget.saturating_sub(a.items.len());
                     work.append(&mut a.items);
                 }
             }
             Value::Object(m) => {
                 if let Some(mut m) = Arc::into_inner(m) {
-                    budget = budget.saturating_sub(m.entries.len());
-                    work.extend(m.entries.drain(..).map(|(_, v)| v));
+                    work.reserve(2 * m.entries.len());
+                    for (k, v) in m.entries.drain(..) {
+                        work.push(Value::String(k));
+                        work.push(v);
+                    }
                 }
             }
             _ => {}
@@ -199,9 +206,11 @@ fn drop_iteratively(mut work: Vec<Value>) {
     }
 }
 
-/// Entries a thread frees itself before it hands the rest of a tree to the
-/// [`dropper`] (about 0.2 ms of work; a settings object of a few thousand keys
-/// is freed where it is dropped, as before).
+/// About how many entries (an object's key and value, or an array item) a
+/// thread frees itself before it hands the rest of a tree to the [`dropper`]
+/// (well under a millisecond of work; a settings object of a few thousand
+/// entries is freed where it is dropped, as before). A map or array with more
+/// entries than this goes through [`drop_iteratively`] even when flat.
 const DROP_INLINE: usize = 4096;
 
 /// The thread that frees big trees for the others (see [`drop_iteratively`]):
@@ -219,8 +228,53 @@ pub mod dropper {
 
     use super::Value;
 
-    /// Batches that may wait for the dropper.
-    pub const MAX_WAITING: usize = 64;
+    /// Batches that may wait for the dropper (each may be a whole document:
+    /// this bounds the memory not yet freed).
+    pub const MAX_WAITING: usize = 2;
+
+    /// Big parses in progress (see [`yield_to_parse`]).
+    static PARSING: Mutex<usize> = Mutex::new(0);
+    static PARSED: Condvar = Condvar::new();
+
+    /// Held while a big document is parsed: the dropper pauses meanwhile.
+    pub(super) struct Parsing(());
+
+    impl Parsing {
+        pub(super) fn begin() -> Parsing {
+            *PARSING.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            Parsing(())
+        }
+    }
+
+    impl Drop for Parsing {
+        fn drop(&mut self) {
+            let mut n = PARSING.lock().unwrap_or_else(|p| p.into_inner());
+            *n -= 1;
+            if *n == 0 {
+                PARSED.notify_all();
+            }
+        }
+    }
+
+    /// On the dropper, between runs of frees: waits while a big document is
+    /// parsed (a store opening right after another closed — a freeing
+    /// thread and a parsing one contend for the allocator and the cores, and
+    /// the open is what a program waits for). A parse ends; the wait is
+    /// bounded anyway.
+    pub(super) fn yield_to_parse() {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut n = PARSING.lock().unwrap_or_else(|p| p.into_inner());
+        while *n > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            n = PARSED
+                .wait_timeout(n, deadline - now)
+                .map(|r| r.0)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
 
     thread_local! {
         static IS_DROPPER: Cell<bool> = const { Cell::new(false) };
@@ -290,6 +344,12 @@ pub mod dropper {
                 Err(e.0 .1)
             }
         }
+    }
+
+    /// Waits until every batch handed over so far is freed; false when
+    /// `timeout` passed first.
+    pub fn wait_idle(timeout: Duration) -> bool {
+        wait_freed(NEXT_TICKET.load(Ordering::Acquire) - 1, timeout)
     }
 
     /// The ticket of the last batch the calling thread handed over (0: none).
@@ -703,10 +763,23 @@ impl Map {
 
 impl Drop for Map {
     fn drop(&mut self) {
-        if self.entries.iter().any(|(_, v)| v.is_container()) {
+        if self.entries.len() > DROP_INLINE {
+            drop_iteratively(entries_as_work(&mut self.entries));
+        } else if self.entries.iter().any(|(_, v)| v.is_container()) {
             drop_iteratively(self.entries.drain(..).map(|(_, v)| v).collect());
         }
     }
+}
+
+/// A map's keys and values as work for [`drop_iteratively`] (a key as a
+/// string value, so that a big map's keys are freed with the rest).
+fn entries_as_work(entries: &mut Vec<(Str, Value)>) -> Vec<Value> {
+    let mut work = Vec::with_capacity(2 * entries.len());
+    for (k, v) in entries.drain(..) {
+        work.push(Value::String(k));
+        work.push(v);
+    }
+    work
 }
 
 impl FromIterator<(Str, Value)> for Map {
@@ -860,12 +933,18 @@ pub fn parse_limited(bytes: &[u8], depth: usize, max: usize) -> Result<Value, Pa
     parse_valid(bytes, depth, max)
 }
 
+/// Documents from this size on are parsed with the dropper paused.
+const BIG_PARSE: usize = 1 << 20;
+
 /// `parse_limited` of text already known to be valid UTF-8, without a BOM.
 fn parse_valid(bytes: &[u8], depth: usize, max: usize) -> Result<Value, ParseError> {
+    let _parsing = (bytes.len() >= BIG_PARSE).then(dropper::Parsing::begin);
     let mut p = Parser {
         b: bytes,
         i: 0,
-        keys: HashTable::new(),
+        // sized for the distinct keys and short values of a settings file
+        // (one per ~160 bytes of text), so that it seldom grows while read
+        keys: HashTable::with_capacity((bytes.len() / 160).min(1 << 20)),
         items: Vec::new(),
         members: Vec::new(),
     };
@@ -902,8 +981,9 @@ enum Open {
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
-    /// Short keys read so far: a key that repeats (the same field in every
-    /// element of an array of objects) shares one allocation.
+    /// Short keys and short string values read so far: a key that repeats
+    /// (the same field in every element of an array of objects) shares one
+    /// allocation, and so does a repeated short value.
     keys: HashTable<Str>,
     /// The items of the arrays being read, innermost last: an array's `Vec`
     /// is allocated once, at its exact size, when it closes (no regrowth).
@@ -915,6 +995,10 @@ struct Parser<'a> {
 
 /// Keys up to this many bytes are shared (see `Parser::keys`).
 const SHARED_KEY_MAX: usize = 48;
+
+/// String values up to this many bytes (without escapes) are shared too:
+/// short values repeat often, longer ones (paths, ids, text) seldom.
+const SHARED_VALUE_MAX: usize = 16;
 
 impl<'a> Parser<'a> {
     fn err(&self, message: &'static str) -> ParseError {
@@ -953,17 +1037,24 @@ impl<'a> Parser<'a> {
         // and `start` (after an ASCII quote) and `end` (at one) are char
         // boundaries, so the slice is valid UTF-8.
         let text = unsafe { std::str::from_utf8_unchecked(&b[start..end]) };
+        let k = self.shared(text);
+        self.i = end + 1;
+        Some(k)
+    }
+
+    /// `text` as a string shared with every equal one read before (see
+    /// `Parser::keys`).
+    #[inline]
+    fn shared(&mut self, text: &str) -> Str {
         let h = hash_key(text);
-        let k = match self.keys.find(h, |k| &**k == text) {
+        match self.keys.find(h, |k| &**k == text) {
             Some(k) => k.clone(),
             None => {
                 let k = Str::from(text);
                 self.keys.insert_unique(h, k.clone(), |k| hash_key(k));
                 k
             }
-        };
-        self.i = end + 1;
-        Some(k)
+        }
     }
 
     /// At a member: its key and the `:` after it.
@@ -1223,6 +1314,11 @@ impl<'a> Parser<'a> {
                     // boundaries and the slice between them is valid UTF-8.
                     let s = unsafe { std::str::from_utf8_unchecked(&b[start..self.i]) };
                     self.i += 1;
+                    // short values repeat (enum-like words: "dark", "open"):
+                    // shared, like keys
+                    if s.len() <= SHARED_VALUE_MAX {
+                        return Ok(Value::String(self.shared(s)));
+                    }
                     return Ok(Value::String(Str::from(s)));
                 }
                 Some(b'\\') => break,
@@ -2209,6 +2305,8 @@ mod tests {
         for _ in 0..MAX_DEPTH {
             v = array(vec![v, Value::Number(1.0)]);
         }
+        // (other tests' batches out of the way: at most MAX_WAITING wait)
+        assert!(dropper::wait_idle(wait));
         let before = dropper::last_handed_over();
         drop(v);
         let ticket = dropper::last_handed_over();
@@ -2230,11 +2328,27 @@ mod tests {
             Some(Value::Array(a)) => Arc::downgrade(a),
             _ => unreachable!(),
         };
+        assert!(dropper::wait_idle(wait));
         drop(v);
         let ticket2 = dropper::last_handed_over();
         assert!(ticket2 > ticket);
         assert!(dropper::wait_freed(ticket2, wait));
         assert!(watch.upgrade().is_none());
+
+        // a flat map past DROP_INLINE entries: its keys and values go too
+        let marker = Str::from("a key of the flat map");
+        let watch = Arc::downgrade(&marker);
+        let mut flat: Map = (0..2 * DROP_INLINE)
+            .map(|i| (Str::from(format!("k{i}")), Value::Number(i as f64)))
+            .collect();
+        flat.insert(marker, Value::Null);
+        assert!(dropper::wait_idle(wait));
+        drop(flat);
+        let ticket3 = dropper::last_handed_over();
+        assert!(ticket3 > ticket2);
+        assert!(dropper::wait_freed(ticket3, wait));
+        assert!(watch.upgrade().is_none());
+        let ticket2 = ticket3;
 
         // a small tree is freed where it is dropped
         let small = parse(br#"{"a":[1,{"b":[2]}],"c":{}}"#).unwrap();
