@@ -7,7 +7,6 @@
  * `serialize` — into what the rest of the Store uses.
  */
 
-const os = require('node:os');
 const path = require('node:path');
 const fs = require('node:fs');
 
@@ -52,7 +51,7 @@ function packageData(parentDir) {
 function envPathsConfig(name, suffix) {
   if (typeof name !== 'string') throw new TypeError(`Expected \`projectName\` to be a string, got ${typeof name}`);
   if (suffix) name += `-${suffix}`;
-  const home = os.homedir();
+  const home = require('node:os').homedir();
   if (process.platform === 'darwin') return path.join(home, 'Library', 'Preferences', name);
   if (process.platform === 'win32') return path.join(process.env.APPDATA || path.join(home, 'AppData', 'Roaming'), name, 'Config');
   return path.join(process.env.XDG_CONFIG_HOME || path.join(home, '.config'), name);
