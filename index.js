@@ -13,10 +13,17 @@ const FILE_NAMES = require('./lib/names.js');
 const { reportListenerError, dispatchCoreEvent, deliverChanges, emitChange } = require('./lib/events.js');
 const { storeError, closedError } = require('./lib/errors.js');
 const { checkValueType, toJsonText, stringifyDeep, jsonEqual, segmentsOf } = require('./lib/values.js');
-const migrationsLib = require('./lib/migrations.js');
-const atomicLib = require('./lib/atomic.js');
 const versionGuard = require('./lib/version-guard.js');
-const layerLib = require('./lib/layer.js');
+// loaded on first use: a plain store (no migrations, update() or
+// transaction(), reset() under defaultsLayer) never needs them, and each
+// module is part of what `require('tad-store')` costs a fresh process
+const lazy = (file) => {
+  let mod = null;
+  return () => mod || (mod = require(file));
+};
+const migrationsLib = lazy('./lib/migrations.js');
+const atomicLib = lazy('./lib/atomic.js');
+const layerLib = lazy('./lib/layer.js');
 const processEnd = require('./lib/process-end.js');
 
 const MIGRATION_KEY = '__internal__.migrations.version';
@@ -483,7 +490,7 @@ class Store {
 
   /** The migrations (lib/migrations.js), run against this store inside the opening transaction. Returns whether a step ran. */
   #migrate(opts, { existed, readValue }) {
-    return migrationsLib.runMigrations(this, opts, {
+    return migrationsLib().runMigrations(this, opts, {
       path: this.path,
       existed,
       // (read by the open; a custom-serialize store read its file since)
@@ -756,7 +763,7 @@ class Store {
     try {
       if (remote !== null) this.#changed();
       const next = fn(this.get(key));
-      atomicLib.checkUpdateResult(key, next);
+      atomicLib().checkUpdateResult(key, next);
       text = toJsonText(key, next, this.#propertyName(key, next), () => segmentsOf(key, this.#opts.accessPropertiesByDotNotation !== false).length);
       want = this.#listening();
     } catch (error) {
@@ -810,11 +817,11 @@ class Store {
     }
     const buffered = [];
     core.muted = buffered;
-    const { tx, end } = atomicLib.makeTx(this);
+    const { tx, end } = atomicLib().makeTx(this);
     let result;
     try {
       result = fn(tx);
-      atomicLib.checkTransactionResult(result);
+      atomicLib().checkTransactionResult(result);
       core.muted = null;
       native.commit('transaction');
     } catch (error) {
@@ -831,7 +838,7 @@ class Store {
     end();
     native.atomicEnd();
     deliverRemote();
-    const merged = atomicLib.mergeChanges(buffered, this.#listening());
+    const merged = atomicLib().mergeChanges(buffered, this.#listening());
     if (merged.literal.length > 0) this.#afterChange(merged.literal, true);
     if (merged.paths.length > 0) this.#afterChange(merged.paths, false);
     return result;
@@ -864,7 +871,7 @@ class Store {
       for (const key of keys) {
         const i = native.inspect(key);
         if (i.defaultValue === undefined || i.userValue === undefined) continue;
-        this.delete(dot ? layerLib.resetTarget(key, segmentsOf(key, true), k => native.inspect(k)) : key);
+        this.delete(dot ? layerLib().resetTarget(key, segmentsOf(key, true), k => native.inspect(k)) : key);
       }
       return;
     }

@@ -119,6 +119,31 @@ test('an installed addon that fails to load says so, with the OS loader\'s reaso
   }
 });
 
+test('require() loads the addon straight from its file, and only the modules a plain store uses', () => {
+  // binding.js and platform.js are read only when that load fails (their
+  // errors above); migrations, update()/transaction() and the defaults layer
+  // on first use
+  const r = spawnSync(process.execPath, ['-e', `
+    const Store = require(${JSON.stringify(root)});
+    const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'tad-lazy-'));
+    const s = new Store({ cwd: dir });
+    s.set('a', 1);
+    const opened = Object.keys(require.cache).map(f => require('node:path').relative(${JSON.stringify(root)}, f));
+    s.close();
+    require('node:fs').rmSync(dir, { recursive: true, force: true });
+    const native = require(${JSON.stringify(path.join(root, 'lib', 'loader.js'))});
+    console.log(JSON.stringify({ opened, target: native.__napiBindingTarget }));
+  `], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const { opened, target } = JSON.parse(r.stdout);
+  assert.equal(target, 'native');
+  assert.ok(opened.some(f => f.endsWith('.node')), opened.join(', '));
+  for (const f of ['binding.js', 'lib/platform.js', 'lib/migrations.js', 'lib/atomic.js', 'lib/layer.js']) {
+    assert.ok(!opened.includes(f), `${f} was loaded: ${opened.join(', ')}`);
+  }
+  assert.ok(!opened.some(f => f.includes('semver')), opened.join(', '));
+});
+
 test('NAPI_RS_NATIVE_LIBRARY_PATH naming a missing file is reported as such', () => {
   const bogus = path.join(os.tmpdir(), 'no-such-dir-tad', 'tad-store.node');
   const e = loadIn(root, '', { NAPI_RS_NATIVE_LIBRARY_PATH: bogus });

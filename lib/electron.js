@@ -7,7 +7,8 @@
  * electron-store's `initRenderer()`.
  */
 
-const { isMainThread } = require('node:worker_threads');
+// node:worker_threads on first use (the first store opened), not at require
+const isMainThread = () => require('node:worker_threads').isMainThread;
 
 const binding = require('./loader.js');
 
@@ -31,16 +32,16 @@ function electronApp() {
 function electronDefaults(electron) {
   if (electron) {
     const found = { userData: electron.app.getPath('userData'), appVersion: electron.app.getVersion() };
-    if (isMainThread) binding.setMainThreadDefaults(JSON.stringify(found));
+    if (isMainThread()) binding.setMainThreadDefaults(JSON.stringify(found));
     return found;
   }
-  if (isMainThread) return null;
+  if (isMainThread()) return null;
   // a worker thread of a process whose main thread runs Electron's app
   const shared = binding.mainThreadDefaults();
   return shared === null ? null : JSON.parse(shared);
 }
 
-if (isMainThread) {
+if (process.versions.electron && isMainThread()) {
   // shared with worker threads from the start, and again once the app is
   // ready (an app sets its `userData` path before then)
   const electron = electronApp();

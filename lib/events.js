@@ -10,7 +10,8 @@
  */
 
 const { jsonClone, jsonEqual, related } = require('./values.js');
-const { viewEntries } = require('./layer.js');
+// layer.js on first use (only stores with defaultsLayer need it)
+const viewEntries = (...args) => require('./layer.js').viewEntries(...args);
 
 /** A listener threw: the store's `'listenerError'` listeners hear it, else a process warning. */
 function reportListenerError(store, error) {

@@ -12,7 +12,11 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { SUPPORTED, current, addonFile, packageName } = require('./platform.js');
+
+// platform.js (and binding.js) only when the quick look below does not load
+// the addon: they are most of what `require('tad-store')` costs otherwise
+let platformModule = null;
+const platform = () => platformModule || (platformModule = require('./platform.js'));
 
 const root = path.join(__dirname, '..');
 
@@ -36,12 +40,14 @@ function isInstalled(pkg) {
 
 /** A second attempt under this module's own platform name (binding.js may pick another ABI, e.g. win32-x64-gnu). */
 function retry(name) {
+  const { addonFile, packageName } = platform();
   const local = path.join(root, addonFile(name));
   if (fs.existsSync(local)) return require(local);
   return require(packageName(name));
 }
 
 function loadError(err) {
+  const { SUPPORTED, current, addonFile, packageName } = platform();
   const here = current();
   const pkg = packageName(here.name);
   const { version, repository } = require('../package.json');
@@ -88,10 +94,39 @@ function loadError(err) {
   return error;
 }
 
+/**
+ * The addon for this platform, beside this package or in its platform
+ * package, loaded directly when it is there (what binding.js would pick: on Linux the glibc build is
+ * tried; a C library it cannot load with fails here and binding.js decides),
+ * stamped the way binding.js stamps it. Null when there is none, when
+ * NAPI_RS_NATIVE_LIBRARY_PATH names another, or when it does not load.
+ */
+function quickLoad() {
+  if (process.env.NAPI_RS_NATIVE_LIBRARY_PATH) return null;
+  const { platform: os, arch } = process;
+  const name = os === 'linux' ? `linux-${arch}-gnu` : os === 'win32' ? `win32-${arch}-msvc` : os === 'darwin' ? `darwin-${arch}` : null;
+  if (name === null) return null;
+  const file = path.join(root, `tad-store.${name}.node`);
+  let binding;
+  try {
+    // beside this package (a build from source), else its platform package
+    binding = fs.existsSync(file) ? require(file) : require(`tad-store-${name}`);
+  } catch {
+    return null;
+  }
+  if (Object.isExtensible(binding) && !Object.hasOwn(binding, '__napiBindingTarget')) {
+    Object.defineProperty(binding, '__napiBindingTarget', { configurable: true, enumerable: true, value: 'native', writable: true });
+  }
+  return binding;
+}
+
 function load() {
+  const quick = quickLoad();
+  if (quick !== null) return quick;
   try {
     return require('../binding.js');
   } catch (err) {
+    const { SUPPORTED, current } = platform();
     if (SUPPORTED.includes(current().name) && !process.env.NAPI_RS_NATIVE_LIBRARY_PATH) {
       try {
         return retry(current().name);

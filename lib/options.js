@@ -7,15 +7,12 @@
  * `serialize` — into what the rest of the Store uses.
  */
 
-const os = require('node:os');
 const path = require('node:path');
 const fs = require('node:fs');
-const { isMainThread } = require('node:worker_threads');
 
 const { storeError } = require('./errors.js');
 const FILE_NAMES = require('./names.js');
 const { electronApp, electronDefaults } = require('./electron.js');
-const migrationsLib = require('./migrations.js');
 const { normalizeBackups } = require('./backups.js');
 const { checkOption: checkOnNewerVersion } = require('./version-guard.js');
 
@@ -54,7 +51,7 @@ function packageData(parentDir) {
 function envPathsConfig(name, suffix) {
   if (typeof name !== 'string') throw new TypeError(`Expected \`projectName\` to be a string, got ${typeof name}`);
   if (suffix) name += `-${suffix}`;
-  const home = os.homedir();
+  const home = require('node:os').homedir();
   if (process.platform === 'darwin') return path.join(home, 'Library', 'Preferences', name);
   if (process.platform === 'win32') return path.join(process.env.APPDATA || path.join(home, 'AppData', 'Roaming'), name, 'Config');
   return path.join(process.env.XDG_CONFIG_HOME || path.join(home, '.config'), name);
@@ -208,7 +205,7 @@ function normalizeOptions(options, parentDir) {
       // whose main thread has not shared `userData`: never another file
       throw storeError(
         'E_OPTION',
-        `tad-store: no \`cwd\` was given and Electron's \`userData\` directory is not known here (${isMainThread ? "Electron's `app` is not available in this process" : "a worker thread cannot ask Electron's `app`, and the main thread has not loaded tad-store"}): pass \`cwd\` (e.g. app.getPath('userData'), sent from the main process or thread)`,
+        `tad-store: no \`cwd\` was given and Electron's \`userData\` directory is not known here (${require('node:worker_threads').isMainThread ? "Electron's `app` is not available in this process" : "a worker thread cannot ask Electron's `app`, and the main thread has not loaded tad-store"}): pass \`cwd\` (e.g. app.getPath('userData'), sent from the main process or thread)`,
       );
     } else {
       // conf: env-paths' config directory of `projectName` (or the package's name)
@@ -258,7 +255,7 @@ function normalizeOptions(options, parentDir) {
   if (opts.onInvalidData !== 'throw' && opts.onInvalidData !== 'sanitize') {
     throw new TypeError(`Expected \`onInvalidData\` to be 'throw' or 'sanitize', got ${JSON.stringify(opts.onInvalidData)}`);
   }
-  if (opts.migrations !== undefined && opts.migrations !== null) opts.steps = migrationsLib.normalize(opts.migrations);
+  if (opts.migrations !== undefined && opts.migrations !== null) opts.steps = require('./migrations.js').normalize(opts.migrations);
   if (opts.defaultsLayer !== undefined && typeof opts.defaultsLayer !== 'boolean') {
     throw new TypeError(`Expected \`defaultsLayer\` to be a boolean, got ${opts.defaultsLayer === null ? 'null' : typeof opts.defaultsLayer}`);
   }

@@ -9,8 +9,6 @@
  * change is made durable before its call returns).
  */
 
-const { isMainThread } = require('node:worker_threads');
-
 const binding = require('./loader.js');
 const { electronApp } = require('./electron.js');
 
@@ -98,7 +96,7 @@ function installExitHook() {
   if (electron) {
     electron.app.on('before-quit', () => flushAll('before quitting'));
     electron.app.on('will-quit', () => flushAll('before quitting'));
-  } else if (isMainThread && !process.versions.electron) {
+  } else if (!process.versions.electron && require('node:worker_threads').isMainThread) {
     for (const s of SIGNALS) process.on(s, onSignal);
   }
 }
