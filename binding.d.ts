@@ -526,10 +526,13 @@ export declare function storeResetPerformance(h: number): void
 
 /**
  * Restores a backup (`migration`: a migration snapshot, by name only; else a
- * backup by name or listed path): verified and the current state backed up
- * on a worker thread, then applied on the JS thread. Resolves to the JSON
- * change list (`[]` when nothing changed), `{k, o?, n?}`: the old and new
- * values only when `flags` asks for them (someone listens).
+ * backup by name or listed path). On a worker thread: the backup verified,
+ * the current state backed up, the restore planned on it (the diff, the
+ * result, the schema check, the change list and its JSON); on the JS thread
+ * the prepared state is swapped in (planned again there only if the state
+ * changed in between). Resolves to the JSON change list (`[]` when nothing
+ * changed), `{k, o?, n?}`: the old and new values only when `flags` asks for
+ * them (someone listens).
  */
 export declare function storeRestore(h: number, name: string, migration: boolean, flags: number): Promise<string>
 

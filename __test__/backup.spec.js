@@ -496,6 +496,94 @@ test('a closed store rejects backup calls with E_CLOSED', async t => {
   assert.throws(() => s.getHealthReport(), { code: 'E_CLOSED' });
 });
 
+test('restoreBackup(): listeners subscribed before it get what conf gives them for `store = backup` (onDidChange by key and dot path, onDidAnyChange, change events)', async t => {
+  const fx = fixture(t);
+  const before = { a: 1, b: { c: [1], d: 'x' }, same: { deep: [1, { e: 2 }] }, list: [1, 2, 3], gone: { x: 1 } };
+  const backedUp = { a: 2, b: { c: [1, 2], d: 'x' }, same: { deep: [1, { e: 2 }] }, list: [1, 2], added: null };
+  const s = fx.open({ backups: NO_AUTO });
+  s.store = backedUp;
+  const file = await s.createBackup('target');
+  s.store = before;
+  const conf = fx.conf();
+  conf.store = before;
+  const record = store => {
+    const calls = [];
+    for (const key of ['a', 'b', 'b.c', 'b.d', 'same', 'same.deep', 'list', 'gone', 'gone.x', 'added', 'absent']) {
+      store.onDidChange(key, (n, o) => calls.push(['key', key, n, o]));
+    }
+    store.onDidAnyChange((n, o) => calls.push(['any', n, o]));
+    return calls;
+  };
+  const fromTad = record(s);
+  const fromConf = record(conf);
+  const perKey = recordAll(s);
+  assert.equal(await s.restoreBackup(path.basename(file)), true);
+  conf.store = backedUp;
+  assert.deepStrictEqual(plain(s), plain(conf));
+  assert.deepStrictEqual(fromTad, fromConf, 'the same listener calls, in the same order, with the same values');
+  assert.ok(fromTad.length > 5, 'some listeners fired');
+  assert.deepStrictEqual(byKey(perKey), [
+    ['a', 2, 1],
+    ['added', null, undefined],
+    ['b', { c: [1, 2], d: 'x' }, { c: [1], d: 'x' }],
+    ['gone', undefined, { x: 1 }],
+    ['list', [1, 2], [1, 2, 3]],
+  ], 'one change event per changed top-level key, none for the equal one');
+  // the values handed to listeners are the store's, not shared with it
+  const any = fromTad.find(c => c[0] === 'any');
+  any[1].b.c.push('mutated');
+  assert.deepStrictEqual(s.get('b.c'), [1, 2]);
+});
+
+test('restoreBackup() racing with sets: every acknowledged set is kept in the history, the events describe the state the restore replaced, a rollback gives it back exactly', async t => {
+  const fx = fixture(t);
+  for (const listening of [false, true]) {
+    const s = fx.open({ cwd: fx.dir(), backups: NO_AUTO, history: { maxEntries: 100_000 } });
+    for (let i = 0; i < 200; i++) s.set(`k${i}`, { i, tags: [i, 'x'] });
+    const file = await s.createBackup('target');
+    const target = plain(s);
+    s.set('k0', 'changed');
+    const events = listening ? recordAll(s) : null;
+    const p = s.restoreBackup(path.basename(file));
+    // sets while the restore is prepared on a worker thread: before or after
+    // its snapshot, depending on the scheduler
+    // its snapshot, depending on the scheduler; synchronous, so all of them
+    // are applied before the restore (which applies on this thread)
+    const racing = [];
+    const until = Date.now() + 30;
+    for (let i = 0; i < 100 || (Date.now() < until && i < 2000); i++) {
+      s.set(`racing${i}`, i);
+      s.set(`k${(i % 199) + 1}.i`, -i);
+      racing.push(`racing${i}`);
+    }
+    const replaced = plain(s);
+    assert.equal(await p, true);
+    assert.deepStrictEqual(plain(s), target, 'the restore wins over the sets made before it applied');
+    if (listening) {
+      const last = new Map();
+      for (const [k, n, o] of events) last.set(k, [n, o]);
+      for (const k of racing) assert.deepStrictEqual(last.get(k), [undefined, replaced[k]], `the restore removed ${k}`);
+      assert.deepStrictEqual(last.get('k0'), [target.k0, 'changed']);
+    }
+    s.set('after', 1);
+    await s.flush();
+    const summary = await s.getHistorySummary();
+    const ops = summary.entries.map(e => e.operation);
+    const at = ops.lastIndexOf('restore');
+    assert.ok(at > 0, 'a restore entry');
+    const setsBefore = summary.entries.slice(0, at).flatMap(e => e.keys);
+    for (const k of racing) assert.ok(setsBefore.includes(k), `${k} is in the history before the restore`);
+    assert.deepStrictEqual(summary.entries[at + 1].keys, ['after']);
+    // nothing acknowledged is lost: the state the restore replaced comes back exactly
+    await s.rollbackToSeq(summary.entries[at].seq - 1);
+    assert.deepStrictEqual(plain(s), replaced);
+    s.close();
+    const again = fx.open({ cwd: path.dirname(s.path), backups: NO_AUTO, history: { maxEntries: 100_000 } });
+    assert.deepStrictEqual(plain(again), replaced, 'reopened: the same state');
+    again.close();
+  }
+});
+
 test('closing while a restore is in flight: it completes or fails with E_CLOSED, never half-applied', async t => {
   const fx = fixture(t);
   const s = fx.open({ backups: NO_AUTO });

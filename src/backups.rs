@@ -10,6 +10,7 @@ use tad_store_core::history::{iso, Target};
 use tad_store_core::journal::ChangeRecord;
 use tad_store_core::value::encode;
 use tad_store_core::Error as CoreError;
+use tad_store_core::RestorePlan;
 
 use crate::convert::changes_json;
 use crate::errors::run;
@@ -117,10 +118,13 @@ pub fn store_list_backups_sync(env: Env, h: u32) -> Result<Vec<BackupInfo>> {
 }
 
 /// Restores a backup (`migration`: a migration snapshot, by name only; else a
-/// backup by name or listed path): verified and the current state backed up
-/// on a worker thread, then applied on the JS thread. Resolves to the JSON
-/// change list (`[]` when nothing changed), `{k, o?, n?}`: the old and new
-/// values only when `flags` asks for them (someone listens).
+/// backup by name or listed path). On a worker thread: the backup verified,
+/// the current state backed up, the restore planned on it (the diff, the
+/// result, the schema check, the change list and its JSON); on the JS thread
+/// the prepared state is swapped in (planned again there only if the state
+/// changed in between). Resolves to the JSON change list (`[]` when nothing
+/// changed), `{k, o?, n?}`: the old and new values only when `flags` asks for
+/// them (someone listens).
 #[napi(ts_return_type = "Promise<string>")]
 pub fn store_restore(
     env: Env,
@@ -128,20 +132,23 @@ pub fn store_restore(
     name: String,
     migration: bool,
     flags: u32,
-) -> Result<AsyncTask<Job<tad_store_core::value::Value, String>>> {
+) -> Result<AsyncTask<Job<(RestorePlan, String), String>>> {
     let s = store(&env, h)?;
     let apply = s.clone();
     Ok(Job::then(
         move || {
-            if migration {
-                s.prepare_migration_restore(&name)
+            let plan = if migration {
+                s.prepare_migration_restore(&name, call(flags))?
             } else {
-                s.prepare_restore(&name)
-            }
+                s.prepare_restore(&name, call(flags))?
+            };
+            let json = changes_json(plan.changes());
+            Ok((plan, json))
         },
-        move |value| {
-            let changes = apply.restore(value, call(flags))?;
-            Ok(changes_json(&changes.unwrap_or_default()))
+        move |(plan, json)| match apply.restore_prepared(plan, call(flags))? {
+            (changes, false) => Ok(changes_json(&changes.unwrap_or_default())),
+            (Some(_), true) => Ok(json),
+            (None, true) => Ok("[]".into()),
         },
     ))
 }

@@ -114,6 +114,14 @@ pub fn file_name(time_ms: f64, hash: &str) -> String {
 pub struct Source<'a> {
     /// The document's JSON text (plain; the codec encodes it).
     pub bytes: &'a [u8],
+    /// The SHA-256 (hex) `bytes` should have, when known (the store file's
+    /// bytes, whose hash the log keeps): when the codec stores them as they
+    /// are, it is the backup's hash, checked on the bytes read back (one pass:
+    /// that read proves the backup holds exactly the known file).
+    pub sha: Option<&'a str>,
+    /// `bytes` are known to have `sha` (read from the store file while its
+    /// stamp showed it untouched): the read-back is compared, not hashed.
+    pub sha_checked: bool,
     pub original_file: &'a str,
     pub reason: &'a str,
     pub seq: u64,
@@ -142,14 +150,32 @@ pub fn create(
         None => crate::journal::now_ms(),
     };
     let stored = codec.encode(Kind::Backup, Cow::Borrowed(src.bytes))?;
-    let hash = sha256_hex(&stored);
+    let expected = match (&stored, src.sha) {
+        (Cow::Borrowed(b), Some(sha))
+            if b.as_ptr() == src.bytes.as_ptr() && b.len() == src.bytes.len() =>
+        {
+            Some(sha)
+        }
+        _ => None,
+    };
+    let hash = match expected {
+        Some(sha) => sha.to_string(),
+        None => sha256_hex(&stored),
+    };
     let file = file_name(now, &hash);
     let path = dir.join(&file);
     atomic_write(fs, &path, &stored, mode)?;
     let written = fs
         .read(&path)
         .map_err(Error::io("read back backup", &path))?;
-    if written != *stored {
+    let intact = match expected {
+        // (the bytes were not hashed before: this also proves they were the
+        // ones expected)
+        Some(_) if src.sha_checked => written == *stored,
+        Some(sha) => written.len() == stored.len() && sha256_hex(&written) == sha,
+        None => written == *stored,
+    };
+    if !intact {
         let _ = fs.remove_file(&path);
         return Err(Error::BackupCorrupt(format!(
             "The backup {} did not read back with the content written; it was removed and no older backup was pruned",
@@ -477,6 +503,8 @@ mod tests {
     fn src(bytes: &[u8]) -> Source<'_> {
         Source {
             bytes,
+            sha: None,
+            sha_checked: false,
             original_file: "config.json",
             reason: "test",
             seq: 3,

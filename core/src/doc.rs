@@ -640,6 +640,67 @@ fn diff_here<'a>(
     }
 }
 
+/// Levels below which [`share`] compares whole subtrees instead of walking
+/// into them (it recurses once per level; below this it does not).
+const SHARE_DEPTH: usize = 48;
+
+/// Makes `new` share with `old` every subtree the two hold equal (exactly, key
+/// order included): `new` keeps its content, but equal containers and strings
+/// become `old`'s, so comparing or diffing the two afterwards skips them by
+/// pointer (`Arc::ptr_eq`), their cached Merkle hashes are reused, and memory
+/// holds them once. Proportional to `new`'s size: meant for a worker thread
+/// (a restored backup against the current state). Returns whether `new` is
+/// now `old` entirely.
+pub fn share(new: &mut Value, old: &Value) -> bool {
+    share_at(new, old, SHARE_DEPTH)
+}
+
+fn share_at(new: &mut Value, old: &Value, depth: usize) -> bool {
+    let same = match (&mut *new, old) {
+        (Value::Object(n), Value::Object(o)) if !Arc::ptr_eq(n, o) => {
+            if depth == 0 {
+                // (deep enough: one iterative comparison of the rest)
+                Value::Object(n.clone()).eq_exact(old)
+            } else {
+                let keys: Vec<Str> = n.keys().cloned().collect();
+                let mut all = keys.len() == o.len();
+                let m = Arc::make_mut(n);
+                for (i, k) in keys.iter().enumerate() {
+                    let child = m.get_mut(k).expect("a key just listed");
+                    match o.get(k) {
+                        Some(oc) => {
+                            // (equal children in another order are shared,
+                            // the object itself is not)
+                            all &= share_at(child, oc, depth - 1)
+                                && o.get_index(i).is_some_and(|(ok, _)| ok == k);
+                        }
+                        None => all = false,
+                    }
+                }
+                all
+            }
+        }
+        (Value::Array(n), Value::Array(o)) if !Arc::ptr_eq(n, o) => {
+            if depth == 0 {
+                Value::Array(n.clone()).eq_exact(old)
+            } else {
+                let mut all = n.len() == o.len();
+                let items: &mut Vec<Value> = &mut *Arc::make_mut(n);
+                for (child, oc) in items.iter_mut().zip(o.iter()) {
+                    all &= share_at(child, oc, depth - 1);
+                }
+                all
+            }
+        }
+        (Value::Object(_), Value::Object(_)) | (Value::Array(_), Value::Array(_)) => true,
+        (n, o) => n.eq_exact(o),
+    };
+    if same {
+        *new = old.clone();
+    }
+    same
+}
+
 fn navigate_mut<'a>(mut cur: &'a mut Value, segs: &[String]) -> Result<&'a mut Value> {
     for seg in segs {
         cur = match cur {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::backup;
 use crate::defaults::Defaults;
-use crate::doc::Document;
+use crate::doc::{share, Document};
 use crate::error::{Error, Result};
 use crate::history::{Plan, Target};
 use crate::journal::ChangeRecord;
@@ -19,7 +19,7 @@ use crate::ops::{check_depth, KeyChange, Op, INTERNAL_KEY};
 use crate::path::{segments, FORBIDDEN_SEGMENTS};
 use crate::schema::Schema;
 use crate::stats::Op as StatOp;
-use crate::store::{Author, Core, Durability, Status};
+use crate::store::{Author, Core, Durability, Prepared, Status};
 use crate::value::{
     parse, parse_limited, parse_nested, too_deep_message, Map, ParseError, Value, MAX_DEPTH,
 };
@@ -39,6 +39,27 @@ pub struct HandleOptions {
     pub max_backups: usize,
     /// The JS environment the instance lives in (0 outside JS).
     pub env: u64,
+}
+
+/// A restore made ready off the JS thread (the backup verified, the current
+/// state backed up, the change planned): [`Handle::restore`] applies it.
+pub struct RestorePlan {
+    op: Op,
+    prepared: Prepared,
+}
+
+impl std::fmt::Debug for RestorePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RestorePlan({} changes)", self.changes().len())
+    }
+}
+
+impl RestorePlan {
+    /// The change list it delivers if the state is still the one it was
+    /// planned on.
+    pub fn changes(&self) -> &[KeyChange] {
+        self.prepared.changes()
+    }
 }
 
 /// Options of one call.
@@ -716,9 +737,29 @@ impl Handle {
             .reload(self.opts.schema.as_ref(), self.sync(), self.author())
     }
 
-    /// Replaces the whole document with a verified backup's content.
-    pub fn restore(&self, value: Value, call: Call) -> Result<Option<Vec<KeyChange>>> {
-        self.replace_with(value, "restore", false, call)
+    /// Applies a restore prepared by [`Handle::prepare_restore`]: the whole
+    /// document replaced by the backup's content, one change (`restore`).
+    pub fn restore(&self, plan: RestorePlan, call: Call) -> Result<Option<Vec<KeyChange>>> {
+        self.restore_prepared(plan, call)
+            .map(|(changes, _)| changes)
+    }
+
+    /// `restore`, and whether the plan made off the JS thread was used as it
+    /// was (false: the state changed in between, and it was planned again).
+    pub fn restore_prepared(
+        &self,
+        plan: RestorePlan,
+        call: Call,
+    ) -> Result<(Option<Vec<KeyChange>>, bool)> {
+        self.live()?.commit_prepared(
+            "restore",
+            plan.op,
+            plan.prepared,
+            self.schema(call),
+            self.sync(),
+            call.values,
+            self.author(),
+        )
     }
 
     /// Rolls back to `target`, with `history` read earlier (off the JS
@@ -877,13 +918,37 @@ impl Handle {
         self.live()?.list_backups_in(&self.migration_dir())
     }
 
-    /// Verifies a backup (its name or listed path) and backs the current state
-    /// up; returns the content to restore.
-    pub fn prepare_restore(&self, name_or_path: &str) -> Result<Value> {
+    /// Verifies a backup (its name or listed path), backs the current state
+    /// up and plans the restore on that state: everything proportional to the
+    /// document, for a worker thread. [`Handle::restore`] applies it.
+    pub fn prepare_restore(&self, name_or_path: &str, call: Call) -> Result<RestorePlan> {
         let core = self.live()?;
         let (v, _) = core.read_backup_in(&self.opts.backup_dir, name_or_path)?;
-        self.create_backup("before-restore", true)?;
-        Ok(v)
+        self.plan_restore(v, call)
+    }
+
+    /// The current state backed up ("before-restore", skipped when the newest
+    /// backup holds it), then `value` planned to replace that state.
+    fn plan_restore(&self, mut value: Value, call: Call) -> Result<RestorePlan> {
+        let core = self.live()?;
+        let (now, seq) = core.snapshot_with_seq()?;
+        core.backup_state_in(
+            &self.opts.backup_dir,
+            "before-restore",
+            true,
+            self.opts.max_backups,
+            (now.clone(), seq),
+        )?;
+        // what the restored state holds equal to the current one becomes the
+        // current one's nodes: the diff, the writer's hashing and memory skip it
+        share(&mut value, &now);
+        let op = self.with_defaults(Op::Replace {
+            value,
+            keep_internal: false,
+            base: None,
+        });
+        let prepared = core.prepare_commit(&op, now, self.schema(call), call.values)?;
+        Ok(RestorePlan { op, prepared })
     }
 
     /// Reads and verifies a migration snapshot given by name only.
@@ -897,10 +962,9 @@ impl Handle {
     }
 
     /// `prepare_restore` for a migration snapshot (name only).
-    pub fn prepare_migration_restore(&self, name: &str) -> Result<Value> {
+    pub fn prepare_migration_restore(&self, name: &str, call: Call) -> Result<RestorePlan> {
         let (v, _) = self.read_migration_backup(name)?;
-        self.create_backup("before-restore", true)?;
-        Ok(v)
+        self.plan_restore(v, call)
     }
 
     /// Checks a migration snapshot: hash, parse, schema. A missing one is an

@@ -60,5 +60,5 @@ pub mod value;
 pub mod watch;
 
 pub use error::{Code as ErrorCode, Error, JsClass, Result};
-pub use handle::{Call, Handle, HandleOptions};
+pub use handle::{Call, Handle, HandleOptions, RestorePlan};
 pub use store::{Durability, StoreOptions};

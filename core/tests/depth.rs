@@ -257,7 +257,7 @@ fn every_write_entry_point_takes_the_limit_and_refuses_one_more_level_writing_no
         // a backup of the deep document, restored
         let b = s.create_backup("deep", false).unwrap().unwrap();
         s.set("k", b"0", C).unwrap();
-        let v = s.prepare_restore(&b.file).unwrap();
+        let v = s.prepare_restore(&b.file, C).unwrap();
         s.restore(v, C).unwrap();
         assert!(s.snapshot().unwrap().eq_exact(&after_sets));
         s.close(false).unwrap();

@@ -456,7 +456,7 @@ fn backups_are_skipped_when_unchanged_verified_on_restore_and_listed_only_when_c
         "same content"
     );
     set(&s, "a", "2");
-    let v = s.prepare_restore(&first.file).unwrap();
+    let v = s.prepare_restore(&first.file, C).unwrap();
     s.restore(v, C).unwrap();
     assert_eq!(text(&s), r#"{"a":1}"#);
     let reasons: Vec<String> = s
@@ -467,7 +467,7 @@ fn backups_are_skipped_when_unchanged_verified_on_restore_and_listed_only_when_c
         .collect();
     assert_eq!(reasons, ["before-restore", "start"]);
     assert_eq!(
-        s.prepare_restore("../config.json").unwrap_err().code(),
+        s.prepare_restore("../config.json", C).unwrap_err().code(),
         "E_BACKUP_NOT_FOUND"
     );
     // a backup whose metadata was never written (a crash between the two) is not listed
@@ -477,10 +477,94 @@ fn backups_are_skipped_when_unchanged_verified_on_restore_and_listed_only_when_c
     fs::write(&orphan, "{}").unwrap();
     assert_eq!(s.list_backups().unwrap().len(), 2);
     assert_eq!(
-        s.prepare_restore("backup-2020-01-01T00-00-00-000Z-deadbeef.json")
+        s.prepare_restore("backup-2020-01-01T00-00-00-000Z-deadbeef.json", C)
             .unwrap_err()
             .code(),
         "E_BACKUP_CORRUPT"
+    );
+}
+
+/// A change list as `(key, old, new)` JSON texts, sorted by key.
+fn listed(changes: &[tad_store_core::ops::KeyChange]) -> Vec<(String, String, String)> {
+    let j = |v: &Option<tad_store_core::value::Value>| {
+        v.as_ref()
+            .map(|v| String::from_utf8(tad_store_core::value::to_json(v, false)).unwrap())
+            .unwrap_or_else(|| "-".into())
+    };
+    let mut out: Vec<_> = changes
+        .iter()
+        .map(|c| (c.key.clone(), j(&c.old), j(&c.new)))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_restore_planned_off_the_js_thread_is_swapped_in_or_planned_again_when_the_state_moved() {
+    let dir = tmp();
+    let s = open(opts(dir.path()));
+    set(&s, "a", r#"{"big":[1,2,3],"n":1}"#);
+    set(&s, "b", "1");
+    let backup = s.create_backup("x", false).unwrap().unwrap();
+    set(&s, "a.n", "2");
+    set(&s, "c", "true");
+
+    // nothing moved: the plan is used as made, and its change list is the one delivered
+    let plan = s.prepare_restore(&backup.file, C).unwrap();
+    let planned = listed(plan.changes());
+    let (changes, used) = s.restore_prepared(plan, C).unwrap();
+    assert!(used, "the prepared plan was used");
+    assert_eq!(listed(&changes.unwrap()), planned);
+    assert_eq!(
+        planned,
+        [
+            (
+                "a".into(),
+                r#"{"big":[1,2,3],"n":2}"#.into(),
+                r#"{"big":[1,2,3],"n":1}"#.into()
+            ),
+            ("c".into(), "true".into(), "-".into()),
+        ]
+    );
+    assert_eq!(text(&s), r#"{"a":{"big":[1,2,3],"n":1},"b":1}"#);
+
+    // a set between the plan and the apply: planned again on the state it replaces
+    set(&s, "c", "true");
+    let plan = s.prepare_restore(&backup.file, C).unwrap();
+    set(&s, "d", "4");
+    set(&s, "b", "5");
+    let (changes, used) = s.restore_prepared(plan, C).unwrap();
+    assert!(!used, "the state moved: planned again");
+    assert_eq!(
+        listed(&changes.unwrap()),
+        [
+            ("b".to_string(), "5".to_string(), "1".to_string()),
+            ("c".into(), "true".into(), "-".into()),
+            ("d".into(), "4".into(), "-".into()),
+        ]
+    );
+    assert_eq!(text(&s), r#"{"a":{"big":[1,2,3],"n":1},"b":1}"#);
+
+    // restoring the current state changes nothing
+    let plan = s.prepare_restore(&backup.file, C).unwrap();
+    assert!(plan.changes().is_empty());
+    let (changes, used) = s.restore_prepared(plan, C).unwrap();
+    assert!(changes.is_none() && used);
+
+    // each restore that changed something is one history entry, undoable exactly
+    let h = s.history().unwrap();
+    let restores: Vec<_> = h.iter().filter(|e| e.op == "restore").collect();
+    assert_eq!(restores.len(), 2);
+    s.rollback(Target::Seq(restores[1].seq - 1), None).unwrap();
+    assert_eq!(
+        text(&s),
+        r#"{"a":{"big":[1,2,3],"n":1},"b":5,"c":true,"d":4}"#
+    );
+    s.close(false).unwrap();
+    let again = open(opts(dir.path()));
+    assert_eq!(
+        text(&again),
+        r#"{"a":{"big":[1,2,3],"n":1},"b":5,"c":true,"d":4}"#
     );
 }
 

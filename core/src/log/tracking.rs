@@ -21,6 +21,42 @@ impl Log {
         self.file.sha.as_deref() == Some(sha) || self.seen.as_ref().is_some_and(|(h, _)| h == sha)
     }
 
+    /// Whether the document file is, by its stamp alone (one `stat`), still
+    /// the file whose bytes the log knows (`file.sha`): false while the stamp
+    /// cannot tell (see `peek_external_with`) — then only its content can.
+    pub fn file_untouched(&self) -> bool {
+        let Some(stamp) = self.stamp_now() else {
+            return false;
+        };
+        self.file.sha.is_some()
+            && self.stamp == Some(stamp)
+            && !stamp_needs_content_check(stamp.1, self.verified_at)
+    }
+
+    /// The document file's stamp now, for [`Log::confirm_file`].
+    pub fn file_stamp(&self) -> Option<Stamp> {
+        self.stamp_now()
+    }
+
+    /// The document file's bytes, read between `looked` (when its stamp was
+    /// `before`) and now, hash to `sha`: when that is the file the log knows
+    /// and the stamp did not move, the stamp is trusted from now on (as
+    /// `peek_external` does after hashing). Returns whether it was.
+    pub fn confirm_file(
+        &mut self,
+        before: Option<Stamp>,
+        looked: std::time::SystemTime,
+        sha: &str,
+    ) -> bool {
+        let now = self.stamp_now();
+        if now.is_some() && now == before && self.file.sha.as_deref() == Some(sha) {
+            self.verified_at = looked;
+            self.stamp = now;
+            return true;
+        }
+        false
+    }
+
     /// What the document file holds if that is not what this store wrote,
     /// checkpointed or already took: cheap (one `stat`) while the file is
     /// untouched — and where timestamps are coarse (FAT 2 s, HFS+ 1 s), the

@@ -1,5 +1,6 @@
 //! Backups: made now, queued, listed, read.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use super::state::lock;
@@ -12,7 +13,7 @@ use crate::value::{hex, merkle, sha256_hex, Value};
 
 impl Core {
     /// The state now (O(1)) and the latest change it includes.
-    pub(super) fn snapshot_with_seq(&self) -> Result<(Value, u64)> {
+    pub fn snapshot_with_seq(&self) -> Result<(Value, u64)> {
         let st = lock(&self.state);
         if st.closed {
             return Err(Error::Closed);
@@ -35,6 +36,23 @@ impl Core {
             return Err(Error::Closed);
         }
         self.write_backup(dir, reason, only_if_changed, keep, None)
+    }
+
+    /// A verified backup of `state` (a snapshot and the latest change it
+    /// includes, from [`Core::snapshot_with_seq`]) into `dir`, keeping `keep`.
+    pub fn backup_state_in(
+        &self,
+        dir: &Path,
+        reason: &str,
+        only_if_changed: bool,
+        keep: usize,
+        state: (Value, u64),
+    ) -> Result<Option<backup::Info>> {
+        let _busy = self.busy.read().unwrap_or_else(|p| p.into_inner());
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        self.write_backup(dir, reason, only_if_changed, keep, Some(state))
     }
 
     /// Takes the state now and registers a backup of it, to be written by
@@ -113,35 +131,90 @@ impl Core {
                 }
             }
         }
-        // When the store file holds exactly that state, its bytes are the backup.
+        // When the store file holds exactly that state, its bytes are the
+        // backup: read once, hashed once (that hash says it is the file the
+        // log knows, and is the backup's own hash when the bytes are stored
+        // as they are), never serialized again.
         self.flush()?;
         let known = lock(&self.log).file.clone();
         let from_file = (|| {
-            if known.merkle.as_deref() != Some(doc_hash.as_str()) {
+            if known
+                .merkle
+                .as_deref()
+                .is_some_and(|m| m != doc_hash.as_str())
+            {
                 return None;
             }
+            let known_sha = known.sha.as_deref()?;
+            // the file the log knows, by its stamp before and after the read
+            // (then its bytes need no hashing: their hash is known)
+            let looked = std::time::SystemTime::now();
+            let (untouched, before) = {
+                let log = lock(&self.log);
+                (log.file_untouched(), log.file_stamp())
+            };
             let bytes = read_if_exists(fs, &self.cfg.doc_path).ok()??;
-            if known.sha.as_deref() != Some(sha256_hex(&bytes).as_str()) {
+            if bytes.len() != known.len {
                 return None;
             }
-            codec
-                .decode(Kind::Document, &bytes)
-                .ok()
-                .map(|p| p.into_owned())
-                // a backup is read strictly: a file with invalid UTF-8 (read as
-                // U+FFFD) is backed up as the state it was read as
-                .filter(|p| std::str::from_utf8(p).is_ok())
+            let untouched = if untouched {
+                lock(&self.log).file_untouched()
+            } else {
+                // the stamp cannot tell (not confirmed since the store
+                // opened): the bytes are hashed once, and the stamp trusted
+                // for the next backups
+                if sha256_hex(&bytes) != known_sha {
+                    return None;
+                }
+                lock(&self.log).confirm_file(before, looked, known_sha)
+            };
+            let (plain, same_bytes) = match codec.decode(Kind::Document, &bytes).ok()? {
+                // stored as they are: their hash is checked on the backup's
+                // bytes as they read back (`backup::create`)
+                Cow::Borrowed(_) => (bytes, true),
+                Cow::Owned(p) => {
+                    if sha256_hex(&bytes) != known_sha {
+                        return None;
+                    }
+                    (p, false)
+                }
+            };
+            // a backup is read strictly: a file with invalid UTF-8 (read as
+            // U+FFFD) is backed up as the state it was read as
+            std::str::from_utf8(&plain).ok()?;
+            let file_merkle = match &known.merkle {
+                Some(m) => m.clone(),
+                None => {
+                    // a file no checkpoint line names (opened as it was):
+                    // its state's hash, computed once and kept by the log
+                    if same_bytes && sha256_hex(&plain) != known_sha {
+                        return None;
+                    }
+                    let m = hex(&merkle(&crate::value::parse(&plain).ok()?));
+                    let mut log = lock(&self.log);
+                    if log.file.sha.as_deref() == Some(known_sha) && log.file.merkle.is_none() {
+                        log.file.merkle = Some(m.clone());
+                    }
+                    m
+                }
+            };
+            if file_merkle != doc_hash {
+                return None;
+            }
+            Some((
+                plain,
+                same_bytes.then(|| (known_sha.to_string(), untouched)),
+            ))
         })();
-        let plain = match from_file {
-            Some(p) => p,
-            None => crate::value::to_json(&snap, true),
+        let file_is_state =
+            from_file.is_some() || known.merkle.as_deref() == Some(doc_hash.as_str());
+        let (plain, sha) = match from_file {
+            Some((p, sha)) => (p, sha),
+            None => (crate::value::to_json(&snap, true), None),
         };
         // the change that produced this state (the snapshot may predate changes
         // that were still being written when it was taken)
-        let seq = match known
-            .seq
-            .filter(|_| known.merkle.as_deref() == Some(doc_hash.as_str()))
-        {
+        let seq = match known.seq.filter(|_| file_is_state) {
             Some(s) => s,
             None => lock(&self.log)
                 .read_history()?
@@ -151,20 +224,32 @@ impl Core {
                 .map(|e| e.seq)
                 .unwrap_or(want_seq),
         };
-        let info = backup::create(
-            fs,
-            codec,
-            dir,
-            &backup::Source {
-                bytes: &plain,
-                original_file: &original,
-                reason,
-                seq,
-                document_hash: &doc_hash,
-            },
-            self.cfg.mode,
-            keep,
-        )?;
+        let create = |bytes: &[u8], sha: Option<&(String, bool)>| {
+            backup::create(
+                fs,
+                codec,
+                dir,
+                &backup::Source {
+                    bytes,
+                    sha: sha.map(|s| s.0.as_str()),
+                    sha_checked: sha.is_some_and(|s| s.1),
+                    original_file: &original,
+                    reason,
+                    seq,
+                    document_hash: &doc_hash,
+                },
+                self.cfg.mode,
+                keep,
+            )
+        };
+        let info = match create(&plain, sha.as_ref()) {
+            // the store file changed between its check and its read (another
+            // program wrote it): the snapshot is serialized instead
+            Err(Error::BackupCorrupt(_)) if sha.is_some() => {
+                create(&crate::value::to_json(&snap, true), None)?
+            }
+            r => r?,
+        };
         Ok(Some(info))
     }
 

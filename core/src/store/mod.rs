@@ -35,6 +35,7 @@ mod close;
 mod durable;
 mod external;
 mod live;
+pub use self::live::Prepared;
 mod options;
 mod rekey;
 mod rollback;
