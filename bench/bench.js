@@ -1298,7 +1298,9 @@ async function benchWatch(targets) {
   // Electron's loop does): the bench keeps it alive while it waits for events
   const keepAlive = setInterval(() => {}, 1000);
   s.set('settings', { fontSize: 0, theme: 'dark' });
-  await s.flush();
+  // the JSON file too (flush() alone makes the change durable in the journal):
+  // the editor below starts from the file's text
+  await s.flush({ file: true });
   // external editor save (temp file + rename over) -> change event
   let waiting = null;
   s.onDidChange('ext', (n) => { if (waiting && n === waiting.value) waiting.resolve(); });
