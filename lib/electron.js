@@ -8,7 +8,8 @@
  */
 
 // node:worker_threads on first use (the first store opened), not at require
-const isMainThread = () => require('node:worker_threads').isMainThread;
+let mainThread = null;
+const isMainThread = () => (mainThread === null ? (mainThread = require('node:worker_threads').isMainThread) : mainThread);
 
 const binding = require('./loader.js');
 
