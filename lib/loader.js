@@ -99,10 +99,14 @@ function loadError(err) {
  * package, loaded directly when it is there (what binding.js would pick: on Linux the glibc build is
  * tried; a C library it cannot load with fails here and binding.js decides),
  * stamped the way binding.js stamps it. Null when there is none, when
- * NAPI_RS_NATIVE_LIBRARY_PATH names another, or when it does not load.
+ * NAPI_RS_NATIVE_LIBRARY_PATH names another, when
+ * NAPI_RS_ENFORCE_VERSION_CHECK asks binding.js to check the platform
+ * package's version, or when it does not load.
  */
 function quickLoad() {
-  if (process.env.NAPI_RS_NATIVE_LIBRARY_PATH) return null;
+  // an override, or the package version check binding.js does on request
+  const check = process.env.NAPI_RS_ENFORCE_VERSION_CHECK;
+  if (process.env.NAPI_RS_NATIVE_LIBRARY_PATH || (check && check !== '0')) return null;
   const { platform: os, arch } = process;
   const name = os === 'linux' ? `linux-${arch}-gnu` : os === 'win32' ? `win32-${arch}-msvc` : os === 'darwin' ? `darwin-${arch}` : null;
   if (name === null) return null;
