@@ -1161,14 +1161,14 @@ impl Defaults {
         self.program.as_ref().is_some_and(|p| p.conditional)
     }
 
-    /// Whether a schema default can be assigned inside the value of the
-    /// top-level key `k` (its property schema, a matching pattern or
-    /// `additionalProperties` of a root schema, through `$ref`s and `allOf`s).
-    pub fn fills_under(&self, k: &str) -> bool {
+    /// The root schemas' nodes that can lead to defaults, through `$ref`s and
+    /// `allOf`s (each once), with the program to look their children up in.
+    fn root_nodes(&self) -> (Vec<&Node>, Option<&Program>) {
         let Some(prog) = &self.program else {
-            return false;
+            return (Vec::new(), None);
         };
         let mut seen = HashSet::new();
+        let mut out = Vec::new();
         let mut stack: Vec<NodeId> = prog.roots.clone();
         while let Some(id) = stack.pop() {
             if !seen.insert(id) {
@@ -1178,19 +1178,28 @@ impl Defaults {
             if !n.matters {
                 continue;
             }
-            let m = |c: &NodeId| prog.nodes[*c].matters;
-            if n.properties.iter().any(|(name, c)| &**name == k && m(c))
+            out.push(n);
+            stack.extend(n.reference.iter().copied());
+            stack.extend(n.all_of.iter().copied());
+        }
+        (out, Some(prog))
+    }
+
+    /// Whether a schema default can be assigned inside the value of the
+    /// top-level key `k` (its property schema, a matching pattern or
+    /// `additionalProperties` of a root schema, through `$ref`s and `allOf`s).
+    pub fn fills_under(&self, k: &str) -> bool {
+        let (nodes, Some(prog)) = self.root_nodes() else {
+            return false;
+        };
+        let m = |c: &NodeId| prog.nodes[*c].matters;
+        nodes.iter().any(|n| {
+            n.properties.iter().any(|(name, c)| &**name == k && m(c))
                 || n.patterns
                     .iter()
                     .any(|(p, c)| c.iter().any(m) && p.matches(k))
                 || (!n.names.contains(k) && n.additional.iter().any(m))
-            {
-                return true;
-            }
-            stack.extend(n.reference.iter().copied());
-            stack.extend(n.all_of.iter().copied());
-        }
-        false
+        })
     }
 
     /// The top-level keys [`Defaults::fills_under`] is true for by name
@@ -1199,28 +1208,17 @@ impl Defaults {
     pub fn filled_keys(&self) -> (HashSet<Str>, bool) {
         let mut names = HashSet::new();
         let mut others = false;
-        let Some(prog) = &self.program else {
+        let (nodes, Some(prog)) = self.root_nodes() else {
             return (names, others);
         };
-        let mut seen = HashSet::new();
-        let mut stack: Vec<NodeId> = prog.roots.clone();
-        while let Some(id) = stack.pop() {
-            if !seen.insert(id) {
-                continue;
-            }
-            let n = &prog.nodes[id];
-            if !n.matters {
-                continue;
-            }
-            let m = |c: &NodeId| prog.nodes[*c].matters;
+        let m = |c: &NodeId| prog.nodes[*c].matters;
+        for n in nodes {
             for (name, c) in &n.properties {
                 if m(c) {
                     names.insert(name.clone());
                 }
             }
             others |= n.patterns.iter().any(|(_, c)| c.iter().any(m)) || n.additional.iter().any(m);
-            stack.extend(n.reference.iter().copied());
-            stack.extend(n.all_of.iter().copied());
         }
         (names, others)
     }

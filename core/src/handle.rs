@@ -631,12 +631,7 @@ impl Handle {
         if schema.sanitize(&doc, &self.opts.defaults).is_none() {
             return Err(unrepairable(&schema, &doc));
         }
-        core.create_backup_in(
-            &self.opts.backup_dir,
-            "before-sanitize",
-            true,
-            self.opts.max_backups,
-        )?;
+        self.backup_before_sanitize(core)?;
         core.commit(
             "sanitize",
             Op::Sanitize {
@@ -648,6 +643,18 @@ impl Handle {
             call.values,
             self.author(),
         )
+    }
+
+    /// The backup taken before `sanitize` changes anything (none when the
+    /// newest backup already holds this state).
+    fn backup_before_sanitize(&self, core: &Core) -> Result<()> {
+        core.create_backup_in(
+            &self.opts.backup_dir,
+            "before-sanitize",
+            true,
+            self.opts.max_backups,
+        )
+        .map(drop)
     }
 
     /// `sanitize` with `defaultsLayer`: the user's values that make the view
@@ -688,12 +695,7 @@ impl Handle {
             return Err(unrepairable(schema, &view));
         }
         let core = self.live()?;
-        core.create_backup_in(
-            &self.opts.backup_dir,
-            "before-sanitize",
-            true,
-            self.opts.max_backups,
-        )?;
+        self.backup_before_sanitize(core)?;
         core.commit(
             "sanitize",
             Op::Replace {
