@@ -10,7 +10,9 @@ use crate::fs::read_if_exists;
 use crate::value::{hex, merkle, sha256_hex};
 
 impl Log {
-    pub(super) fn stamp_now(&self) -> Option<Stamp> {
+    /// The document file's stamp now (length, mtime, inode), for
+    /// [`Log::confirm_file`] too.
+    pub fn stamp_now(&self) -> Option<Stamp> {
         let st = self.cfg.fs.stat(&self.cfg.doc_path, true).ok()?;
         Some((st.len, st.modified, st.ino))
     }
@@ -31,11 +33,6 @@ impl Log {
         self.file.sha.is_some()
             && self.stamp == Some(stamp)
             && !stamp_needs_content_check(stamp.1, self.verified_at)
-    }
-
-    /// The document file's stamp now, for [`Log::confirm_file`].
-    pub fn file_stamp(&self) -> Option<Stamp> {
-        self.stamp_now()
     }
 
     /// The document file's bytes, read between `looked` (when its stamp was
